@@ -1,0 +1,211 @@
+// @peculiar/x509 2.x resolves its providers through tsyringe, which needs the Reflect polyfill loaded first.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
+import { KubeEdgeError } from '../core/errors.ts';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+const DAY_MS = 86_400_000;
+
+export class CertificateError extends KubeEdgeError {
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super('KE_CERTIFICATE', message, context, cause === undefined ? {} : { cause });
+  }
+}
+
+/** A certificate and its private key, both as DER (KubeEdge's secrets hold DER: cert, SEC1 EC key). */
+export type KeyPairDer = { certDer: Buffer; keyDer: Buffer };
+
+export type ExtKeyUsageName = 'serverAuth' | 'clientAuth';
+
+const EKU_OID: Record<ExtKeyUsageName, string> = {
+  serverAuth: x509.ExtendedKeyUsage.serverAuth,
+  clientAuth: x509.ExtendedKeyUsage.clientAuth,
+};
+
+/** Go's x509.ExtKeyUsage numbers, as sent in KubeEdge's `ExtKeyUsages` header. */
+export const GO_EXT_KEY_USAGE: Record<number, ExtKeyUsageName> = { 1: 'serverAuth', 2: 'clientAuth' };
+
+async function newKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function keyToSec1Der(key: CryptoKey): Promise<Buffer> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'der', type: 'sec1' });
+}
+
+function privateKeyObject(keyDer: Buffer): KeyObject {
+  try {
+    return createPrivateKey({ key: keyDer, format: 'der', type: 'sec1' });
+  } catch {
+    return createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' });
+  }
+}
+
+async function importSigningKey(keyDer: Buffer): Promise<CryptoKey> {
+  const pkcs8 = privateKeyObject(keyDer).export({ format: 'der', type: 'pkcs8' });
+  return webcrypto.subtle.importKey('pkcs8', pkcs8, EC, false, ['sign']) as Promise<CryptoKey>;
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+}
+
+function sanExtension(hosts: string[]): x509.SubjectAlternativeNameExtension | undefined {
+  const names = hosts
+    .filter((h) => h !== '')
+    .map((h) => (isIP(h) !== 0 ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
+  return names.length > 0 ? new x509.SubjectAlternativeNameExtension(names) : undefined;
+}
+
+/** A self-signed ECDSA P-256 CA, CN `KubeEdge`, valid about 100 years, as KubeEdge makes it. */
+export async function createCA(commonName = 'KubeEdge'): Promise<KeyPairDer> {
+  const keys = await newKeys();
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '0400',
+    name: `CN=${commonName}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 100 * 365 * DAY_MS),
+    signingAlgorithm: SIGN,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certDer: Buffer.from(cert.rawData), keyDer: await keyToSec1Der(keys.privateKey) };
+}
+
+export type IssueOptions = {
+  subject: string;
+  hosts?: string[];
+  usages: ExtKeyUsageName[];
+  days: number;
+};
+
+async function issue(ca: KeyPairDer, publicKey: CryptoKey | x509.PublicKey, o: IssueOptions): Promise<Buffer> {
+  const caCert = new x509.X509Certificate(ca.certDer);
+  const now = Date.now();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension(o.usages.map((u) => EKU_OID[u]), false),
+    await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+  ];
+  const san = sanExtension(o.hosts ?? []);
+  if (san !== undefined) extensions.push(san);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: o.subject,
+    issuer: caCert.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + o.days * DAY_MS),
+    signingAlgorithm: SIGN,
+    publicKey,
+    signingKey: await importSigningKey(ca.keyDer),
+    extensions,
+  });
+  return Buffer.from(cert.rawData);
+}
+
+/** A new key and a certificate for it signed by `ca` (server certificates, the API server's admin cert). */
+export async function issueKeyPair(ca: KeyPairDer, o: IssueOptions): Promise<KeyPairDer> {
+  const keys = await newKeys();
+  const certDer = await issue(ca, keys.publicKey, o);
+  return { certDer, keyDer: await keyToSec1Der(keys.privateKey) };
+}
+
+export type CsrInfo = { subject: string; hosts: string[] };
+
+/** Verifies a PKCS#10 request's signature and returns its subject and SANs. */
+export async function readCsr(csrDer: Buffer): Promise<CsrInfo & { csr: x509.Pkcs10CertificateRequest }> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrDer);
+  } catch (err) {
+    throw new CertificateError('certificate request is not valid DER PKCS#10', {}, err);
+  }
+  if (!(await csr.verify())) throw new CertificateError('certificate request signature does not verify');
+  const san = csr.getExtension(x509.SubjectAlternativeNameExtension);
+  const hosts = san === null ? [] : san.names.items.map((n) => n.value);
+  return { csr, subject: csr.subject, hosts };
+}
+
+/** Signs a CSR: subject and SANs are copied from the request (KubeEdge's /edge.crt behaviour). */
+export async function signCsr(ca: KeyPairDer, csrDer: Buffer, usages: ExtKeyUsageName[], days: number): Promise<Buffer> {
+  const { csr, subject, hosts } = await readCsr(csrDer);
+  return issue(ca, csr.publicKey, { subject, hosts, usages, days });
+}
+
+/** A new key and a CSR for it. `subject` in RFC 4514 order, e.g. `CN=system:node:edge1, O=system:nodes`. */
+export async function createCsr(subject: string, hosts: string[] = []): Promise<{ csrDer: Buffer; keyDer: Buffer }> {
+  const keys = await newKeys();
+  const san = sanExtension(hosts);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: subject,
+    keys,
+    signingAlgorithm: SIGN,
+    ...(san === undefined ? {} : { extensions: [san] }),
+  });
+  return { csrDer: Buffer.from(csr.rawData), keyDer: await keyToSec1Der(keys.privateKey) };
+}
+
+export function certDerToPem(der: Buffer): string {
+  return pemBlock('CERTIFICATE', der);
+}
+
+export function keyDerToPem(der: Buffer): string {
+  return pemBlock('EC PRIVATE KEY', der);
+}
+
+function pemBlock(label: string, der: Buffer): string {
+  const b64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
+}
+
+/** First PEM block of the given label (or any label) as DER. */
+export function pemToDer(pem: string, label?: string): Buffer {
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (const m of pem.matchAll(re)) {
+    if (label === undefined || m[1] === label) return Buffer.from((m[2] ?? '').replace(/\s+/g, ''), 'base64');
+  }
+  throw new CertificateError(`no PEM block${label === undefined ? '' : ` "${label}"`} found`);
+}
+
+/** Private key PEM (SEC1 or PKCS#8) to SEC1 DER. */
+export function keyPemToDer(pem: string): Buffer {
+  return createPrivateKey(pem).export({ format: 'der', type: 'sec1' });
+}
+
+export function parseCert(der: Buffer): NodeX509 {
+  try {
+    return new NodeX509(der);
+  } catch (err) {
+    throw new CertificateError('not a valid DER certificate', {}, err);
+  }
+}
+
+/** True when `certDer` was signed by the CA and is within its validity period. */
+export function chainsTo(certDer: Buffer, caDer: Buffer, now = new Date()): boolean {
+  const cert = parseCert(certDer);
+  const ca = parseCert(caDer);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return false;
+  return new Date(cert.validFrom) <= now && now <= new Date(cert.validTo);
+}
+
+/** True when the private key belongs to the certificate. */
+export function keyMatchesCert(keyDer: Buffer, certDer: Buffer): boolean {
+  const pub = createPublicKey(privateKeyObject(keyDer)).export({ format: 'der', type: 'spki' });
+  const certPub = parseCert(certDer).publicKey.export({ format: 'der', type: 'spki' });
+  return pub.equals(certPub);
+}
