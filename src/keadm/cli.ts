@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { errorMessage } from '../core/errors.ts';
+import { VERSION } from '../version.ts';
+import { getToken } from './gettoken.ts';
+
+const DEFAULT_KUBECONFIG = process.env['KUBECONFIG'] ?? `${process.env['HOME'] ?? '/root'}/.kube/config`;
+
+export function keadmProgram(): Command {
+  const program = new Command('keadm')
+    .description('Install, join and diagnose kubeedge-ts cloud and edge nodes')
+    .version(VERSION, '--version', 'print the version')
+    .showHelpAfterError();
+
+  program
+    .command('gettoken')
+    .description('print the token edge nodes use to join the cloud')
+    .option('--kube-config <file>', 'kubeconfig of the cluster cloudcore uses', DEFAULT_KUBECONFIG)
+    .action(async (o: { kubeConfig: string }) => {
+      process.stdout.write(`${await getToken({ kubeConfig: o.kubeConfig })}\n`);
+    });
+
+  return program;
+}
+
+/** Runs keadm; exit code 1 for a failed command, 2 for a usage error. */
+export async function runKeadm(argv: string[]): Promise<number> {
+  const program = keadmProgram().exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`keadm: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}
