@@ -1,0 +1,50 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * The real kubectl: $KUBECTL, then PATH. In CI (`CI=true`) a missing kubectl fails the test instead of
+ * skipping it, so a broken install step can never pass unnoticed.
+ */
+export function kubectlPath(): string | undefined {
+  const fromEnv = process.env['KUBECTL'];
+  if (fromEnv !== undefined && existsSync(fromEnv)) return fromEnv;
+  const which = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  const found = which.stdout.trim();
+  return found !== '' ? found : undefined;
+}
+
+/** For `test(name, { skip: missing('kubectl') }, ...)`: never skips in CI. */
+export function skipUnless(available: boolean, what: string): string | false {
+  if (available) return false;
+  if (process.env['CI'] === 'true') throw new Error(`${what} is required in CI but missing`);
+  return `${what} not installed`;
+}
+
+export async function kubectl(kubeconfig: string, args: string[], timeoutMs = 30_000): Promise<string> {
+  const bin = kubectlPath();
+  if (bin === undefined) throw new Error('kubectl not found');
+  const { stdout } = await run(bin, ['--kubeconfig', kubeconfig, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** Polls `probe` until it returns a truthy value or the deadline passes; returns the last value. */
+export async function waitFor<T>(probe: () => Promise<T>, timeoutMs: number, intervalMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms (last value ${JSON.stringify(last)}${lastErr ? `, last error ${String(lastErr)}` : ''})`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
