@@ -1,0 +1,227 @@
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { errorMessage } from '../../../core/errors.ts';
+import { logger, type Logger } from '../../../core/log.ts';
+import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
+import { certFacts } from './cert-info.ts';
+import { authorizeEdge, nodeCommonName } from './edge-auth.ts';
+
+/** KubeEdge's constants.MaxRespBodyLength: the most CSR bytes /edge.crt will read. */
+export const MAX_CSR_BYTES = 1 << 20;
+
+export type CertServerOptions = {
+  address: string;
+  port: number;
+  ca: KeyPairDer;
+  server: KeyPairDer;
+  /** cloudHub.edgeCertSigningDuration, days (KubeEdge default 365). */
+  edgeCertSigningDuration: number;
+  nodeExists?: (name: string) => Promise<boolean>;
+  log?: Logger;
+};
+
+export type CertServer = {
+  port: number;
+  /** Responses by `<route> <status>`, plus `tls-error` for failed handshakes. */
+  counts: ReadonlyMap<string, number>;
+  close(): Promise<void>;
+};
+
+/** An HTTP failure we answer with a plain-text body; everything else becomes a 500. */
+class HttpFailure extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function parseUsages(header: string | undefined): ExtKeyUsageName[] {
+  if (header === undefined || header.trim() === '') return ['clientAuth'];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(header);
+  } catch {
+    throw new HttpFailure(400, `ExtKeyUsages header is not JSON: ${header.slice(0, 100)}`);
+  }
+  if (!Array.isArray(parsed)) throw new HttpFailure(400, 'ExtKeyUsages header must be a JSON array of integers');
+  const usages = parsed.map((n: unknown) => {
+    const name = typeof n === 'number' ? GO_EXT_KEY_USAGE[n] : undefined;
+    if (name === undefined) throw new HttpFailure(400, `unsupported ExtKeyUsage ${JSON.stringify(n)} (supported: 1 serverAuth, 2 clientAuth)`);
+    return name;
+  });
+  return usages.length === 0 ? ['clientAuth'] : [...new Set(usages)];
+}
+
+/** Reads the request body up to `limit` bytes; past that it stops buffering and fails with 413. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(new HttpFailure(413, `request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (err) => reject(err));
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * cloudhub's HTTPS service on 10002: hands out the CA (/ca.crt), signs edge CSRs (/edge.crt) for token holders
+ * or nodes rotating their own certificate, and answers whether a node exists (/node/{name}). TLS asks for a
+ * client certificate but does not require one; each route decides what it needs.
+ */
+export async function startCertServer(o: CertServerOptions): Promise<CertServer> {
+  const log = o.log ?? logger('cloudhub-https');
+  const counts = new Map<string, number>();
+  const count = (key: string): void => {
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+
+  function reply(res: ServerResponse, route: string, status: number, body: Buffer | string, type: string): void {
+    count(`${route} ${status}`);
+    if (res.headersSent || res.writableEnded) return;
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  async function edgeCrt(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const nodeName = header(req, 'NodeName') ?? '';
+    const declared = Number(header(req, 'Content-Length') ?? '0');
+    if (declared > MAX_CSR_BYTES) throw new HttpFailure(413, `request body exceeds ${MAX_CSR_BYTES} bytes`);
+    const auth = await authorizeEdge(req.socket as TLSSocket, header(req, 'Authorization'), o.ca, nodeName);
+    if (!auth.ok) throw new HttpFailure(401, `failed to verify edge node "${nodeName}": ${auth.reason}`);
+    const usages = parseUsages(header(req, 'ExtKeyUsages'));
+    const body = await readBody(req, MAX_CSR_BYTES);
+    let subjectCn: string | undefined;
+    try {
+      const info = await readCsr(body);
+      subjectCn = certFacts(Buffer.alloc(0))?.cn; // placeholder, replaced below
+      subjectCn = /(?:^|,\s*)CN=([^,]*)/.exec(info.subject)?.[1];
+    } catch (err) {
+      throw new HttpFailure(400, `invalid certificate request: ${errorMessage(err)}`);
+    }
+    // A node rotating with its own identity may only renew that identity, not take another node's.
+    if (auth.by === 'client-cert' && !auth.legacy && subjectCn !== nodeCommonName(nodeName)) {
+      throw new HttpFailure(401, `certificate request CN "${subjectCn ?? ''}" does not match the client certificate of node "${nodeName}"`);
+    }
+    const der = await signCsr(o.ca, body, usages, o.edgeCertSigningDuration);
+    log.info({ nodeName, by: auth.by, usages, cn: subjectCn }, 'signed edge certificate');
+    reply(res, '/edge.crt', 200, der, 'application/octet-stream');
+  }
+
+  async function nodeRoute(name: string, res: ServerResponse): Promise<void> {
+    if (name === '') throw new HttpFailure(400, 'node name is empty');
+    const exists = o.nodeExists === undefined ? false : await o.nodeExists(name);
+    if (exists) reply(res, '/node', 200, 'Node found', 'text/plain; charset=utf-8');
+    else reply(res, '/node', 404, `Node ${name} not found`, 'text/plain; charset=utf-8');
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<string> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method !== 'GET') {
+      req.resume();
+      throw new HttpFailure(405, `${req.method ?? ''} is not allowed on ${path}`);
+    }
+    if (path === '/ca.crt') {
+      req.resume();
+      reply(res, '/ca.crt', 200, o.ca.certDer, 'application/octet-stream');
+      return path;
+    }
+    if (path === '/edge.crt') {
+      await edgeCrt(req, res);
+      return path;
+    }
+    if (path.startsWith('/node/')) {
+      req.resume();
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/node/'.length));
+      } catch {
+        throw new HttpFailure(400, 'node name is not valid URL encoding');
+      }
+      await nodeRoute(name, res);
+      return '/node';
+    }
+    req.resume();
+    throw new HttpFailure(404, `no route for ${path}`);
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = path.startsWith('/node/') ? '/node' : path === '/ca.crt' || path === '/edge.crt' ? path : 'other';
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpFailure ? err.status : 500;
+      const message = err instanceof HttpFailure ? err.message : `internal error: ${errorMessage(err)}`;
+      log.warn({ route, status, remote: req.socket.remoteAddress, nodeName: header(req, 'NodeName'), err: message }, 'request rejected');
+      if (status === 413) res.setHeader('Connection', 'close');
+      reply(res, route, status, message, 'text/plain; charset=utf-8');
+      if (status === 413) {
+        // Do not read the rest of an oversized upload; give the reply a moment to leave, then hang up.
+        res.once('finish', () => setTimeout(() => req.socket.destroy(), 100).unref());
+      }
+    });
+  }
+
+  const server: Server = createServer(
+    {
+      cert: certDerToPem(o.server.certDer),
+      key: keyDerToPem(o.server.keyDer),
+      ca: [certDerToPem(o.ca.certDer)],
+      minVersion: 'TLSv1.2',
+      requestCert: true,
+      rejectUnauthorized: false,
+      requestTimeout: 60_000,
+      headersTimeout: 30_000,
+    },
+    onRequest,
+  );
+  server.on('tlsClientError', (err, socket) => {
+    count('tls-error');
+    log.debug({ remote: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
+  });
+  server.on('clientError', (err, socket) => {
+    count('client-error');
+    log.debug({ err: err.message }, 'bad HTTP request');
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err: err.message }, 'cert server error'));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ address: o.address, port }, 'cloudhub HTTPS certificate service listening');
+
+  return {
+    port,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
