@@ -1,0 +1,109 @@
+/**
+ * What `--defaultconfig` and `--minconfig` print: three `#` comment lines, then YAML in KubeEdge's camelCase
+ * keys with apiVersion and kind first. Both load back through the loader without problems.
+ */
+import { stringify } from 'yaml';
+import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, cloudCoreSchema, type CloudCoreConfig } from './cloudcore.ts';
+import { EDGECORE_API_VERSION, EDGECORE_KIND, edgeCoreSchema, type EdgeCoreConfig } from './edgecore.ts';
+import { detectHost, type HostFacts } from './host.ts';
+import type { ConfigKind } from './load.ts';
+
+function header(kind: ConfigKind, what: string): string {
+  return [
+    `# With --${what}config flag, users can easily get a ${what === 'default' ? 'default full' : 'min'} config file that just used for reference`,
+    `# ${kind} uses these defaults for every key that a config file leaves out.`,
+    `# Save it with \`${kind} --${what}config > /etc/kubeedge/config/${kind}.yaml\`, then edit what differs.`,
+  ].join('\n');
+}
+
+/** The full default config object (the same object the loader yields for a file with no keys). */
+export function defaultCloudCoreConfig(host: HostFacts = detectHost()): CloudCoreConfig {
+  return cloudCoreSchema(host).parse({});
+}
+
+export function defaultEdgeCoreConfig(host: HostFacts = detectHost()): EdgeCoreConfig {
+  return edgeCoreSchema(host).parse({});
+}
+
+/** KubeEdge's NewMinCloudCoreConfig: only what an operator usually edits. */
+export function minCloudCoreConfig(host: HostFacts = detectHost()): Record<string, unknown> {
+  const d = defaultCloudCoreConfig(host);
+  const hub = d.modules.cloudHub;
+  return {
+    apiVersion: CLOUDCORE_API_VERSION,
+    kind: CLOUDCORE_KIND,
+    modules: {
+      cloudHub: {
+        nodeLimit: 1000,
+        tlsCAFile: hub.tlsCAFile,
+        tlsCAKeyFile: hub.tlsCAKeyFile,
+        tlsCertFile: hub.tlsCertFile,
+        tlsPrivateKeyFile: hub.tlsPrivateKeyFile,
+        advertiseAddress: hub.advertiseAddress,
+        unixsocket: hub.unixsocket,
+        websocket: hub.websocket,
+        https: hub.https,
+      },
+      router: d.modules.router,
+      iptablesManager: d.modules.iptablesManager,
+    },
+  };
+}
+
+/** KubeEdge's NewMinEdgeCoreConfig. */
+export function minEdgeCoreConfig(host: HostFacts = detectHost()): Record<string, unknown> {
+  const d = defaultEdgeCoreConfig(host);
+  const { edged, edgeHub, eventBus } = d.modules;
+  const k = edged.tailoredKubeletConfig;
+  return {
+    apiVersion: EDGECORE_API_VERSION,
+    kind: EDGECORE_KIND,
+    database: { dataSource: d.database.dataSource },
+    modules: {
+      deviceTwin: { dmiSockPath: d.modules.deviceTwin.dmiSockPath },
+      edged: {
+        hostnameOverride: edged.hostnameOverride,
+        podSandboxImage: edged.podSandboxImage,
+        registerNodeNamespace: edged.registerNodeNamespace,
+        tailoredKubeletConfig: {
+          cgroupDriver: k.cgroupDriver,
+          clusterDNS: k.clusterDNS,
+          clusterDomain: k.clusterDomain,
+          containerRuntimeEndpoint: k.containerRuntimeEndpoint,
+          imageServiceEndpoint: k.imageServiceEndpoint,
+        },
+      },
+      edgeHub: {
+        heartbeat: edgeHub.heartbeat,
+        tlsCaFile: edgeHub.tlsCaFile,
+        tlsCertFile: edgeHub.tlsCertFile,
+        tlsPrivateKeyFile: edgeHub.tlsPrivateKeyFile,
+        websocket: { enable: edgeHub.websocket.enable, handshakeTimeout: edgeHub.websocket.handshakeTimeout, readDeadline: edgeHub.websocket.readDeadline, server: edgeHub.websocket.server, writeDeadline: edgeHub.websocket.writeDeadline },
+        httpServer: edgeHub.httpServer,
+        token: edgeHub.token,
+      },
+      eventBus: {
+        mqttMode: eventBus.mqttMode,
+        mqttQOS: eventBus.mqttQOS,
+        mqttRetain: eventBus.mqttRetain,
+        mqttServerExternal: eventBus.mqttServerExternal,
+        mqttServerInternal: eventBus.mqttServerInternal,
+        mqttSessionQueueSize: eventBus.mqttSessionQueueSize,
+      },
+    },
+  };
+}
+
+function render(kind: ConfigKind, what: 'default' | 'min', obj: unknown): string {
+  return `${header(kind, what)}\n${stringify(obj, { lineWidth: 0 })}`;
+}
+
+/** What `<kind> --defaultconfig` prints. */
+export function defaultConfigYaml(kind: ConfigKind, host: HostFacts = detectHost()): string {
+  return render(kind, 'default', kind === 'cloudcore' ? defaultCloudCoreConfig(host) : defaultEdgeCoreConfig(host));
+}
+
+/** What `<kind> --minconfig` prints. */
+export function minConfigYaml(kind: ConfigKind, host: HostFacts = detectHost()): string {
+  return render(kind, 'min', kind === 'cloudcore' ? minCloudCoreConfig(host) : minEdgeCoreConfig(host));
+}
