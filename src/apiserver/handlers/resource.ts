@@ -1,0 +1,150 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Engine } from '../engine.ts';
+import { applyPatch, patchTypeOf } from '../patch.ts';
+import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
+import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
+import { badRequest, methodNotAllowed, notFound, successStatus, unsupportedMediaType, conflict } from '../status.ts';
+import type { KObj } from '../store.ts';
+import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
+import { sendJson } from './http.ts';
+import { serveWatch } from './watch.ts';
+
+export type ResourceRequest = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  engine: Engine;
+  def: ResourceDef;
+  namespace?: string;
+  name?: string;
+  sub?: string;
+  watchPath: boolean;
+  query: URLSearchParams;
+  body: unknown;
+};
+
+function isObj(v: unknown): v is KObj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dryRun(q: URLSearchParams): boolean {
+  return q.getAll('dryRun').includes('All');
+}
+
+function partialMetadata(accept: string | undefined): boolean {
+  return accept !== undefined && /as=PartialObjectMetadata/.test(accept);
+}
+
+function asPartial(o: KObj): KObj {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o['metadata'] };
+}
+
+/** Sends one object, as a Table or PartialObjectMetadata when the client asked for that. */
+function sendObject(r: ResourceRequest, code: number, o: KObj): void {
+  const accept = r.req.headers.accept;
+  if (wantsTable(accept)) sendJson(r.res, code, toTable(r.def, [o], includeObjectOf(r.query), String(o['metadata']?.['resourceVersion'] ?? '')));
+  else if (partialMetadata(accept)) sendJson(r.res, code, asPartial(o));
+  else sendJson(r.res, code, o);
+}
+
+function listFiltered(r: ResourceRequest): KObj[] {
+  const ls = parseLabelSelector(r.query.get('labelSelector'));
+  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
+  return r.engine.list(r.def, r.namespace).filter((o) => ls(o) && fs(o));
+}
+
+export function handleResource(r: ResourceRequest): void {
+  const { req, def, query } = r;
+  const method = req.method ?? 'GET';
+  if (r.sub !== undefined && r.name === undefined) throw notFound(def.plural, def.group, '');
+  if (r.namespace !== undefined && r.namespace !== '' && def.namespaced && method !== 'GET' && r.name === undefined && method !== 'POST' && method !== 'DELETE') {
+    throw methodNotAllowed();
+  }
+  const isWatch = r.watchPath || query.get('watch') === 'true' || query.get('watch') === '1';
+  if (r.name === undefined) {
+    switch (method) {
+      case 'GET':
+        if (isWatch) {
+          // Selectors are checked up front so a bad one is a 400, not a broken stream.
+          parseLabelSelector(query.get('labelSelector'));
+          parseFieldSelector(query.get('fieldSelector'), def);
+          serveWatch(r);
+          return;
+        }
+        return sendList(r);
+      case 'POST': {
+        if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
+        const created = r.engine.create(def, r.namespace, r.body, dryRun(query));
+        return sendObject(r, 201, created);
+      }
+      case 'DELETE': {
+        if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
+        const items = listFiltered(r);
+        const opts = isObj(r.body) ? r.body : {};
+        const out: KObj[] = [];
+        for (const o of items) out.push(r.engine.delete(def, r.namespace, String(o['metadata']?.['name']), opts, dryRun(query)).object);
+        return sendJson(r.res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(r.engine.store.currentRv) }, items: out });
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+  if (def.namespaced && r.namespace === undefined) throw notFound(def.plural, def.group, r.name);
+  const name = r.name;
+  switch (method) {
+    case 'GET':
+      if (isWatch) {
+        r.query.set('fieldSelector', `metadata.name=${name}`);
+        delete r.name;
+        serveWatch(r);
+        return;
+      }
+      return sendObject(r, 200, r.engine.get(def, r.namespace, name));
+    case 'PUT': {
+      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query));
+      return sendObject(r, 200, updated);
+    }
+    case 'PATCH':
+      return sendObject(r, 200, patch(r, name));
+    case 'DELETE': {
+      if (r.sub !== undefined) throw methodNotAllowed();
+      const opts = isObj(r.body) ? r.body : {};
+      if (query.has('gracePeriodSeconds')) opts['gracePeriodSeconds'] = Number(query.get('gracePeriodSeconds'));
+      const { object, removed } = r.engine.delete(def, r.namespace, name, opts, dryRun(query));
+      if (removed && def.returnDeletedObject !== true) {
+        return sendJson(r.res, 200, successStatus({ name, ...(def.group === '' ? {} : { group: def.group }), kind: def.plural, uid: object['metadata']?.['uid'] }));
+      }
+      return sendObject(r, 200, object);
+    }
+    default:
+      throw methodNotAllowed();
+  }
+}
+
+function sendList(r: ResourceRequest): void {
+  const items = listFiltered(r);
+  const rv = String(r.engine.store.currentRv);
+  const accept = r.req.headers.accept;
+  if (wantsTable(accept)) return sendJson(r.res, 200, toTable(r.def, items, includeObjectOf(r.query), rv));
+  if (partialMetadata(accept)) {
+    return sendJson(r.res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv }, items: items.map(asPartial) });
+  }
+  sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: { resourceVersion: rv }, items });
+}
+
+function patch(r: ResourceRequest, name: string): KObj {
+  const type = patchTypeOf(r.req.headers['content-type']);
+  if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
+  if (r.body === undefined) throw badRequest('a patch body is required');
+  const cur = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
+  if (cur === undefined) {
+    // Server-side apply creates what does not exist yet.
+    if (type === 'apply' && r.sub === undefined && isObj(r.body)) return r.engine.create(r.def, r.namespace, r.body, dryRun(r.query));
+    throw notFound(r.def.plural, r.def.group, name);
+  }
+  const patched = applyPatch(type, cur, r.body);
+  const want = patched['metadata']?.['resourceVersion'];
+  if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {
+    throw conflict(r.def.plural, r.def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query));
+}

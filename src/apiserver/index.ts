@@ -1,0 +1,161 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { errorMessage } from '../core/errors.ts';
+import { logger, type Logger } from '../core/log.ts';
+import { loadOrCreateToken, makeTokenCheck, writeKubeConfig } from './auth.ts';
+import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { Engine } from './engine.ts';
+import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
+import { handleResource } from './handlers/resource.ts';
+import { route } from './router.ts';
+import { ApiError, notFoundPath, unauthorized } from './status.ts';
+import { Store } from './store.ts';
+import { servingTls } from './tls.ts';
+
+export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
+export type RunningApiServer = { url: string; caPem: string; kubeConfigPath: string; close(): Promise<void> };
+
+const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+function hostForUrl(address: string): string {
+  const host = address === '' || address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts the embedded Kubernetes-compatible API server: HTTPS with its own CA in dataDir, bearer-token auth,
+ * SQLite storage, and an admin kubeconfig written to `adminKubeConfig`. Port 0 picks a free port.
+ *
+ * @example
+ * const api = await startApiServer({ address: '127.0.0.1', port: 0, dataDir, adminKubeConfig: `${dataDir}/admin.conf` });
+ * // kubectl --kubeconfig admin.conf get nodes
+ * await api.close();
+ */
+export async function startApiServer(o: ApiServerOptions): Promise<RunningApiServer> {
+  const log = o.log ?? logger('apiserver');
+  await mkdir(o.dataDir, { recursive: true });
+  const tls = await servingTls(o.dataDir, o.address);
+  const token = await loadOrCreateToken(o.dataDir);
+  const authorized = makeTokenCheck(token);
+  const store = new Store(join(o.dataDir, 'apiserver.db'), log);
+  const engine = new Engine(store);
+  engine.bootstrap();
+  let serverAddress = '';
+  const stats = { requests: 0, rejected: 0, errors: 0 };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    stats.requests++;
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof ApiError) {
+        if (err.httpCode >= 400 && err.httpCode < 500) stats.rejected++;
+        if (err.httpCode === 413) {
+          res.setHeader('Connection', 'close');
+          req.resume();
+        }
+        sendError(res, err);
+        return;
+      }
+      stats.errors++;
+      log.error({ err: errorMessage(err), method: req.method, url: req.url }, 'request failed');
+      sendError(res, new ApiError(500, 'InternalError', `Internal error occurred: ${errorMessage(err)}`));
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (/^\/(healthz|livez|readyz)(\/|$)/.test(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
+    if (!PUBLIC_PATHS.has(path) && !authorized(req.headers.authorization)) {
+      log.debug({ url: req.url }, 'unauthorized request');
+      req.resume();
+      throw unauthorized();
+    }
+    const method = req.method ?? 'GET';
+    const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
+    const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
+    if (!hasBody) req.resume();
+    const r = route(path);
+    switch (r.type) {
+      case 'api':
+        return sendJson(res, 200, apiVersions(serverAddress));
+      case 'apis':
+        return sendJson(res, 200, apiGroupList());
+      case 'group': {
+        const g = (apiGroupList()['groups'] as { name: string }[]).find((x) => x.name === r.group);
+        return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
+      }
+      case 'groupVersion': {
+        const list = apiResourceList(r.group, r.version);
+        if (list === undefined) throw notFoundPath();
+        return sendJson(res, 200, list);
+      }
+      case 'resource':
+        return handleResource({
+          req,
+          res,
+          engine,
+          def: r.def,
+          ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
+          ...(r.name === undefined ? {} : { name: r.name }),
+          ...(r.sub === undefined ? {} : { sub: r.sub }),
+          watchPath: r.watchPath,
+          query: url.searchParams,
+          body,
+        });
+      default:
+        throw notFoundPath();
+    }
+  };
+
+  const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, requestTimeout: 0 }, handler);
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
+  server.on('clientError', (err, socket) => {
+    log.debug({ err: errorMessage(err) }, 'bad HTTP request');
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = hostForUrl(o.address);
+  serverAddress = `${host}:${port}`;
+  const url = `https://${host}:${port}`;
+  await writeKubeConfig(o.adminKubeConfig, url, tls.caPem, token);
+  log.info({ url, kubeconfig: o.adminKubeConfig, resourceVersion: store.currentRv }, 'embedded API server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    caPem: tls.caPem,
+    kubeConfigPath: o.adminKubeConfig,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => {
+          store.close();
+          log.info(stats, 'embedded API server stopped');
+          resolve();
+        });
+        // Watches are long-lived: end them so close() does not wait for their timeouts.
+        for (const s of sockets) s.destroy();
+      });
+      return closing;
+    },
+  };
+}
