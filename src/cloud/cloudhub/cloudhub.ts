@@ -106,6 +106,11 @@ export class CloudHub implements Module {
     return this.#sessions?.get(nodeId) !== undefined;
   }
 
+  /** The node's current connection, if any. */
+  connection(nodeId: string): NodeConnection | undefined {
+    return this.#sessions?.get(nodeId)?.conn;
+  }
+
   connectedNodes(): string[] {
     return this.#sessions?.nodes() ?? [];
   }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -40,6 +40,9 @@ export type NodeConnection = {
   readonly nodeId: string;
   readonly projectId: string;
   readonly remoteAddress: string;
+  /** The upgrade request's path and headers (KubeEdge ignores the path; kept for logs and diagnostics). */
+  readonly path: string;
+  readonly headers: Readonly<IncomingHttpHeaders>;
   /** Resolves once the frame is handed to the socket; rejects (and drops the link) after the write timeout. */
   send(msg: Message): Promise<void>;
   close(reason: string): void;
@@ -206,7 +209,7 @@ export class CloudWsServer {
       log.warn({ remote, nodeId, reason: verdict.reason }, 'upgrade refused');
       return refuse(socket, verdict.status, verdict.reason);
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, nodeId, projectId, remote));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onOpen(ws, req, nodeId, projectId, remote));
   }
 
   /** The TLS layer already checked the CA; Go also insists on the clientAuth usage when the cert lists usages. */
@@ -221,7 +224,7 @@ export class CloudWsServer {
     return undefined;
   }
 
-  #onOpen(ws: WebSocket, nodeId: string, projectId: string, remoteAddress: string): void {
+  #onOpen(ws: WebSocket, req: IncomingMessage, nodeId: string, projectId: string, remoteAddress: string): void {
     const log = this.#o.log.child({ nodeId });
     const stats = this.#stats;
     const writeTimeoutMs = this.#o.writeTimeoutMs;
@@ -229,6 +232,8 @@ export class CloudWsServer {
       nodeId,
       projectId,
       remoteAddress,
+      path: req.url ?? '',
+      headers: req.headers,
       send: (msg) =>
         new Promise<void>((resolve, reject) => {
           // A peer that stops reading fills the TCP window and the write never completes: give up and drop it.

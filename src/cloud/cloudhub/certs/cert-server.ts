@@ -5,7 +5,6 @@ import type { TLSSocket } from 'node:tls';
 import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
-import { certFacts } from './cert-info.ts';
 import { authorizeEdge, nodeCommonName } from './edge-auth.ts';
 
 /** KubeEdge's constants.MaxRespBodyLength: the most CSR bytes /edge.crt will read. */
@@ -114,7 +113,6 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     let subjectCn: string | undefined;
     try {
       const info = await readCsr(body);
-      subjectCn = certFacts(Buffer.alloc(0))?.cn; // placeholder, replaced below
       subjectCn = /(?:^|,\s*)CN=([^,]*)/.exec(info.subject)?.[1];
     } catch (err) {
       throw new HttpFailure(400, `invalid certificate request: ${errorMessage(err)}`);
