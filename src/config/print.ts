@@ -8,12 +8,20 @@ import { EDGECORE_API_VERSION, EDGECORE_KIND, edgeCoreSchema, type EdgeCoreConfi
 import { detectHost, type HostFacts } from './host.ts';
 import type { ConfigKind } from './load.ts';
 
-function header(kind: ConfigKind, what: string): string {
-  return [
-    `# With --${what}config flag, users can easily get a ${what === 'default' ? 'default full' : 'min'} config file that just used for reference`,
-    `# ${kind} uses these defaults for every key that a config file leaves out.`,
-    `# Save it with \`${kind} --${what}config > /etc/kubeedge/config/${kind}.yaml\`, then edit what differs.`,
-  ].join('\n');
+function header(kind: ConfigKind, what: 'default' | 'min'): string {
+  const lines =
+    what === 'min'
+      ? [
+          '# With --minconfig, you can easily use this configuration as a reference.',
+          `# It suits users new to KubeEdge: every key left out takes its default (see \`${kind} --defaultconfig\`).`,
+          `# Save it with \`${kind} --minconfig > /etc/kubeedge/config/${kind}.yaml\`, then edit what differs.`,
+        ]
+      : [
+          '# With --defaultconfig, you get the full default configuration, for reference.',
+          `# It suits users who know KubeEdge: ${kind} uses these values for every key a config file leaves out.`,
+          '# Start from `--minconfig` instead unless you need to change many of them.',
+        ];
+  return lines.join('\n');
 }
 
 /** The full default config object (the same object the loader yields for a file with no keys). */

@@ -118,7 +118,7 @@ export function parseWithSchema<S extends z.ZodType>(text: string, source: strin
   const renames = new Map<string, Path>();
   const place = (path: Path, message: string): ConfigProblem => {
     const origin = renames.get(path.join('.')) ?? path;
-    const p: ConfigProblem = { path: origin.join('.'), message };
+    const p: ConfigProblem = { path: formatPath(origin), message };
     const line = lineOf(doc, lc, origin);
     if (line !== undefined) p.line = line;
     return p;
@@ -159,11 +159,19 @@ export function parseWithSchema<S extends z.ZodType>(text: string, source: strin
     }
   }
   if (problems.length > 0 || !result.success) {
-    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    problems.sort(byLine);
     throw new ConfigError(source, problems);
   }
+  warnings.sort(byLine);
   return { config: result.data as z.output<S>, warnings: warnings.map(formatProblem) };
 }
+
+/** `modules.cloudHub.advertiseAddress[0]` */
+export function formatPath(path: Path): string {
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+const byLine = (a: ConfigProblem, b: ConfigProblem): number => (a.line ?? 0) - (b.line ?? 0);
 
 function lineProp(line: number | undefined): { line?: number } {
   return line === undefined ? {} : { line };
