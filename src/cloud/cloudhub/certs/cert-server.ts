@@ -78,6 +78,23 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** Bytes of an oversized upload we swallow after answering 413, so the client gets to read the answer. */
+const DRAIN_BUDGET = 16 << 20;
+
+/**
+ * Closing a socket while the peer is still sending makes the kernel reset it, and most clients then lose our
+ * 413. So discard the rest of the body (bounded by DRAIN_BUDGET and the server's requestTimeout), then hang up
+ * only if the client keeps going.
+ */
+function drainOrDrop(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_BUDGET) req.socket.destroy();
+  });
+  req.resume();
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name.toLowerCase()];
   return Array.isArray(v) ? v[0] : v;
@@ -170,12 +187,8 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
       const status = err instanceof HttpFailure ? err.status : 500;
       const message = err instanceof HttpFailure ? err.message : `internal error: ${errorMessage(err)}`;
       log.warn({ route, status, remote: req.socket.remoteAddress, nodeName: header(req, 'NodeName'), err: message }, 'request rejected');
-      if (status === 413) res.setHeader('Connection', 'close');
+      if (status === 413) drainOrDrop(req);
       reply(res, route, status, message, 'text/plain; charset=utf-8');
-      if (status === 413) {
-        // Do not read the rest of an oversized upload; give the reply a moment to leave, then hang up.
-        res.once('finish', () => setTimeout(() => req.socket.destroy(), 100).unref());
-      }
     });
   }
 
