@@ -89,7 +89,7 @@ export function applyCreateDefaults(def: ResourceDef, o: KObj, store: Store): vo
       break;
     }
     case 'Secret':
-      o['type'] ??= 'Opaque';
+      if (typeof o['type'] !== 'string' || o['type'] === '') o['type'] = 'Opaque';
       normaliseSecret(o);
       break;
     case 'Service': {

@@ -10,6 +10,7 @@ import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './disc
 import { Engine } from './engine.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
+import { openApiForPath, openApiIndex } from './openapi.ts';
 import { route } from './router.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
@@ -82,6 +83,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
+    if (path === '/openapi/v3') return sendJson(res, 200, openApiIndex());
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiForPath(path.slice('/openapi/v3/'.length));
+      if (doc === undefined) throw notFoundPath();
+      return sendJson(res, 200, doc);
+    }
     const r = route(path);
     switch (r.type) {
       case 'api':

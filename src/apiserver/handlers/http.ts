@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest } from '../status.ts';
+import { decodeK8sProtobuf } from '../protobuf.ts';
+import { ApiError, badRequest, unsupportedMediaType } from '../status.ts';
 
 export const MAX_BODY = 3 * 1024 * 1024;
 
@@ -57,8 +58,11 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 /** JSON (or YAML for apply-patch+yaml) body; an empty body is `undefined`. */
 export function parseBody(buf: Buffer, contentType: string | undefined): unknown {
   if (buf.length === 0) return undefined;
-  const text = buf.toString('utf8');
   const ct = (contentType ?? '').toLowerCase();
+  // kubectl sends a few built-in kinds as protobuf; CBOR is not spoken here.
+  if (ct.includes('protobuf')) return decodeK8sProtobuf(buf, ct);
+  if (ct.includes('cbor')) throw unsupportedMediaType(ct);
+  const text = buf.toString('utf8');
   if (ct.includes('yaml')) {
     try {
       return parseYaml(text) as unknown;

@@ -1,0 +1,95 @@
+import { unsupportedMediaType, badRequest } from './status.ts';
+
+/**
+ * kubectl's `create secret|configmap|namespace|serviceaccount` send Kubernetes protobuf (client-go does not
+ * fall back to JSON on 415). This decodes just those kinds from the `k8s\0` runtime.Unknown envelope into
+ * the JSON shape; anything else is answered 415.
+ */
+type Kind = 'string' | 'bytes' | 'int' | 'bool' | 'strings' | 'mapss' | 'mapsb' | { msg: string };
+type Schema = Record<number, [string, Kind]>;
+
+const SCHEMAS: Record<string, Schema> = {
+  Unknown: { 1: ['typeMeta', { msg: 'TypeMeta' }], 2: ['raw', 'bytes'] },
+  TypeMeta: { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] },
+  ObjectMeta: { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 5: ['uid', 'string'], 6: ['resourceVersion', 'string'], 11: ['labels', 'mapss'], 12: ['annotations', 'mapss'], 14: ['finalizers', 'strings'] },
+  Secret: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'mapsb'], 3: ['type', 'string'], 4: ['stringData', 'mapss'], 5: ['immutable', 'bool'] },
+  ConfigMap: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'mapss'], 3: ['binaryData', 'mapsb'], 4: ['immutable', 'bool'] },
+  Namespace: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['spec', { msg: 'NamespaceSpec' }] },
+  NamespaceSpec: { 1: ['finalizers', 'strings'] },
+  ServiceAccount: { 1: ['metadata', { msg: 'ObjectMeta' }], 4: ['automountServiceAccountToken', 'bool'] },
+  MapEntry: { 1: ['key', 'string'], 2: ['value', 'bytes'] },
+};
+
+class Reader {
+  pos = 0;
+  readonly buf: Buffer;
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
+  varint(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw badRequest('truncated protobuf');
+      const b = this.buf[this.pos++] ?? 0;
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 63) throw badRequest('bad protobuf varint');
+    }
+  }
+  bytes(): Buffer {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw badRequest('truncated protobuf');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw badRequest(`unsupported protobuf wire type ${wire}`);
+  }
+}
+
+function decode(buf: Buffer, schemaName: string): Record<string, unknown> {
+  const schema = SCHEMAS[schemaName];
+  if (schema === undefined) throw badRequest(`no protobuf schema ${schemaName}`);
+  const r = new Reader(buf);
+  const out: Record<string, unknown> = {};
+  while (r.pos < buf.length) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
+    const spec = schema[field];
+    if (spec === undefined) {
+      r.skip(wire);
+      continue;
+    }
+    const [name, kind] = spec;
+    if (kind === 'int') out[name] = r.varint();
+    else if (kind === 'bool') out[name] = r.varint() !== 0;
+    else if (wire !== 2) r.skip(wire);
+    else if (kind === 'string') out[name] = r.bytes().toString('utf8');
+    else if (kind === 'bytes') out[name] = Buffer.from(r.bytes());
+    else if (kind === 'strings') ((out[name] ??= []) as string[]).push(r.bytes().toString('utf8'));
+    else if (kind === 'mapss' || kind === 'mapsb') {
+      const e = decode(r.bytes(), 'MapEntry');
+      const v = (e['value'] as Buffer | undefined) ?? Buffer.alloc(0);
+      ((out[name] ??= {}) as Record<string, string>)[String(e['key'] ?? '')] = kind === 'mapss' ? v.toString('utf8') : v.toString('base64');
+    } else out[name] = decode(r.bytes(), kind.msg);
+  }
+  return out;
+}
+
+export function decodeK8sProtobuf(body: Buffer, contentType: string): Record<string, unknown> {
+  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') throw unsupportedMediaType(contentType);
+  const unknown = decode(body.subarray(4), 'Unknown');
+  const tm = (unknown['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
+  const kind = tm.kind ?? '';
+  if (tm.apiVersion !== 'v1' || !['Secret', 'ConfigMap', 'Namespace', 'ServiceAccount'].includes(kind)) throw unsupportedMediaType(contentType);
+  const obj = decode((unknown['raw'] as Buffer | undefined) ?? Buffer.alloc(0), kind);
+  return { kind, apiVersion: tm.apiVersion, ...obj };
+}
