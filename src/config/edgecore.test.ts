@@ -328,3 +328,7 @@ modules:
   assert.deepEqual(config.modules.edged.tailoredKubeletConfig.clusterDNS, ['169.254.96.16']);
   assert.equal(parseDuration(config.modules.edged.tailoredKubeletConfig.nodeStatusReportFrequency), 60_000);
 });
+
+test('a scalar where a section belongs says a mapping is expected', () => {
+  assert.deepEqual(onlyProblem('modules:\n  edgeHub: 5\n'), { path: 'modules.edgeHub', line: 2, message: 'expected a mapping of keys, got 5' });
+});

@@ -77,6 +77,8 @@ function issueMessage(issue: z.core.$ZodIssue, found: unknown): string {
   let msg = issue.message;
   if (issue.code === 'invalid_type' && found === undefined) return 'is required';
   if (/\bgot\b/.test(msg)) return msg; // cross-field checks word their own finding
+  if (issue.code === 'invalid_type' && issue.expected === 'object') msg = 'expected a mapping of keys';
+  if (issue.code === 'invalid_type' && issue.expected === 'array') msg = 'expected a list';
   msg += `, got ${describe(found)}`;
   if (issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof found === 'string' && YAML11_BOOL.test(found)) {
     msg += ' (YAML 1.2 reads unquoted yes/no/on/off as strings; write true or false)';
