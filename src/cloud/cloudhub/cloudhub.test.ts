@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { newMessage, type Message } from '../../core/message.ts';
-import { makePki, rawClient, startCloud, waitFor, type CloudFixture, type LinkPki } from './testing.ts';
+import { blackholeProxy, makePki, rawClient, startCloud, waitFor, type CloudFixture, type LinkPki } from './testing.ts';
 
 const TRANSCRIPT = '/work/shared/reference/wire/transcript-v1.15.4.jsonl';
 
@@ -223,6 +223,29 @@ describe('cloudhub session limits', () => {
         chatty.ws.close();
       }
     } finally {
+      await cloud.stop();
+    }
+  });
+
+  test('writeTimeout: an edge that stops reading is disconnected instead of piling up writes', async () => {
+    const cloud = await startCloud(pki, { writeTimeoutSec: 0.5 });
+    const proxy = await blackholeProxy(cloud.port);
+    try {
+      const c = await rawClient(proxy.port, { caPem: pki.caPem, ...pki.client }, { node_id: 'slow', project_id: 'p', ConnectionUse: 'msg' });
+      await waitFor(() => cloud.hub.isConnected('slow'), 'session');
+      proxy.stall();
+      const blob = 'z'.repeat(1024 * 1024);
+      const sends = Array.from({ length: 64 }, () =>
+        cloud.hub.dispatch('slow', newMessage({ source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'default/configmap/big', content: blob })),
+      );
+      const results = await Promise.all(sends);
+      assert.ok(results.includes(false), 'some writes gave up');
+      assert.ok(cloud.hub.stats().writeFailures >= 1);
+      await waitFor(() => !cloud.hub.isConnected('slow'), 'session ended');
+      await waitFor(() => cloud.edgecontroller.find((m) => m.route.operation === 'disconnected' && m.route.resource === 'node/slow') !== undefined, 'disconnected event');
+      c.ws.terminate();
+    } finally {
+      await proxy.close();
       await cloud.stop();
     }
   });

@@ -4,6 +4,7 @@ import { logger, type Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import { certDerToPem, createCA, issueKeyPair, keyDerToPem, type KeyPairDer } from '../../pki/x509.ts';
 import WebSocket from 'ws';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { CloudHub, type CloudHubOptions } from './cloudhub.ts';
 
 export type Pem = { certPem: string; keyPem: string };
@@ -133,4 +134,41 @@ export async function waitFor(cond: () => boolean, what: string, ms = 5000): Pro
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A TCP relay whose traffic can be silently swallowed: a link that is dead without any FIN or RST. */
+export async function blackholeProxy(target: number): Promise<{ port: number; freeze(): void; stall(): void; close(): Promise<void> }> {
+  const sockets: Socket[] = [];
+  const pairs: { frozen: boolean; stall: () => void }[] = [];
+  const server: Server = createServer((down) => {
+    const up = connect(target, '127.0.0.1');
+    const pair = { frozen: false, stall: () => {} };
+    pairs.push(pair);
+    sockets.push(down, up);
+    down.on('data', (d) => { if (!pair.frozen) up.write(d); });
+    up.on('data', (d) => { if (!pair.frozen) down.write(d); });
+    pair.stall = () => up.pause();
+    down.on('error', () => up.destroy());
+    up.on('error', () => down.destroy());
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr !== null ? addr.port : 0,
+    /** Swallows everything on the connections open now; later connections relay normally. */
+    freeze: () => {
+      for (const p of pairs) p.frozen = true;
+    },
+    /** Stops reading from the cloud side on the connections open now, so the cloud's writes back up. */
+    stall: () => {
+      for (const p of pairs) p.stall();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }

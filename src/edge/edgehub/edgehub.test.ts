@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Bus } from '../../core/bus.ts';
 import { newMessage, newResponse } from '../../core/message.ts';
-import { makePki, quietLog, Recorder, startCloud, waitFor, type CloudFixture, type LinkPki } from '../../cloud/cloudhub/testing.ts';
+import { blackholeProxy, makePki, quietLog, Recorder, startCloud, waitFor, type CloudFixture, type LinkPki } from '../../cloud/cloudhub/testing.ts';
 import { Backoff } from './backoff.ts';
 import { EdgeHub, type EdgeHubOptions } from './edgehub.ts';
 import { cloudUrl } from './ws-client.ts';
@@ -187,6 +187,26 @@ describe('edgehub link failures', () => {
       assert.match(edge.hub.stats().lastError, /bootstrap server not reachable/);
     } finally {
       await edge.stop();
+      await cloud.stop();
+    }
+  });
+});
+
+describe('edgehub dead-link detection', () => {
+  test('a link that goes silent (no FIN/RST) is dropped once pings stop being answered, and redialled', async () => {
+    const cloud = await startCloud(pki);
+    const proxy = await blackholeProxy(cloud.port);
+    const edge = await startEdge(proxy.port, goodTls(), { heartbeatSec: 0.2 });
+    try {
+      await waitFor(() => edge.hub.isConnected(), 'link through the proxy');
+      await new Promise((r) => setTimeout(r, 500)); // a few pings answered
+      proxy.freeze();
+      await waitFor(() => edge.hub.stats().disconnects === 1, 'dead link noticed', 5000);
+      assert.equal(edge.hub.isConnected(), false);
+      await waitFor(() => edge.hub.stats().connects === 2, 'redialled through the proxy', 5000);
+    } finally {
+      await edge.stop();
+      await proxy.close();
       await cloud.stop();
     }
   });
