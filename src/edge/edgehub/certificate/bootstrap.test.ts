@@ -10,6 +10,7 @@ import { certFacts } from '../../../cloud/cloudhub/certs/cert-info.ts';
 import { caCertHash, createJoinToken, splitJoinToken } from '../../../pki/token.ts';
 import { chainsTo, createCA, createCsr, issueKeyPair, pemToDer, certDerToPem, keyDerToPem, type KeyPairDer } from '../../../pki/x509.ts';
 import { ensureEdgeCertificates, type EdgeCertOptions } from './bootstrap.ts';
+import { rotateIfDue, rotationDeadline } from './rotate.ts';
 import { CLOUD_REJECTED, CLOUD_UNREACHABLE, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MISSING } from './errors.ts';
 
 const log = pino({ level: 'silent' });
@@ -227,4 +228,24 @@ test('an unreachable cloud is retried a bounded number of times, and abort stops
   const pending = ensureEdgeCertificates({ httpServer: 'https://127.0.0.1:1', token, nodeName: 'edge12', ...p, log, signal: ac.signal, retry: { attempts: 100, baseDelayMs: 60_000 } });
   setTimeout(() => ac.abort(new Error('shutting down')), 50);
   await assert.rejects(pending, /shutting down/);
+});
+
+test('rotation: not before 70 % of the lifetime; when due, renews with the client certificate and no token', async () => {
+  const p = paths('rotation');
+  const certs = await ensureEdgeCertificates({ httpServer, token, nodeName: 'edge13', ...p, log });
+  const early = await rotateIfDue({ httpServer, nodeName: 'edge13', ...p, log, jitter: 0 });
+  assert.equal(early.rotated, false);
+  const f = certFacts(pemToDer(certs.certPem, 'CERTIFICATE'));
+  const life = (f?.notAfter.getTime() ?? 0) - (f?.notBefore.getTime() ?? 0);
+  assert.equal(early.dueAt.getTime(), (f?.notBefore.getTime() ?? 0) + life * 0.7);
+  assert.equal(rotationDeadline(certs.certPem, 1).getTime(), (f?.notBefore.getTime() ?? 0) + life * 0.9);
+  const due = new Date(early.dueAt.getTime() + 1000);
+  const r = await rotateIfDue({ httpServer, nodeName: 'edge13', ...p, log, jitter: 0, now: due });
+  assert.equal(r.rotated, true);
+  assert.notEqual(await readFile(p.certFile, 'utf8'), certs.certPem);
+  assert.notEqual(await readFile(p.keyFile, 'utf8'), certs.keyPem);
+  // The rotated pair is reusable on the next start without a token.
+  const again = await ensureEdgeCertificates({ httpServer, token: '', nodeName: 'edge13', ...p, log });
+  assert.equal(again.enrolled, false);
+  assert.equal(again.certPem, r.certs?.certPem);
 });

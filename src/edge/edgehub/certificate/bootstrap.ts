@@ -31,7 +31,7 @@ export function edgeCsrSubject(nodeName: string): string {
   return `C=CN, ST=Zhejiang, L=Hangzhou, O=system:nodes, CN=${nodeCommonName(nodeName)}`;
 }
 
-function endpoint(httpServer: string, path: string): string {
+export function endpoint(httpServer: string, path: string): string {
   return `${httpServer.replace(/\/+$/, '')}${path}`;
 }
 
@@ -44,7 +44,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /** Writes via a temp file and rename so a crash never leaves half a key behind. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode });

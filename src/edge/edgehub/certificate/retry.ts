@@ -13,6 +13,11 @@ export function isTransient(err: unknown): boolean {
   return err.code === CLOUD_REJECTED && TRANSIENT_STATUS.has(Number(err.context['status']));
 }
 
+// A function, so TypeScript does not narrow `aborted` across awaits.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 /** Runs `fn` with exponential backoff on transient failures; bounded, and stops at once when `signal` aborts. */
 export async function withRetry<T>(what: string, fn: () => Promise<T>, log: Logger, o: RetryOptions = {}, signal?: AbortSignal): Promise<T> {
   const attempts = Math.max(1, o.attempts ?? 5);
@@ -23,14 +28,14 @@ export async function withRetry<T>(what: string, fn: () => Promise<T>, log: Logg
     try {
       return await fn();
     } catch (err) {
-      if (signal?.aborted === true) throw signal.reason;
+      if (isAborted(signal)) throw signal?.reason;
       if (i >= attempts || !isTransient(err)) throw err;
       const delay = Math.min(max, base * 2 ** (i - 1));
       log.warn({ what, attempt: i, attempts, retryInMs: delay, err: (err as Error).message }, 'cloud request failed; retrying');
       try {
         await sleep(delay, undefined, signal === undefined ? {} : { signal });
       } catch (sleepErr) {
-        throw signal?.aborted === true ? signal.reason : sleepErr;
+        throw isAborted(signal) ? signal?.reason : sleepErr;
       }
     }
   }
