@@ -174,6 +174,22 @@ test('HTTP edge: no token → 401 Status, bad JSON → 400, > 3 MiB → 413, hea
   assert.equal(big.status, 413);
   assert.equal((await rawRequest(s, 'GET', '/healthz')).body, 'ok');
   assert.equal(JSON.parse((await rawRequest(s, 'GET', '/version')).body).gitVersion, 'v1.32.10');
+  const odd: [string, string, string | undefined, Record<string, string>][] = [
+    ['POST', '/api/v1/namespaces/default/configmaps', '[1,2]', {}],
+    ['POST', '/api/v1/namespaces/default/configmaps', '"str"', {}],
+    ['PATCH', '/api/v1/namespaces/default/configmaps/x', '{}', { 'Content-Type': 'text/plain' }],
+    ['PATCH', '/api/v1/nodes/none', '[{"op":"bogus"}]', { 'Content-Type': 'application/json-patch+json' }],
+    ['GET', '/api/v1/pods?watch=true&resourceVersion=abc', undefined, {}],
+    ['GET', '/api/v1/namespaces/%E0%A4%A/pods', undefined, {}],
+    ['PUT', '/api/v1/namespaces/default/pods/p1', '{"metadata":{"name":"other"}}', {}],
+    ['POST', '/api/v1/namespaces/default/pods', '{"kind":"Node","metadata":{"name":"n"}}', {}],
+    ['POST', '/api/v1/namespaces/default/configmaps', '{"metadata":{"name":"UPPER"}}', {}],
+  ];
+  for (const [method, path, body, headers] of odd) {
+    const r = await rawRequest(s, method, path, { token: token(), ...(body === undefined ? {} : { body }), headers });
+    assert.ok(r.status >= 400 && r.status < 500, `${method} ${path} ${body ?? ''} → ${r.status} ${r.body}`);
+    assert.equal(JSON.parse(r.body).kind, 'Status');
+  }
   // still serving after all that
   assert.equal((await rawRequest(s, 'GET', '/api/v1/namespaces/default', { token: token() })).status, 200);
 });

@@ -32,6 +32,7 @@ export function serveWatch(r: ResourceRequest): void {
   let timeoutS = timeoutParam === null ? 1800 + Math.floor(Math.random() * 1800) : Number(timeoutParam);
   if (!Number.isFinite(timeoutS) || timeoutS < 0) throw badRequest(`invalid timeoutSeconds "${timeoutParam}"`);
   if (timeoutS === 0) timeoutS = 1800;
+  timeoutS = Math.min(timeoutS, 86_400); // setTimeout overflows past 2^31 ms
   let fromRv: number | undefined;
   if (rvParam !== null && rvParam !== '' && rvParam !== '0') {
     fromRv = Number(rvParam);
