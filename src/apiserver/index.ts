@@ -80,6 +80,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       throw unauthorized();
     }
     const method = req.method ?? 'GET';
+    const r = route(path);
+    if (r.type === 'unknown' && !path.startsWith('/openapi/v3')) {
+      req.resume();
+      throw notFoundPath();
+    }
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
@@ -89,7 +94,6 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       if (doc === undefined) throw notFoundPath();
       return sendJson(res, 200, doc);
     }
-    const r = route(path);
     switch (r.type) {
       case 'api':
         return sendJson(res, 200, apiVersions(serverAddress));

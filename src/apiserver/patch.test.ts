@@ -14,8 +14,8 @@ test('strategic merge: containers by name, env by name, ports by containerPort, 
   }) as typeof orig;
   assert.deepEqual(out.spec.containers.map((c) => c.name), ['a', 'b']);
   assert.equal(out.spec.containers[0]?.image, 'x:2');
-  assert.deepEqual(out.spec.containers[0]?.env.map((e) => e.name), ['A', 'B']);
-  assert.deepEqual(out.spec.containers[0]?.ports.map((p) => p.containerPort), [80, 443]);
+  assert.deepEqual(out.spec.containers[0]?.env?.map((e) => e.name), ['A', 'B']);
+  assert.deepEqual(out.spec.containers[0]?.ports?.map((p) => p.containerPort), [80, 443]);
   assert.deepEqual(out.status.conditions, [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }]);
 });
 

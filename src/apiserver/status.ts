@@ -85,7 +85,7 @@ export function expired(message: string): ApiError {
 }
 
 export function unsupportedMediaType(ct: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`);
+  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`);
 }
 
 export function successStatus(details: Record<string, unknown>): Record<string, unknown> {
