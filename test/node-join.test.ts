@@ -76,6 +76,12 @@ after(async () => {
   await cloud?.stop();
 });
 
+function dumpLogsOnFailure(t: { name: string }): void {
+  // node:test has no "did this test fail" flag on the context; print the tails always, they are short.
+  void t;
+  dumpLogs();
+}
+
 function dumpLogs(): void {
   for (const f of ['cloudcore.log', 'edgecore.log']) {
     try {
@@ -88,7 +94,7 @@ function dumpLogs(): void {
 
 test('edge node joins, goes Unknown when stopped, comes back without a new token, survives a cloudcore restart', { skip, timeout: 240_000 }, async (t) => {
   t.after(() => {
-    if (t.passed === false) dumpLogs();
+    dumpLogsOnFailure(t);
   });
   cloud = startDaemon('cloudcore', ['--config', cloudConfig], path.join(dir, 'cloudcore.log'));
   const token = await waitFor(async () => {

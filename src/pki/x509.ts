@@ -5,7 +5,10 @@ import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX5
 import { isIP } from 'node:net';
 import { KubeEdgeError } from '../core/errors.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -136,8 +139,8 @@ export async function readCsr(csrDer: Buffer): Promise<CsrInfo & { csr: x509.Pkc
     throw new CertificateError('certificate request is not valid DER PKCS#10', {}, err);
   }
   if (!(await csr.verify())) throw new CertificateError('certificate request signature does not verify');
-  const san = csr.getExtension(x509.SubjectAlternativeNameExtension);
-  const hosts = san === null ? [] : san.names.items.map((n) => n.value);
+  const san = csr.extensions.find((e): e is x509.SubjectAlternativeNameExtension => e instanceof x509.SubjectAlternativeNameExtension);
+  const hosts = san === undefined ? [] : san.names.items.map((n) => n.value);
   return { csr, subject: csr.subject, hosts };
 }
 

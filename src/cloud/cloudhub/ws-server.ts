@@ -8,7 +8,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import { CloudHubError } from './errors.ts';
-import { decodeFrame, encodeFrame, type FrameRejectReason } from './frame.ts';
+import { decodeFrame, encodeFrame, type FrameRejectReason } from '../../core/frame.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 

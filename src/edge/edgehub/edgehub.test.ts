@@ -74,7 +74,7 @@ describe('edgehub against a real cloudhub', () => {
 
   test('connects with KubeEdge headers and path, sends a keepalive at once, broadcasts cloud_connected', async () => {
     await waitFor(() => cloud.hub.isConnected('edge-x'), 'edge session at cloud');
-    assert.equal(edge.hub.isConnected(), true);
+    await waitFor(() => edge.hub.isConnected(), 'edge sees the link up');
     const conn = cloud.hub.connection('edge-x');
     assert.equal(conn?.path, `/${PROJECT}/edge-x/events`);
     assert.equal(conn?.headers['node_id'], 'edge-x');
@@ -228,7 +228,7 @@ describe('edgehub helpers', () => {
   });
 
   test('frame decoder: non-JSON and oversized input is rejected with a reason, a v1.15.4-style frame is accepted', async () => {
-    const { decodeFrame } = await import('./frame.ts');
+    const { decodeFrame } = await import('../../core/frame.ts');
     assert.equal(decodeFrame(Buffer.from('nope'), 100).ok, false);
     const good = decodeFrame(Buffer.from('{"header":{"msg_id":"a","timestamp":1},"route":{},"content":null}\n'), 100);
     assert.equal(good.ok, true);

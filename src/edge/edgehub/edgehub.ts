@@ -5,7 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import { newErrorResponse, newMessage, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
-import type { FrameRejectReason } from './frame.ts';
+import type { FrameRejectReason } from '../../core/frame.ts';
 import { dispatchInbound } from './inbound.ts';
 import { dialCloud, type CloudLink } from './ws-client.ts';
 

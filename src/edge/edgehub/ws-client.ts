@@ -3,7 +3,7 @@ import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import { EdgeHubError } from './errors.ts';
-import { decodeFrame, encodeFrame, type FrameRejectReason } from './frame.ts';
+import { decodeFrame, encodeFrame, type FrameRejectReason } from '../../core/frame.ts';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const WS_PAYLOAD_CEILING = 64 * 1024 * 1024;

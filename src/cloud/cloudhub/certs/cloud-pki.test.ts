@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { certDerToPem, chainsTo, createCA, keyDerToPem, keyMatchesCert } from '../../../pki/x509.ts';
-import { certFacts } from './cert-info.ts';
+import { certFacts } from '../../../pki/cert-info.ts';
 import { CloudPkiError, ensureCloudPki, type CloudPkiOptions } from './cloud-pki.ts';
 import { memorySecretStore } from './secret-store.ts';
 

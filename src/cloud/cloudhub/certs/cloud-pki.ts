@@ -12,7 +12,7 @@ import {
   pemToDer,
   type KeyPairDer,
 } from '../../../pki/x509.ts';
-import { OID_SERVER_AUTH, certFacts, missingSans } from './cert-info.ts';
+import { OID_SERVER_AUTH, certFacts, missingSans } from '../../../pki/cert-info.ts';
 import type { SecretStore } from './secret-store.ts';
 
 /** KubeEdge's names (cloud/pkg/cloudhub/servers/httpserver/pre_server.go); other tools read these secrets. */

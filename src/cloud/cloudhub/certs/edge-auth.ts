@@ -1,7 +1,9 @@
 import type { TLSSocket } from 'node:tls';
 import { caCertHash, explainJoinJwt } from '../../../pki/token.ts';
 import { chainsTo, type KeyPairDer } from '../../../pki/x509.ts';
-import { OID_CLIENT_AUTH, certFacts } from './cert-info.ts';
+import { OID_CLIENT_AUTH, LEGACY_EDGE_CN, NODE_ORG, certFacts, isLegacyEdgeSubject, nodeCommonName } from '../../../pki/cert-info.ts';
+
+export { LEGACY_EDGE_CN, NODE_ORG, nodeCommonName, isLegacyEdgeSubject } from '../../../pki/cert-info.ts';
 
 /**
  * Who may have a certificate signed on /edge.crt: a node presenting its current client certificate (rotation),
@@ -12,18 +14,6 @@ export type EdgeAuth =
   | { ok: true; by: 'client-cert'; cn: string; legacy: boolean }
   | { ok: true; by: 'token' }
   | { ok: false; reason: string };
-
-export const LEGACY_EDGE_CN = 'kubeedge.io';
-export const NODE_ORG = 'system:nodes';
-
-export function nodeCommonName(nodeName: string): string {
-  return `system:node:${nodeName}`;
-}
-
-/** KubeEdge <= 1.16 issued one shared client identity: O=KubeEdge (v1.15 wrote "kubeEdge"), CN=kubeedge.io. */
-export function isLegacyEdgeSubject(cn: string | undefined, o: string[]): boolean {
-  return cn === LEGACY_EDGE_CN && (o[0] ?? '').toLowerCase() === 'kubeedge';
-}
 
 function peerCertDer(socket: TLSSocket): Buffer | undefined {
   const peer = socket.getPeerCertificate?.(false);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCertServer, type CertServer } from '../../../cloud/cloudhub/certs/cert-server.ts';
-import { certFacts } from '../../../cloud/cloudhub/certs/cert-info.ts';
+import { certFacts } from '../../../pki/cert-info.ts';
 import { caCertHash, createJoinToken, splitJoinToken } from '../../../pki/token.ts';
 import { chainsTo, createCA, createCsr, issueKeyPair, pemToDer, certDerToPem, keyDerToPem, type KeyPairDer } from '../../../pki/x509.ts';
 import { ensureEdgeCertificates, type EdgeCertOptions } from './bootstrap.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { createCsr, keyDerToPem, pemToDer } from '../../../pki/x509.ts';
-import { certFacts } from '../../../cloud/cloudhub/certs/cert-info.ts';
+import { certFacts } from '../../../pki/cert-info.ts';
 import { checkIssued, edgeCsrSubject, endpoint, reuseProblem, writeAtomic, type EdgeCerts } from './bootstrap.ts';
 import { BAD_CLOUD_REPLY, EdgeCertError } from './errors.ts';
 import { cloudGet } from './http.ts';

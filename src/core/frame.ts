@@ -1,6 +1,5 @@
-// Same framing as cloudhub/frame.ts; kept separate so edgecore does not import cloud code.
-import { toMessage, type Message } from '../../core/message.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { toMessage, type Message } from './message.ts';
+import { errorMessage } from './errors.ts';
 
 /** Why an inbound frame was dropped; also the keys of the rejected-frame counters. */
 export type FrameRejectReason = 'oversize' | 'not_json' | 'invalid_message';

@@ -76,3 +76,16 @@ export function missingSans(f: CertFacts, hosts: string[]): string[] {
     return !f.dns.some((d) => d.toLowerCase() === h.toLowerCase());
   });
 }
+
+/** Edge node identities in client certificates. */
+export const LEGACY_EDGE_CN = 'kubeedge.io';
+export const NODE_ORG = 'system:nodes';
+
+export function nodeCommonName(nodeName: string): string {
+  return `system:node:${nodeName}`;
+}
+
+/** KubeEdge <= 1.16 issued one shared client identity: O=KubeEdge (v1.15 wrote "kubeEdge"), CN=kubeedge.io. */
+export function isLegacyEdgeSubject(cn: string | undefined, o: string[]): boolean {
+  return cn === LEGACY_EDGE_CN && (o[0] ?? '').toLowerCase() === 'kubeedge';
+}

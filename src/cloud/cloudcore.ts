@@ -1,0 +1,156 @@
+import { startApiServer, type RunningApiServer } from '../apiserver/index.ts';
+import { Bus } from '../core/bus.ts';
+import { errorMessage } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+import { ModuleRuntime } from '../core/module.ts';
+import { apiServerEnabled, type CloudCoreConfig } from '../config/index.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
+import { certDerToPem, keyDerToPem } from '../pki/x509.ts';
+import { startCertServer, type CertServer } from './cloudhub/certs/cert-server.ts';
+import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.ts';
+import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
+import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
+import { CloudHub } from './cloudhub/cloudhub.ts';
+import { EdgeController } from './edgecontroller/edgecontroller.ts';
+
+const log = logger('cloudcore');
+
+export type RunningCloudCore = { stop(): Promise<void> };
+
+/**
+ * Assembles cloudcore: API access (a real cluster or the embedded API server), the PKI kept in the API
+ * server, the certificate service, and the modules on the bus.
+ */
+export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloudCore> {
+  const stack: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    while (stack.length > 0) {
+      try {
+        await stack.pop()?.();
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    const embedded = apiServerEnabled(cfg);
+    let kubeConfigPath = cfg.kubeAPIConfig.kubeConfig;
+    if (embedded) {
+      const a = cfg.modules.apiServer;
+      const api: RunningApiServer = await startApiServer({
+        address: a.address,
+        port: a.port,
+        dataDir: a.dataDir,
+        adminKubeConfig: a.adminKubeConfig,
+        log: logger('apiserver'),
+      });
+      stack.push(() => api.close());
+      kubeConfigPath = api.kubeConfigPath;
+      log.info({ url: api.url, kubeconfig: api.kubeConfigPath }, `embedded API server ready; kubectl --kubeconfig ${api.kubeConfigPath} get nodes`);
+    }
+    const kc = loadKubeConfig({ kubeConfig: kubeConfigPath, master: cfg.kubeAPIConfig.master });
+    const kube = new KubeRest(kc);
+    stack.push(() => kube.close());
+    await waitForApiServer(kube);
+
+    const hub = cfg.modules.cloudHub;
+    const store = kubeSecretStore(kc);
+    const pki = await ensureCloudPki(store, {
+      caFile: hub.tlsCAFile,
+      caKeyFile: hub.tlsCAKeyFile,
+      certFile: hub.tlsCertFile,
+      keyFile: hub.tlsPrivateKeyFile,
+      advertiseAddress: hub.advertiseAddress,
+      dnsNames: hub.dnsNames.filter((d) => d !== ''),
+      log: logger('cloudhub-pki'),
+    });
+    const tokens: TokenManager = await startTokenManager({ store, ca: pki.ca, refreshHours: hub.tokenRefreshDuration, log: logger('cloudhub-token') });
+    stack.push(() => tokens.stop());
+
+    if (hub.https.enable) {
+      const certServer: CertServer = await startCertServer({
+        address: hub.https.address,
+        port: hub.https.port,
+        ca: pki.ca,
+        server: pki.server,
+        edgeCertSigningDuration: hub.edgeCertSigningDuration,
+        nodeExists: (name) => nodeExists(kube, name),
+        log: logger('cloudhub-https'),
+      });
+      stack.push(() => certServer.close());
+    }
+    if (hub.quic.enable) log.warn('modules.cloudHub.quic is not supported (KubeEdge uses pre-standard gQUIC); serving WebSocket only');
+
+    const bus = new Bus(logger('bus'));
+    const runtime = new ModuleRuntime(bus, log);
+    if (hub.enable && hub.websocket.enable) {
+      runtime.add(
+        new CloudHub({
+          address: hub.websocket.address,
+          port: hub.websocket.port,
+          caPem: certDerToPem(pki.ca.certDer),
+          certPem: certDerToPem(pki.server.certDer),
+          keyPem: keyDerToPem(pki.server.keyDer),
+          nodeLimit: hub.nodeLimit,
+          keepaliveIntervalSec: hub.keepaliveInterval,
+          writeTimeoutSec: hub.writeTimeout,
+        }),
+      );
+    }
+    const ec = cfg.modules.edgeController;
+    runtime.add(
+      new EdgeController({
+        enabled: ec.enable,
+        kube,
+        ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
+      }),
+    );
+    await runtime.start();
+    stack.push(() => runtime.stop());
+    log.info({ websocket: `${hub.websocket.address}:${hub.websocket.port}`, https: `${hub.https.address}:${hub.https.port}` }, 'cloudcore started');
+    return { stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function nodeExists(kube: KubeRest, name: string): Promise<boolean> {
+  try {
+    await kube.get(paths.node(name));
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** A real cluster may still be coming up: retry with backoff for a while before giving up. */
+async function waitForApiServer(kube: KubeRest): Promise<void> {
+  let delay = 500;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await kube.get(paths.namespaces());
+      await ensureNamespace(kube, KUBEEDGE_NAMESPACE);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      log.warn({ err: errorMessage(err), retryInMs: delay }, 'API server not reachable yet');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
+async function ensureNamespace(kube: KubeRest, name: string): Promise<void> {
+  try {
+    await kube.get(`${paths.namespaces()}/${name}`);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await kube.create(paths.namespaces(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }).catch((e: unknown) => {
+      if (!(e instanceof Error && /already exists/i.test(e.message))) throw e;
+    });
+  }
+}

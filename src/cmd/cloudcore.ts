@@ -1,0 +1,20 @@
+import { startCloudCore } from '../cloud/cloudcore.ts';
+import { errorMessage } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+import { loadOrExit } from '../config/index.ts';
+import { onShutdownSignal, parseDaemonArgs } from './daemon-cli.ts';
+
+const configPath = parseDaemonArgs('cloudcore', process.argv.slice(2), 'kubeedge-ts cloud daemon: CloudHub, EdgeController and the certificate service');
+if (configPath !== undefined) {
+  const { config, warnings } = loadOrExit('cloudcore', configPath);
+  const log = logger('cloudcore');
+  for (const w of warnings) log.warn(`config ${configPath}: ${w}`);
+  try {
+    const core = await startCloudCore(config);
+    onShutdownSignal(() => core.stop());
+  } catch (err) {
+    log.fatal({ err: errorMessage(err) }, 'cloudcore could not start');
+    process.stderr.write(`cloudcore: ${errorMessage(err)}\n`);
+    process.exit(1);
+  }
+}
