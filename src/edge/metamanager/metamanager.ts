@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../../core/bus.ts';
+import { errorMessage } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import {
+  contentAsObject,
+  newErrorResponse,
+  newResponse,
+  Operation,
+  parseResource,
+  ResourceType,
+  type Message,
+} from '../../core/message.ts';
+import type { Module, ModuleContext } from '../../core/module.ts';
+import { successObject } from './replies.ts';
+import { MetaStore, resourceVersionOf } from './store.ts';
+
+export const META_MODULE = 'metamanager';
+export const META_GROUP = 'meta';
+const HUB_MODULE = 'websocket';
+const EDGED_MODULE = 'edged';
+
+export type MetaManagerOptions = {
+  enable?: boolean;
+  /** `database.dataSource`, e.g. /var/lib/kubeedge/edgecore.db. */
+  dataSource: string;
+  /** Seconds to wait for the cloud's reply to a forwarded request (KubeEdge's `remoteQueryTimeout`, 60). */
+  remoteQueryTimeout?: number;
+};
+
+export type MetaManagerStats = { stored: number; stale: number; rejected: number; forwarded: number };
+
+/** Replies to these queries are objects worth keeping for offline use. */
+const CACHED_QUERY_TYPES = new Set<string>([
+  ResourceType.configmap,
+  ResourceType.secret,
+  ResourceType.node,
+  ResourceType.lease,
+]);
+/** Edged reads pods from the local store only: the cloud pushes them. */
+const LOCAL_ONLY_QUERY_TYPES = new Set<string>([ResourceType.pod, ResourceType.podList]);
+/** KubeEdge 1.15 acks the cloud's replies to these operations (not patch/delete). */
+const ACKED_REPLY_OPS = new Set<string>([Operation.query, Operation.insert, Operation.update]);
+const CLOUD_WRITE_OPS = new Set<string>([Operation.insert, Operation.update, Operation.delete]);
+
+/**
+ * MetaManager: persists what the cloud pushes before anyone acts on it, and proxies edged's requests to the
+ * cloud (or answers them from the store while the cloud is away).
+ */
+export class MetaManager implements Module {
+  readonly name = META_MODULE;
+  readonly group = META_GROUP;
+  readonly enabled: boolean;
+  readonly #opts: MetaManagerOptions;
+  readonly #timeoutMs: number;
+  #store: MetaStore | undefined;
+  #bus: Bus | undefined;
+  #log: Logger | undefined;
+  #connected = false;
+  readonly #stats: MetaManagerStats = { stored: 0, stale: 0, rejected: 0, forwarded: 0 };
+
+  constructor(opts: MetaManagerOptions) {
+    this.#opts = opts;
+    this.enabled = opts.enable ?? true;
+    this.#timeoutMs = (opts.remoteQueryTimeout ?? 60) * 1000;
+  }
+
+  /** The open store (for the daemon's other parts and for tests). */
+  get store(): MetaStore {
+    if (this.#store === undefined) throw new Error('metamanager not started');
+    return this.#store;
+  }
+
+  get cloudConnected(): boolean {
+    return this.#connected;
+  }
+
+  get stats(): Readonly<MetaManagerStats> {
+    return { ...this.#stats };
+  }
+
+  async start(ctx: ModuleContext): Promise<void> {
+    this.#store = new MetaStore(this.#opts.dataSource);
+    this.#bus = ctx.bus;
+    this.#log = ctx.log;
+    ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
+  }
+
+  async stop(): Promise<void> {
+    this.#bus?.unregister(this.name);
+    this.#store?.close();
+    this.#store = undefined;
+  }
+
+  #dispatch(m: Message): void {
+    const r = m.route;
+    if (r.operation === Operation.connect && r.resource === 'node/connection') {
+      this.#connected = m.content === 'cloud_connected';
+      this.#log?.info({ connected: this.#connected }, 'cloud link state');
+      return;
+    }
+    if (r.group === META_GROUP) {
+      this.#handleLocal(m).catch((err: unknown) => {
+        this.#log?.error({ err: errorMessage(err), resource: r.resource }, 'edged request failed');
+      });
+      return;
+    }
+    if (m.header.parent_msg_id === undefined && CLOUD_WRITE_OPS.has(r.operation ?? '')) {
+      this.#handleCloud(m);
+      return;
+    }
+    // A late reply to a request we stopped waiting for, or something nobody here handles.
+    this.#log?.debug({ op: r.operation, resource: r.resource, source: r.source }, 'message ignored');
+  }
+
+  /** Cloud insert/update/delete: persist, then hand to edged, then ack, in that order. */
+  #handleCloud(m: Message): void {
+    const bus = this.#bus;
+    const store = this.#store;
+    if (bus === undefined || store === undefined) return;
+    const resource = m.route.resource ?? '';
+    const { type, name } = parseResource(resource);
+    const op = m.route.operation;
+    const content = contentAsObject(m);
+    if (type === '' || name === '' || (op !== Operation.delete && (typeof content !== 'object' || content === null))) {
+      this.#stats.rejected++;
+      this.#log?.warn({ op, resource, source: m.route.source }, 'cloud message rejected: bad resource or content');
+      return;
+    }
+    const rv = m.header.resourceversion ?? resourceVersionOf(content);
+    let result: string;
+    try {
+      result = op === Operation.delete ? store.delete(resource, rv) : store.put(resource, type, content, rv);
+    } catch (err) {
+      // No ack: the cloud re-sends what the edge did not acknowledge.
+      this.#log?.error({ err: errorMessage(err), resource }, 'cannot persist cloud message; not acknowledged');
+      return;
+    }
+    if (result === 'stale') {
+      this.#stats.stale++;
+      this.#log?.info({ op, resource, rv }, 'older resourceVersion than stored; acked, not applied');
+    } else {
+      this.#stats.stored++;
+      bus.send(EDGED_MODULE, m);
+    }
+    bus.send(HUB_MODULE, newResponse(m, 'OK', ackRoute(m)));
+  }
+
+  async #handleLocal(m: Message): Promise<void> {
+    const bus = this.#bus;
+    if (bus === undefined) return;
+    const op = m.route.operation ?? '';
+    const { type, name } = parseResource(m.route.resource ?? '');
+    if (op === Operation.query && (LOCAL_ONLY_QUERY_TYPES.has(type) || name === '')) {
+      bus.respond(this.#answerFromStore(m));
+      return;
+    }
+    if (!this.#connected || !bus.has(HUB_MODULE)) {
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : notConnected(m));
+      return;
+    }
+    const copy: Message = { header: { ...m.header, msg_id: randomUUID() }, route: { ...m.route }, content: m.content };
+    const waiting = bus.awaitResponse(copy.header.msg_id, this.#timeoutMs);
+    bus.send(HUB_MODULE, copy);
+    this.#stats.forwarded++;
+    let reply: Message;
+    try {
+      reply = await waiting;
+    } catch (err) {
+      this.#log?.warn({ op, resource: m.route.resource, err: errorMessage(err) }, 'no reply from the cloud');
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, errorMessage(err), META_MODULE));
+      return;
+    }
+    if (reply.route.operation === Operation.error) {
+      // EdgeHub's own refusal (link went down meanwhile): same as offline.
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, String(reply.content), META_MODULE));
+      return;
+    }
+    if (ACKED_REPLY_OPS.has(op)) bus.send(HUB_MODULE, newResponse(reply, 'OK', ackRoute(reply)));
+    if (op === Operation.query && CACHED_QUERY_TYPES.has(type)) this.#cache(m, reply);
+    const rv = reply.header.resourceversion;
+    bus.respond(
+      newResponse(m, reply.content, {
+        source: reply.route.source ?? '',
+        group: reply.route.group ?? '',
+        ...(rv !== undefined ? { resourceVersion: rv } : {}),
+      }),
+    );
+  }
+
+  #cache(req: Message, reply: Message): void {
+    const obj = successObject(contentAsObject(reply));
+    if (obj === null) return;
+    const resource = req.route.resource ?? '';
+    try {
+      this.#store?.put(resource, parseResource(resource).type, obj, reply.header.resourceversion ?? resourceVersionOf(obj));
+    } catch (err) {
+      this.#log?.warn({ err: errorMessage(err), resource }, 'cannot cache query reply');
+    }
+  }
+
+  /** Offline/local answer: the object for `<ns>/<type>/<name>`, the list for `<ns>/<type>` ('' ns = all). */
+  #answerFromStore(m: Message): Message {
+    const store = this.#store;
+    const resource = m.route.resource ?? '';
+    const { namespace, type, name } = parseResource(resource);
+    const local = { source: META_MODULE, group: META_GROUP };
+    if (store === undefined) return newErrorResponse(m, 'metamanager stopped', META_MODULE);
+    if (name === '') {
+      const items = store
+        .listByType(type)
+        .filter((r) => namespace === '' || r.key.startsWith(`${namespace}/`))
+        .map((r) => parseStored(r.value));
+      return newResponse(m, items, local);
+    }
+    const rec = store.get(resource);
+    if (rec === undefined) return newErrorResponse(m, `${resource} not found in the local store`, META_MODULE);
+    return newResponse(m, parseStored(rec.value), {
+      ...local,
+      ...(rec.resourceVersion !== '' ? { resourceVersion: rec.resourceVersion } : {}),
+    });
+  }
+}
+
+/** KubeEdge's edge ack copies the route of the message it acks. */
+function ackRoute(m: Message): { source: string; group: string } {
+  return { source: m.route.source ?? '', group: m.route.group ?? '' };
+}
+
+function notConnected(m: Message): Message {
+  return newErrorResponse(m, 'cloud not connected', META_MODULE);
+}
+
+/** Values are JSON we wrote ourselves; a foreign row that is not JSON is passed on as text. */
+function parseStored(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
