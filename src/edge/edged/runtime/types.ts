@@ -1,0 +1,109 @@
+/**
+ * What the pod manager needs from a container engine, in engine-neutral terms, so a CRI (containerd) runtime can
+ * be added beside Docker without touching the pod logic. Containers and sandboxes are identified by the
+ * runtime's own ids; labels are the only durable memory a runtime gives us across edgecore restarts.
+ */
+
+export interface PortMapping {
+  containerPort: number;
+  hostPort: number;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  hostIP?: string;
+}
+
+export interface SandboxSpec {
+  /** Unique, stable for one attempt of one pod (engines reject duplicates, which guards double starts). */
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  hostname?: string;
+  hostNetwork: boolean;
+  portMappings: PortMapping[];
+}
+
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  sandboxId: string;
+  hostNetwork: boolean;
+  /** Kubernetes `command` (replaces the image entrypoint) and `args` (replace the image cmd). */
+  command?: string[];
+  args?: string[];
+  env: Array<{ name: string; value: string }>;
+  workingDir?: string;
+  mounts: Mount[];
+  user?: string;
+  capAdd?: string[];
+  capDrop?: string[];
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  nanoCpus?: number;
+  memoryBytes?: number;
+  tty?: boolean;
+  stdin?: boolean;
+}
+
+export type ContainerStateName = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  /** The engine's image id (sha256:...). */
+  imageRef: string;
+  labels: Record<string, string>;
+  state: ContainerStateName;
+  exitCode: number;
+  /** Engine-reported reason a container could not run (e.g. an OCI error on start); '' when none. */
+  error: string;
+  oomKilled: boolean;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** The IP on the default network, for sandboxes. */
+  ip?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RuntimeVersion {
+  runtimeName: string;
+  runtimeVersion: string;
+  runtimeApiVersion: string;
+}
+
+export interface ContainerRuntime {
+  readonly name: string;
+  /** The endpoint, e.g. `unix:///var/run/docker.sock`. */
+  readonly endpoint: string;
+  version(): Promise<RuntimeVersion>;
+  /** undefined when the image is not present locally. */
+  imageId(image: string): Promise<string | undefined>;
+  pullImage(image: string): Promise<void>;
+  /** Creates and starts a sandbox; returns its id. */
+  runSandbox(spec: SandboxSpec): Promise<string>;
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** Polite signal, then a forced kill after `graceSeconds`. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+  /** Removes a container, forcibly; a container that is already gone is not an error. */
+  removeContainer(id: string): Promise<void>;
+  /** undefined when the container does not exist. */
+  inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** All containers (running or not) carrying every one of the given labels. */
+  list(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /** Optional push notification when a container with the label changes state; polling still runs. */
+  watch?(label: string, onChange: (id: string) => void): { close(): void };
+}
