@@ -1,0 +1,165 @@
+/**
+ * The parts of Kubernetes Pod JSON the pod manager reads, as they arrive from the cloud (plain JSON, timestamps
+ * as RFC 3339 strings). Everything is optional except what the API server guarantees.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  creationTimestamp?: string;
+}
+
+export interface KeySelector { name?: string; key: string; optional?: boolean }
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: KeySelector;
+    secretKeyRef?: KeySelector;
+    fieldRef?: { fieldPath: string; apiVersion?: string };
+    resourceFieldRef?: { resource: string; containerName?: string; divisor?: string };
+  };
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+
+export interface KeyToPath { key: string; path: string; mode?: number }
+
+export interface Volume {
+  name: string;
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
+  emptyDir?: { medium?: string; sizeLimit?: string };
+  hostPath?: { path: string; type?: string };
+}
+
+export interface VolumeMount { name: string; mountPath: string; readOnly?: boolean; subPath?: string }
+
+export interface Probe {
+  exec?: { command: string[] };
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string; httpHeaders?: Array<{ name: string; value: string }> };
+  tcpSocket?: { port: number | string; host?: string };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+}
+
+export interface ContainerPort { name?: string; containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' | 'SCTP'; hostIP?: string }
+
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  ports?: ContainerPort[];
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
+  volumeMounts?: VolumeMount[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  securityContext?: {
+    runAsUser?: number;
+    runAsGroup?: number;
+    privileged?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
+  stdin?: boolean;
+  tty?: boolean;
+}
+
+export interface PodSpec {
+  containers: Container[];
+  volumes?: Volume[];
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  terminationGracePeriodSeconds?: number;
+  nodeName?: string;
+  hostNetwork?: boolean;
+  hostname?: string;
+  serviceAccountName?: string;
+  securityContext?: { runAsUser?: number; runAsGroup?: number };
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  status?: Partial<PodStatus>;
+}
+
+export interface ContainerStateWaiting { reason: string; message?: string }
+export interface ContainerStateRunning { startedAt: string }
+export interface ContainerStateTerminated {
+  exitCode: number;
+  reason: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  containerID?: string;
+}
+export interface ContainerState {
+  waiting?: ContainerStateWaiting;
+  running?: ContainerStateRunning;
+  terminated?: ContainerStateTerminated;
+}
+
+export interface ContainerStatus {
+  name: string;
+  image: string;
+  imageID: string;
+  containerID?: string;
+  ready: boolean;
+  started: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState: ContainerState;
+}
+
+export interface PodCondition {
+  type: 'PodScheduled' | 'Initialized' | 'ContainersReady' | 'Ready';
+  status: 'True' | 'False' | 'Unknown';
+  lastProbeTime: null;
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface PodStatus {
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  conditions: PodCondition[];
+  hostIP: string;
+  hostIPs: Array<{ ip: string }>;
+  podIP?: string;
+  podIPs?: Array<{ ip: string }>;
+  startTime: string;
+  qosClass: 'BestEffort' | 'Burstable' | 'Guaranteed';
+  containerStatuses: ContainerStatus[];
+  message?: string;
+  reason?: string;
+}
+
+/** A ConfigMap or Secret as JSON (Secret `data` is base64). */
+export interface ConfigObject {
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
