@@ -1,4 +1,3 @@
-import { startCloudCore } from '../cloud/cloudcore.ts';
 import { errorMessage } from '../core/errors.ts';
 import { logger } from '../core/log.ts';
 import { loadOrExit } from '../config/index.ts';
@@ -10,6 +9,8 @@ if (configPath !== undefined) {
   const log = logger('cloudcore');
   for (const w of warnings) log.warn(`config ${configPath}: ${w}`);
   try {
+    // Loaded only when the daemon really starts: --version and a bad config answer at once.
+    const { startCloudCore } = await import('../cloud/cloudcore.ts');
     const core = await startCloudCore(config);
     onShutdownSignal(() => core.stop());
   } catch (err) {

@@ -2,14 +2,12 @@ import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { KUBE_VERSION, VERSION } from '../../version.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
 
 export const EDGED_MODULE = 'edged';
 export const EDGED_GROUP = 'edged';
-/** Kubernetes version we claim to be compatible with (KubeEdge's CurrentSupportK8sVersion). */
-export const SUPPORTED_K8S_VERSION = 'v1.32.10';
-export const KUBEEDGE_TS_VERSION = '0.1.0';
 
 export type EdgedOptions = {
   enable?: boolean;
@@ -59,7 +57,7 @@ export class Edged implements Module {
       nodeName: o.nodeName,
       maxPods: o.maxPods ?? 110,
       containerRuntimeVersion: o.containerRuntimeVersion,
-      kubeletVersion: o.kubeletVersion ?? `${SUPPORTED_K8S_VERSION}-kubeedge-ts-${KUBEEDGE_TS_VERSION}`,
+      kubeletVersion: o.kubeletVersion ?? `${KUBE_VERSION}-kubeedge-ts-${VERSION}`,
       rootDirectory: o.rootDirectory ?? '/var/lib/kubelet',
       ...(o.nodeIP !== undefined ? { nodeIP: o.nodeIP } : {}),
     };

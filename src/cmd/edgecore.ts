@@ -1,0 +1,20 @@
+import { errorMessage } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+import { loadOrExit } from '../config/index.ts';
+import { onShutdownSignal, parseDaemonArgs } from './daemon-cli.ts';
+
+const configPath = parseDaemonArgs('edgecore', process.argv.slice(2), 'kubeedge-ts edge daemon: EdgeHub, MetaManager and Edged');
+if (configPath !== undefined) {
+  const { config, warnings } = loadOrExit('edgecore', configPath);
+  const log = logger('edgecore');
+  for (const w of warnings) log.warn(`config ${configPath}: ${w}`);
+  try {
+    const { startEdgeCore } = await import('../edge/edgecore.ts');
+    const core = await startEdgeCore(config);
+    onShutdownSignal(() => core.stop());
+  } catch (err) {
+    log.fatal({ err: errorMessage(err) }, 'edgecore could not start');
+    process.stderr.write(`edgecore: ${errorMessage(err)}\n`);
+    process.exit(1);
+  }
+}

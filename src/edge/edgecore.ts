@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { Bus } from '../core/bus.ts';
+import { errorMessage } from '../core/errors.ts';
+import { logger } from '../core/log.ts';
+import { ModuleRuntime } from '../core/module.ts';
+import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
+import { Edged } from './edged/edged.ts';
+import { ensureEdgeCertificates } from './edgehub/certificate/bootstrap.ts';
+import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING } from './edgehub/certificate/errors.ts';
+import { rotateIfDue } from './edgehub/certificate/rotate.ts';
+import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
+import { MetaManager } from './metamanager/metamanager.ts';
+
+const log = logger('edgecore');
+
+/** keadm join writes the token here; KubeEdge's edgecore prefers it to the one in edgecore.yaml. */
+export const BOOTSTRAP_TOKEN_FILE = '/etc/kubeedge/bootstrap-edgecore.conf';
+
+const FATAL_CERT_ERRORS = new Set([TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_CA_MISMATCH, CLOUD_REJECTED]);
+
+export type RunningEdgeCore = { stop(): Promise<void> };
+
+function joinToken(cfg: EdgeCoreConfig): string {
+  if (existsSync(BOOTSTRAP_TOKEN_FILE)) {
+    const t = readFileSync(BOOTSTRAP_TOKEN_FILE, 'utf8').trim();
+    if (t !== '') return t;
+  }
+  return cfg.modules.edgeHub.token;
+}
+
+/**
+ * Assembles edgecore: MetaManager (the local store), EdgeHub (the cloud link, with certificate bootstrap before
+ * each dial) and Edged, on one bus. Modules start in that order so nothing edged asks for is lost.
+ */
+export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCore> {
+  const nodeName = cfg.modules.edged.hostnameOverride;
+  const hub = cfg.modules.edgeHub;
+  const kubelet = cfg.modules.edged.tailoredKubeletConfig;
+  const bus = new Bus(logger('bus'));
+  const runtime = new ModuleRuntime(bus, log);
+
+  runtime.add(
+    new MetaManager({
+      enable: cfg.modules.metaManager.enable,
+      dataSource: cfg.database.dataSource,
+      remoteQueryTimeout: cfg.modules.metaManager.remoteQueryTimeout,
+    }),
+  );
+
+  const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
+  const certLog = logger('edgehub-cert');
+  const tls = async (): Promise<TlsMaterial> => {
+    const certs = await ensureEdgeCertificates({ ...certPaths, token: joinToken(cfg), log: certLog });
+    if (!hub.rotateCertificates) return certs;
+    const r = await rotateIfDue({ ...certPaths, log: certLog }).catch((err: unknown) => {
+      certLog.warn({ err: errorMessage(err) }, 'certificate rotation failed; keeping the current certificate');
+      return undefined;
+    });
+    return r?.certs ?? certs;
+  };
+  // A first enrolment that can never succeed (no token, a token for another cloud, a rejected token) stops
+  // edgecore now with the reason; a cloud that is merely unreachable is retried by EdgeHub in the background.
+  if (hub.enable) {
+    try {
+      await tls();
+    } catch (err) {
+      if (err instanceof EdgeCertError && FATAL_CERT_ERRORS.has(err.code)) throw err;
+      log.warn({ err: errorMessage(err) }, 'cloud not reachable for certificate bootstrap yet; will keep trying');
+    }
+  }
+  if (hub.quic.enable) log.warn('modules.edgeHub.quic is not supported; use websocket');
+  runtime.add(
+    new EdgeHub({
+      server: hub.websocket.server,
+      projectId: hub.projectID,
+      nodeName,
+      heartbeatSec: hub.heartbeat,
+      handshakeTimeoutSec: hub.websocket.handshakeTimeout,
+      tls,
+    }),
+  );
+
+  runtime.add(
+    new Edged({
+      enable: cfg.modules.edged.enable,
+      nodeName,
+      registerNodeNamespace: cfg.modules.edged.registerNodeNamespace,
+      nodeIP: cfg.modules.edged.nodeIP,
+      nodeLabels: cfg.modules.edged.nodeLabels,
+      maxPods: kubelet.maxPods,
+      nodeStatusUpdateFrequencyMs: parseDuration(kubelet.nodeStatusUpdateFrequency),
+      nodeLeaseDurationSeconds: kubelet.nodeLeaseDurationSeconds,
+      containerRuntimeVersion: 'unknown',
+      rootDirectory: cfg.modules.edged.rootDirectory,
+    }),
+  );
+
+  await runtime.start();
+  log.info({ node: nodeName, cloud: hub.websocket.server }, 'edgecore started');
+  return { stop: () => runtime.stop() };
+}
