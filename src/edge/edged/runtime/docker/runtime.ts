@@ -178,8 +178,10 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 function toInfo(c: ContainerInspect): ContainerInfo {
   const s = c.State;
+  // A failed start leaves a 'created' container with an Error and exit code 128: it ran and failed, to us.
   const state = s.Running || s.Restarting || s.Paused ? 'running'
-    : s.Status === 'created' ? 'created'
+    : s.Status === 'created' && !s.Error ? 'created'
+      : s.Status === 'created' ? 'exited'
       : s.Status === 'exited' || s.Status === 'dead' ? 'exited' : 'unknown';
   const nets = c.NetworkSettings?.Networks ?? {};
   const ip = c.NetworkSettings?.IPAddress || nets['bridge']?.IPAddress || Object.values(nets).find((n) => n.IPAddress)?.IPAddress || '';

@@ -1,0 +1,48 @@
+import type { ContainerInfo } from '../runtime/types.ts';
+import type { Backoff } from './backoff.ts';
+import type { ProbeWorker } from './probes.ts';
+import type { ContainerStateTerminated, ContainerStateWaiting, Pod } from './types.ts';
+
+/** What we know about one container of a pod across its instances (restarts). */
+export interface ContainerTrack {
+  name: string;
+  /** The current instance as last inspected; it may have exited. */
+  current?: ContainerInfo | undefined;
+  /** Instance number of `current` (0 for the first); kept in a label so it survives edgecore restarts. */
+  restartCount: number;
+  /** How the previous instance ended. */
+  prevTerminated?: ContainerStateTerminated;
+  /** Why there is no running instance right now (image pull, config error, back-off). */
+  waiting?: ContainerStateWaiting;
+  /** Whether any instance was ever created; a pod with restartPolicy Never never creates a second. */
+  everCreated: boolean;
+  crashBackoff: Backoff;
+  pullBackoff: Backoff;
+  pullError?: string;
+  probes: ProbeWorker[];
+  probedId?: string;
+  /** Set by a liveness failure; the next sync stops this instance. */
+  killRequested?: string;
+}
+
+export interface PodState {
+  pod: Pod;
+  uid: string;
+  adopted: boolean;
+  sandbox?: ContainerInfo | undefined;
+  sandboxAttempt: number;
+  podIP: string;
+  startTime: string;
+  containers: Map<string, ContainerTrack>;
+  volumePaths?: Map<string, string>;
+  /** A pod-level problem blocking container creation (missing configMap for a volume, ...). */
+  setupError?: ContainerStateWaiting;
+  terminating: boolean;
+  lastStatusJson?: string;
+  conditionTimes: Map<string, { status: string; time: string }>;
+  wakeTimer?: NodeJS.Timeout;
+  wakeAt?: number;
+  running?: Promise<void>;
+  again: boolean;
+  gone: boolean;
+}
