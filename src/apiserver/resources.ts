@@ -45,6 +45,9 @@ export const RESOURCES: readonly ResourceDef[] = [
   { group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], subresources: [], fields: EVENT_FIELDS },
   { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'], subresources: [] },
   { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, shortNames: [], subresources: [], fields: ['spec.holderIdentity'] },
+  // KubeEdge's reliable-delivery CRDs: the acked resourceVersion of each object per edge node.
+  { group: 'reliablesyncs.kubeedge.io', version: 'v1alpha1', kind: 'ObjectSync', plural: 'objectsyncs', singular: 'objectsync', namespaced: true, shortNames: [], subresources: ['status'] },
+  { group: 'reliablesyncs.kubeedge.io', version: 'v1alpha1', kind: 'ClusterObjectSync', plural: 'clusterobjectsyncs', singular: 'clusterobjectsync', namespaced: false, shortNames: [], subresources: ['status'] },
   { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'], subresources: [], fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'] },
 ];
 

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { CloudHubError } from './errors.ts';
+import type { ReliableDelivery } from './reliable/queue.ts';
 import { isOwnNodeDelete, stripNodePrefix, upstreamTarget, withNodePrefix } from './routing.ts';
 import { SessionManager } from './session-manager.ts';
 import { CloudWsServer, type NodeConnection, type WsServerStats } from './ws-server.ts';
@@ -48,6 +49,7 @@ export class CloudHub implements Module {
   #server: CloudWsServer | undefined;
   #sessions: SessionManager | undefined;
   #ackHook: AckHook = () => {};
+  #reliable: ReliableDelivery | undefined;
   readonly #counts = { messagesIn: 0, messagesOut: 0, keepalives: 0, acks: 0, downstreamDropped: 0 };
 
   constructor(o: CloudHubOptions) {
@@ -93,6 +95,7 @@ export class CloudHub implements Module {
 
   async stop(): Promise<void> {
     this.#bus?.unregister(this.name);
+    this.#reliable?.stop();
     this.#sessions?.closeAll('cloudhub stopping');
     await this.#server?.close();
   }
@@ -117,6 +120,12 @@ export class CloudHub implements Module {
 
   setAckHook(hook: AckHook): void {
     this.#ackHook = hook;
+  }
+
+  /** Routes ack-required downstream messages through `r` (KubeEdge's ObjectSync-backed queue) and feeds it acks and session changes. */
+  setReliable(r: ReliableDelivery): void {
+    this.#reliable = r;
+    r.bind(this);
   }
 
   stats(): CloudHubStats {
@@ -165,6 +174,7 @@ export class CloudHub implements Module {
       s?.conn.close('node deleted');
       return;
     }
+    if (this.#reliable?.offer(d.nodeId, d.msg) === true) return;
     void this.dispatch(d.nodeId, d.msg);
   }
 
@@ -172,12 +182,16 @@ export class CloudHub implements Module {
     const replaced = this.#sessions?.open(conn);
     // A replacement keeps the node connected; edgecontroller only hears "connected" again.
     this.#sessionEvent(conn.nodeId, 'connected', replaced !== undefined);
+    this.#reliable?.onConnected(conn.nodeId);
   }
 
   #onClose(conn: NodeConnection, code: number, reason: string): void {
     const wasCurrent = this.#sessions?.closed(conn) ?? false;
     this.#log?.info({ nodeId: conn.nodeId, code, reason, wasCurrent }, 'edge connection closed');
-    if (wasCurrent) this.#sessionEvent(conn.nodeId, 'disconnected', false);
+    if (wasCurrent) {
+      this.#reliable?.onDisconnected(conn.nodeId);
+      this.#sessionEvent(conn.nodeId, 'disconnected', false);
+    }
   }
 
   #sessionEvent(nodeId: string, operation: 'connected' | 'disconnected', replaced: boolean): void {
@@ -207,6 +221,7 @@ export class CloudHub implements Module {
       // Acks and replies: complete a cloud-side waiter if any, and tell the (future) reliable queue.
       this.#counts.acks++;
       bus.respond(prefixed);
+      if (op === Operation.response) this.#reliable?.onAck(conn.nodeId, msg);
       try {
         this.#ackHook(conn.nodeId, msg);
       } catch (err) {

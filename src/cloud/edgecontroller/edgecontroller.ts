@@ -1,21 +1,34 @@
 import type { Bus } from '../../core/bus.ts';
-import type { Logger } from '../../core/log.ts';
+import { logger, type Logger } from '../../core/log.ts';
 import { newResponse, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import type { k8s } from '../../kube/client.ts';
 import { goStatusError, type KubeRest } from '../../kube/rest.ts';
+import { Downstream } from './downstream/downstream.ts';
 import { NodeMonitor } from './node-monitor.ts';
+import { queryHandlers, type DeliveredHook } from './upstream/configmap.ts';
+import { eventHandlers } from './upstream/event.ts';
 import { leaseHandlers } from './upstream/lease.ts';
 import { nodeHandlers } from './upstream/node.ts';
+import { podHandlers } from './upstream/pod.ts';
 import type { UpstreamContext, UpstreamHandler, UpstreamRequest } from './upstream/types.ts';
 
 export const EDGECONTROLLER = 'edgecontroller';
 const CLOUDHUB = 'cloudhub';
+const SYNCCONTROLLER = 'synccontroller';
 
 export type EdgeControllerOptions = {
   enabled: boolean;
   kube: KubeRest;
   /** Set only with the embedded API server: there is no controller-manager to mark silent nodes. */
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
+  /** Enables the downstream half (watches need the kubeconfig itself, not just the REST client). */
+  kubeConfig?: k8s.KubeConfig;
+  /** Watch retry backoff of the downstream informers. */
+  downstreamBackoff?: { initialMs: number; maxMs: number };
+  /** Told about ConfigMaps/Secrets handed to an edge in query replies (the reliable queue records them). */
+  onObjectDelivered?: DeliveredHook;
+  log?: Logger;
 };
 
 /** Resource types an edge may only touch for itself (name = its own node name). */
@@ -30,7 +43,9 @@ export class EdgeController implements Module {
   readonly group = EDGECONTROLLER;
   readonly enabled: boolean;
   readonly #o: EdgeControllerOptions;
-  readonly #handlers = new Map<string, UpstreamHandler>(Object.entries({ ...nodeHandlers, ...leaseHandlers }));
+  readonly #handlers: Map<string, UpstreamHandler>;
+  /** The downstream half; undefined without `kubeConfig`. Also the synccontroller's view of live objects. */
+  readonly downstream: Downstream | undefined;
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #monitor: NodeMonitor | undefined;
@@ -39,6 +54,17 @@ export class EdgeController implements Module {
   constructor(o: EdgeControllerOptions) {
     this.#o = o;
     this.enabled = o.enabled;
+    this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers, ...podHandlers, ...eventHandlers, ...queryHandlers(o.onObjectDelivered) }));
+    this.downstream =
+      o.kubeConfig === undefined
+        ? undefined
+        : new Downstream({
+            kc: o.kubeConfig,
+            kube: o.kube,
+            log: o.log ?? logger(EDGECONTROLLER),
+            send: (m) => this.#bus?.send(CLOUDHUB, m),
+            ...(o.downstreamBackoff === undefined ? {} : { backoff: o.downstreamBackoff }),
+          });
   }
 
   async start(ctx: ModuleContext): Promise<void> {
@@ -49,11 +75,13 @@ export class EdgeController implements Module {
       this.#monitor.start();
     }
     ctx.bus.register(this.name, this.group, (m) => this.#onMessage(m));
+    this.downstream?.start();
   }
 
   async stop(): Promise<void> {
     this.#bus?.unregister(this.name);
     this.#monitor?.stop();
+    this.downstream?.stop();
     await Promise.allSettled([...this.#inflight]);
   }
 
@@ -61,6 +89,8 @@ export class EdgeController implements Module {
     const op = msg.route.operation ?? '';
     if (msg.route.source === 'cloudhub' && (op === 'connected' || op === 'disconnected')) {
       this.#log?.info({ node: (msg.route.resource ?? '').split('/')[1], op }, 'edge session event');
+      // A (re)connected edge gets what changed while it was away.
+      if (op === 'connected') this.#bus?.send(SYNCCONTROLLER, msg);
       return;
     }
     const req = splitUpstream(msg);

@@ -1,0 +1,150 @@
+import { isAlreadyExists, isNotFound, type KubeObject, type KubeRest } from '../../../kube/rest.ts';
+import { compareRv } from './rv.ts';
+
+export const RELIABLESYNCS_GROUP = 'reliablesyncs.kubeedge.io';
+export const RELIABLESYNCS_VERSION = 'v1alpha1';
+const API = `/apis/${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}`;
+
+/** Which object an ObjectSync tracks; namespace '' = a cluster-scoped object (ClusterObjectSync). */
+export type ObjectRef = { apiVersion: string; kind: string; namespace: string; name: string; uid: string };
+
+/** One ObjectSync/ClusterObjectSync, decoded: the node, the object and the resourceVersion the node acked. */
+export type ObjectSyncRecord = ObjectRef & { nodeName: string; syncName: string; ackedRv: string };
+
+/** KubeEdge's name: `<node>.<objectUID>`. UIDs contain no dots, so the node is everything before the last one. */
+export function objectSyncName(nodeName: string, uid: string): string {
+  return `${nodeName}.${uid}`;
+}
+
+export function splitObjectSyncName(name: string): { nodeName: string; uid: string } | undefined {
+  const i = name.lastIndexOf('.');
+  if (i <= 0 || i === name.length - 1) return undefined;
+  return { nodeName: name.slice(0, i), uid: name.slice(i + 1) };
+}
+
+const enc = encodeURIComponent;
+function collection(namespace: string): string {
+  return namespace === '' ? `${API}/clusterobjectsyncs` : `${API}/namespaces/${enc(namespace)}/objectsyncs`;
+}
+function itemPath(namespace: string, name: string): string {
+  return `${collection(namespace)}/${enc(name)}`;
+}
+
+type SyncObject = KubeObject & {
+  spec?: { objectAPIVersion?: string; objectKind?: string; objectName?: string };
+  status?: { objectResourceVersion?: string };
+};
+
+function decode(o: SyncObject): ObjectSyncRecord | undefined {
+  const syncName = o.metadata?.name ?? '';
+  const parts = splitObjectSyncName(syncName);
+  if (parts === undefined) return undefined;
+  return {
+    syncName,
+    nodeName: parts.nodeName,
+    uid: parts.uid,
+    namespace: o.metadata?.namespace ?? '',
+    apiVersion: o.spec?.objectAPIVersion ?? '',
+    kind: o.spec?.objectKind ?? '',
+    name: o.spec?.objectName ?? '',
+    ackedRv: o.status?.objectResourceVersion ?? '0',
+  };
+}
+
+/**
+ * ObjectSync objects in the API server (`reliablesyncs.kubeedge.io/v1alpha1`). Writes for one object are
+ * serialised, and the recorded resourceVersion only ever moves forward, so late acks cannot roll it back.
+ */
+export class ObjectSyncStore {
+  readonly #kube: KubeRest;
+  readonly #chains = new Map<string, Promise<unknown>>();
+
+  constructor(kube: KubeRest) {
+    this.#kube = kube;
+  }
+
+  /** The acked resourceVersion, or undefined when there is no ObjectSync for (node, object). */
+  async ackedRv(nodeName: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<string | undefined> {
+    try {
+      const o = await this.#kube.get<SyncObject>(itemPath(ref.namespace, objectSyncName(nodeName, ref.uid)));
+      return o.status?.objectResourceVersion ?? '0';
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Records that `nodeName` acked `ref` at `rv`, creating the ObjectSync the first time. */
+  record(nodeName: string, ref: ObjectRef, rv: string): Promise<void> {
+    return this.#serial(ref.namespace, objectSyncName(nodeName, ref.uid), () => this.#record(nodeName, ref, rv));
+  }
+
+  /** Forgets (node, object): after a delete was acked, or when the node is gone. Absent is fine. */
+  remove(nodeName: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<void> {
+    const name = objectSyncName(nodeName, ref.uid);
+    return this.#serial(ref.namespace, name, async () => {
+      try {
+        await this.#kube.delete(itemPath(ref.namespace, name));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+  }
+
+  /** Every ObjectSync and ClusterObjectSync (all namespaces). */
+  async list(): Promise<ObjectSyncRecord[]> {
+    const [ns, cluster] = await Promise.all([
+      this.#kube.get<{ items?: SyncObject[] }>(`${API}/objectsyncs`),
+      this.#kube.get<{ items?: SyncObject[] }>(`${API}/clusterobjectsyncs`),
+    ]);
+    const out: ObjectSyncRecord[] = [];
+    for (const o of [...(ns.items ?? []), ...(cluster.items ?? [])]) {
+      const r = decode(o);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  async #record(nodeName: string, ref: ObjectRef, rv: string): Promise<void> {
+    const name = objectSyncName(nodeName, ref.uid);
+    const path = itemPath(ref.namespace, name);
+    let current: SyncObject | undefined;
+    try {
+      current = await this.#kube.get<SyncObject>(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    if (current === undefined) {
+      const kind = ref.namespace === '' ? 'ClusterObjectSync' : 'ObjectSync';
+      const body: SyncObject = {
+        apiVersion: `${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}`,
+        kind,
+        metadata: { name, ...(ref.namespace === '' ? {} : { namespace: ref.namespace }) },
+        spec: { objectAPIVersion: ref.apiVersion, objectKind: ref.kind, objectName: ref.name },
+        status: { objectResourceVersion: rv },
+      };
+      try {
+        current = await this.#kube.create<SyncObject>(collection(ref.namespace), body);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        current = await this.#kube.get<SyncObject>(path);
+      }
+    }
+    // A server with a status subresource drops status on create; and never move the recorded RV backwards.
+    const have = current.status?.objectResourceVersion;
+    if (have === rv || compareRv(have, rv) > 0) return;
+    await this.#kube.patch(`${path}/status`, { status: { objectResourceVersion: rv } }, 'merge');
+  }
+
+  #serial<T>(namespace: string, name: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${namespace}/${name}`;
+    const prev = this.#chains.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.#chains.set(key, settled);
+    void settled.then(() => {
+      if (this.#chains.get(key) === settled) this.#chains.delete(key);
+    });
+    return next;
+  }
+}

@@ -1,0 +1,336 @@
+import { errorMessage } from '../../../core/errors.ts';
+import type { Logger } from '../../../core/log.ts';
+import type { Message } from '../../../core/message.ts';
+import { needsAck } from './needs-ack.ts';
+import type { ObjectRef } from './objectsync.ts';
+import { compareRv } from './rv.ts';
+
+/** What the queue needs from CloudHub: a way to write to a node and to know whether it is there. */
+export type NodeLink = {
+  dispatch(nodeId: string, msg: Message): Promise<boolean>;
+  isConnected(nodeId: string): boolean;
+};
+
+/** The hooks CloudHub calls. Implemented by {@link ReliableQueue}. */
+export type ReliableDelivery = {
+  bind(link: NodeLink): void;
+  /** Takes a downstream message (edge form) if it needs an ack; false = send it fire-and-forget. */
+  offer(nodeId: string, msg: Message): boolean;
+  onAck(nodeId: string, ack: Message): void;
+  onConnected(nodeId: string): void;
+  onDisconnected(nodeId: string): void;
+  stop(): void;
+};
+
+/** Where acked resourceVersions live (ObjectSyncStore in production). */
+export type AckRecordStore = {
+  ackedRv(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<string | undefined>;
+  record(nodeId: string, ref: ObjectRef, rv: string): Promise<void>;
+  remove(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<void>;
+};
+
+export type ReliableQueueOptions = {
+  store: AckRecordStore;
+  log: Logger;
+  /** Resend interval while unacked (KubeEdge: 5 s). */
+  retryIntervalMs?: number;
+  /** Resends before the message goes back to the queue (KubeEdge: 4). */
+  maxRetries?: number;
+  /** Pause before a message that exhausted its resends is tried again. */
+  requeueDelayMs?: number;
+};
+
+export type ReliableStats = {
+  queued: number;
+  sent: number;
+  resent: number;
+  acked: number;
+  /** Offers dropped because a newer (or the same) version was already queued, in flight or acked. */
+  stale: number;
+  /** Reliable messages without a resourceVersion (KubeEdge drops those too). */
+  dropped: number;
+};
+
+type Entry = { ref: ObjectRef; op: string; rv: string; msg: Message };
+type Inflight = { entry: Entry; attempts: number; timer: NodeJS.Timeout | undefined };
+type Slot = {
+  /** The node's acked RV for this object; undefined = none known (never acked, or not loaded yet). */
+  acked: string | undefined;
+  loaded: boolean;
+  loading: Promise<void> | undefined;
+  pending: Entry | undefined;
+  inflight: Inflight | undefined;
+  /** A delete was acked: later messages for this UID are stale by definition. */
+  deleted: boolean;
+  requeueTimer: NodeJS.Timeout | undefined;
+};
+
+/**
+ * Per-node reliable delivery after KubeEdge's ObjectSync design. Each node has one slot per object UID holding
+ * at most one message in flight and one waiting; a newer version replaces a waiting older one. A message in
+ * flight is resent every `retryIntervalMs` until the edge acks it (`response` with `parent_msg_id` = its id);
+ * the acked RV is then written to the node's ObjectSync. Nothing older than what a node acked is ever sent,
+ * and the acked RV is read from the ObjectSync before the first send, so a restarted cloudcore resends nothing
+ * the edge already has. Waiting messages survive disconnects and go out on reconnect.
+ */
+export class ReliableQueue implements ReliableDelivery {
+  readonly #o: Required<Omit<ReliableQueueOptions, 'store' | 'log'>>;
+  readonly #store: AckRecordStore;
+  readonly #log: Logger;
+  readonly #nodes = new Map<string, Map<string, Slot>>();
+  readonly #byMsgId = new Map<string, { nodeId: string; uid: string; entry: Entry }>();
+  readonly #stats: ReliableStats = { queued: 0, sent: 0, resent: 0, acked: 0, stale: 0, dropped: 0 };
+  #link: NodeLink | undefined;
+  #stopped = false;
+
+  constructor(o: ReliableQueueOptions) {
+    this.#store = o.store;
+    this.#log = o.log;
+    this.#o = {
+      retryIntervalMs: o.retryIntervalMs ?? 5000,
+      maxRetries: o.maxRetries ?? 4,
+      requeueDelayMs: o.requeueDelayMs ?? 30_000,
+    };
+  }
+
+  bind(link: NodeLink): void {
+    this.#link = link;
+  }
+
+  stats(): ReliableStats {
+    return { ...this.#stats };
+  }
+
+  /** Messages waiting or in flight for a node (for tests and diagnostics). */
+  backlog(nodeId: string): number {
+    let n = 0;
+    for (const s of this.#nodes.get(nodeId)?.values() ?? []) n += (s.pending !== undefined ? 1 : 0) + (s.inflight !== undefined ? 1 : 0);
+    return n;
+  }
+
+  offer(nodeId: string, msg: Message): boolean {
+    if (!needsAck(msg)) return false;
+    const entry = toEntry(msg);
+    if (entry === undefined) return false; // nothing to key it by: fire-and-forget
+    if (entry.op !== 'delete' && entry.rv === '') {
+      this.#stats.dropped++;
+      this.#log.warn({ nodeId, resource: msg.route.resource }, 'reliable message without resourceVersion dropped');
+      return true;
+    }
+    if (this.#stopped) return true;
+    const slot = this.#slot(nodeId, entry.ref.uid);
+    if (slot.deleted || !supersedes(entry, slot.pending) || !supersedes(entry, slot.inflight?.entry)) {
+      this.#stats.stale++;
+      return true;
+    }
+    slot.pending = entry;
+    this.#stats.queued++;
+    void this.#pump(nodeId, entry.ref.uid);
+    return true;
+  }
+
+  onAck(nodeId: string, ack: Message): void {
+    if (ack.route.operation !== 'response') return;
+    const rec = this.#byMsgId.get(ack.header.parent_msg_id ?? '');
+    if (rec === undefined || rec.nodeId !== nodeId) return; // an ack of a reply, or of a message given up on
+    this.#byMsgId.delete(ack.header.parent_msg_id ?? '');
+    this.#stats.acked++;
+    const slot = this.#nodes.get(nodeId)?.get(rec.uid);
+    if (slot === undefined) return;
+    if (slot.inflight?.entry === rec.entry) {
+      clearTimeout(slot.inflight.timer);
+      slot.inflight = undefined;
+    }
+    const e = rec.entry;
+    if (e.op === 'delete') {
+      slot.deleted = true;
+      slot.acked = undefined;
+      slot.pending = undefined;
+      this.#store.remove(nodeId, e.ref).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'removing ObjectSync failed'));
+      return;
+    }
+    if (slot.acked === undefined || compareRv(e.rv, slot.acked) > 0) {
+      slot.acked = e.rv;
+      this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err: errorMessage(err) }, 'recording ObjectSync failed'));
+    }
+    void this.#pump(nodeId, rec.uid);
+  }
+
+  /**
+   * The node received `obj` outside the queue (a ConfigMap/Secret query reply, which the edge stores like a
+   * push): count it as acked, so later changes are compared against it and an older queued copy is not sent.
+   */
+  noteDelivered(nodeId: string, obj: { apiVersion?: string; kind?: string; metadata?: Record<string, unknown> }): void {
+    const e = toEntry({ header: { msg_id: '', timestamp: 0 }, route: { operation: 'update' }, content: obj });
+    if (e === undefined || e.rv === '' || this.#stopped) return;
+    const slot = this.#slot(nodeId, e.ref.uid);
+    if (slot.deleted || (slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0)) return;
+    slot.acked = e.rv;
+    this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'recording ObjectSync failed'));
+  }
+
+  onConnected(nodeId: string): void {
+    for (const [uid, slot] of this.#nodes.get(nodeId) ?? []) {
+      const inf = slot.inflight;
+      if (inf !== undefined) {
+        clearTimeout(inf.timer);
+        inf.attempts = 0;
+        this.#transmit(nodeId, uid, inf);
+      } else if (slot.pending !== undefined) {
+        void this.#pump(nodeId, uid);
+      }
+    }
+  }
+
+  /** In-flight messages go back to waiting; a message sent on a dead link is as good as lost. */
+  onDisconnected(nodeId: string): void {
+    for (const slot of this.#nodes.get(nodeId)?.values() ?? []) {
+      const inf = slot.inflight;
+      if (inf === undefined) continue;
+      clearTimeout(inf.timer);
+      this.#byMsgId.delete(inf.entry.msg.header.msg_id);
+      slot.inflight = undefined;
+      slot.pending ??= inf.entry;
+    }
+  }
+
+  /** Drops everything for a node (the node was deleted). */
+  forgetNode(nodeId: string): void {
+    const slots = this.#nodes.get(nodeId);
+    if (slots === undefined) return;
+    for (const s of slots.values()) this.#clearTimers(s);
+    for (const [id, rec] of this.#byMsgId) if (rec.nodeId === nodeId) this.#byMsgId.delete(id);
+    this.#nodes.delete(nodeId);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const slots of this.#nodes.values()) for (const s of slots.values()) this.#clearTimers(s);
+  }
+
+  #clearTimers(s: Slot): void {
+    clearTimeout(s.inflight?.timer);
+    clearTimeout(s.requeueTimer);
+    s.requeueTimer = undefined;
+  }
+
+  #slot(nodeId: string, uid: string): Slot {
+    let slots = this.#nodes.get(nodeId);
+    if (slots === undefined) {
+      slots = new Map();
+      this.#nodes.set(nodeId, slots);
+    }
+    let s = slots.get(uid);
+    if (s === undefined) {
+      s = { acked: undefined, loaded: false, loading: undefined, pending: undefined, inflight: undefined, deleted: false, requeueTimer: undefined };
+      slots.set(uid, s);
+    }
+    return s;
+  }
+
+  async #pump(nodeId: string, uid: string): Promise<void> {
+    const slot = this.#nodes.get(nodeId)?.get(uid);
+    if (this.#stopped || slot === undefined || slot.inflight !== undefined || slot.pending === undefined) return;
+    if (!slot.loaded) {
+      await this.#load(nodeId, slot, slot.pending.ref);
+      return this.#pump(nodeId, uid);
+    }
+    const link = this.#link;
+    if (link === undefined || !link.isConnected(nodeId)) return; // sent by onConnected
+    let e: Entry = slot.pending;
+    slot.pending = undefined;
+    if (e.op !== 'delete' && slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0) {
+      this.#stats.stale++;
+      return;
+    }
+    if (e.op === 'insert' && slot.acked !== undefined) {
+      // The node has an older version already (e.g. a re-list after a cloudcore restart): it is an update.
+      e = { ...e, op: 'update', msg: { ...e.msg, route: { ...e.msg.route, operation: 'update' } } };
+    }
+    const inf: Inflight = { entry: e, attempts: 0, timer: undefined };
+    slot.inflight = inf;
+    this.#transmit(nodeId, uid, inf);
+  }
+
+  async #load(nodeId: string, slot: Slot, ref: ObjectRef): Promise<void> {
+    slot.loading ??= this.#store
+      .ackedRv(nodeId, ref)
+      .then(
+        (rv) => {
+          if (rv !== undefined && (slot.acked === undefined || compareRv(rv, slot.acked) > 0)) slot.acked = rv;
+        },
+        (err: unknown) => this.#log.warn({ nodeId, uid: ref.uid, err: errorMessage(err) }, 'reading ObjectSync failed; sending anyway'),
+      )
+      .finally(() => {
+        slot.loaded = true;
+        slot.loading = undefined;
+      });
+    await slot.loading;
+  }
+
+  #transmit(nodeId: string, uid: string, inf: Inflight): void {
+    const link = this.#link;
+    if (link === undefined || this.#stopped) return;
+    inf.attempts++;
+    if (inf.attempts === 1) this.#stats.sent++;
+    else this.#stats.resent++;
+    this.#byMsgId.set(inf.entry.msg.header.msg_id, { nodeId, uid, entry: inf.entry });
+    void link.dispatch(nodeId, inf.entry.msg);
+    inf.timer = setTimeout(() => this.#onTimeout(nodeId, uid, inf), this.#o.retryIntervalMs);
+    inf.timer.unref();
+  }
+
+  #onTimeout(nodeId: string, uid: string, inf: Inflight): void {
+    const slot = this.#nodes.get(nodeId)?.get(uid);
+    if (slot === undefined || slot.inflight !== inf || this.#stopped) return;
+    const connected = this.#link?.isConnected(nodeId) ?? false;
+    if (connected && inf.attempts <= this.#o.maxRetries) {
+      this.#log.debug({ nodeId, uid, attempt: inf.attempts, resource: inf.entry.msg.route.resource }, 'no ack yet, resending');
+      this.#transmit(nodeId, uid, inf);
+      return;
+    }
+    this.#byMsgId.delete(inf.entry.msg.header.msg_id);
+    slot.inflight = undefined;
+    slot.pending ??= inf.entry;
+    if (!connected) return; // onConnected sends it
+    this.#log.warn({ nodeId, uid, attempts: inf.attempts, resource: inf.entry.msg.route.resource }, 'edge did not ack, back to the queue');
+    clearTimeout(slot.requeueTimer);
+    slot.requeueTimer = setTimeout(() => {
+      slot.requeueTimer = undefined;
+      void this.#pump(nodeId, uid);
+    }, this.#o.requeueDelayMs);
+    slot.requeueTimer.unref();
+  }
+}
+
+/** Whether `e` should replace `other` (the one waiting or in flight). A delete beats everything but a delete. */
+function supersedes(e: Entry, other: Entry | undefined): boolean {
+  if (other === undefined) return true;
+  if (other.op === 'delete') return false;
+  if (e.op === 'delete') return true;
+  return compareRv(e.rv, other.rv) > 0;
+}
+
+function toEntry(msg: Message): Entry | undefined {
+  const c = msg.content as { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown> } | null;
+  if (typeof c !== 'object' || c === null) return undefined;
+  const md = c.metadata;
+  const uid = md?.['uid'];
+  if (typeof uid !== 'string' || uid === '' || uid.includes('.')) return undefined;
+  const parts = (msg.route.resource ?? '').split('/');
+  const ns = typeof md?.['namespace'] === 'string' ? md['namespace'] : '';
+  const name = typeof md?.['name'] === 'string' ? md['name'] : (parts.slice(2).join('/') ?? '');
+  const rv = msg.header.resourceversion ?? (typeof md?.['resourceVersion'] === 'string' ? md['resourceVersion'] : '');
+  return {
+    ref: {
+      apiVersion: typeof c.apiVersion === 'string' ? c.apiVersion : 'v1',
+      kind: typeof c.kind === 'string' ? c.kind : '',
+      namespace: ns,
+      name,
+      uid,
+    },
+    op: msg.route.operation ?? '',
+    rv,
+    msg,
+  };
+}

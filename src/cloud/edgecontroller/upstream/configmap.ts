@@ -1,0 +1,58 @@
+import type { KubeObject } from '../../../kube/rest.ts';
+import { goStatusError, isNotFound, KubeApiError, paths } from '../../../kube/rest.ts';
+import { resourceVersionOf, type UpstreamContext, type UpstreamHandler, type UpstreamReply, type UpstreamRequest } from './types.ts';
+
+/** Told about each object handed to an edge in a query reply (the edge stores it like a pushed one). */
+export type DeliveredHook = (nodeId: string, obj: KubeObject) => void;
+
+function queryObject(plural: string, kind: string, delivered?: DeliveredHook): UpstreamHandler {
+  return async function queryNamespaced(ctx: UpstreamContext, req: UpstreamRequest): Promise<UpstreamReply> {
+    try {
+      const raw = await ctx.kube.get(paths.namespaced(req.namespace, plural, req.name));
+      const obj: KubeObject = { ...raw, kind, apiVersion: 'v1' };
+      delivered?.(req.nodeId, obj);
+      const rv = resourceVersionOf(obj);
+      return { content: obj, ...(rv === undefined ? {} : { resourceVersion: rv }) };
+    } catch (err) {
+      // Query errors go back bare: `{"ErrStatus": {...}}`.
+      return { content: goStatusError(err) };
+    }
+  };
+}
+
+type TokenRequest = KubeObject & { spec?: { audiences?: unknown; expirationSeconds?: unknown; boundObjectRef?: unknown } };
+
+/**
+ * `serviceaccounttoken` query: the content is a TokenRequest for service account `<name>`. A real cluster
+ * mints it (POST serviceaccounts/<sa>/token); a server without that endpoint (the embedded one) gets a
+ * TokenRequest with an empty token, so the projected volume still materialises on the edge.
+ */
+async function queryServiceAccountToken(ctx: UpstreamContext, req: UpstreamRequest): Promise<UpstreamReply> {
+  const c = req.msg.content;
+  const asked: TokenRequest = typeof c === 'object' && c !== null && !Array.isArray(c) ? (c as TokenRequest) : {};
+  const spec = asked.spec ?? {};
+  const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: req.name, namespace: req.namespace }, spec };
+  try {
+    const tr = await ctx.kube.create(paths.namespaced(req.namespace, 'serviceaccounts', req.name, 'token'), body);
+    return { content: { ...tr, kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1' } };
+  } catch (err) {
+    if (!(isNotFound(err) || (err instanceof KubeApiError && err.statusCode === 405))) return { content: goStatusError(err) };
+    const seconds = typeof spec.expirationSeconds === 'number' && spec.expirationSeconds > 0 ? spec.expirationSeconds : 3600;
+    return {
+      content: {
+        ...body,
+        metadata: { ...body.metadata, creationTimestamp: null },
+        status: { token: '', expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      },
+    };
+  }
+}
+
+/** Query handlers for configmaps, secrets and service-account tokens. */
+export function queryHandlers(delivered?: DeliveredHook): Record<string, UpstreamHandler> {
+  return {
+    'configmap:query': queryObject('configmaps', 'ConfigMap', delivered),
+    'secret:query': queryObject('secrets', 'Secret', delivered),
+    'serviceaccounttoken:query': queryServiceAccountToken,
+  };
+}

@@ -1,0 +1,172 @@
+import type { Bus } from '../../core/bus.ts';
+import { errorMessage } from '../../core/errors.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Message } from '../../core/message.ts';
+import type { Module, ModuleContext } from '../../core/module.ts';
+import type { KubeObject } from '../../kube/rest.ts';
+import type { ObjectSyncRecord } from '../cloudhub/reliable/objectsync.ts';
+import { compareRv } from '../cloudhub/reliable/rv.ts';
+import type { LiveObjects } from '../edgecontroller/downstream/downstream.ts';
+import { objectMessage, TYPE_OF_KIND } from '../edgecontroller/downstream/messages.ts';
+
+export const SYNCCONTROLLER = 'synccontroller';
+
+/** The ObjectSync operations the synccontroller needs. */
+export type SyncRecords = {
+  list(): Promise<ObjectSyncRecord[]>;
+  remove(nodeId: string, ref: { namespace: string; uid: string }): Promise<void>;
+};
+
+export type SyncControllerOptions = {
+  records: SyncRecords;
+  live: LiveObjects;
+  /** Period of the full pass (KubeEdge: 5 s). */
+  periodMs?: number;
+};
+
+export type SyncPassResult = { updates: number; deletes: number; inserts: number; collected: number };
+
+/**
+ * SyncController (`synccontroller`): repairs what the edge holds from the ObjectSync records. For each record
+ * it compares the acked resourceVersion with the live object: newer → `update` with the current object; gone
+ * or replaced (other UID) → `delete`. Pods bound to a node with no record at all (created while cloudcore was
+ * down) → `insert`. Records of nodes that are no longer edge nodes are deleted. Runs at start, on every edge
+ * (re)connect (the `connected` event edgecontroller forwards) and periodically. Messages go through CloudHub's
+ * reliable queue, which drops what is already queued, in flight or acked, so overlapping passes are harmless.
+ */
+export class SyncController implements Module {
+  readonly name = SYNCCONTROLLER;
+  readonly group = SYNCCONTROLLER;
+  readonly enabled = true;
+  readonly #o: SyncControllerOptions;
+  #bus: Bus | undefined;
+  #log: Logger | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<SyncPassResult> | undefined;
+  #again: Set<string> | 'all' | undefined;
+  #stopped = false;
+
+  constructor(o: SyncControllerOptions) {
+    this.#o = o;
+  }
+
+  async start(ctx: ModuleContext): Promise<void> {
+    this.#bus = ctx.bus;
+    this.#log = ctx.log;
+    ctx.bus.register(this.name, this.group, (m) => this.#onMessage(m));
+    void this.#o.live.ready().then(
+      () => {
+        if (this.#stopped) return;
+        this.#kick('all');
+        this.#timer = setInterval(() => this.#kick('all'), this.#o.periodMs ?? 5000);
+        this.#timer.unref();
+      },
+      () => {},
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#bus?.unregister(this.name);
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** One pass, for one node or all; concurrent calls share the pass in progress and queue one more. */
+  async sync(nodeId?: string): Promise<SyncPassResult> {
+    await this.#o.live.ready();
+    while (this.#running !== undefined) await this.#running.catch(() => undefined);
+    const p = this.#pass(nodeId);
+    this.#running = p;
+    try {
+      return await p;
+    } finally {
+      if (this.#running === p) this.#running = undefined;
+    }
+  }
+
+  #onMessage(msg: Message): void {
+    // `connected` events forwarded by edgecontroller: `node/<id>`.
+    if (msg.route.operation !== 'connected') return;
+    const node = (msg.route.resource ?? '').split('/')[1];
+    if (node !== undefined && node !== '') this.#kick(node);
+  }
+
+  #kick(node: string): void {
+    if (this.#stopped) return;
+    if (this.#running !== undefined) {
+      // Coalesce: one more pass after the current one covers every request made meanwhile.
+      if (node === 'all' || this.#again === 'all') this.#again = 'all';
+      else {
+        const set = this.#again ?? new Set<string>();
+        set.add(node);
+        this.#again = set;
+      }
+      return;
+    }
+    void this.sync(node === 'all' ? undefined : node)
+      .catch((err: unknown) => this.#log?.warn({ err: errorMessage(err) }, 'sync pass failed'))
+      .then(() => {
+        const again = this.#again;
+        this.#again = undefined;
+        if (again === 'all') this.#kick('all');
+        else for (const n of again ?? []) this.#kick(n);
+      });
+  }
+
+  async #pass(onlyNode: string | undefined): Promise<SyncPassResult> {
+    const live = this.#o.live;
+    const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0 };
+    const records = (await this.#o.records.list()).filter((r) => onlyNode === undefined || r.nodeName === onlyNode);
+    const tracked = new Set<string>();
+    for (const r of records) {
+      tracked.add(`${r.nodeName}/${r.uid}`);
+      if (!live.isEdgeNode(r.nodeName)) {
+        await this.#o.records.remove(r.nodeName, r).catch(() => undefined);
+        result.collected++;
+        continue;
+      }
+      const type = TYPE_OF_KIND[r.kind];
+      if (type === undefined) continue; // not ours (e.g. devices): left to its controller
+      const obj = live.get(r.kind, r.namespace, r.name);
+      if (obj === undefined || obj.metadata?.uid !== r.uid) {
+        this.#send(objectMessage(r.nodeName, 'delete', type, minimalObject(r)));
+        result.deletes++;
+      } else if (compareRv(obj.metadata?.resourceVersion, r.ackedRv) > 0) {
+        this.#send(objectMessage(r.nodeName, 'update', type, obj));
+        result.updates++;
+      }
+    }
+    const nodes = onlyNode === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeOf(p)))] : [onlyNode];
+    for (const node of nodes) {
+      for (const pod of live.podsOn(node)) {
+        const uid = pod.metadata?.uid ?? '';
+        if (uid === '' || tracked.has(`${node}/${uid}`)) continue;
+        this.#send(objectMessage(node, 'insert', 'pod', pod));
+        result.inserts++;
+      }
+    }
+    if (result.updates + result.deletes + result.inserts + result.collected > 0) {
+      this.#log?.info({ node: onlyNode ?? 'all', ...result }, 'synccontroller pass');
+    }
+    return result;
+  }
+
+  #send(msg: Message): void {
+    this.#bus?.send('cloudhub', msg);
+  }
+}
+
+function nodeOf(pod: KubeObject): string {
+  const spec = pod['spec'] as { nodeName?: unknown } | undefined;
+  return typeof spec?.nodeName === 'string' ? spec.nodeName : '';
+}
+
+/** What is left of an object that is gone: enough metadata for the edge to find and drop its copy. */
+function minimalObject(r: ObjectSyncRecord): KubeObject {
+  return {
+    kind: r.kind,
+    apiVersion: r.apiVersion === '' ? 'v1' : r.apiVersion,
+    metadata: { name: r.name, uid: r.uid, resourceVersion: r.ackedRv, ...(r.namespace === '' ? {} : { namespace: r.namespace }) },
+  };
+}
