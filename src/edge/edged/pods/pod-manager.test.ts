@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { waitFor } from '../../../../test/helpers/tools.ts';
+import { DockerRuntime } from '../runtime/docker/runtime.ts';
+import { BUSYBOX_IMAGE, DOCKER_ENDPOINT, PAUSE_IMAGE, dockerPs, dockerSkip, ensureTestImages, removeContainersWithLabel } from '../runtime/testing.ts';
+import { PodManager, type PodManagerOptions } from './pod-manager.ts';
+import type { ConfigObject, Pod, PodSpec, PodStatus } from './types.ts';
+
+const skip = await dockerSkip();
+const NS = `ke-test-${process.pid}`;
+const NS_LABEL = `io.kubernetes.pod.namespace=${NS}`;
+const log = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function mkPod(name: string, spec: Partial<PodSpec> & Pick<PodSpec, 'containers'>): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, uid: randomUUID() }, spec: { terminationGracePeriodSeconds: 1, nodeName: 'edge-1', ...spec } };
+}
+
+async function httpGet(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return await res.text();
+}
+
+/** In-memory configMap/secret source standing in for metamanager's local store (a fake of the peer). */
+class FakeStore {
+  configMaps = new Map<string, ConfigObject>();
+  secrets = new Map<string, ConfigObject>();
+  getConfigMap = async (ns: string, name: string): Promise<ConfigObject | undefined> => this.configMaps.get(`${ns}/${name}`);
+  getSecret = async (ns: string, name: string): Promise<ConfigObject | undefined> => this.secrets.get(`${ns}/${name}`);
+}
+
+class Harness {
+  statuses = new Map<string, PodStatus[]>();
+  terminated: Pod[] = [];
+  readonly manager: PodManager;
+  constructor(runtime: DockerRuntime, root: string, store: FakeStore, extra: Partial<PodManagerOptions> = {}) {
+    this.manager = new PodManager({
+      runtime, nodeName: 'edge-1', nodeIP: '127.0.0.1', rootDirectory: root, podSandboxImage: PAUSE_IMAGE,
+      getConfigMap: store.getConfigMap, getSecret: store.getSecret, log, backoffBaseMs: 1000, monitorIntervalMs: 500,
+      onStatus: (pod, status) => {
+        const list = this.statuses.get(pod.metadata.uid) ?? [];
+        list.push(status);
+        this.statuses.set(pod.metadata.uid, list);
+      },
+      onPodTerminated: (pod) => { this.terminated.push(pod); },
+      ...extra,
+    });
+  }
+  last(uid: string): PodStatus | undefined {
+    return this.statuses.get(uid)?.at(-1);
+  }
+  waitStatus(uid: string, pred: (s: PodStatus) => boolean, timeoutMs = 30_000): Promise<PodStatus> {
+    return waitFor(async () => {
+      const s = this.last(uid);
+      return s && pred(s) ? s : undefined;
+    }, timeoutMs, 100) as Promise<PodStatus>;
+  }
+}
+
+describe('PodManager against the real dockerd', { skip, concurrency: false }, () => {
+  let runtime: DockerRuntime;
+  let root: string;
+  const managers: PodManager[] = [];
+  const store = new FakeStore();
+
+  before(async () => {
+    await ensureTestImages();
+    runtime = await DockerRuntime.connect(DOCKER_ENDPOINT);
+    root = mkdtempSync(join(tmpdir(), 'ke-pods-'));
+  });
+  after(async () => {
+    for (const m of managers) await m.stop();
+    await removeContainersWithLabel(NS_LABEL);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const harness = (extra: Partial<PodManagerOptions> = {}): Harness => {
+    const h = new Harness(runtime, root, store, extra);
+    managers.push(h.manager);
+    return h;
+  };
+
+  test('hostPort + configMap volume pod: serves the file, restarts after kill, survives an edgecore restart, deletes gracefully', async () => {
+    store.configMaps.set(`${NS}/web`, { metadata: { name: 'web', namespace: NS }, data: { 'index.html': 'hello v1' } });
+    const hostPort = await freePort();
+    const pod = mkPod('web', {
+      containers: [{
+        name: 'httpd', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '80', '-h', '/www'],
+        ports: [{ containerPort: 80, hostPort }], volumeMounts: [{ name: 'site', mountPath: '/www', readOnly: true }],
+        readinessProbe: { httpGet: { path: '/index.html', port: 80 }, periodSeconds: 1 },
+      }],
+      volumes: [{ name: 'site', configMap: { name: 'web' } }],
+    });
+    const uid = pod.metadata.uid;
+    const h1 = harness();
+    await h1.manager.syncPods([pod]);
+    const running = await h1.waitStatus(uid, (s) => s.phase === 'Running' && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
+    assert.match(running.podIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
+    assert.notEqual(running.podIP, '127.0.0.1');
+    assert.equal(running.hostIP, '127.0.0.1');
+    const cs = running.containerStatuses[0];
+    assert.ok(cs);
+    assert.match(cs.containerID ?? '', /^docker:\/\/[0-9a-f]{64}$/);
+    assert.equal(cs.restartCount, 0);
+    assert.equal(cs.ready, true);
+    assert.deepEqual(h1.manager.statusOf(uid), running);
+
+    assert.equal(await waitFor(async () => (await httpGet(`http://127.0.0.1:${hostPort}/index.html`)) === 'hello v1', 10_000), true);
+    const listed = await dockerPs([`label=io.kubernetes.pod.name=web`, `label=${NS_LABEL}`]);
+    assert.equal(listed.length, 2, 'sandbox + app container');
+    const sandbox = await dockerPs([`label=io.kubernetes.pod.name=web`, `label=${NS_LABEL}`, 'label=io.kubernetes.container.name=POD']);
+    assert.equal(sandbox.length, 1);
+
+    // A configMap update reaches the mounted file.
+    const updated = { metadata: { name: 'web', namespace: NS }, data: { 'index.html': 'hello v2' } };
+    store.configMaps.set(`${NS}/web`, updated);
+    await h1.manager.updateConfigMap(updated);
+    assert.equal(await waitFor(async () => (await httpGet(`http://127.0.0.1:${hostPort}/index.html`)) === 'hello v2', 10_000), true);
+
+    // docker kill → restarted with restartCount 1 and a new container id.
+    const firstId = (cs.containerID ?? '').slice('docker://'.length);
+    await runtime.client.killContainer(firstId, 'SIGKILL');
+    const restarted = await h1.waitStatus(uid, (s) => s.containerStatuses[0]?.restartCount === 1 && s.containerStatuses[0].state.running !== undefined);
+    const second = restarted.containerStatuses[0];
+    assert.ok(second);
+    assert.notEqual(second.containerID, cs.containerID);
+    assert.equal(second.lastState.terminated?.exitCode, 137);
+    assert.equal(await waitFor(async () => (await httpGet(`http://127.0.0.1:${hostPort}/index.html`)) === 'hello v2', 10_000), true);
+
+    // edgecore restart: the old manager stops (containers keep running), a new one adopts them.
+    await h1.manager.stop();
+    const before = (await dockerPs([`label=${NS_LABEL}`, 'label=io.kubernetes.pod.name=web'])).sort();
+    const h2 = harness();
+    await h2.manager.syncPods([pod]);
+    const adopted = await h2.waitStatus(uid, (s) => s.phase === 'Running' && s.containerStatuses[0]?.ready === true);
+    assert.equal(adopted.containerStatuses[0]?.containerID, second.containerID);
+    assert.equal(adopted.containerStatuses[0]?.restartCount, 1);
+    assert.equal(adopted.podIP, restarted.podIP);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual((await dockerPs([`label=${NS_LABEL}`, 'label=io.kubernetes.pod.name=web'])).sort(), before, 'nothing new started');
+
+    // Graceful delete: everything gone within the grace period + 10 s, then the callback.
+    const t0 = Date.now();
+    h2.manager.deletePod({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 1 } });
+    await waitFor(async () => h2.terminated.length === 1, 11_000, 100);
+    assert.ok(Date.now() - t0 < 11_000);
+    assert.deepEqual(await dockerPs([`label=${NS_LABEL}`, 'label=io.kubernetes.pod.name=web']), []);
+    assert.equal(existsSync(join(root, 'pods', uid)), false, 'pod volume dir removed');
+    assert.equal(h2.manager.statusOf(uid), undefined);
+  });
+
+  test('a nonexistent image gives ErrImagePull then ImagePullBackOff with Docker\'s message, while another pod runs', async () => {
+    const h = harness();
+    const bad = mkPod('badimage', { containers: [{ name: 'c', image: 'local/nonexistent-kubeedge-ts:1' }] });
+    const good = mkPod('good', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'] }] });
+    h.manager.addOrUpdatePod(bad);
+    h.manager.addOrUpdatePod(good);
+    const errPull = await h.waitStatus(bad.metadata.uid, (s) => s.containerStatuses[0]?.state.waiting?.reason === 'ErrImagePull');
+    const dockerMsg = errPull.containerStatuses[0]?.state.waiting?.message ?? '';
+    assert.notEqual(dockerMsg, '');
+    assert.equal(errPull.phase, 'Pending');
+    const backoff = await h.waitStatus(bad.metadata.uid, (s) => s.containerStatuses[0]?.state.waiting?.reason === 'ImagePullBackOff');
+    assert.ok(backoff.containerStatuses[0]?.state.waiting?.message?.includes(dockerMsg));
+    const goodStatus = await h.waitStatus(good.metadata.uid, (s) => s.phase === 'Running');
+    assert.equal(goodStatus.containerStatuses[0]?.ready, true);
+    // It keeps retrying: ErrImagePull comes back after the back-off.
+    await waitFor(async () => (h.statuses.get(bad.metadata.uid) ?? []).filter((s) => s.containerStatuses[0]?.state.waiting?.reason === 'ErrImagePull').length >= 2, 15_000, 100);
+    h.manager.deletePod(bad);
+    h.manager.deletePod(good);
+    await waitFor(async () => h.terminated.length === 2, 15_000, 100);
+  });
+
+  test('a failing liveness probe restarts the container', async () => {
+    const h = harness();
+    const pod = mkPod('liveness', {
+      containers: [{
+        name: 'c', image: BUSYBOX_IMAGE,
+        command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 1000'],
+        livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1 },
+      }],
+    });
+    h.manager.addOrUpdatePod(pod);
+    await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Running');
+    const restarted = await h.waitStatus(pod.metadata.uid, (s) => (s.containerStatuses[0]?.restartCount ?? 0) >= 1, 30_000);
+    assert.ok(restarted.containerStatuses[0]?.lastState.terminated, 'the killed instance is the last state');
+    h.manager.deletePod(pod);
+    await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+  });
+
+  test('env from configMap, secret and fieldRef; runs to Succeeded under restartPolicy Never', async () => {
+    store.configMaps.set(`${NS}/envcm`, { metadata: { name: 'envcm', namespace: NS }, data: { color: 'blue', size: 'L' } });
+    store.secrets.set(`${NS}/envsec`, { metadata: { name: 'envsec', namespace: NS }, data: { password: Buffer.from('s3cret').toString('base64') } });
+    const h = harness();
+    const pod = mkPod('envpod', {
+      restartPolicy: 'Never',
+      containers: [{
+        name: 'c', image: BUSYBOX_IMAGE, workingDir: '/tmp',
+        command: ['sh', '-c', 'echo "COLOR=$COLOR PASS=$PASS NAME=$POD_NAME NS=$POD_NS NODE=$NODE IP=$POD_IP CM_size=$CM_size X=$(X) PWD=$(pwd)"'],
+        env: [
+          { name: 'COLOR', valueFrom: { configMapKeyRef: { name: 'envcm', key: 'color' } } },
+          { name: 'PASS', valueFrom: { secretKeyRef: { name: 'envsec', key: 'password' } } },
+          { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+          { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+          { name: 'X', value: 'expanded-$(COLOR)' },
+        ],
+        envFrom: [{ prefix: 'CM_', configMapRef: { name: 'envcm' } }],
+      }],
+    });
+    h.manager.addOrUpdatePod(pod);
+    const done = await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Succeeded' || s.phase === 'Failed');
+    assert.equal(done.phase, 'Succeeded');
+    const term = done.containerStatuses[0]?.state.terminated;
+    assert.equal(term?.exitCode, 0);
+    assert.equal(term?.reason, 'Completed');
+    const id = (done.containerStatuses[0]?.containerID ?? '').slice('docker://'.length);
+    const logs = await runtime.client.containerLogs(id);
+    assert.equal(logs.stdout.trim(), `COLOR=blue PASS=s3cret NAME=envpod NS=${NS} NODE=edge-1 IP=${done.podIP} CM_size=L X=expanded-blue PWD=/tmp`);
+    h.manager.deletePod(pod);
+    await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+  });
+
+  test('privileged is passed to the engine and its refusal shows in the container status', async () => {
+    const h = harness();
+    const pod = mkPod('priv', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'], securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] } }, resources: { limits: { cpu: '250m', memory: '32Mi' } } }],
+    });
+    h.manager.addOrUpdatePod(pod);
+    const st = await h.waitStatus(pod.metadata.uid, (s) => {
+      const c = s.containerStatuses[0];
+      return !!(c?.state.running || c?.state.terminated || c?.lastState.terminated || c?.state.waiting?.reason === 'RunContainerError');
+    });
+    const c = st.containerStatuses[0];
+    assert.ok(c?.containerID);
+    const inspected = await runtime.client.inspectContainer(c.containerID.slice('docker://'.length));
+    assert.equal(inspected.HostConfig.Privileged, true);
+    assert.deepEqual(inspected.HostConfig.CapAdd, ['NET_ADMIN']);
+    assert.deepEqual(inspected.HostConfig.CapDrop, ['MKNOD']);
+    assert.equal(inspected.HostConfig.NanoCpus, 250_000_000);
+    assert.equal(inspected.HostConfig.Memory, 32 * 1024 * 1024);
+    if (!c.state.running) {
+      // This host withholds capabilities: the engine's own words reach the status.
+      const msg = c.state.waiting?.message ?? c.state.terminated?.message ?? '';
+      assert.match(msg, /operation not permitted|OCI runtime/);
+      assert.equal(st.phase === 'Failed' || st.phase === 'Pending', true);
+      const final = await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Failed');
+      assert.match(final.containerStatuses[0]?.state.terminated?.message ?? '', /operation not permitted|OCI runtime/);
+      assert.equal(final.containerStatuses[0]?.state.terminated?.reason, 'StartError');
+    }
+    h.manager.deletePod(pod);
+    await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+  });
+});
