@@ -14,7 +14,7 @@ for (const bin of ['cloudcore', 'edgecore'] as const) {
   test(`${bin} --version, --defaultconfig and --minconfig print and exit 0`, async () => {
     const v = await runBin(bin, ['--version']);
     assert.equal(v.code, 0);
-    assert.match(v.stdout, new RegExp(`^${bin} kubeedge-ts \\d+\\.\\d+\\.\\d+`));
+    assert.match(v.stdout, new RegExp(`^${bin} kubeedge-ts \\d+\\.\\d+\\.\\d+\\S* \\(node v24\\.`));
     for (const flag of ['--defaultconfig', '--minconfig']) {
       const r = await runBin(bin, [flag]);
       assert.equal(r.code, 0, r.stderr);

@@ -25,7 +25,7 @@ export function parseDaemonArgs(kind: DaemonKind, argv: string[], description: s
   program.parse(argv, { from: 'user' });
   const o = program.opts<{ config: string; defaultconfig?: boolean; minconfig?: boolean; version?: boolean }>();
   if (o.version === true) {
-    process.stdout.write(`${kind} kubeedge-ts ${VERSION}\n`);
+    process.stdout.write(`${kind} kubeedge-ts ${VERSION} (node ${process.version})\n`);
     return undefined;
   }
   if (o.defaultconfig === true) {

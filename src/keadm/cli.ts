@@ -8,7 +8,7 @@ const DEFAULT_KUBECONFIG = process.env['KUBECONFIG'] ?? `${process.env['HOME'] ?
 export function keadmProgram(): Command {
   const program = new Command('keadm')
     .description('Install, join and diagnose kubeedge-ts cloud and edge nodes')
-    .version(VERSION, '--version', 'print the version')
+    .version(`keadm kubeedge-ts ${VERSION} (node ${process.version})`, '--version', 'print the version')
     .showHelpAfterError();
 
   program
