@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,6 +233,67 @@ describe('PodManager against the real dockerd', { skip, concurrency: false }, ()
     assert.equal(logs.stdout.trim(), `COLOR=blue PASS=s3cret NAME=envpod NS=${NS} NODE=edge-1 IP=${done.podIP} CM_size=L X=expanded-blue PWD=/tmp`);
     h.manager.deletePod(pod);
     await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+  });
+
+  test('volumes: secret items with defaultMode, emptyDir shared by two containers, hostPath, subPath', async () => {
+    store.secrets.set(`${NS}/vsec`, { metadata: { name: 'vsec', namespace: NS }, data: { pw: Buffer.from('pw-1').toString('base64'), other: Buffer.from('x').toString('base64') } });
+    const hostDir = join(root, 'host-data');
+    const h = harness();
+    const pod = mkPod('vols', {
+      restartPolicy: 'Never',
+      containers: [
+        { name: 'writer', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo shared > /scratch/f; echo from-host > /host/h; echo sub > /scratch/f2'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'host', mountPath: '/host' }] },
+        { name: 'reader', image: BUSYBOX_IMAGE,
+          command: ['sh', '-c', 'sleep 1; cat /sec/creds/password; echo; stat -c %a /sec/creds/password; ls /sec/creds; cat /scratch/f; ls /only-sub; echo ro > /sec/x || echo readonly'],
+          volumeMounts: [{ name: 'sec', mountPath: '/sec', readOnly: true }, { name: 'scratch', mountPath: '/scratch' }, { name: 'scratch', mountPath: '/only-sub', subPath: 'subdir' }] },
+      ],
+      volumes: [
+        { name: 'sec', secret: { secretName: 'vsec', items: [{ key: 'pw', path: 'creds/password' }], defaultMode: 0o400 } },
+        { name: 'scratch', emptyDir: {} },
+        { name: 'host', hostPath: { path: hostDir, type: 'DirectoryOrCreate' } },
+      ],
+    });
+    h.manager.addOrUpdatePod(pod);
+    const done = await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Succeeded' || s.phase === 'Failed');
+    assert.equal(done.phase, 'Succeeded', JSON.stringify(done.containerStatuses));
+    const reader = done.containerStatuses.find((c) => c.name === 'reader');
+    const logs = await runtime.client.containerLogs((reader?.containerID ?? '').slice('docker://'.length));
+    assert.deepEqual(logs.stdout.trim().split('\n'), ['pw-1', '400', 'password', 'shared', 'readonly']);
+    assert.equal(readFileSync(join(hostDir, 'h'), 'utf8'), 'from-host\n');
+    h.manager.deletePod(pod);
+    await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+    assert.equal(existsSync(join(hostDir, 'h')), true, 'hostPath content outlives the pod');
+  });
+
+  test('a crashing container goes into CrashLoopBackOff with growing restarts; statuses are only reported on change', async () => {
+    const h = harness();
+    const pod = mkPod('crasher', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo bye; exit 3'] }] });
+    h.manager.addOrUpdatePod(pod);
+    const looping = await h.waitStatus(pod.metadata.uid, (s) => s.containerStatuses[0]?.state.waiting?.reason === 'CrashLoopBackOff' && s.containerStatuses[0].restartCount >= 2);
+    assert.equal(looping.phase, 'Running');
+    assert.equal(looping.containerStatuses[0]?.lastState.terminated?.exitCode, 3);
+    assert.equal(looping.containerStatuses[0]?.lastState.terminated?.reason, 'Error');
+    assert.match(looping.containerStatuses[0]?.state.waiting?.message ?? '', /back-off \d+s restarting failed container=c pod=crasher/);
+    assert.equal(looping.conditions.find((c) => c.type === 'Ready')?.status, 'False');
+    const all = (h.statuses.get(pod.metadata.uid) ?? []).map((s) => JSON.stringify(s));
+    for (let i = 1; i < all.length; i++) assert.notEqual(all[i], all[i - 1], 'a status is reported only when it changed');
+    h.manager.deletePod(pod);
+    await waitFor(async () => h.terminated.length === 1, 15_000, 100);
+  });
+
+  test('syncPods removes pods that are no longer desired; tcpSocket readiness on a hostNetwork-free pod', async () => {
+    const h = harness();
+    const keep = mkPod('keep', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '8080'], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] });
+    const drop = mkPod('drop', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'] }] });
+    await h.manager.syncPods([keep, drop]);
+    await h.waitStatus(keep.metadata.uid, (s) => s.containerStatuses[0]?.ready === true);
+    await h.waitStatus(drop.metadata.uid, (s) => s.phase === 'Running');
+    await h.manager.syncPods([keep]);
+    await waitFor(async () => h.terminated.some((p) => p.metadata.uid === drop.metadata.uid), 15_000, 100);
+    assert.deepEqual(await dockerPs([`label=${NS_LABEL}`, 'label=io.kubernetes.pod.name=drop']), []);
+    assert.equal((await dockerPs([`label=${NS_LABEL}`, 'label=io.kubernetes.pod.name=keep'])).length, 2);
+    h.manager.deletePod(keep);
+    await waitFor(async () => h.terminated.length === 2, 15_000, 100);
   });
 
   test('privileged is passed to the engine and its refusal shows in the container status', async () => {
