@@ -90,7 +90,8 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       maxPods: kubelet.maxPods,
       nodeStatusUpdateFrequencyMs: parseDuration(kubelet.nodeStatusUpdateFrequency),
       nodeLeaseDurationSeconds: kubelet.nodeLeaseDurationSeconds,
-      containerRuntimeVersion: 'unknown',
+      containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
+      podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
     }),
   );

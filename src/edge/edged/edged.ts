@@ -1,10 +1,15 @@
 import type { Bus } from '../../core/bus.ts';
+import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { KUBE_VERSION, VERSION } from '../../version.ts';
+import { MetaClient } from './metaclient.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
+import { PodReporter } from './pod-reporter.ts';
+import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
+import { resolveRuntime } from './runtime-endpoint.ts';
 
 export const EDGED_MODULE = 'edged';
 export const EDGED_GROUP = 'edged';
@@ -18,8 +23,9 @@ export type EdgedOptions = {
   maxPods?: number;
   nodeStatusUpdateFrequencyMs?: number;
   nodeLeaseDurationSeconds?: number;
-  /** e.g. `docker://20.10.24`. */
-  containerRuntimeVersion: string;
+  /** `tailoredKubeletConfig.containerRuntimeEndpoint`; pods need a reachable engine there. */
+  containerRuntimeEndpoint: string;
+  podSandboxImage?: string;
   rootDirectory?: string;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
   kubeletVersion?: string;
@@ -28,8 +34,8 @@ export type EdgedOptions = {
 };
 
 /**
- * Edged: for now registers the node and keeps its status and lease fresh; receives pods, configmaps and
- * secrets from metamanager (pod running comes later).
+ * Edged, the small kubelet: registers the node and keeps its status and lease fresh, and runs the pods the
+ * cloud (or, offline, the local store) assigns to this node through the container engine.
  */
 export class Edged implements Module {
   readonly name = EDGED_MODULE;
@@ -39,6 +45,8 @@ export class Edged implements Module {
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #status: NodeStatusManager | undefined;
+  #pods: PodManager | undefined;
+  #reporter: PodReporter | undefined;
 
   constructor(o: EdgedOptions) {
     this.#o = o;
@@ -53,14 +61,32 @@ export class Edged implements Module {
     const o = this.#o;
     this.#bus = ctx.bus;
     this.#log = ctx.log;
+    const { runtime } = await resolveRuntime(o.containerRuntimeEndpoint, ctx.log);
+    const v = await runtime.version();
+    const meta = new MetaClient(ctx.bus, o.requestTimeoutMs ?? 10_000);
+    const reporter = new PodReporter(meta, ctx.log.child({ part: 'podstatus' }));
+    this.#reporter = reporter;
     const hostOpts = {
       nodeName: o.nodeName,
       maxPods: o.maxPods ?? 110,
-      containerRuntimeVersion: o.containerRuntimeVersion,
+      containerRuntimeVersion: `${v.runtimeName}://${v.runtimeVersion}`,
       kubeletVersion: o.kubeletVersion ?? `${KUBE_VERSION}-kubeedge-ts-${VERSION}`,
       rootDirectory: o.rootDirectory ?? '/var/lib/kubelet',
       ...(o.nodeIP !== undefined ? { nodeIP: o.nodeIP } : {}),
     };
+    const hostInfo = collectHostInfo(hostOpts);
+    this.#pods = new PodManager({
+      runtime,
+      nodeName: o.nodeName,
+      nodeIP: hostInfo.addresses.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1',
+      rootDirectory: hostOpts.rootDirectory,
+      ...(o.podSandboxImage !== undefined ? { podSandboxImage: o.podSandboxImage } : {}),
+      getConfigMap: (ns, name) => meta.get<ConfigObject>(ns, 'configmap', name),
+      getSecret: (ns, name) => meta.get<ConfigObject>(ns, 'secret', name),
+      onStatus: (pod, status) => reporter.status(pod, status),
+      onPodTerminated: (pod) => reporter.deleted(pod),
+      log: ctx.log.child({ part: 'pods' }),
+    });
     this.#status = new NodeStatusManager(ctx.bus, ctx.log.child({ part: 'nodestatus' }), {
       nodeName: o.nodeName,
       registerNodeNamespace: o.registerNodeNamespace ?? 'default',
@@ -71,22 +97,47 @@ export class Edged implements Module {
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     });
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
+    // The pods this node ran before a restart come from the local store, cloud or not: adopt them first.
+    const stored = await meta.storedPods<Pod>().catch((err: unknown) => {
+      ctx.log.warn({ err: errorMessage(err) }, 'cannot read pods from the local store');
+      return [];
+    });
+    await this.#pods.syncPods(stored.filter((p) => p.spec?.nodeName === o.nodeName));
     this.#status.start();
   }
 
   async stop(): Promise<void> {
     this.#status?.stop();
+    this.#reporter?.stop();
+    await this.#pods?.stop();
     this.#bus?.unregister(this.name);
   }
 
   #dispatch(m: Message): void {
     const r = m.route;
     if (r.operation === Operation.connect && r.resource === 'node/connection') {
-      if (m.content === 'cloud_connected') this.#status?.cloudConnected();
+      if (m.content === 'cloud_connected') {
+        this.#status?.cloudConnected();
+        void this.#reporter?.flush();
+      }
       return;
     }
-    // Pods, configmaps, secrets from metamanager: pod running is a later issue.
     const { type } = parseResource(r.resource ?? '');
-    this.#log?.debug({ op: r.operation, resource: r.resource, type }, 'resource from metamanager');
+    const pods = this.#pods;
+    if (pods === undefined || typeof m.content !== 'object' || m.content === null) return;
+    try {
+      if (type === 'pod') {
+        const pod = m.content as Pod;
+        if (pod.spec?.nodeName !== undefined && pod.spec.nodeName !== this.#o.nodeName) return;
+        if (r.operation === Operation.delete) pods.deletePod(pod);
+        else pods.addOrUpdatePod(pod);
+      } else if (type === 'configmap' && r.operation !== Operation.delete) {
+        void pods.updateConfigMap(m.content as ConfigObject);
+      } else if (type === 'secret' && r.operation !== Operation.delete) {
+        void pods.updateSecret(m.content as ConfigObject);
+      }
+    } catch (err) {
+      this.#log?.warn({ resource: r.resource, err: errorMessage(err) }, 'cannot apply resource');
+    }
   }
 }

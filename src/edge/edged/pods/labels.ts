@@ -7,18 +7,19 @@ export const L_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
 export const L_POD_UID = 'io.kubernetes.pod.uid';
 export const L_CONTAINER_NAME = 'io.kubernetes.container.name';
 export const L_CONTAINER_HASH = 'io.kubernetes.container.hash';
-export const L_MANAGED = 'io.kubeedge-ts.managed';
+/** Value: the edge node that made the container, so several edge nodes can share one engine safely. */
+export const L_MANAGED = 'io.kubeedge-ts.node';
 /** The restart count survives edgecore restarts because it travels with the container. */
 export const L_RESTART_COUNT = 'io.kubeedge-ts.restart-count';
 export const SANDBOX_NAME = 'POD';
 
-export function podLabels(pod: Pod, containerName: string): Record<string, string> {
+export function podLabels(pod: Pod, containerName: string, nodeName: string): Record<string, string> {
   return {
     [L_POD_NAME]: pod.metadata.name,
     [L_POD_NAMESPACE]: pod.metadata.namespace ?? 'default',
     [L_POD_UID]: pod.metadata.uid,
     [L_CONTAINER_NAME]: containerName,
-    [L_MANAGED]: 'true',
+    [L_MANAGED]: nodeName,
   };
 }
 

@@ -67,7 +67,7 @@ export class PodManager {
     const interval = this.opts.monitorIntervalMs ?? 2000;
     this.monitor = setInterval(() => { for (const st of this.pods.values()) this.enqueue(st); }, interval);
     this.monitor.unref();
-    this.watcher = this.opts.runtime.watch?.(`${L_MANAGED}=true`, (id) => {
+    this.watcher = this.opts.runtime.watch?.(`${L_MANAGED}=${this.opts.nodeName}`, (id) => {
       const uid = this.idToUid.get(id);
       const st = uid ? this.pods.get(uid) : undefined;
       if (st) this.enqueue(st);
@@ -91,7 +91,7 @@ export class PodManager {
    */
   async adopt(): Promise<void> {
     this.orphansChecked = true;
-    const all = await this.opts.runtime.list({ [L_MANAGED]: 'true' });
+    const all = await this.opts.runtime.list({ [L_MANAGED]: this.opts.nodeName });
     const orphans = all.filter((i) => !this.pods.has(i.labels[L_POD_UID] ?? ''));
     for (const o of orphans) {
       this.opts.log.info({ id: o.id.slice(0, 12), pod: o.labels['io.kubernetes.pod.name'] }, 'removing container of a pod that is not desired');

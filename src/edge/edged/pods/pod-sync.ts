@@ -47,7 +47,7 @@ function pullPolicy(c: Container): 'Always' | 'IfNotPresent' | 'Never' {
 
 /** Takes over the containers an earlier edgecore left for this pod, so nothing runs twice. */
 export async function adoptPod(st: PodState, ctx: SyncContext, found?: ContainerInfo[]): Promise<void> {
-  const infos = found ?? await ctx.runtime.list({ [L_MANAGED]: 'true', [L_POD_UID]: st.uid });
+  const infos = found ?? await ctx.runtime.list({ [L_MANAGED]: ctx.nodeName, [L_POD_UID]: st.uid });
   const newestFirst = [...infos].sort((a, b) => Number(b.labels[L_RESTART_COUNT] ?? 0) - Number(a.labels[L_RESTART_COUNT] ?? 0) || b.createdAt.localeCompare(a.createdAt));
   const stale: ContainerInfo[] = [];
   for (const info of newestFirst) {
@@ -119,7 +119,7 @@ async function ensureSandbox(st: PodState, ctx: SyncContext): Promise<void> {
     }
   }
   const name = dockerName(pod, SANDBOX_NAME, st.sandboxAttempt);
-  const labels = { ...podLabels(pod, SANDBOX_NAME), [L_RESTART_COUNT]: String(st.sandboxAttempt) };
+  const labels = { ...podLabels(pod, SANDBOX_NAME, ctx.nodeName), [L_RESTART_COUNT]: String(st.sandboxAttempt) };
   const id = await createNamed(ctx, name, () => ctx.runtime.runSandbox({
     name, image: ctx.podSandboxImage, labels, hostname: pod.spec.hostname ?? pod.metadata.name,
     hostNetwork: pod.spec.hostNetwork ?? false, portMappings: ports,
@@ -230,7 +230,7 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
     const name = dockerName(pod, c.name, attempt);
     spec = await buildContainerSpec(pod, c, {
       ...ctx, podIP: st.podIP, sandboxId: st.sandbox.id, volumePaths: st.volumePaths, name,
-      labels: { ...podLabels(pod, c.name), [L_RESTART_COUNT]: String(attempt), [L_CONTAINER_HASH]: containerHash(c) },
+      labels: { ...podLabels(pod, c.name, ctx.nodeName), [L_RESTART_COUNT]: String(attempt), [L_CONTAINER_HASH]: containerHash(c) },
     });
   } catch (err) {
     if (err instanceof PodSetupError) { t.waiting = { reason: err.reason, message: err.message }; return; }
@@ -311,7 +311,7 @@ export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
 /** Stops every container of the pod (SIGTERM, SIGKILL after the grace period), then removes them. */
 export async function killPod(st: PodState, ctx: SyncContext): Promise<void> {
   for (const t of st.containers.values()) stopProbes(t);
-  const all = await ctx.runtime.list({ [L_MANAGED]: 'true', [L_POD_UID]: st.uid });
+  const all = await ctx.runtime.list({ [L_MANAGED]: ctx.nodeName, [L_POD_UID]: st.uid });
   const grace = gracePeriodSeconds(st.pod);
   const apps = all.filter((i) => i.labels[L_CONTAINER_NAME] !== SANDBOX_NAME);
   const sandboxes = all.filter((i) => i.labels[L_CONTAINER_NAME] === SANDBOX_NAME);

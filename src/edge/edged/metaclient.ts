@@ -1,0 +1,46 @@
+import type { Bus } from '../../core/bus.ts';
+import { buildResource, newMessage, Operation, type Message } from '../../core/message.ts';
+import { unwrapReply } from '../metamanager/replies.ts';
+import { EdgedRequestError } from './nodestatus/errors.ts';
+
+const META = 'metamanager';
+
+/**
+ * Edged's view of the API server, through MetaManager: answers come from the cloud when connected and from the
+ * local store when not (KubeEdge's metaclient).
+ */
+export class MetaClient {
+  readonly #bus: Bus;
+  readonly #timeoutMs: number;
+
+  constructor(bus: Bus, timeoutMs: number) {
+    this.#bus = bus;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  async request(operation: string, resource: string, content: unknown = null): Promise<Message> {
+    const m = newMessage({ source: 'edged', group: 'meta', operation, resource, content });
+    const reply = await this.#bus.request(META, m, this.#timeoutMs);
+    if (reply.route.operation === Operation.error) {
+      throw new EdgedRequestError(operation, resource, String(reply.content));
+    }
+    return reply;
+  }
+
+  /** A configmap or secret, or undefined when neither the cloud nor the store has it. */
+  async get<T>(namespace: string, type: 'configmap' | 'secret', name: string): Promise<T | undefined> {
+    try {
+      const reply = await this.request(Operation.query, buildResource(namespace, type, name));
+      const { object } = unwrapReply(reply.content);
+      return (object ?? undefined) as T | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every pod in the local store (all namespaces): what the edge runs while the cloud is away. */
+  async storedPods<T>(): Promise<T[]> {
+    const reply = await this.request(Operation.query, buildResource('', 'pod'));
+    return Array.isArray(reply.content) ? (reply.content as T[]) : [];
+  }
+}
