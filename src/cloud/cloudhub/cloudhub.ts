@@ -172,6 +172,7 @@ export class CloudHub implements Module {
       const s = this.#sessions?.get(d.nodeId);
       this.#log?.info({ nodeId: d.nodeId }, 'node deleted, closing its session');
       s?.conn.close('node deleted');
+      this.#reliable?.forgetNode(d.nodeId);
       return;
     }
     if (this.#reliable?.offer(d.nodeId, d.msg) === true) return;

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestServer } from '../../apiserver/testkit.ts';
 import type { Message } from '../../core/message.ts';
 import { paths, type KubeObject, type KubeRest } from '../../kube/rest.ts';
+import { ObjectSyncStore } from '../cloudhub/reliable/objectsync.ts';
 import { makePki, waitFor, type LinkPki } from '../cloudhub/testing.ts';
 import { createNode, FakeEdge, newApi, podManifest, sleep, startStack, type CloudStack } from '../edgecontroller/downstream/testing.ts';
 
@@ -99,6 +100,29 @@ describe('synccontroller: reconnects and cloudcore restarts send only what chang
       assert.equal(back.about('default/pod/steady').length, 0, 'an acked, unchanged pod is not resent');
     } finally {
       await back.close();
+    }
+  });
+
+  test('node deletion ends the session and garbage-collects the node\'s ObjectSyncs; a re-joined node gets its pods again', async () => {
+    const edge = await FakeEdge.connect(stack.port, pki, 'edge-s');
+    const store = new ObjectSyncStore(kube);
+    const mine = async () => (await store.list()).filter((r) => r.nodeName === 'edge-s');
+    assert.ok((await mine()).length > 0, 'the node has ObjectSyncs from the tests above');
+    const closed = new Promise<void>((resolve) => edge.onClose(resolve));
+    await kube.delete(paths.node('edge-s'));
+    await closed;
+    const end = Date.now() + 10_000;
+    while ((await mine()).length > 0) {
+      if (Date.now() > end) assert.fail('ObjectSyncs of the deleted node remain');
+      await sleep(100);
+    }
+    // Re-joined under the same name with an empty database: it gets its pods again.
+    await createNode(kube, 'edge-s', true);
+    const again = await FakeEdge.connect(stack.port, pki, 'edge-s');
+    try {
+      await again.waitFor('default/pod/steady', 'insert');
+    } finally {
+      await again.close();
     }
   });
 });

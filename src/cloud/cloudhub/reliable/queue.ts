@@ -19,6 +19,8 @@ export type ReliableDelivery = {
   onAck(nodeId: string, ack: Message): void;
   onConnected(nodeId: string): void;
   onDisconnected(nodeId: string): void;
+  /** The node was deleted: drop its queue and what it acked (a re-joined node starts empty). */
+  forgetNode(nodeId: string): void;
   stop(): void;
 };
 

@@ -134,6 +134,9 @@ export class Informer {
       if (gone) {
         this.#o.log.info({ kind: this.#o.kind, rv: this.#rv }, 'watch expired (410), re-listing');
         void this.#relist();
+      } else if (isInactivityTimeout(err)) {
+        // client-node ends a watch after 30 s without bytes; a real API server may send bookmarks less often.
+        void this.#watch();
       } else if (!gotEvent) {
         // Nothing arrived (not even a bookmark): an error or a server closing at once; don't spin.
         this.#retry(() => this.#watch(), err ?? new Error('watch closed without events'), 'watch');
@@ -184,4 +187,8 @@ export class Informer {
     this.#o.log.warn({ kind: this.#o.kind, what, err: errorMessage(err), retryInMs: delay }, 'informer error, retrying');
     this.#timer = setTimeout(() => void fn(), delay);
   }
+}
+
+function isInactivityTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError';
 }

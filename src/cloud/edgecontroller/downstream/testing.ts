@@ -177,6 +177,11 @@ export class FakeEdge {
     return this.about(resource, operation).at(-1)!;
   }
 
+  onClose(cb: () => void): void {
+    if (this.#ws.readyState === WebSocket.CLOSED) cb();
+    else this.#ws.once('close', () => cb());
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.#ws.readyState === WebSocket.CLOSED) return resolve();
