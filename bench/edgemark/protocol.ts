@@ -1,0 +1,64 @@
+import type { EdgeCerts } from '../../src/edge/edgehub/certificate/bootstrap.ts';
+import type { SimCounters } from './sim-node.ts';
+
+/** Options every simulated node of a fleet shares (what crosses the IPC channel to a worker). */
+export type FleetNodeConfig = {
+  server: string;
+  httpServer: string;
+  token: string;
+  projectId: string;
+  certDir: string;
+  sharedCerts?: EdgeCerts;
+  heartbeatSec: number;
+  statusPeriodMs: number;
+  leaseDurationSec: number;
+  requestTimeoutMs: number;
+  redialMs: [number, number];
+};
+
+export type ToWorker =
+  | { t: 'config'; cfg: FleetNodeConfig }
+  | { t: 'add'; req: number; names: string[]; firstIndex: number; ratePerSec: number; maxInflight: number }
+  | { t: 'stats'; req: number }
+  | { t: 'mark' }
+  | { t: 'stop' };
+
+export type WorkerEvent =
+  | { e: 'enrolled'; name: string; ms: number; ok: boolean; err?: string }
+  | { e: 'connected'; name: string; at: number; first: boolean }
+  | { e: 'status'; name: string; at: number }
+  | { e: 'write'; name: string; op: string; resource: string; at: number };
+
+export type WorkerStats = {
+  nodes: number;
+  connected: number;
+  totals: SimCounters;
+  /** Cloud writes received since the last mark, by operation, and how many nodes got any. */
+  sinceMark: { writes: number; byOp: Record<string, number>; nodesWithWrites: number; framesOut: number; bytesOut: number; framesIn: number; bytesIn: number };
+  rssBytes: number;
+  cpuSec: number;
+  elMaxMs: number;
+};
+
+export type FromWorker =
+  | { t: 'events'; events: WorkerEvent[] }
+  | { t: 'addDone'; req: number }
+  | { t: 'stats'; req: number; stats: WorkerStats }
+  | { t: 'fatal'; err: string };
+
+export function emptyCounters(): SimCounters {
+  return {
+    framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, keepalives: 0, connects: 0, dialFailures: 0, disconnects: 0,
+    requestTimeouts: 0, errorReplies: 0, rejectedFrames: 0, cloudWrites: 0, cloudWritesByOp: {}, podPatches: 0,
+  };
+}
+
+export function addCounters(into: SimCounters, c: SimCounters): void {
+  for (const k of Object.keys(c) as Array<keyof SimCounters>) {
+    if (k === 'cloudWritesByOp') {
+      for (const [op, n] of Object.entries(c.cloudWritesByOp)) into.cloudWritesByOp[op] = (into.cloudWritesByOp[op] ?? 0) + n;
+    } else {
+      into[k] += c[k];
+    }
+  }
+}

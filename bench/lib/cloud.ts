@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { getToken } from '../../src/keadm/gettoken.ts';
+import { Api } from './api.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A free TCP port on 127.0.0.1 (closed again before use: fine on a machine where nothing races for ports). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+export type CloudPorts = { api: number; websocket: number; https: number };
+
+export type Daemon = { proc: ChildProcess; pid: number; exited: Promise<number | null>; stop(graceMs?: number): Promise<number | null> };
+
+/** Runs one of our binaries from the sources with this Node, output appended to `logFile`. */
+export function startBin(bin: 'cloudcore' | 'edgecore', config: string, logFile: string, logLevel = 'warn'): Daemon {
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const proc = spawn(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: logLevel },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return {
+    proc,
+    pid: proc.pid ?? -1,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+export type Cloud = {
+  dir: string;
+  ports: CloudPorts;
+  kubeconfig: string;
+  token: string;
+  /** host:port of the WebSocket listener and https://host:port of the certificate service, for edges. */
+  wsServer: string;
+  httpServer: string;
+  api: Api;
+  daemon: Daemon;
+  /** Stops cloudcore (SIGTERM) and starts it again with the same config and data; resolves when the API answers. */
+  restart(): Promise<{ stoppedMs: number; apiUpMs: number }>;
+  stop(): Promise<void>;
+};
+
+export type CloudOptions = { dir: string; nodeLimit: number; logLevel?: string; keepaliveInterval?: number };
+
+function cloudConfigYaml(dir: string, p: CloudPorts, o: CloudOptions): string {
+  return `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
+kind: CloudCore
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    nodeLimit: ${o.nodeLimit}
+    keepaliveInterval: ${o.keepaliveInterval ?? 30}
+    tlsCAFile: ${dir}/cloud/ca/rootCA.crt
+    tlsCAKeyFile: ${dir}/cloud/ca/rootCA.key
+    tlsCertFile: ${dir}/cloud/certs/server.crt
+    tlsPrivateKeyFile: ${dir}/cloud/certs/server.key
+    unixsocket:
+      enable: false
+    websocket:
+      address: 127.0.0.1
+      port: ${p.websocket}
+    https:
+      address: 127.0.0.1
+      port: ${p.https}
+  apiServer:
+    address: 127.0.0.1
+    port: ${p.api}
+    dataDir: ${dir}/apiserver
+    adminKubeConfig: ${dir}/admin.kubeconfig
+`;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, exited?: Promise<unknown>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void exited?.then(() => (dead = true));
+  let lastErr = '';
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = String(err);
+    }
+    if (dead) throw new Error(`${what}: the process exited`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms ${lastErr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts our cloudcore with the embedded API server on free 127.0.0.1 ports in `dir`; resolves once a join token exists. */
+export async function startCloud(o: CloudOptions): Promise<Cloud> {
+  const dir = o.dir;
+  mkdirSync(dir, { recursive: true });
+  const ports: CloudPorts = { api: await freePort(), websocket: await freePort(), https: await freePort() };
+  const config = path.join(dir, 'cloudcore.yaml');
+  writeFileSync(config, cloudConfigYaml(dir, ports, o));
+  const logFile = path.join(dir, 'cloudcore.log');
+  const kubeconfig = path.join(dir, 'admin.kubeconfig');
+  let daemon = startBin('cloudcore', config, logFile, o.logLevel);
+  const token = await until('cloudcore join token', async () => (await getToken({ kubeConfig: kubeconfig })) || undefined, 60_000, daemon.exited);
+  const api = new Api(kubeconfig, 32);
+  const cloud: Cloud = {
+    dir,
+    ports,
+    kubeconfig,
+    token,
+    wsServer: `127.0.0.1:${ports.websocket}`,
+    httpServer: `https://127.0.0.1:${ports.https}`,
+    api,
+    daemon,
+    async restart() {
+      const t0 = performance.now();
+      await daemon.stop();
+      const stoppedMs = performance.now() - t0;
+      daemon = startBin('cloudcore', config, logFile, o.logLevel);
+      cloud.daemon = daemon;
+      const t1 = performance.now();
+      await until('cloudcore API after restart', async () => ((await api.request('GET', '/api/v1/namespaces/kubeedge')).status === 200 ? true : undefined), 60_000, daemon.exited);
+      return { stoppedMs, apiUpMs: performance.now() - t1 };
+    },
+    async stop() {
+      api.close();
+      await daemon.stop();
+    },
+  };
+  return cloud;
+}
