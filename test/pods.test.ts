@@ -173,7 +173,11 @@ test('a pod runs on the edge through Docker, restarts, survives an offline edge 
     return r === 'ErrImagePull' || r === 'ImagePullBackOff' ? r : '';
   }, 60_000);
   t.diagnostic(`ghost pod: ${reason}: ${await podField('ghost', '{.status.containerStatuses[0].state.waiting.message}')}`);
-  assert.match(await podField('ghost', '{.status.containerStatuses[0].state.waiting.message}'), /does-not-exist/);
+  // Docker's own words: with no registry reachable it names the registry it could not reach.
+  const { stderr: dockerSays } = await run('docker', ['pull', 'local/does-not-exist:1']).catch((e: { stderr: string }) => e);
+  const shown = await podField('ghost', '{.status.containerStatuses[0].state.waiting.message}');
+  const dockerText = dockerSays.trim().replace(/^Error response from daemon: /, '');
+  assert.ok(dockerText !== '' && shown.includes(dockerText), `status message "${shown}" carries Docker's "${dockerText}"`);
   assert.equal(await fetchPage(), 'hello from the configmap');
 
   // kubectl delete pod: containers gone within grace (5 s) + 10 s, and the pod gone from the API.
