@@ -1,0 +1,92 @@
+/**
+ * `keadm image build`: both images from the local build (dist/*.mjs + build/<kind>/Dockerfile), through the
+ * Docker Engine API with a context made in-process. Only the bundles go into the context.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { KubeEdgeError } from '../../core/errors.ts';
+import { VERSION } from '../../version.ts';
+import { tarArchive, type TarEntry } from '../tar.ts';
+import { buildImage, imageFacts, type DockerClient } from '../engine.ts';
+import { BASE_IMAGE, PUBLIC_BASE_IMAGE, mb } from './base.ts';
+
+export type ImageKind = 'cloudcore' | 'edgecore';
+export const IMAGE_KINDS: readonly ImageKind[] = ['cloudcore', 'edgecore'];
+
+export class ImageBuildError extends KubeEdgeError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('KE_IMAGE_BUILD', message, context);
+  }
+}
+
+export function imageRef(kind: ImageKind, tag: string = VERSION): string {
+  return `kubeedge-ts/${kind}:${tag}`;
+}
+
+/** The directory holding build/edge/Dockerfile: upward from this file (sources or dist/), then the cwd. */
+export function sourceRoot(start: string = import.meta.dirname): string {
+  for (let d = start; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'build/edge/Dockerfile'))) return d;
+    if (path.dirname(d) === d) break;
+  }
+  if (existsSync(path.join(process.cwd(), 'build/edge/Dockerfile'))) return process.cwd();
+  throw new ImageBuildError('build/edge/Dockerfile not found: run keadm from the kubeedge-ts repository (or pass --source-dir)');
+}
+
+const dockerfileOf = (kind: ImageKind) => `build/${kind === 'cloudcore' ? 'cloud' : 'edge'}/Dockerfile`;
+
+/** The build context: the Dockerfiles and the two bundles, nothing else (what .dockerignore keeps too). */
+export function buildContext(root: string): Buffer {
+  const entries: TarEntry[] = [{ name: 'build', dir: true }, { name: 'build/cloud', dir: true }, { name: 'build/edge', dir: true }, { name: 'dist', dir: true }];
+  for (const kind of IMAGE_KINDS) {
+    const bundle = path.join(root, 'dist', `${kind}.mjs`);
+    if (!existsSync(bundle)) throw new ImageBuildError(`${bundle} is missing: run \`npm run build\` first`, { bundle });
+    entries.push({ name: dockerfileOf(kind), data: readFileSync(path.join(root, dockerfileOf(kind))) });
+    entries.push({ name: `dist/${kind}.mjs`, data: readFileSync(bundle), mode: 0o755, mtime: statSync(bundle).mtimeMs / 1000 });
+  }
+  return tarArchive(entries);
+}
+
+/** Our local base when it exists, else the public one (which needs a registry). */
+export async function defaultBaseImage(docker: DockerClient): Promise<string> {
+  return (await imageFacts(docker, BASE_IMAGE)) !== undefined ? BASE_IMAGE : PUBLIC_BASE_IMAGE;
+}
+
+export type BuiltImage = { kind: ImageKind; image: string; id: string; sizeBytes: number; seconds: number };
+
+export type BuildImagesOptions = {
+  docker: DockerClient;
+  baseImage?: string;
+  tag?: string;
+  sourceDir?: string;
+  kinds?: readonly ImageKind[];
+  log?: (line: string) => void;
+};
+
+export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> {
+  const log = o.log ?? (() => undefined);
+  const root = o.sourceDir ?? sourceRoot();
+  const base = o.baseImage ?? (await defaultBaseImage(o.docker));
+  if ((await imageFacts(o.docker, base)) === undefined) {
+    log(`base image ${base} is not present locally; Docker will try to pull it (run \`keadm image base\` to make one without a registry)`);
+  }
+  const context = buildContext(root);
+  const out: BuiltImage[] = [];
+  for (const kind of o.kinds ?? IMAGE_KINDS) {
+    const image = imageRef(kind, o.tag);
+    const started = performance.now();
+    log(`building ${image} from ${dockerfileOf(kind)} on ${base} (context ${mb(context.length)})`);
+    const id = await buildImage(o.docker, context, { tag: image, dockerfile: dockerfileOf(kind), buildArgs: { BASE_IMAGE: base }, labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` } }, (p) => {
+      const s = p['stream'];
+      if (typeof s === 'string' && s.trim() !== '') log(`  ${s.trim()}`);
+    }).catch((err: unknown) => {
+      throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base });
+    });
+    const facts = await imageFacts(o.docker, image);
+    const seconds = (performance.now() - started) / 1000;
+    const built = { kind, image, id, sizeBytes: facts?.Size ?? 0, seconds };
+    log(`built ${image} in ${seconds.toFixed(1)} s: ${mb(built.sizeBytes)}`);
+    out.push(built);
+  }
+  return out;
+}
