@@ -4,6 +4,7 @@ import { errorMessage } from '../core/errors.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
 import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
+import { assertEdgeEnvironment } from './checks/index.ts';
 import { Edged } from './edged/edged.ts';
 import { ensureEdgeCertificates } from './edgehub/certificate/bootstrap.ts';
 import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING } from './edgehub/certificate/errors.ts';
@@ -33,6 +34,8 @@ function joinToken(cfg: EdgeCoreConfig): string {
  * each dial) and Edged, on one bus. Modules start in that order so nothing edged asks for is lost.
  */
 export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCore> {
+  // What would break later (engine socket, same-path mounts, iptables, interfaces) stops us now, one line each.
+  await assertEdgeEnvironment(cfg);
   const nodeName = cfg.modules.edged.hostnameOverride;
   const hub = cfg.modules.edgeHub;
   const kubelet = cfg.modules.edged.tailoredKubeletConfig;
