@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { addCounters, emptyCounters, type FleetNodeConfig, type FromWorker, type ToWorker, type WorkerEvent, type WorkerStats } from './protocol.ts';
 
-export type NodeRecord = { name: string; enrolMs?: number; enrolError?: string; firstConnectAt?: number; lastConnectAt?: number; statusAt?: number };
+export type NodeRecord = { name: string; enrolMs?: number; enrolledAt?: number; enrolError?: string; firstConnectAt?: number; lastConnectAt?: number; statusAt?: number };
 
 export type FleetStats = WorkerStats & { workers: number; workerRssBytes: number[]; workerCpuSec: number[] };
 
@@ -64,6 +64,7 @@ export class Fleet {
     this.nodes.set(ev.name, rec);
     if (ev.e === 'enrolled') {
       rec.enrolMs = ev.ms;
+      rec.enrolledAt = ev.at;
       if (!ev.ok) rec.enrolError = ev.err ?? 'failed';
     } else if (ev.e === 'connected') {
       rec.firstConnectAt ??= ev.at;

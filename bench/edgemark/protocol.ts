@@ -24,7 +24,7 @@ export type ToWorker =
   | { t: 'stop' };
 
 export type WorkerEvent =
-  | { e: 'enrolled'; name: string; ms: number; ok: boolean; err?: string }
+  | { e: 'enrolled'; name: string; ms: number; ok: boolean; at: number; err?: string }
   | { e: 'connected'; name: string; at: number; first: boolean }
   | { e: 'status'; name: string; at: number }
   | { e: 'write'; name: string; op: string; resource: string; at: number };

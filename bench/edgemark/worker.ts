@@ -50,10 +50,10 @@ async function add(names: string[], firstIndex: number, ratePerSec: number, maxI
       (async () => {
         try {
           await node.enrol();
-          buffered.push({ e: 'enrolled', name, ms: node.enrolMs, ok: true });
+          buffered.push({ e: 'enrolled', name, ms: node.enrolMs, ok: true, at: Date.now() });
           await node.connect();
         } catch (err) {
-          buffered.push({ e: 'enrolled', name, ms: node.enrolMs, ok: false, err: String(err).slice(0, 300) });
+          buffered.push({ e: 'enrolled', name, ms: node.enrolMs, ok: false, at: Date.now(), err: String(err).slice(0, 300) });
         } finally {
           inflight--;
           const w = waiters;

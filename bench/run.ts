@@ -1,0 +1,147 @@
+// `npm run bench` (quick profile) and `npm run bench -- --full`. Each benchmark writes bench/results/<name>.json;
+// the table printed at the end carries the machine and the load average around every benchmark.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadAverage, machine, machineLine } from './lib/machine.ts';
+import { runBench, table, type BenchResult } from './lib/report.ts';
+import { apiServerBench } from './scenarios/apiserver.ts';
+import { clearPods, ensureDocker, ensureTestImages, footprintBench, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
+import { edgemarkBench } from './scenarios/edgemark.ts';
+import { fanoutBench } from './scenarios/fanout.ts';
+import { reconnectBench } from './scenarios/reconnect.ts';
+import { startSession, type Session } from './scenarios/session.ts';
+
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start'] as const;
+
+const { values: a } = parseArgs({
+  options: {
+    full: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    n: { type: 'string' },
+    workers: { type: 'string', default: String(Math.max(2, Math.min(4, os.availableParallelism()))) },
+    ramp: { type: 'string', default: '0' },
+    'shared-cert': { type: 'boolean', default: false },
+    pods: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (a.help) {
+  process.stdout.write(`npm run bench [-- options]
+  --full            the big profile (N up to 10000, 5000 pods fan-out, 100-pod edge ladder)
+  --only a,b        run only these: ${ALL.join(', ')}
+  --n 100,1000      edgemark steps (N grows through them; stops at the first that does not hold)
+  --workers W       edgemark worker processes (default ${a.workers})
+  --ramp R          edgemark dials per second in total (0 = unlimited, 64 in flight per worker)
+  --shared-cert     one enrolment for the whole fleet instead of one CSR per node
+  --pods K          fan-out pods
+  --keep            keep the temporary work directory (logs, data)
+For a cloud that is not ours, run the fleet alone: node bench/edgemark/main.ts --help
+`);
+  process.exit(0);
+}
+const full = a.full;
+const profile = full ? 'full' : 'quick';
+const only = new Set(a.only ? a.only.split(',').map((x) => x.trim()) : ALL);
+const steps = a.n ? a.n.split(',').map(Number) : full ? [100, 1000, 5000, 10000] : [100, 1000];
+const P = {
+  api: full ? { objects: 3000, concurrency: 8, lists: 200 } : { objects: 400, concurrency: 8, lists: 50 },
+  idleWindowMs: full ? 30_000 : 12_000,
+  fanoutPods: Number(a.pods ?? (full ? 5000 : 1000)),
+  footprint: full ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 } : { maxPods: 50, step: 5, idleWindowMs: 6000, stepWindowMs: 3000, podTimeoutMs: 60_000 },
+  podStart: full ? 100 : 20,
+};
+
+const m = machine();
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'kubeedge-ts-bench-'));
+const started = Date.now();
+console.log(`kubeedge-ts bench, ${profile} profile; machine: ${machineLine(m)}; load average ${loadAverage().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`work directory ${workDir}${a.keep ? ' (kept)' : ''}`);
+const results: BenchResult[] = [];
+const say = (r: BenchResult) => {
+  results.push(r);
+  console.log(`[${((Date.now() - started) / 1000).toFixed(0)} s] ${r.name}: ${r.status}${r.failure ? ` - ${r.failure.split('\n')[0]}` : ''}`);
+};
+
+if (only.has('apiserver')) {
+  say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+const wantFleet = only.has('edgemark') || only.has('fanout') || only.has('reconnect');
+if (wantFleet) {
+  let session: Session | undefined;
+  let held = 0;
+  const maxN = Math.max(...steps);
+  try {
+    session = await startSession({ workDir, nodeLimit: maxN + 100, workers: Number(a.workers), sharedCert: a['shared-cert'] });
+    const s = session;
+    say(
+      await runBench('edgemark', `edgemark: simulated edge fleet against one cloudcore (N = ${steps.join(', ')})`, profile, m, async (out) => {
+        ({ held } = await edgemarkBench(s, { steps, rampPerSec: Number(a.ramp), idleWindowMs: P.idleWindowMs, readyTimeoutMs: (n) => Math.max(60_000, n * 40) }, out));
+      }),
+    );
+    if (held === 0) held = steps[0] ?? 0;
+    const n = held;
+    if (only.has('fanout')) {
+      say(await runBench('fanout', `Fan-out latency: ${P.fanoutPods} pods over ${n} simulated nodes`, profile, m, (out) => fanoutBench(s, { pods: P.fanoutPods, nodes: n, concurrency: 16, timeoutMs: 60_000 + P.fanoutPods * 30 }, out)));
+    }
+    if (only.has('reconnect')) {
+      const pods = only.has('fanout') ? P.fanoutPods : 0;
+      say(await runBench('reconnect', `Reconnect storm: cloudcore restart with ${n} nodes attached`, profile, m, (out) => reconnectBench(s, { nodes: n, podsOnNodes: pods, timeoutMs: 120_000 + n * 20, settleMs: 10_000 }, out)));
+    }
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('edgecore-footprint') || only.has('pod-start')) {
+  let env: DockerEnv | undefined;
+  let dockerState = '';
+  const startFailure = async (): Promise<DockerEnv> => {
+    dockerState = await ensureDocker();
+    await ensureTestImages();
+    env = await startRealEdge(workDir);
+    return env;
+  };
+  let startErr: unknown;
+  const envP = startFailure().catch((err: unknown) => {
+    startErr = err;
+    return undefined;
+  });
+  try {
+    if (only.has('edgecore-footprint')) {
+      say(
+        await runBench('edgecore-footprint', `edgecore footprint on Docker: 0..${P.footprint.maxPods} pods`, profile, m, async (out) => {
+          const e = await envP;
+          if (e === undefined) throw startErr;
+          out.notes?.push(`docker engine ${dockerState}`);
+          await footprintBench(e, P.footprint, out);
+        }),
+      );
+    }
+    if (only.has('pod-start')) {
+      say(
+        await runBench('pod-start', `Pod start latency on one real edge (${P.podStart} pods)`, profile, m, async (out) => {
+          const e = await envP;
+          if (e === undefined) throw startErr;
+          if (!(await clearPods(e, 120_000))) out.notes?.push('pods of the footprint run were not all gone within 120 s');
+          await podStartBench(e, { pods: P.podStart, timeoutMs: 60_000 + P.podStart * 2000 }, out);
+        }),
+      );
+    }
+  } finally {
+    const e = await envP;
+    if (e !== undefined) {
+      await clearPods(e, 60_000).catch(() => false);
+      await e.stop().catch(() => undefined);
+    }
+  }
+}
+
+console.log(`\nkubeedge-ts bench results (${profile}), machine: ${machineLine(m)}`);
+console.log(table(results));
+console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in bench/results/<name>.json`);
+if (!a.keep) rmSync(workDir, { recursive: true, force: true });
+process.exit(results.every((r) => r.status === 'ok') ? 0 : 1);

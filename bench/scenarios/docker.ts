@@ -1,0 +1,208 @@
+import { execFile, spawn } from 'node:child_process';
+import { openSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BUSYBOX_IMAGE, ensureTestImages, removeContainersWithLabel } from '../../src/edge/edged/runtime/testing.ts';
+import { nowMs } from '../lib/api.ts';
+import { startBin, startCloud, type Cloud, type Daemon } from '../lib/cloud.ts';
+import { pool, sleep, waitUntil } from '../lib/pool.ts';
+import { measureUsage } from '../lib/proc.ts';
+import type { BenchOutcome } from '../lib/report.ts';
+import { fmt, summarize } from '../lib/stats.ts';
+import { NodeWatch } from './session.ts';
+
+const run = promisify(execFile);
+const NODE = 'bench-edge-1';
+const NS = 'bench-docker';
+
+async function dockerUp(): Promise<boolean> {
+  try {
+    await run('docker', ['info'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Docker engine, started the way this machine's notes say (vfs storage) if none answers. */
+export async function ensureDocker(): Promise<string> {
+  if (await dockerUp()) return 'running';
+  const log = openSync('/tmp/dockerd.log', 'a');
+  const d = spawn('dockerd', ['--storage-driver=vfs'], { detached: true, stdio: ['ignore', log, log] });
+  d.unref();
+  if (!(await waitUntil(dockerUp, 60_000, 1000))) throw new Error('dockerd did not come up (see /tmp/dockerd.log)');
+  return 'started by the bench (left running)';
+}
+
+export type DockerEnv = { cloud: Cloud; edge: Daemon; watch: NodeWatch; startupMs: number; dir: string; stop(): Promise<void> };
+
+/** cloudcore plus one real edgecore on Docker; resolves once the node is Ready, with the startup time. */
+export async function startRealEdge(workDir: string): Promise<DockerEnv> {
+  const dir = path.join(workDir, 'docker');
+  const cloud = await startCloud({ dir, nodeLimit: 10 });
+  await cloud.api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const watch = new NodeWatch(cloud.api);
+  const config = path.join(dir, 'edgecore.yaml');
+  writeFileSync(
+    config,
+    `apiVersion: edgecore.config.kubeedge.io/v1alpha2
+kind: EdgeCore
+database:
+  dataSource: ${dir}/edge/edgecore.db
+modules:
+  edged:
+    hostnameOverride: ${NODE}
+    rootDirectory: ${dir}/edge/kubelet
+    tailoredKubeletConfig:
+      containerRuntimeEndpoint: unix:///var/run/docker.sock
+  edgeHub:
+    token: ${cloud.token}
+    httpServer: ${cloud.httpServer}
+    websocket:
+      server: ${cloud.wsServer}
+    tlsCaFile: ${dir}/edge/ca/rootCA.crt
+    tlsCertFile: ${dir}/edge/certs/server.crt
+    tlsPrivateKeyFile: ${dir}/edge/certs/server.key
+`,
+  );
+  const t0 = nowMs();
+  const edge = startBin('edgecore', config, path.join(dir, 'edgecore.log'), 'info');
+  const ok = await waitUntil(() => watch.ready.get(NODE) === true, 60_000, 50);
+  if (!ok) {
+    await edge.stop();
+    await cloud.stop();
+    throw new Error(`edgecore did not get Ready within 60 s (see ${dir}/edgecore.log)`);
+  }
+  const startupMs = (watch.firstReadyAt.get(NODE) ?? nowMs()) - t0;
+  return {
+    cloud, edge, watch, startupMs, dir,
+    async stop() {
+      watch.stop();
+      await edge.stop();
+      await cloud.stop();
+      await removeContainersWithLabel(`io.kubeedge-ts.node=${NODE}`).catch(() => 0);
+    },
+  };
+}
+
+type PodTracker = { runningAt: Map<string, number>; stop(): void };
+
+function trackRunning(env: DockerEnv): PodTracker {
+  const runningAt = new Map<string, number>();
+  const w = env.cloud.api.watch(`/api/v1/namespaces/${NS}/pods`, (type, pod, at) => {
+    if (type !== 'DELETED' && pod?.status?.phase === 'Running' && !runningAt.has(pod.metadata.name)) runningAt.set(pod.metadata.name, at);
+  });
+  return { runningAt, stop: () => w.stop() };
+}
+
+async function createPods(env: DockerEnv, names: string[], sentAt: Map<string, number>, errors: Record<string, number>): Promise<void> {
+  await pool(names.length, 8, async (i) => {
+    const name = names[i] as string;
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS },
+      spec: {
+        nodeName: NODE,
+        terminationGracePeriodSeconds: 0,
+        tolerations: [{ operator: 'Exists' }],
+        containers: [{ name: 'sleep', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+      },
+    };
+    sentAt.set(name, nowMs());
+    const r = await env.cloud.api.request('POST', `/api/v1/namespaces/${NS}/pods`, pod).catch(() => undefined);
+    if (r?.status !== 201) {
+      errors['create'] = (errors['create'] ?? 0) + 1;
+      sentAt.delete(name);
+    }
+  });
+}
+
+export type FootprintOptions = { maxPods: number; step: number; idleWindowMs: number; stepWindowMs: number; podTimeoutMs: number };
+
+/**
+ * KubeEdge's memory-footprint procedure on a real edgecore with Docker: RSS and CPU of the edgecore process idle
+ * with 0 pods, then after each batch of `step` busybox pods (sleep) is Running, settled, over a window.
+ */
+export async function footprintBench(env: DockerEnv, o: FootprintOptions, out: BenchOutcome): Promise<void> {
+  out.params = { maxPods: o.maxPods, step: o.step, idleWindowMs: o.idleWindowMs, stepWindowMs: o.stepWindowMs, image: `${BUSYBOX_IMAGE} sleep 3600, imagePullPolicy Never` };
+  const errors: Record<string, number> = { create: 0, notRunning: 0 };
+  out.errors = errors;
+  out.rows.push({ metric: 'edgecore start -> node Ready', value: `${fmt(env.startupMs)} ms`, note: 'process spawn (incl. certificate enrolment) to Ready in the API' });
+  const points: Array<{ pods: number; rssMiB: number; cpuPercent: number; running: number }> = [];
+  await sleep(3000);
+  const idle = await measureUsage(env.edge.pid, o.idleWindowMs);
+  if (idle === undefined) throw new Error('edgecore exited');
+  points.push({ pods: 0, rssMiB: idle.rssMiB, cpuPercent: idle.cpuPercent, running: 0 });
+  out.rows.push({ metric: 'edgecore idle, 0 pods', value: `${fmt(idle.rssMiB)} MiB / ${fmt(idle.cpuPercent, 2)} %`, note: `RSS / CPU % of one core over ${fmt(idle.windowSec)} s` });
+  const tracker = trackRunning(env);
+  try {
+    const sentAt = new Map<string, number>();
+    for (let n = o.step; n <= o.maxPods; n += o.step) {
+      const names = Array.from({ length: o.step }, (_, i) => `fp-${n - o.step + i}`);
+      await createPods(env, names, sentAt, errors);
+      const ok = await waitUntil(() => names.every((x) => tracker.runningAt.has(x) || !sentAt.has(x)), o.podTimeoutMs, 200);
+      const running = [...sentAt.keys()].filter((x) => tracker.runningAt.has(x)).length;
+      if (!ok) {
+        errors['notRunning'] = sentAt.size - running;
+        out.rows.push({ metric: `edgecore with ${n} pods`, value: 'FAILED', note: `${running} of ${sentAt.size} pods Running after ${o.podTimeoutMs / 1000} s; stopping the ladder` });
+        break;
+      }
+      await sleep(2000);
+      const u = await measureUsage(env.edge.pid, o.stepWindowMs);
+      if (u === undefined) throw new Error('edgecore exited');
+      points.push({ pods: n, rssMiB: u.rssMiB, cpuPercent: u.cpuPercent, running });
+      out.rows.push({ metric: `edgecore with ${n} pods`, value: `${fmt(u.rssMiB)} MiB / ${fmt(u.cpuPercent, 2)} %`, note: `${running} Running; RSS / CPU % over ${fmt(u.windowSec)} s` });
+    }
+  } finally {
+    tracker.stop();
+  }
+  out.figures = { startupMs: env.startupMs, points };
+}
+
+/** Deletes every bench pod and waits until the API and Docker have none left. */
+export async function clearPods(env: DockerEnv, timeoutMs: number): Promise<boolean> {
+  await env.cloud.api.request('DELETE', `/api/v1/namespaces/${NS}/pods?gracePeriodSeconds=0`).catch(() => undefined);
+  const list = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
+  for (const p of (list?.body as { items?: Array<{ metadata: { name: string } }> } | undefined)?.items ?? []) {
+    await env.cloud.api.request('DELETE', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+  return waitUntil(async () => {
+    const r = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
+    return ((r?.body as { items?: unknown[] } | undefined)?.items?.length ?? 1) === 0;
+  }, timeoutMs, 1000);
+}
+
+/** `pods` pods created at once on the real edge; create request to Running (watch), images already local. */
+export async function podStartBench(env: DockerEnv, o: { pods: number; timeoutMs: number }, out: BenchOutcome): Promise<void> {
+  out.params = { pods: o.pods, createConcurrency: 8, image: `${BUSYBOX_IMAGE} (local, imagePullPolicy Never)` };
+  const errors: Record<string, number> = { create: 0, notRunning: 0 };
+  out.errors = errors;
+  const tracker = trackRunning(env);
+  try {
+    const names = Array.from({ length: o.pods }, (_, i) => `ps-${i}`);
+    const sentAt = new Map<string, number>();
+    const t0 = nowMs();
+    await createPods(env, names, sentAt, errors);
+    await waitUntil(() => [...sentAt.keys()].every((x) => tracker.runningAt.has(x)), o.timeoutMs, 100);
+    const lat: number[] = [];
+    for (const [name, t] of sentAt) {
+      const r = tracker.runningAt.get(name);
+      if (r === undefined) errors['notRunning'] = (errors['notRunning'] ?? 0) + 1;
+      else lat.push(r - t);
+    }
+    const s = summarize(lat);
+    const last = Math.max(...[...tracker.runningAt.values()]);
+    const errs = (errors['create'] ?? 0) + (errors['notRunning'] ?? 0);
+    const q = errs > 0 ? ` (${s.n} of ${o.pods} Running; ${errs} errors)` : '';
+    out.figures = { createToRunningMs: s, allRunningMs: Number.isFinite(last) ? last - t0 : null };
+    out.rows.push(
+      { metric: `pod start p50 / p99`, value: `${fmt(s.p50)} / ${fmt(s.p99)} ms`, note: `${o.pods} pods at once, create to Running, image pull excluded${q}` },
+      { metric: `all ${o.pods} Running after`, value: Number.isFinite(last) && errs === 0 ? `${fmt((last - t0) / 1000, 2)} s` : 'NOT ALL', note: `max ${fmt(s.max)} ms` },
+    );
+  } finally {
+    tracker.stop();
+  }
+}
+
+export { ensureTestImages };
