@@ -189,3 +189,20 @@ test('a pod runs on the edge through Docker, restarts, survives an offline edge 
   await get(['delete', 'pod', 'ghost', '--wait=false']);
   done = true;
 });
+
+test('a pod deleted while its edge is away is removed from the edge when it comes back', { skip, timeout: 180_000 }, async () => {
+  assert.ok(cloud !== undefined && edge !== undefined, 'runs on the cluster of the previous test');
+  await get(['run', 'lonely', `--image=${BUSYBOX_IMAGE}`, '--image-pull-policy=IfNotPresent', '--restart=Always', `--overrides={"spec":{"nodeName":"${node}","terminationGracePeriodSeconds":2}}`, '--command', '--', 'sleep', '3600']);
+  await waitFor(async () => (await podField('lonely', '{.status.phase}')) === 'Running', 30_000);
+  const containers = () => dockerPs(['label=io.kubernetes.pod.name=lonely', `label=io.kubeedge-ts.node=${node}`]);
+  assert.ok((await containers()).length >= 2);
+
+  await edge?.stop();
+  await get(['delete', 'pod', 'lonely', '--wait=false']);
+  assert.ok((await containers()).length >= 2, 'nothing on the edge changes while it is away');
+  assert.notEqual(await podField('lonely', '{.metadata.deletionTimestamp}'), '', 'the pod waits for its edge to confirm');
+
+  edge = startDaemon('edgecore', ['--config', edgeConfig], path.join(dir, 'edgecore.log'));
+  await waitFor(async () => (await containers()).length === 0, 60_000);
+  await waitFor(async () => !(await get(['get', 'pods', '-o', 'name'])).includes('pod/lonely'), 30_000);
+});
