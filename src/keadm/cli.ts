@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
 import { getToken } from './gettoken.ts';
+import { registerContainerCommands } from './commands.ts';
+import { KeadmError } from './common.ts';
 
 const DEFAULT_KUBECONFIG = process.env['KUBECONFIG'] ?? `${process.env['HOME'] ?? '/root'}/.kube/config`;
 
@@ -19,6 +21,7 @@ export function keadmProgram(): Command {
       process.stdout.write(`${await getToken({ kubeConfig: o.kubeConfig })}\n`);
     });
 
+  registerContainerCommands(program);
   return program;
 }
 
@@ -26,11 +29,13 @@ export function keadmProgram(): Command {
 export async function runKeadm(argv: string[]): Promise<number> {
   const program = keadmProgram().exitOverride();
   try {
+    process.exitCode = 0;
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // doctor reports its verdict through the exit code
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     process.stderr.write(`keadm: ${errorMessage(err)}\n`);
-    return 1;
+    return err instanceof KeadmError ? err.exitCode : 1;
   }
 }

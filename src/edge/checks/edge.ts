@@ -42,8 +42,6 @@ export async function edgeChecks(cfg: EdgeCoreConfig, o: EdgeCheckOptions = {}):
   if (o.thorough === true) {
     out.push(checkCapabilities(mesh.enable));
     if (mesh.enable) out.push(await checkPort(mesh.listenPort, 'modules.edgeMesh.listenPort', o.ourPorts));
-    const ro = edged.tailoredKubeletConfig.readOnlyPort;
-    if (ro !== 0 && edged.enable) out.push(await checkPort(ro, 'edged readOnlyPort', o.ourPorts));
     out.push(checkDiskSpace(path.dirname(cfg.database.dataSource)));
     if (edged.rootDirectory !== path.dirname(cfg.database.dataSource)) out.push(checkDiskSpace(edged.rootDirectory));
     out.push(checkClockSkew(cfg.modules.edgeHub.tlsCaFile));

@@ -1,0 +1,188 @@
+/** Registers the container commands (image, init, join, up, reset, doctor) on keadm's commander program. */
+import { Command, Option } from 'commander';
+import { DEFAULT_ENDPOINT } from './engine.ts';
+import { DEFAULT_INSTANCE, EXIT, KeadmError, docker, stdoutLine, validateInstance } from './common.ts';
+import { ensureBaseImage, mb } from './image/base.ts';
+import { buildImages } from './image/build.ts';
+import { keadmInit } from './init.ts';
+import { DEFAULT_EDGE_DIRS, defaultNodeName, keadmJoin, stateRootDirs } from './join.ts';
+import { keadmUp } from './up.ts';
+import { keadmReset } from './reset.ts';
+import { keadmDoctor } from './doctor.ts';
+
+const EXIT_HELP = `\nExit codes: 0 done, 1 failed, 2 usage error, 3 refused (already exists, or needs --force).`;
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new KeadmError(`${name} must be an integer 0..65535, got ${JSON.stringify(v)}`, EXIT.usage);
+    return n;
+  };
+}
+
+const endpointOption = () => new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DEFAULT_ENDPOINT);
+const instanceOption = () => new Option('--instance <name>', 'name of this installation: labels and container names; several can share one engine').default(DEFAULT_INSTANCE);
+
+/** Sets process.exitCode for commands whose result is an exit code (doctor). */
+export function registerContainerCommands(program: Command): void {
+  const image = program.command('image').description('build the kubeedge-ts images locally');
+  image
+    .command('build')
+    .description('build kubeedge-ts/cloudcore and kubeedge-ts/edgecore from dist/ and build/*/Dockerfile through the Docker Engine API')
+    .option('--base-image <image>', 'base image (default: kubeedge-ts/node-base:24-bookworm when present, else node:24-bookworm-slim)')
+    .option('--tag <tag>', 'image tag (default: the keadm version)')
+    .option('--source-dir <dir>', 'repository root holding dist/ and build/')
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: { baseImage?: string; tag?: string; sourceDir?: string; runtimeEndpoint: string }) => {
+      const built = await buildImages({
+        docker: docker(o.runtimeEndpoint),
+        ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
+        ...(o.tag !== undefined ? { tag: o.tag } : {}),
+        ...(o.sourceDir !== undefined ? { sourceDir: o.sourceDir } : {}),
+        log: stdoutLine,
+      });
+      for (const b of built) stdoutLine(`${b.image}\t${mb(b.sizeBytes)}\t${b.seconds.toFixed(1)} s`);
+    });
+  image
+    .command('base')
+    .description('make the local base image kubeedge-ts/node-base:24-bookworm from Debian\'s archive (no registry needed; needs root)')
+    .option('--force', 'rebuild even if the image exists')
+    .option('--mirror <url>', 'Debian mirror (default: the one apt uses here)')
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: { force?: boolean; mirror?: string; runtimeEndpoint: string }) => {
+      const r = await ensureBaseImage({ docker: docker(o.runtimeEndpoint), force: o.force === true, ...(o.mirror !== undefined ? { mirror: o.mirror } : {}), log: stdoutLine });
+      stdoutLine(`${r.image}\t${mb(r.sizeBytes)}\t${r.built ? `built in ${r.seconds.toFixed(1)} s` : 'present'}`);
+    });
+
+  program
+    .command('init')
+    .description('run cloudcore in a container (embedded API server unless --kube-config names a real cluster)')
+    .option('--kube-config <file>', 'kubeconfig of a real cluster (mounted read-only); default: the embedded API server')
+    .option('--advertise-address <ip>', 'address edge nodes reach cloudcore at (default: this host\'s first IPv4)')
+    .option('--config-dir <dir>', 'host directory mounted at /etc/kubeedge', '/etc/kubeedge')
+    .option('--websocket-port <port>', 'CloudHub websocket port (published at the same number)', int('--websocket-port'), 10000)
+    .option('--https-port <port>', 'certificate service port (published at the same number)', int('--https-port'), 10002)
+    .option('--apiserver-port <port>', 'embedded API server port (published on 127.0.0.1)', int('--apiserver-port'), 6443)
+    .option('--image <image>', 'cloudcore image (default: kubeedge-ts/cloudcore:<version>)')
+    .addOption(instanceOption())
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: { kubeConfig?: string; advertiseAddress?: string; configDir: string; websocketPort: number; httpsPort: number; apiserverPort: number; image?: string; instance: string; runtimeEndpoint: string }) => {
+      await keadmInit({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        configDir: o.configDir,
+        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+        ...(o.image !== undefined ? { image: o.image } : {}),
+        websocketPort: o.websocketPort,
+        httpsPort: o.httpsPort,
+        apiserverPort: o.apiserverPort,
+        log: stdoutLine,
+      });
+    });
+
+  program
+    .command('join')
+    .description('run edgecore in a container: host network, NET_ADMIN+NET_RAW, engine socket and state at the same paths')
+    .requiredOption('--cloudcore-ipport <ip:port>', 'cloudcore\'s websocket address, e.g. 192.168.1.10:10000')
+    .requiredOption('--token <token>', 'join token from `keadm gettoken`')
+    .option('--node-name <name>', 'node name (default: the hostname)')
+    .option('--certport <port>', 'cloudcore\'s certificate port', int('--certport'), 10002)
+    .option('--remote-runtime-endpoint <url>', 'container engine socket edgecore uses (mounted at the same path)', DEFAULT_ENDPOINT)
+    .option('--privileged', 'run privileged instead of adding NET_ADMIN and NET_RAW (fails on hosts that withhold a capability)')
+    .option('--config-dir <dir>', 'edgecore config and certificates (same path inside)', DEFAULT_EDGE_DIRS.configDir)
+    .option('--data-dir <dir>', 'edgecore database (same path inside)', DEFAULT_EDGE_DIRS.dataDir)
+    .option('--pod-root <dir>', 'pod volume root, edged.rootDirectory (same path inside)', DEFAULT_EDGE_DIRS.podRoot)
+    .option('--state-root <dir>', 'put config, data and pods under <dir>/{etc,data,pods} (several nodes on one host)')
+    .option('--kube-config <file>', 'wait until the node is Ready in this cluster')
+    .option('--image <image>', 'edgecore image (default: kubeedge-ts/edgecore:<version>)')
+    .addOption(instanceOption())
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: {
+      cloudcoreIpport: string; token: string; nodeName?: string; certport: number; remoteRuntimeEndpoint: string; privileged?: boolean;
+      configDir: string; dataDir: string; podRoot: string; stateRoot?: string; kubeConfig?: string; image?: string; instance: string; runtimeEndpoint: string;
+    }) => {
+      await keadmJoin({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        cloudcoreIpPort: o.cloudcoreIpport,
+        certPort: o.certport,
+        token: o.token,
+        nodeName: o.nodeName ?? defaultNodeName(),
+        runtimeEndpoint: o.remoteRuntimeEndpoint,
+        privileged: o.privileged === true,
+        dirs: o.stateRoot !== undefined ? stateRootDirs(o.stateRoot) : { configDir: o.configDir, dataDir: o.dataDir, podRoot: o.podRoot },
+        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+        ...(o.image !== undefined ? { image: o.image } : {}),
+        log: stdoutLine,
+      });
+    });
+
+  program
+    .command('up')
+    .description('one machine, one command: build images if missing, run cloudcore, join N edge nodes, wait until Ready')
+    .option('--edge-nodes <n>', 'number of edge nodes (edge-node-1..N)', (v) => Number(v), 1)
+    .option('--state-root <dir>', 'host directory for all state (per-node subdirectories)', '/var/lib/kubeedge-ts')
+    .option('--advertise-address <ip>', 'address edge nodes reach cloudcore at (default: this host\'s first IPv4)')
+    .option('--websocket-port <port>', 'CloudHub websocket port', int('--websocket-port'), 10000)
+    .option('--https-port <port>', 'certificate service port', int('--https-port'), 10002)
+    .option('--apiserver-port <port>', 'embedded API server port (on 127.0.0.1)', int('--apiserver-port'), 6443)
+    .option('--base-image <image>', 'base image for the build (default: the local base, made if missing)')
+    .option('--rebuild', 'rebuild the images even if present')
+    .option('--privileged', 'run edge containers privileged instead of adding NET_ADMIN and NET_RAW')
+    .addOption(instanceOption())
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: { edgeNodes: number; stateRoot: string; advertiseAddress?: string; websocketPort: number; httpsPort: number; apiserverPort: number; baseImage?: string; rebuild?: boolean; privileged?: boolean; instance: string; runtimeEndpoint: string }) => {
+      await keadmUp({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        edgeNodes: o.edgeNodes,
+        stateRoot: o.stateRoot,
+        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+        ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
+        websocketPort: o.websocketPort,
+        httpsPort: o.httpsPort,
+        apiserverPort: o.apiserverPort,
+        rebuild: o.rebuild === true,
+        privileged: o.privileged === true,
+        log: stdoutLine,
+      });
+    });
+
+  program
+    .command('reset')
+    .description('remove what init/join/up made: containers, pod containers, volumes, state directories, iptables chains')
+    .option('--force', 'do not ask before deleting data (required without a terminal)')
+    .option('--keep-data', 'keep volumes and state directories')
+    .addOption(instanceOption())
+    .addOption(endpointOption())
+    .addHelpText('after', EXIT_HELP)
+    .action(async (o: { force?: boolean; keepData?: boolean; instance: string; runtimeEndpoint: string }) => {
+      await keadmReset({ docker: docker(o.runtimeEndpoint), instance: validateInstance(o.instance), force: o.force === true, keepData: o.keepData === true, log: stdoutLine });
+    });
+
+  program
+    .command('doctor')
+    .description('check this host for running edgecore (--edge, default) or cloudcore (--cloud): one line per check with the fix')
+    .option('--edge', 'check for edgecore')
+    .option('--cloud', 'check for cloudcore')
+    .option('--config <file>', 'edgecore.yaml / cloudcore.yaml to check against (default under /etc/kubeedge/config)')
+    .option('--runtime-endpoint <url>', 'container engine socket (default: from the config)')
+    .option('--kube-config <file>', 'kubeconfig to validate (--cloud)')
+    .addHelpText('after', '\nExit codes: 0 nothing would break, 1 something would (see the FAIL lines), 2 usage error.')
+    .action(async (o: { edge?: boolean; cloud?: boolean; config?: string; runtimeEndpoint?: string; kubeConfig?: string }) => {
+      if (o.edge === true && o.cloud === true) throw new KeadmError('pass --edge or --cloud, not both', EXIT.usage);
+      process.exitCode = await keadmDoctor({
+        role: o.cloud === true ? 'cloud' : 'edge',
+        ...(o.config !== undefined ? { config: o.config } : {}),
+        ...(o.runtimeEndpoint !== undefined ? { runtimeEndpoint: o.runtimeEndpoint } : {}),
+        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+        log: stdoutLine,
+      });
+    });
+}

@@ -1,0 +1,132 @@
+/**
+ * `keadm init`: cloudcore in a container. Ports published at the same numbers inside and outside, /etc/kubeedge
+ * bind-mounted from --config-dir, a named data volume, the embedded API server unless a real cluster is given.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, detectHost } from '../config/index.ts';
+import { imageFacts, createVolume, type DockerClient } from './engine.ts';
+import {
+  EXIT, INSTANCE_LABEL, KeadmError, ROLE_LABEL, STATE_LABEL, cloudContainerName, cloudVolumeName, logTail, refuseIfExists, requireEngine, sleep, type Out,
+} from './common.ts';
+import { imageRef } from './image/build.ts';
+
+export type InitOptions = {
+  docker: DockerClient;
+  instance: string;
+  configDir: string;
+  advertiseAddress?: string;
+  kubeConfig?: string;
+  websocketPort: number;
+  httpsPort: number;
+  apiserverPort: number;
+  image?: string;
+  timeoutMs?: number;
+  log: Out;
+};
+
+export type InitResult = { container: string; kubeConfig: string; advertiseAddress: string; websocketPort: number; httpsPort: number };
+
+/** Inside the container: where the mounted cluster kubeconfig lives. */
+const CLUSTER_KUBECONFIG = '/etc/kubeedge/cluster.kubeconfig';
+
+export function cloudCoreYaml(o: { advertiseAddress: string; websocketPort: number; httpsPort: number; apiserverPort: number; realCluster: boolean }): string {
+  const cfg = {
+    apiVersion: CLOUDCORE_API_VERSION,
+    kind: CLOUDCORE_KIND,
+    ...(o.realCluster ? { kubeAPIConfig: { kubeConfig: CLUSTER_KUBECONFIG } } : {}),
+    modules: {
+      cloudHub: {
+        advertiseAddress: [o.advertiseAddress],
+        websocket: { enable: true, address: '0.0.0.0', port: o.websocketPort },
+        https: { enable: true, address: '0.0.0.0', port: o.httpsPort },
+      },
+      apiServer: o.realCluster
+        ? { enable: false }
+        : { enable: true, address: '0.0.0.0', port: o.apiserverPort, dataDir: '/var/lib/kubeedge/apiserver', adminKubeConfig: '/etc/kubeedge/admin.kubeconfig' },
+    },
+  };
+  return `# Written by keadm init; paths are inside the cloudcore container (/etc/kubeedge is ${'the --config-dir'}).\n${stringify(cfg)}`;
+}
+
+/** GET /ca.crt on the certificate port: cloudcore serves once its PKI and listeners are up. */
+export function caServed(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get({ host, port, path: '/ca.crt', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/** The admin kubeconfig with its server pointed at the published API port, for kubectl on this host. */
+export function hostKubeConfig(text: string, server: string): string {
+  const kc = parse(text) as { clusters?: Array<{ cluster?: { server?: string } }> };
+  for (const c of kc.clusters ?? []) if (c.cluster !== undefined) c.cluster.server = server;
+  return stringify(kc);
+}
+
+export async function keadmInit(o: InitOptions): Promise<InitResult> {
+  const c = o.docker;
+  const log = o.log;
+  log(`engine: ${await requireEngine(c)}`);
+  const name = cloudContainerName(o.instance);
+  await refuseIfExists(c, name, o.instance);
+  const image = o.image ?? imageRef('cloudcore');
+  if ((await imageFacts(c, image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
+  const advertiseAddress = o.advertiseAddress ?? detectHost().ip;
+  const realCluster = o.kubeConfig !== undefined;
+  if (realCluster && !existsSync(o.kubeConfig!)) throw new KeadmError(`--kube-config ${o.kubeConfig} does not exist`, EXIT.usage);
+
+  const configDir = path.resolve(o.configDir);
+  mkdirSync(path.join(configDir, 'config'), { recursive: true });
+  const configFile = path.join(configDir, 'config', 'cloudcore.yaml');
+  writeFileSync(configFile, cloudCoreYaml({ advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, apiserverPort: o.apiserverPort, realCluster }));
+  log(`wrote ${configFile} (advertiseAddress ${advertiseAddress}, websocket ${o.websocketPort}, https ${o.httpsPort}${realCluster ? ', real cluster' : `, embedded API server ${o.apiserverPort}`})`);
+
+  const volume = cloudVolumeName(o.instance);
+  await createVolume(c, volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
+  const ports = [o.websocketPort, o.httpsPort];
+  const portBindings: Record<string, Array<{ HostIp?: string; HostPort: string }>> = {};
+  for (const p of ports) portBindings[`${p}/tcp`] = [{ HostPort: String(p) }];
+  // The API server is for kubectl on this host; edge nodes never need it.
+  if (!realCluster) portBindings[`${o.apiserverPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(o.apiserverPort) }];
+  const binds = [`${configDir}:/etc/kubeedge`, `${volume}:/var/lib/kubeedge`];
+  if (realCluster) binds.push(`${path.resolve(o.kubeConfig!)}:${CLUSTER_KUBECONFIG}:ro`);
+  const { Id } = await c.createContainer(name, {
+    Image: image,
+    Cmd: ['--config', '/etc/kubeedge/config/cloudcore.yaml'],
+    Labels: { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance, [STATE_LABEL]: configDir },
+    ExposedPorts: Object.fromEntries(Object.keys(portBindings).map((k) => [k, {}])),
+    HostConfig: { Binds: binds, PortBindings: portBindings, RestartPolicy: { Name: 'unless-stopped' } },
+  });
+  await c.startContainer(Id);
+  log(`started container ${name} (${image}); waiting for the certificate service on ${o.httpsPort}`);
+
+  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
+  const adminFile = path.join(configDir, 'admin.kubeconfig');
+  for (;;) {
+    const st = (await c.inspectContainer(Id)).State;
+    if (!st.Running && !st.Restarting) {
+      throw new KeadmError(`cloudcore exited with code ${st.ExitCode}:\n${await logTail(c, Id)}`);
+    }
+    if ((await caServed(o.httpsPort)) && (realCluster || existsSync(adminFile))) break;
+    if (Date.now() > deadline) throw new KeadmError(`cloudcore did not serve /ca.crt on ${o.httpsPort} in time:\n${await logTail(c, Id)}`);
+    await sleep(500);
+  }
+  let kubeConfig: string;
+  if (realCluster) {
+    kubeConfig = path.resolve(o.kubeConfig!);
+  } else {
+    kubeConfig = path.join(configDir, 'kubeconfig');
+    writeFileSync(kubeConfig, hostKubeConfig(readFileSync(adminFile, 'utf8'), `https://127.0.0.1:${o.apiserverPort}`), { mode: 0o600 });
+  }
+  log(`cloudcore is up: edge nodes join at ${advertiseAddress}:${o.websocketPort} (certificates on ${o.httpsPort})`);
+  log(`kubectl --kubeconfig ${kubeConfig} get nodes`);
+  return { container: name, kubeConfig, advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort };
+}
+

@@ -1,0 +1,109 @@
+/**
+ * `keadm reset`: removes what init/join/up made for one instance: our containers (by label), the pod
+ * containers our edge nodes started, our volumes and (unless --keep-data) the state directories, and any
+ * iptables chain of ours. Asks before deleting data; without a terminal it refuses unless --force.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { listVolumes, removeVolume, type DockerClient } from './engine.ts';
+import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
+
+/** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
+export const OUR_CHAINS = [['nat', 'EDGE-MESH'], ['nat', 'KUBEEDGE-TS']] as const;
+const POD_UID_LABEL = 'io.kubernetes.pod.uid';
+const MANAGED_LABEL = 'io.kubeedge-ts.managed';
+
+export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };
+export type ResetResult = { containers: string[]; volumes: string[]; dirs: string[]; chains: string[] };
+
+async function askTty(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function removeChains(log: Out): string[] {
+  const removed: string[] = [];
+  for (const [table, chain] of OUR_CHAINS) {
+    if (spawnSync('iptables', ['-t', table, '-n', '-L', chain], { stdio: 'ignore' }).status !== 0) continue;
+    // Jumps into the chain first, then the chain itself.
+    for (const parent of ['PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD', 'POSTROUTING']) {
+      while (spawnSync('iptables', ['-t', table, '-D', parent, '-j', chain], { stdio: 'ignore' }).status === 0) { /* all copies */ }
+    }
+    spawnSync('iptables', ['-t', table, '-F', chain], { stdio: 'ignore' });
+    if (spawnSync('iptables', ['-t', table, '-X', chain], { stdio: 'ignore' }).status === 0) {
+      removed.push(`${table}/${chain}`);
+      log(`removed iptables chain ${table}/${chain}`);
+    }
+  }
+  return removed;
+}
+
+export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
+  const c = o.docker;
+  const log = o.log;
+  await requireEngine(c);
+  const ours = await c.listContainers({ all: true, labels: [ROLE_LABEL, `${INSTANCE_LABEL}=${o.instance}`] });
+  const volumes = await listVolumes(c, [ROLE_LABEL, `${INSTANCE_LABEL}=${o.instance}`]);
+  const dirs = [...new Set(ours.flatMap((x) => (x.Labels[STATE_LABEL] ?? '').split(',')).filter((d) => d !== '' && d !== '/'))];
+  const willDelete = !o.keepData && (volumes.length > 0 || dirs.some((d) => existsSync(d)));
+  if (ours.length === 0 && volumes.length === 0) log(`nothing of instance ${o.instance} found`);
+  if (willDelete && !o.force) {
+    const q = `this deletes the cloud's data (volumes ${volumes.map((v) => v.Name).join(', ') || 'none'}) and state directories ${dirs.join(', ') || 'none'}. Continue?`;
+    const yes = await (o.confirm ?? askTty)(q);
+    if (!yes) throw new KeadmError('reset refused: it deletes data; confirm on a terminal, pass --force, or --keep-data to keep it', EXIT.refused);
+  }
+
+  // Pod containers our edge nodes started: labelled with our node names, or with a pod UID under our pod roots.
+  const nodes = new Set(ours.map((x) => x.Labels[NODE_LABEL]).filter((n): n is string => n !== undefined));
+  const uids = new Set<string>();
+  for (const x of ours) {
+    const root = x.Labels[POD_ROOT_LABEL];
+    if (root === undefined) continue;
+    try { for (const u of readdirSync(path.join(root, 'pods'))) uids.add(u); } catch { /* no pods */ }
+  }
+  const managed = await c.listContainers({ all: true, labels: [MANAGED_LABEL] });
+  const pods = managed.filter((x) => nodes.has(x.Labels[NODE_LABEL] ?? '') || uids.has(x.Labels[POD_UID_LABEL] ?? ''));
+
+  const removed: string[] = [];
+  // Edge first, so no edgecore restarts a pod while we remove it.
+  for (const x of [...ours.filter((y) => y.Labels[ROLE_LABEL] === 'edgecore'), ...pods, ...ours.filter((y) => y.Labels[ROLE_LABEL] !== 'edgecore')]) {
+    const name = (x.Names[0] ?? x.Id).replace(/^\//, '');
+    await c.removeContainer(x.Id, { force: true, volumes: true }).catch((err: unknown) => {
+      if (!(err instanceof Error && /No such container|404/.test(err.message))) throw err;
+    });
+    removed.push(name);
+    log(`removed container ${name}`);
+  }
+  const removedVolumes: string[] = [];
+  const removedDirs: string[] = [];
+  if (!o.keepData) {
+    for (const v of volumes) {
+      await removeVolume(c, v.Name);
+      removedVolumes.push(v.Name);
+      log(`removed volume ${v.Name}`);
+    }
+    for (const d of dirs) {
+      if (!existsSync(d)) continue;
+      rmSync(d, { recursive: true, force: true });
+      removedDirs.push(d);
+      log(`removed ${d}`);
+    }
+    // keadm up's per-node parents (<state-root>/<node>) and the root itself, once empty.
+    for (const d of removedDirs) {
+      for (let p = path.dirname(d), i = 0; i < 2; p = path.dirname(p), i++) {
+        try { rmdirSync(p); } catch { break; }
+      }
+    }
+  } else if (volumes.length > 0 || dirs.length > 0) {
+    log(`kept data: ${[...volumes.map((v) => `volume ${v.Name}`), ...dirs].join(', ')}`);
+  }
+  const chains = removeChains(log);
+  return { containers: removed, volumes: removedVolumes, dirs: removedDirs, chains };
+}

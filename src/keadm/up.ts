@@ -1,0 +1,115 @@
+/**
+ * `keadm up`: one machine, one command. Images (and the local base) when missing, cloudcore, a token, N edge
+ * nodes each with its own state directory, then waits until every node is Ready.
+ */
+import path from 'node:path';
+import { getToken } from './gettoken.ts';
+import { imageFacts, type DockerClient } from './engine.ts';
+import { KeadmError, requireEngine, sleep, type Out } from './common.ts';
+import { BASE_IMAGE, PUBLIC_BASE_IMAGE, ensureBaseImage } from './image/base.ts';
+import { IMAGE_KINDS, buildImages, imageRef } from './image/build.ts';
+import { keadmInit } from './init.ts';
+import { keadmJoin, stateRootDirs, waitNodeReady } from './join.ts';
+
+export type UpOptions = {
+  docker: DockerClient;
+  instance: string;
+  edgeNodes: number;
+  stateRoot: string;
+  advertiseAddress?: string;
+  websocketPort: number;
+  httpsPort: number;
+  apiserverPort: number;
+  baseImage?: string;
+  rebuild: boolean;
+  privileged: boolean;
+  timeoutMs?: number;
+  log: Out;
+};
+
+export type UpResult = { kubeConfig: string; nodes: string[]; containers: string[] };
+
+export const edgeNodeName = (i: number) => `edge-node-${i}`;
+
+export async function ensureImages(c: DockerClient, o: { baseImage?: string; rebuild: boolean; log: Out }): Promise<void> {
+  const missing: string[] = [];
+  for (const k of IMAGE_KINDS) if ((await imageFacts(c, imageRef(k))) === undefined) missing.push(k);
+  if (missing.length === 0 && !o.rebuild) {
+    o.log(`images ${IMAGE_KINDS.map((k) => imageRef(k)).join(', ')} present`);
+    return;
+  }
+  let base = o.baseImage;
+  if (base === undefined) {
+    if ((await imageFacts(c, BASE_IMAGE)) !== undefined) base = BASE_IMAGE;
+    else if ((await imageFacts(c, PUBLIC_BASE_IMAGE)) !== undefined) base = PUBLIC_BASE_IMAGE;
+    else {
+      o.log(`no base image present; making ${BASE_IMAGE} from Debian's archive (a few minutes, once)`);
+      base = (await ensureBaseImage({ docker: c, log: (l) => o.log(`  ${l}`) })).image;
+    }
+  }
+  const built = await buildImages({ docker: c, baseImage: base, log: (l) => { if (!l.startsWith('  ')) o.log(l); } });
+  o.log(`images: ${built.map((b) => `${b.image} ${(b.sizeBytes / 1e6).toFixed(1)} MB in ${b.seconds.toFixed(1)} s`).join(', ')}`);
+}
+
+export async function keadmUp(o: UpOptions): Promise<UpResult> {
+  const c = o.docker;
+  const log = o.log;
+  if (!Number.isInteger(o.edgeNodes) || o.edgeNodes < 0 || o.edgeNodes > 50) throw new KeadmError(`--edge-nodes must be 0..50, got ${o.edgeNodes}`, 2);
+  log(`engine: ${await requireEngine(c)}`);
+  await ensureImages(c, { ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}), rebuild: o.rebuild, log });
+  const root = path.resolve(o.stateRoot);
+  const init = await keadmInit({
+    docker: c,
+    instance: o.instance,
+    configDir: path.join(root, 'cloud', 'etc'),
+    ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+    websocketPort: o.websocketPort,
+    httpsPort: o.httpsPort,
+    apiserverPort: o.apiserverPort,
+    log: (l) => { if (!l.startsWith('kubectl ')) log(l); },
+  });
+  const token = await waitToken(init.kubeConfig, 30_000);
+  log('got the join token');
+  const nodes: string[] = [];
+  const containers = [init.container];
+  for (let i = 1; i <= o.edgeNodes; i++) {
+    const nodeName = edgeNodeName(i);
+    const j = await keadmJoin({
+      docker: c,
+      instance: o.instance,
+      cloudcoreIpPort: `${init.advertiseAddress}:${init.websocketPort}`,
+      certPort: init.httpsPort,
+      token,
+      nodeName,
+      runtimeEndpoint: c.endpoint,
+      privileged: o.privileged,
+      dirs: stateRootDirs(path.join(root, nodeName)),
+      log,
+    });
+    nodes.push(nodeName);
+    containers.push(j.container);
+  }
+  for (const n of nodes) {
+    await waitNodeReady(init.kubeConfig, n, o.timeoutMs ?? 120_000);
+    log(`node ${n} is Ready`);
+  }
+  log('');
+  log(`${nodes.length} edge node(s) Ready. Use the cluster with:`);
+  log(`  export KUBECONFIG=${init.kubeConfig}`);
+  log('  kubectl get nodes');
+  if (nodes[0] !== undefined) log(`  kubectl run hello --image=<image> --overrides='{"spec":{"nodeName":"${nodes[0]}"}}'`);
+  log(`Remove everything with: keadm reset --force${o.instance === 'default' ? '' : ` --instance ${o.instance}`}`);
+  return { kubeConfig: init.kubeConfig, nodes, containers };
+}
+
+async function waitToken(kubeConfig: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await getToken({ kubeConfig });
+    } catch (err) {
+      if (Date.now() > deadline) throw new KeadmError(`no join token from cloudcore: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(500);
+    }
+  }
+}
