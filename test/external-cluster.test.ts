@@ -1,0 +1,61 @@
+// `kubeAPIConfig.kubeConfig` pointing at a cluster switches the embedded API server off: cloudcore keeps its
+// CA and token in that cluster and serves edges from it. The "cluster" here is a separate API server process
+// (ours, started alone), reached only through the kubeconfig, as a real kube-apiserver would be.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { startApiServer, type RunningApiServer } from '../src/apiserver/index.ts';
+import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
+import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+
+const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-ext-'));
+let cluster: RunningApiServer | undefined;
+let cloud: Daemon | undefined;
+
+after(async () => {
+  await cloud?.stop();
+  await cluster?.close();
+});
+
+test('cloudcore with a kubeconfig uses that cluster and starts no API server of its own', { skip, timeout: 60_000 }, async () => {
+  cluster = await startApiServer({ address: '127.0.0.1', port: 0, dataDir: path.join(dir, 'cluster'), adminKubeConfig: path.join(dir, 'cluster.kubeconfig') });
+  const notEmbedded = path.join(dir, 'embedded.kubeconfig');
+  const cfg = path.join(dir, 'cloudcore.yaml');
+  writeFileSync(
+    cfg,
+    `kubeAPIConfig:
+  kubeConfig: ${cluster.kubeConfigPath}
+modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    tlsCAFile: ${dir}/ca.crt
+    tlsCAKeyFile: ${dir}/ca.key
+    tlsCertFile: ${dir}/s.crt
+    tlsPrivateKeyFile: ${dir}/s.key
+    websocket: {port: 13000}
+    https: {port: 13002}
+  apiServer: {port: 16843, dataDir: ${dir}/embedded, adminKubeConfig: ${notEmbedded}}
+`,
+  );
+  cloud = startDaemon('cloudcore', ['--config', cfg], path.join(dir, 'cloudcore.log'));
+  const token = await waitFor(async () => {
+    const r = await runBin('keadm', ['gettoken', '--kube-config', cluster?.kubeConfigPath ?? '']);
+    return r.code === 0 ? r.stdout.trim() : '';
+  }, 30_000);
+  assert.equal(token.split('.').length, 4);
+  const secrets = await kubectl(cluster.kubeConfigPath, ['get', 'secrets', '-n', 'kubeedge', '-o', 'name']);
+  assert.match(secrets, /secret\/casecret/);
+  assert.equal(existsSync(notEmbedded), false, 'no embedded API server wrote its kubeconfig');
+  const listening = await new Promise<boolean>((resolve) => {
+    const s = connect(16843, '127.0.0.1', () => {
+      s.end();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+  assert.equal(listening, false, 'nothing listens on the embedded API server port');
+});
