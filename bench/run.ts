@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadAverage, machine, machineLine } from './lib/machine.ts';
 import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
-import { clearPods, ensureDocker, ensureTestImages, footprintBench, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
+import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
@@ -48,9 +48,9 @@ const only = new Set(a.only ? a.only.split(',').map((x) => x.trim()) : ALL);
 const steps = a.n ? a.n.split(',').map(Number) : full ? [100, 1000, 5000, 10000] : [100, 1000];
 const P = {
   api: full ? { objects: 3000, concurrency: 8, lists: 200 } : { objects: 400, concurrency: 8, lists: 50 },
-  idleWindowMs: full ? 30_000 : 12_000,
+  idleWindowMs: full ? 30_000 : 10_000,
   fanoutPods: Number(a.pods ?? (full ? 5000 : 1000)),
-  footprint: full ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 } : { maxPods: 50, step: 5, idleWindowMs: 6000, stepWindowMs: 3000, podTimeoutMs: 60_000 },
+  footprint: full ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 } : { maxPods: 50, step: 5, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
 };
 
@@ -79,7 +79,7 @@ if (wantFleet) {
     const s = session;
     say(
       await runBench('edgemark', `edgemark: simulated edge fleet against one cloudcore (N = ${steps.join(', ')})`, profile, m, async (out) => {
-        ({ held } = await edgemarkBench(s, { steps, rampPerSec: Number(a.ramp), idleWindowMs: P.idleWindowMs, readyTimeoutMs: (n) => Math.max(60_000, n * 40) }, out));
+        ({ held } = await edgemarkBench(s, { steps, rampPerSec: Number(a.ramp), idleWindowMs: P.idleWindowMs, readyTimeoutMs: (n) => Math.max(120_000, n * 100) }, out));
       }),
     );
     if (held === 0) held = steps[0] ?? 0;
@@ -89,7 +89,7 @@ if (wantFleet) {
     }
     if (only.has('reconnect')) {
       const pods = only.has('fanout') ? P.fanoutPods : 0;
-      say(await runBench('reconnect', `Reconnect storm: cloudcore restart with ${n} nodes attached`, profile, m, (out) => reconnectBench(s, { nodes: n, podsOnNodes: pods, timeoutMs: 120_000 + n * 20, settleMs: 10_000 }, out)));
+      say(await runBench('reconnect', `Reconnect storm: cloudcore restart with ${n} nodes attached`, profile, m, (out) => reconnectBench(s, { nodes: n, podsOnNodes: pods, timeoutMs: 120_000 + n * 20, settleMs: 7000 }, out)));
     }
   } finally {
     await session?.stop().catch(() => undefined);
@@ -111,23 +111,27 @@ if (only.has('edgecore-footprint') || only.has('pod-start')) {
     return undefined;
   });
   try {
-    if (only.has('edgecore-footprint')) {
-      say(
-        await runBench('edgecore-footprint', `edgecore footprint on Docker: 0..${P.footprint.maxPods} pods`, profile, m, async (out) => {
-          const e = await envP;
-          if (e === undefined) throw startErr;
-          out.notes?.push(`docker engine ${dockerState}`);
-          await footprintBench(e, P.footprint, out);
-        }),
-      );
-    }
+    // Pod start first, on the fresh edge; the footprint ladder after the pods are gone again (API and Docker).
+    const idleP = envP.then((e) => (e === undefined ? undefined : measureIdle(e, P.footprint.idleWindowMs)));
     if (only.has('pod-start')) {
       say(
         await runBench('pod-start', `Pod start latency on one real edge (${P.podStart} pods)`, profile, m, async (out) => {
           const e = await envP;
           if (e === undefined) throw startErr;
-          if (!(await clearPods(e, 120_000))) out.notes?.push('pods of the footprint run were not all gone within 120 s');
+          await idleP;
+          out.notes?.push(`docker engine ${dockerState}`);
           await podStartBench(e, { pods: P.podStart, timeoutMs: 60_000 + P.podStart * 2000 }, out);
+        }),
+      );
+    }
+    if (only.has('edgecore-footprint')) {
+      say(
+        await runBench('edgecore-footprint', `edgecore footprint on Docker: 0..${P.footprint.maxPods} pods`, profile, m, async (out) => {
+          const e = await envP;
+          if (e === undefined) throw startErr;
+          await idleP;
+          if (!(await clearPods(e, 120_000))) out.notes?.push('pods of the pod-start run were not all gone within 120 s');
+          await footprintBench(e, P.footprint, out);
         }),
       );
     }

@@ -17,7 +17,7 @@ export async function reconnectBench(s: Session, o: ReconnectOptions, out: Bench
   out.params = { nodes: o.nodes, podsOnNodes: o.podsOnNodes, changedWhileDown: 0, redialDelayMs: '1000-3000 (uniform)', settleMs: o.settleMs };
   const names = Array.from({ length: o.nodes }, (_, i) => nodeName(i));
   // Let pending acks and status echoes drain before the restart so that nothing in flight is counted as a resend.
-  await sleep(6000);
+  await sleep(4000);
   s.fleet.mark();
   const restartAt = Date.now();
   const r = await s.cloud.restart();
