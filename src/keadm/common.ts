@@ -7,7 +7,10 @@ import { DEFAULT_ENDPOINT, DockerClient } from './engine.ts';
 
 export const ROLE_LABEL = 'io.kubeedge-ts.role';
 export const INSTANCE_LABEL = 'io.kubeedge-ts.instance';
-export const NODE_LABEL = 'io.kubeedge-ts.node';
+/** On our edgecore containers. Not `io.kubeedge-ts.node`: edged labels its pod containers with that. */
+export const NODE_LABEL = 'io.kubeedge-ts.edge-node';
+/** edged's label on the pod containers it starts (value: the node name). */
+export const POD_NODE_LABEL = 'io.kubeedge-ts.node';
 /** Host directories holding this container's state, comma-separated: reset deletes them unless --keep-data. */
 export const STATE_LABEL = 'io.kubeedge-ts.state-dirs';
 /** The pod volume root of an edge container: reset finds pod containers through their pod UIDs there. */

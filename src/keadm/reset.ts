@@ -8,12 +8,11 @@ import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { listVolumes, removeVolume, type DockerClient } from './engine.ts';
-import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
+import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
 /** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
 export const OUR_CHAINS = [['nat', 'EDGE-MESH'], ['nat', 'KUBEEDGE-TS']] as const;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
-const MANAGED_LABEL = 'io.kubeedge-ts.managed';
 
 export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };
 export type ResetResult = { containers: string[]; volumes: string[]; dirs: string[]; chains: string[] };
@@ -68,8 +67,8 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
     if (root === undefined) continue;
     try { for (const u of readdirSync(path.join(root, 'pods'))) uids.add(u); } catch { /* no pods */ }
   }
-  const managed = await c.listContainers({ all: true, labels: [MANAGED_LABEL] });
-  const pods = managed.filter((x) => nodes.has(x.Labels[NODE_LABEL] ?? '') || uids.has(x.Labels[POD_UID_LABEL] ?? ''));
+  const candidates = await c.listContainers({ all: true, labels: [POD_UID_LABEL] });
+  const pods = candidates.filter((x) => x.Labels[ROLE_LABEL] === undefined && (nodes.has(x.Labels[POD_NODE_LABEL] ?? '') || uids.has(x.Labels[POD_UID_LABEL] ?? '')));
 
   const removed: string[] = [];
   // Edge first, so no edgecore restarts a pod while we remove it.
