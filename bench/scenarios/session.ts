@@ -82,8 +82,6 @@ export type SessionOptions = {
   nodeLimit: number;
   workers: number;
   sharedCert: boolean;
-  /** An external cloud instead of starting ours: then cloudcore figures from /proc are not available. */
-  external?: { server: string; httpServer: string; token: string; kubeconfig: string };
 };
 
 export type Session = { cloud: Cloud; fleet: Fleet; watch: NodeWatch; probe: ApiProbe; sharedCerts?: EdgeCerts; stop(): Promise<void> };
