@@ -117,7 +117,7 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
     const q = errs > 0 ? ` [${errs} errors in this step: ${Object.entries(fleetErrors).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}${api.failed ? ` apiProbeFailed=${api.failed}` : ''}]` : '';
     const alive = s.cloud.daemon.proc.exitCode === null && s.cloud.daemon.proc.signalCode === null;
     out.rows.push(
-      { metric: `N=${n}: all Ready after`, value: readyOk ? `${fmt(f.allReadyMs / 1000, 2)} s` : `NOT READY ${f.ready}/${n}`, note: `from first dial of the ${names.length} new nodes${q}` },
+      { metric: `N=${n}: all Ready after`, value: readyOk ? `${fmt(f.allReadyMs / 1000, 2)} s` : `NOT within ${fmt(o.readyTimeoutMs(n) / 1000)} s`, note: `from first dial of the ${names.length} new nodes; ${f.ready}/${n} Ready after the idle window${q}` },
       { metric: `N=${n}: enrolment (CSR)`, value: s.sharedCerts ? 'shared cert' : `${fmt(f.enrolPerSec)} /s`, note: s.sharedCerts ? '--shared-cert' : `${f.enrolled} enrolled, p50 ${fmt(f.enrolMs.p50)} ms p99 ${fmt(f.enrolMs.p99)} ms each, ${f.enrolFailed} failed` },
       { metric: `N=${n}: connect rate`, value: `${fmt(f.connectPerSec)} /s`, note: `enrolment + TLS + WebSocket upgrade, ${connected.length} nodes` },
       { metric: `N=${n}: cloudcore RSS / CPU idle`, value: usage ? `${fmt(usage.rssMiB)} MiB / ${fmt(usage.cpuPercent)} %` : 'n/a', note: usage ? `% of one core over ${fmt(usage.windowSec)} s; ${usage.fds} fds` : 'cloudcore gone' },
