@@ -2,21 +2,38 @@ export type { ContainerRuntime, ContainerInfo, ContainerSpec, SandboxSpec, Runti
 export { DockerError, RuntimeUnavailableError } from './errors.ts';
 export { DockerClient } from './docker/client.ts';
 export { DockerRuntime } from './docker/runtime.ts';
+export { CriClient, CriError } from './cri/client.ts';
+export { CriRuntime, type CriRuntimeOptions } from './cri/runtime.ts';
+import { errorMessage } from '../../../core/errors.ts';
+import { CriRuntime, type CriRuntimeOptions } from './cri/runtime.ts';
 import { RuntimeUnavailableError } from './errors.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import type { ContainerRuntime } from './types.ts';
 
 /**
- * Picks the runtime by talking to the endpoint: a Docker engine answers `/_ping` with OK. CRI endpoints
- * (containerd) are not implemented yet and fail with a clear message.
+ * Picks the runtime by talking to the endpoint: a Docker engine answers `/_ping` with OK; a CRI runtime
+ * (containerd, as KubeEdge's default `unix:///run/containerd/containerd.sock`) answers the gRPC
+ * `runtime.v1.RuntimeService/Version`. Both probes fail fast on the other kind of socket.
  */
-export async function connectRuntime(endpoint: string): Promise<ContainerRuntime> {
+export async function connectRuntime(endpoint: string, options: CriRuntimeOptions = {}): Promise<ContainerRuntime> {
+  let dockerErr: unknown;
   try {
     return await DockerRuntime.connect(endpoint);
   } catch (err) {
-    if (err instanceof RuntimeUnavailableError && /containerd/.test(endpoint)) {
-      throw new RuntimeUnavailableError(endpoint, 'CRI runtimes (containerd) are not supported yet; use unix:///var/run/docker.sock', { cause: err });
-    }
-    throw err;
+    if (!(err instanceof RuntimeUnavailableError)) throw err;
+    dockerErr = err;
   }
+  try {
+    return await CriRuntime.connect(endpoint, options);
+  } catch (criErr) {
+    throw new RuntimeUnavailableError(
+      endpoint,
+      `neither a Docker engine (${reason(dockerErr)}) nor a CRI runtime (${reason(criErr)}) answers`,
+      { cause: criErr },
+    );
+  }
+}
+
+function reason(err: unknown): string {
+  return errorMessage(err).replace(/^container runtime at \S+ is unavailable: /, '');
 }

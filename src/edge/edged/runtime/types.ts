@@ -19,6 +19,8 @@ export interface SandboxSpec {
   hostname?: string;
   hostNetwork: boolean;
   portMappings: PortMapping[];
+  /** Some container of the pod is privileged (CRI runtimes refuse privileged containers in an unprivileged sandbox). */
+  privileged?: boolean;
 }
 
 export interface Mount {

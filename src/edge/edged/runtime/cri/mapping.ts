@@ -56,7 +56,7 @@ export function sandboxConfig(spec: SandboxSpec, logDirectory: string): PodSandb
     })),
     labels: spec.labels,
     annotations: { [A_NAME]: spec.name, [A_IMAGE]: spec.image, [A_LOG_DIRECTORY]: logDirectory, [A_HOST_NETWORK]: String(spec.hostNetwork) },
-    linux: { security_context: { namespace_options: namespaceOptions(spec.hostNetwork) } },
+    linux: { security_context: { namespace_options: namespaceOptions(spec.hostNetwork), ...(spec.privileged ? { privileged: true } : {}) } },
   };
 }
 

@@ -105,7 +105,9 @@ export class CriRuntime implements ContainerRuntime {
     const sandbox = await this.sandboxStatus(spec.sandboxId);
     if (!sandbox) throw new CriError('CreateContainer', 5, `pod sandbox ${spec.sandboxId} not found`);
     const config = containerConfig(spec);
-    const req = { pod_sandbox_id: spec.sandboxId, config, sandbox_config: sandboxConfigFromStatus(sandbox) };
+    const sandboxCfg = sandboxConfigFromStatus(sandbox);
+    if (spec.privileged) sandboxCfg.linux.security_context.privileged = true;
+    const req = { pod_sandbox_id: spec.sandboxId, config, sandbox_config: sandboxCfg };
     const create = async (): Promise<string> => (await this.client.call<{ container_id: string }>('CreateContainer', req, 4 * 60_000)).container_id;
     let id: string;
     try {
