@@ -32,7 +32,6 @@ export class CriRuntime implements ContainerRuntime {
   readonly logRoot: string;
   private readonly pullTimeoutMs: number;
   private readonly kinds = new Map<string, Kind>();
-  private runtimeName = 'containerd';
 
   constructor(client: CriClient, options: CriRuntimeOptions = {}) {
     this.client = client;
@@ -54,10 +53,8 @@ export class CriRuntime implements ContainerRuntime {
       throw new RuntimeUnavailableError(endpoint, err instanceof Error ? err.message : String(err), { cause: err });
     }
     try {
-      const v = await client.call<VersionResponse>('Version', { version: 'v1' }, options.timeoutMs ?? 5000);
-      const rt = new CriRuntime(client, options);
-      rt.runtimeName = v.runtime_name || 'containerd';
-      return rt;
+      await client.call<VersionResponse>('Version', { version: 'v1' }, options.timeoutMs ?? 5000);
+      return new CriRuntime(client, options);
     } catch (err) {
       client.close();
       if (err instanceof RuntimeUnavailableError) throw err;
@@ -189,11 +186,6 @@ export class CriRuntime implements ContainerRuntime {
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     const r = await this.client.call<ExecSyncResponse>('ExecSync', { container_id: id, cmd, timeout: String(seconds) }, timeoutMs + 10_000);
     return { exitCode: r.exit_code, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: Buffer.from(r.stderr).toString('utf8') };
-  }
-
-  /** The name the runtime reports for itself (containerd), for `containerd://<id>` style ids. */
-  get reportedName(): string {
-    return this.runtimeName;
   }
 
   private async sandboxStatus(id: string): Promise<PodSandboxStatus | undefined> {
