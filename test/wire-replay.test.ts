@@ -100,6 +100,7 @@ test('frames of a real KubeEdge 1.15.4 edge get replies shaped like the real clo
     const expected = recordedReply.get(sent.header.msg_id);
     if (expected === undefined) continue;
     const got = await waitFor(async () => replies.get(sent.header.msg_id), 10_000, 20);
+    assert.ok(got !== undefined);
     const what = `${sent.route.operation} ${sent.route.resource}`;
     assert.deepEqual(
       { source: got.route.source, group: got.route.group, operation: got.route.operation, resource: got.route.resource },

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { EDGECORE_API_VERSION, EDGECORE_KIND, isNodeName } from '../config/index.ts';
+import { defaultEdgeCoreConfig, EDGECORE_API_VERSION, EDGECORE_KIND, isNodeName } from '../config/index.ts';
 import { socketPathOf } from '../edge/edged/runtime/docker/client.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
@@ -15,6 +15,7 @@ import { imageFacts, type DockerClient } from './engine.ts';
 import {
   EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, edgeContainerName, logTail, refuseIfExists, requireEngine, sleep, type Out,
 } from './common.ts';
+import { ensureSandboxImage } from './image/busybox.ts';
 import { imageRef } from './image/build.ts';
 
 export type EdgeDirs = { configDir: string; dataDir: string; podRoot: string };
@@ -100,6 +101,8 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
   await refuseIfExists(c, name, o.instance);
   const image = o.image ?? imageRef('edgecore');
   if ((await imageFacts(c, image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
+  // Every pod starts with a sandbox container: make sure its image is there before the first pod comes.
+  await ensureSandboxImage(c, defaultEdgeCoreConfig().modules.edged.podSandboxImage, log);
 
   const dirs: EdgeDirs = { configDir: path.resolve(o.dirs.configDir), dataDir: path.resolve(o.dirs.dataDir), podRoot: path.resolve(o.dirs.podRoot) };
   for (const d of [path.join(dirs.configDir, 'config'), dirs.dataDir, dirs.podRoot]) mkdirSync(d, { recursive: true });

@@ -1,8 +1,9 @@
 /**
- * A minimal ustar writer: regular files and directories only, enough for a `docker build` context. Node has no
- * tar, and the build context is a handful of files, so a dependency would cost more than these lines.
+ * A minimal ustar writer: regular files, directories and symbolic links, enough for a `docker build` context
+ * and a busybox root filesystem. Node has no tar, and these archives are small, so a dependency would cost more
+ * than these lines.
  */
-export type TarEntry = { name: string; data?: Buffer; mode?: number; mtime?: number; dir?: boolean };
+export type TarEntry = { name: string; data?: Buffer; mode?: number; mtime?: number; dir?: boolean; symlink?: string };
 
 const BLOCK = 512;
 
@@ -30,10 +31,12 @@ export function tarHeader(e: TarEntry): Buffer {
   h.write(octal(e.mode ?? (e.dir === true ? 0o755 : 0o644), 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii'); // uid
   h.write(octal(0, 8), 116, 'ascii'); // gid
-  h.write(octal(e.dir === true ? 0 : (e.data?.length ?? 0), 12), 124, 'ascii');
+  const bodyless = e.dir === true || e.symlink !== undefined;
+  h.write(octal(bodyless ? 0 : (e.data?.length ?? 0), 12), 124, 'ascii');
   h.write(octal(Math.floor(e.mtime ?? Date.now() / 1000), 12), 136, 'ascii');
   h.write('        ', 148, 'ascii'); // checksum counts as spaces while summing
-  h.write(e.dir === true ? '5' : '0', 156, 'ascii');
+  h.write(e.dir === true ? '5' : e.symlink !== undefined ? '2' : '0', 156, 'ascii');
+  if (e.symlink !== undefined) h.write(e.symlink, 157, 100, 'utf8');
   h.write('ustar\0', 257, 'ascii');
   h.write('00', 263, 'ascii');
   h.write(prefix, 345, 155, 'utf8');
@@ -48,7 +51,7 @@ export function tarArchive(entries: readonly TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
     parts.push(tarHeader(e));
-    if (e.dir !== true && e.data !== undefined && e.data.length > 0) {
+    if (e.dir !== true && e.symlink === undefined && e.data !== undefined && e.data.length > 0) {
       parts.push(e.data);
       const pad = (BLOCK - (e.data.length % BLOCK)) % BLOCK;
       if (pad > 0) parts.push(Buffer.alloc(pad, 0));

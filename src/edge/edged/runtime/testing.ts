@@ -2,11 +2,9 @@
  * Test helpers for code that talks to a real Docker engine. No registry is reachable from test machines, so the
  * images the tests need are built locally by importing a busybox root filesystem (from Debian's busybox-static).
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { ensureBusyboxImage, PAUSE_CHANGES, SHELL_CHANGES } from '../../../keadm/image/busybox.ts';
 import { DockerClient } from './docker/client.ts';
 
 const run = promisify(execFile);
@@ -31,69 +29,15 @@ export async function dockerSkip(endpoint = DOCKER_ENDPOINT): Promise<string | f
   return `no Docker engine at ${endpoint}`;
 }
 
-function findBusybox(): string {
-  for (const p of [process.env['BUSYBOX'], '/bin/busybox', '/usr/bin/busybox'].filter((x): x is string => !!x)) {
-    if (existsSync(p)) return p;
-  }
-  throw new Error('busybox not found: install busybox-static (a statically linked busybox is needed inside images)');
-}
-
-async function buildBusyboxRootfs(): Promise<string> {
-  const busybox = findBusybox();
-  const { stdout } = await run(busybox, ['--list']);
-  const root = mkdtempSync(join(tmpdir(), 'ke-rootfs-'));
-  for (const d of ['bin', 'etc', 'tmp', 'www', 'root', 'var', 'proc', 'sys', 'dev']) mkdirSync(join(root, d), { recursive: true });
-  chmodSync(join(root, 'tmp'), 0o1777);
-  copyFileSync(busybox, join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const applet of stdout.split('\n').map((s) => s.trim())) {
-    if (applet === '' || applet === 'busybox' || applet.includes('/')) continue;
-    symlinkSync('busybox', join(root, 'bin', applet));
-  }
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
-  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-  return root;
-}
-
-function dockerImport(root: string, image: string, changes: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = ['import', ...changes.flatMap((c) => ['-c', c]), '-', image];
-    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const imp = spawn('docker', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    imp.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    tar.stdout.pipe(imp.stdin);
-    tar.on('error', reject);
-    imp.on('error', reject);
-    imp.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker ${args.join(' ')} failed (${code}): ${err.trim()}`))));
-  });
-}
-
-async function imageExists(client: DockerClient, image: string): Promise<boolean> {
-  try {
-    await client.inspectImage(image);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let ensured: Promise<void> | undefined;
 
 /** Makes sure `local/busybox:1` and `kubeedge/pause:3.6` exist, building them from busybox-static if missing. */
 export function ensureTestImages(endpoint = DOCKER_ENDPOINT): Promise<void> {
   ensured ??= (async () => {
     const client = new DockerClient({ endpoint });
-    const missing: Array<[string, string[]]> = [];
-    if (!(await imageExists(client, BUSYBOX_IMAGE))) missing.push([BUSYBOX_IMAGE, ['CMD ["sh"]']]);
-    if (!(await imageExists(client, PAUSE_IMAGE))) missing.push([PAUSE_IMAGE, ['ENTRYPOINT ["/bin/sleep","infinity"]']]);
-    if (missing.length === 0) return;
-    const root = await buildBusyboxRootfs();
-    try {
-      for (const [image, changes] of missing) await dockerImport(root, image, changes);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const quiet = () => {};
+    await ensureBusyboxImage(client, BUSYBOX_IMAGE, SHELL_CHANGES, quiet);
+    await ensureBusyboxImage(client, PAUSE_IMAGE, PAUSE_CHANGES, quiet);
   })();
   ensured.catch(() => { ensured = undefined; });
   return ensured;
