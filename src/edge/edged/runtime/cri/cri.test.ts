@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -139,6 +139,21 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     await rt.removeContainer(sid);
     assert.equal(await rt.inspect(sid), undefined);
     assert.deepEqual(await rt.list({ 'io.kubeedge-ts.node': 'n-cri' }), []);
+  });
+
+  test('hostNetwork pods share the node\'s network namespace and get no pod IP of their own', async () => {
+    const labels = { 'io.kubernetes.pod.name': 'hostnet', 'io.kubernetes.pod.namespace': `ns-${process.pid}`, 'io.kubernetes.pod.uid': `hn-${process.pid}`, 'io.kubeedge-ts.node': 'n-cri-hn' };
+    const sid = await rt.runSandbox({ name: 'k8s_POD_hostnet', image: PAUSE_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'POD' }, hostNetwork: true, portMappings: [] });
+    try {
+      assert.equal((await rt.inspect(sid))?.ip, undefined);
+      const cid = await rt.createContainer({ name: 'k8s_c_hostnet', image: BUSYBOX_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'c' }, sandboxId: sid, hostNetwork: true, command: ['sleep', '1000'], env: [], mounts: [] });
+      await rt.startContainer(cid);
+      const r = await rt.exec(cid, ['readlink', '/proc/self/ns/net'], 5000);
+      assert.equal(r.stdout.trim(), readlinkSync('/proc/self/ns/net'));
+    } finally {
+      await rt.removeContainer(sid);
+    }
+    assert.deepEqual(await rt.list({ 'io.kubeedge-ts.node': 'n-cri-hn' }), []);
   });
 
   test('works from a single-file esbuild bundle run elsewhere (the schema travels inside)', async () => {
