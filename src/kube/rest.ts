@@ -21,6 +21,9 @@ export class KubeApiError extends KubeEdgeError {
   }
 }
 
+/** Concurrent connections to the API server; more requests wait in the agent's queue. */
+const MAX_SOCKETS = 64;
+
 export type PatchType = 'strategic' | 'merge' | 'json';
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
   strategic: 'application/strategic-merge-patch+json',
@@ -44,15 +47,13 @@ export type KubeObject = {
 export class KubeRest {
   readonly #kc: k8s.KubeConfig;
   readonly #base: URL;
-  readonly #agent: http.Agent;
+  #agent: http.Agent | undefined;
 
   constructor(kc: k8s.KubeConfig) {
     this.#kc = kc;
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new KubeEdgeError('KE_KUBECONFIG', 'kubeconfig has no current cluster');
     this.#base = new URL(cluster.server);
-    const secure = this.#base.protocol === 'https:';
-    this.#agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
   }
 
   get<T = KubeObject>(path: string): Promise<T> {
@@ -72,7 +73,28 @@ export class KubeRest {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#agent?.destroy();
+  }
+
+  /**
+   * One keep-alive agent with a bounded socket count for every request. client-node's applyToHTTPSOptions
+   * hands back a new Agent on each call, which would open a new TLS connection per request and, under load,
+   * thousands of sockets; its TLS material is taken once and reused here.
+   */
+  #agentFor(opts: https.RequestOptions): http.Agent {
+    this.#agent ??=
+      this.#base.protocol === 'https:'
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: MAX_SOCKETS,
+            ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+            ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+            ...(opts.key !== undefined ? { key: opts.key } : {}),
+            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+            ...(opts.servername !== undefined ? { servername: opts.servername } : {}),
+          })
+        : new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+    return this.#agent;
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
@@ -83,9 +105,9 @@ export class KubeRest {
       port: this.#base.port,
       path: this.#base.pathname.replace(/\/$/, '') + path,
       headers: { Accept: 'application/json' },
-      agent: this.#agent,
     };
     await this.#kc.applyToHTTPSOptions(opts);
+    opts.agent = this.#agentFor(opts);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     if (payload !== undefined) {
       opts.headers = { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
