@@ -92,6 +92,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       nodeLabels: cfg.modules.edged.nodeLabels,
       maxPods: kubelet.maxPods,
       nodeStatusUpdateFrequencyMs: parseDuration(kubelet.nodeStatusUpdateFrequency),
+      nodeStatusReportFrequencyMs: parseDuration(kubelet.nodeStatusReportFrequency),
       nodeLeaseDurationSeconds: kubelet.nodeLeaseDurationSeconds,
       containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
       podSandboxImage: cfg.modules.edged.podSandboxImage,

@@ -114,7 +114,7 @@ export class EdgeController implements Module {
   async #handle(handler: UpstreamHandler, req: UpstreamRequest): Promise<void> {
     const log = this.#log;
     if (log === undefined) return;
-    const ctx: UpstreamContext = { kube: this.#o.kube, log, onNodeSeen: (n) => this.#monitor?.seen(n) };
+    const ctx: UpstreamContext = { kube: this.#o.kube, log };
     try {
       const reply = await handler(ctx, req);
       if (reply !== undefined) this.#reply(req, reply);

@@ -3,7 +3,8 @@ import { paths, type KubeObject, type KubeRest } from '../../kube/rest.ts';
 import { EDGE_ROLE_LABEL } from './upstream/node.ts';
 
 type Condition = { type: string; status: string; lastHeartbeatTime?: string; lastTransitionTime?: string; reason?: string; message?: string };
-type NodeList = { items: KubeObject[] };
+type List = { items: KubeObject[] };
+const LEASE_NAMESPACE = 'kube-node-lease';
 
 export type NodeMonitorOptions = {
   kube: KubeRest;
@@ -14,13 +15,13 @@ export type NodeMonitorOptions = {
 
 /**
  * The part of kube-controller-manager's node lifecycle controller that an edge user sees: when an edge node
- * stops posting status for the grace period, its conditions turn `Unknown`. It runs only with the embedded
- * API server; a real cluster has its own controller-manager doing this.
+ * has neither renewed its Lease nor posted status for the grace period, its conditions turn `Unknown`. It runs
+ * only with the embedded API server; a real cluster has its own controller-manager doing this. Everything it
+ * reads is in the API server, so a cloudcore restart changes nothing (it only grants one grace period).
  */
 export class NodeMonitor {
   readonly #o: NodeMonitorOptions;
   readonly #startedAt = Date.now();
-  readonly #lastSeen = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
 
@@ -37,31 +38,34 @@ export class NodeMonitor {
     if (this.#timer !== undefined) clearInterval(this.#timer);
   }
 
-  /** Evidence of life that does not show in the node object (a lease renewal). */
-  seen(node: string): void {
-    this.#lastSeen.set(node, Date.now());
-  }
-
   async check(now = Date.now()): Promise<void> {
     if (this.#running) return;
     this.#running = true;
     try {
-      const list = await this.#o.kube.get<NodeList>(`${paths.nodes()}?labelSelector=${encodeURIComponent(EDGE_ROLE_LABEL)}`);
-      for (const node of list.items) await this.#checkNode(node, now);
+      const [nodes, leases] = await Promise.all([
+        this.#o.kube.get<List>(`${paths.nodes()}?labelSelector=${encodeURIComponent(EDGE_ROLE_LABEL)}`),
+        this.#o.kube.get<List>(paths.leases(LEASE_NAMESPACE)),
+      ]);
+      const renewed = new Map<string, number>();
+      for (const l of leases.items) {
+        const t = Date.parse(String((l['spec'] as { renewTime?: unknown } | undefined)?.renewTime ?? ''));
+        if (!Number.isNaN(t)) renewed.set(l.metadata?.name ?? '', t);
+      }
+      for (const node of nodes.items) await this.#checkNode(node, renewed.get(node.metadata?.name ?? '') ?? 0, now);
     } catch (err) {
-      this.#o.log.warn({ err: String(err) }, 'node monitor could not list nodes');
+      this.#o.log.warn({ err: String(err) }, 'node monitor could not list nodes and leases');
     } finally {
       this.#running = false;
     }
   }
 
-  async #checkNode(node: KubeObject, now: number): Promise<void> {
+  async #checkNode(node: KubeObject, leaseRenewed: number, now: number): Promise<void> {
     const name = node.metadata?.name ?? '';
-    const conditions = ((node['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []);
+    const conditions = (node['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? [];
     const ready = conditions.find((c) => c.type === 'Ready');
     if (ready === undefined || ready.status === 'Unknown') return;
     const heartbeats = conditions.map((c) => Date.parse(c.lastHeartbeatTime ?? '')).filter((t) => !Number.isNaN(t));
-    const last = Math.max(this.#startedAt, this.#lastSeen.get(name) ?? 0, ...heartbeats);
+    const last = Math.max(this.#startedAt, leaseRenewed, ...heartbeats);
     if (now - last <= this.#o.gracePeriodMs) return;
     const at = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
     const patch = {

@@ -22,6 +22,7 @@ export type EdgedOptions = {
   nodeLabels?: Record<string, string>;
   maxPods?: number;
   nodeStatusUpdateFrequencyMs?: number;
+  nodeStatusReportFrequencyMs?: number;
   nodeLeaseDurationSeconds?: number;
   /** `tailoredKubeletConfig.containerRuntimeEndpoint`; pods need a reachable engine there. */
   containerRuntimeEndpoint: string;
@@ -92,6 +93,7 @@ export class Edged implements Module {
       registerNodeNamespace: o.registerNodeNamespace ?? 'default',
       nodeLabels: o.nodeLabels ?? {},
       updateFrequencyMs: o.nodeStatusUpdateFrequencyMs ?? 10_000,
+      ...(o.nodeStatusReportFrequencyMs !== undefined ? { reportFrequencyMs: o.nodeStatusReportFrequencyMs } : {}),
       leaseDurationSeconds: o.nodeLeaseDurationSeconds ?? 40,
       hostInfo: () => collectHostInfo(hostOpts),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),

@@ -25,7 +25,6 @@ const createLease: UpstreamHandler = async (ctx, req) => {
       kind: 'Lease',
       metadata: { ...(body.metadata ?? {}), name: req.name, namespace: req.namespace },
     });
-    ctx.onNodeSeen(req.nodeId);
     return { content: objectResp(withoutTypeMeta(lease)) };
   } catch (err) {
     return { content: objectResp(emptyLease, goStatusError(err)) };
@@ -41,7 +40,6 @@ const renewLease: UpstreamHandler = async (ctx, req) => {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
     });
-    ctx.onNodeSeen(req.nodeId);
     return { content: objectResp(withoutTypeMeta(lease)) };
   } catch (err) {
     return { content: objectResp(null, goStatusError(err)) };

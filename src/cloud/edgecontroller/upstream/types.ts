@@ -14,7 +14,7 @@ export type UpstreamRequest = {
 /** What to send back: the content and, where KubeEdge sets one, the resourceversion header. */
 export type UpstreamReply = { content: unknown; resourceVersion?: string } | undefined;
 
-export type UpstreamContext = { kube: KubeRest; log: Logger; onNodeSeen: (nodeId: string) => void };
+export type UpstreamContext = { kube: KubeRest; log: Logger };
 
 export type UpstreamHandler = (ctx: UpstreamContext, req: UpstreamRequest) => Promise<UpstreamReply>;
 

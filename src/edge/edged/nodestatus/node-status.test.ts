@@ -109,7 +109,7 @@ afterEach(async () => {
   stops = [];
 });
 
-async function startEdge(opts: { statusMs: number; leaseSeconds: number }) {
+async function startEdge(opts: { statusMs: number; leaseSeconds: number; reportMs?: number }) {
   const bus = new Bus(log);
   const cloud = new FakeCloud(bus);
   const ctx = { bus, log, signal: new AbortController().signal };
@@ -121,6 +121,8 @@ async function startEdge(opts: { statusMs: number; leaseSeconds: number }) {
     nodeLabels: { 'site': 'lab-7' },
     maxPods: 42,
     nodeStatusUpdateFrequencyMs: opts.statusMs,
+    // Unless a test says otherwise, report every tick, so the wire shapes show up quickly.
+    nodeStatusReportFrequencyMs: opts.reportMs ?? opts.statusMs,
     nodeLeaseDurationSeconds: opts.leaseSeconds,
     containerRuntimeEndpoint: 'unix:///var/run/docker.sock',
     rootDirectory: dir,
@@ -238,6 +240,16 @@ describe('edged node status against a fake cloud', { skip: await dockerSkip() },
     cloud.link('cloud_disconnected');
     cloud.link('cloud_connected');
     await cloud.waitUntil(() => cloud.requests('patch', 'nodepatch').length === 2 && cloud.requests('update', 'lease').length === 1);
+  });
+
+  test('fake cloud: an unchanged status is not sent every tick, but again after a reconnect', async () => {
+    const { cloud } = await startEdge({ statusMs: 100, leaseSeconds: 1, reportMs: 60_000 });
+    await cloud.waitUntil(() => cloud.requests('patch', 'nodepatch').length >= 1 && cloud.requests('update', 'lease').length >= 2);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(cloud.requests('patch', 'nodepatch').length, 1, 'six ticks, one unchanged status, one patch');
+    cloud.link('cloud_disconnected');
+    cloud.link('cloud_connected');
+    await cloud.waitUntil(() => cloud.requests('patch', 'nodepatch').length >= 2);
   });
 
   test('fake cloud: a node deleted in the cloud is registered again', async () => {

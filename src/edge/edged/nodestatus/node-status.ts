@@ -20,8 +20,13 @@ export type NodeStatusOptions = {
   nodeName: string;
   registerNodeNamespace: string;
   nodeLabels: Record<string, string>;
-  /** How often the node status (heartbeat) is sent; KubeEdge's default is 10 s. */
+  /** How often the node status is computed; KubeEdge's default is 10 s. */
   updateFrequencyMs: number;
+  /**
+   * How often an unchanged status is sent anyway (kubelet's nodeStatusReportFrequency, 5 min). Liveness is the
+   * lease's job; a status that did not change costs the cloud a write per node per tick for nothing.
+   */
+  reportFrequencyMs?: number;
   /** Lease duration; the lease is renewed every quarter of it. */
   leaseDurationSeconds: number;
   /** Per-request timeout; default: the loop's period, at least 5 s. */
@@ -33,9 +38,10 @@ export type NodeStatusOptions = {
 const META = 'metamanager';
 
 /**
- * Registers the Node, then heartbeats it: a `nodepatch` of the status every `updateFrequencyMs` and a Lease
- * renewal every leaseDuration/4. Everything goes through metamanager; every failure is logged and retried on
- * the next tick.
+ * Registers the Node, then keeps it current as kubelet does: the status is computed every `updateFrequencyMs`
+ * and sent as a `nodepatch` when it changed, after a reconnect or a failed lease renewal (the cloud may have
+ * marked the node Unknown meanwhile), or at least every `reportFrequencyMs`; the Lease is renewed every
+ * leaseDuration/4. Everything goes through metamanager; every failure is logged and retried on the next tick.
  */
 export class NodeStatusManager {
   readonly #bus: Bus;
@@ -48,6 +54,8 @@ export class NodeStatusManager {
   #nodeUid: string | undefined;
   #leaseObj: Lease | undefined;
   #transition = k8sTime();
+  /** The last status the cloud accepted, timestamps left out, and when. */
+  #lastReported: { fingerprint: string; at: number } | undefined;
 
   constructor(bus: Bus, log: Logger, o: NodeStatusOptions) {
     this.#bus = bus;
@@ -55,7 +63,16 @@ export class NodeStatusManager {
     this.#o = o;
     this.#leaseIntervalMs = Math.max(1, Math.floor((o.leaseDurationSeconds * 1000) / 4));
     this.#status = new Periodic('node-status', o.updateFrequencyMs, (c) => this.#statusTick(c), log);
-    this.#lease = new Periodic('node-lease', this.#leaseIntervalMs, (c) => this.#leaseTick(c), log);
+    this.#lease = new Periodic(
+      'node-lease',
+      this.#leaseIntervalMs,
+      (c) =>
+        this.#leaseTick(c).catch((err: unknown) => {
+          this.#lastReported = undefined;
+          throw err;
+        }),
+      log,
+    );
   }
 
   get nodeUid(): string | undefined {
@@ -79,6 +96,7 @@ export class NodeStatusManager {
 
   /** After a reconnect the cloud may already consider us gone: report at once. */
   cloudConnected(): void {
+    this.#lastReported = undefined;
     this.#status.trigger();
     this.#lease.trigger();
   }
@@ -94,10 +112,18 @@ export class NodeStatusManager {
       if (!current() || this.#nodeUid === undefined) return;
     }
     const resource = buildResource(this.#o.registerNodeNamespace, ResourceType.nodePatch, this.#o.nodeName);
-    const reply = await this.#request(Operation.patch, resource, nodeStatusPatch(info, k8sTime(), this.#transition), this.#timeout(this.#o.updateFrequencyMs));
+    const patch = nodeStatusPatch(info, k8sTime(), this.#transition);
+    const fingerprint = withoutTimestamps(patch);
+    const last = this.#lastReported;
+    const reportEvery = this.#o.reportFrequencyMs ?? 5 * 60_000;
+    if (last !== undefined && last.fingerprint === fingerprint && Date.now() - last.at < reportEvery) return;
+    const reply = await this.#request(Operation.patch, resource, patch, this.#timeout(this.#o.updateFrequencyMs));
     if (!current()) return;
     const { err } = unwrapReply(reply.content);
-    if (err === null) return;
+    if (err === null) {
+      this.#lastReported = { fingerprint, at: Date.now() };
+      return;
+    }
     if (errorCode(err) === 404) {
       // Someone deleted the Node: register it again on the next tick.
       this.#log.warn({ node: this.#o.nodeName }, 'node no longer exists in the cloud; re-registering');
@@ -195,4 +221,9 @@ export class NodeStatusManager {
     }
     return { ...reply, content: contentAsObject(reply) };
   }
+}
+
+/** The status patch without its heartbeat timestamps: what tells whether anything really changed. */
+function withoutTimestamps(patch: string): string {
+  return patch.replace(/"(lastHeartbeatTime|lastTransitionTime)":"[^"]*"/g, '"$1":""');
 }
