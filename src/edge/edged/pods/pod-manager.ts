@@ -221,7 +221,7 @@ export class PodManager {
   }
 
   private report(st: PodState): void {
-    const status = buildStatus(st, this.opts.nodeIP, () => new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
+    const status = buildStatus(st, this.opts.nodeIP, () => new Date().toISOString().replace(/\.\d+Z$/, 'Z'), this.opts.runtime.name);
     const json = JSON.stringify(status);
     if (json === st.lastStatusJson) return;
     st.lastStatusJson = json;

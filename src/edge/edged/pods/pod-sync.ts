@@ -123,6 +123,8 @@ async function ensureSandbox(st: PodState, ctx: SyncContext): Promise<void> {
   const id = await createNamed(ctx, name, () => ctx.runtime.runSandbox({
     name, image: ctx.podSandboxImage, labels, hostname: pod.spec.hostname ?? pod.metadata.name,
     hostNetwork: pod.spec.hostNetwork ?? false, portMappings: ports,
+    // CRI runtimes (containerd >= 1.7) only admit privileged containers into a sandbox created privileged.
+    privileged: pod.spec.containers.some((c) => c.securityContext?.privileged === true),
   }));
   st.sandbox = await ctx.runtime.inspect(id);
   ctx.log.info({ pod: pod.metadata.name, id: id.slice(0, 12) }, 'pod sandbox started');
@@ -237,7 +239,7 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
     throw err;
   }
   if (t.current) {
-    t.prevTerminated = terminatedOf(t.current);
+    t.prevTerminated = terminatedOf(t.current, ctx.runtime.name);
     await ctx.runtime.removeContainer(t.current.id);
     delete t.current;
   }

@@ -14,7 +14,8 @@ export function shouldRestart(pod: Pod, exitCode: number): boolean {
   return p === 'Always' || (p === 'OnFailure' && exitCode !== 0);
 }
 
-export function terminatedOf(info: ContainerInfo): ContainerStateTerminated {
+/** `scheme` is the runtime's name: ids read `docker://...` or `containerd://...`, as kubelet reports them. */
+export function terminatedOf(info: ContainerInfo, scheme: string): ContainerStateTerminated {
   const reason = info.error ? 'StartError' : info.oomKilled ? 'OOMKilled' : info.exitCode === 0 ? 'Completed' : 'Error';
   return {
     exitCode: info.exitCode,
@@ -22,11 +23,11 @@ export function terminatedOf(info: ContainerInfo): ContainerStateTerminated {
     ...(info.error ? { message: info.error } : {}),
     ...(info.startedAt ? { startedAt: info.startedAt } : { startedAt: info.createdAt }),
     ...(info.finishedAt ? { finishedAt: info.finishedAt } : {}),
-    containerID: `docker://${info.id}`,
+    containerID: `${scheme}://${info.id}`,
   };
 }
 
-function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined): ContainerStatus {
+function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined, scheme: string): ContainerStatus {
   const cur = t?.current;
   const lastFromPrev: ContainerState = t?.prevTerminated ? { terminated: t.prevTerminated } : {};
   let state: ContainerState;
@@ -36,9 +37,9 @@ function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined):
   } else if (cur && cur.state === 'exited' && t?.waiting) {
     // Dead and waiting for a restart: the dead instance is the last state, as kubectl shows it.
     state = { waiting: t.waiting };
-    lastState = { terminated: terminatedOf(cur) };
+    lastState = { terminated: terminatedOf(cur, scheme) };
   } else if (cur && cur.state === 'exited') {
-    state = { terminated: terminatedOf(cur) };
+    state = { terminated: terminatedOf(cur, scheme) };
   } else {
     state = { waiting: t?.waiting ?? { reason: 'ContainerCreating' } };
   }
@@ -47,8 +48,8 @@ function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined):
   return {
     name: c.name,
     image: c.image,
-    imageID: cur ? `docker://${cur.imageRef}` : '',
-    ...(cur ? { containerID: `docker://${cur.id}` } : {}),
+    imageID: cur ? `${scheme}://${cur.imageRef}` : '',
+    ...(cur ? { containerID: `${scheme}://${cur.id}` } : {}),
     ready: running && (readiness ? readiness.result && t?.probedId === cur?.id : true),
     started: running,
     restartCount: t?.restartCount ?? 0,
@@ -96,9 +97,9 @@ function qosClass(pod: Pod): PodStatus['qosClass'] {
  * The full PodStatus of a pod. Deterministic given the state: timestamps come from the engine or from
  * condition transitions, so two calls without a real change give identical JSON.
  */
-export function buildStatus(st: PodState, nodeIP: string, now: () => string): PodStatus {
+export function buildStatus(st: PodState, nodeIP: string, now: () => string, scheme: string): PodStatus {
   const pod = st.pod;
-  const statuses = pod.spec.containers.map((c) => containerStatus(pod, c, st.containers.get(c.name)));
+  const statuses = pod.spec.containers.map((c) => containerStatus(pod, c, st.containers.get(c.name), scheme));
   const allReady = statuses.length > 0 && statuses.every((s) => s.ready);
   const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
   const cond = (type: PodCondition['type'], ok: boolean, reason?: string, message?: string): PodCondition => {

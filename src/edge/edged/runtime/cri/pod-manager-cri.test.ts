@@ -14,8 +14,7 @@ async function status(id: string): Promise<{ status: CriContainerStatus; info: R
 
 podManagerConformance({
   name: 'containerd (CRI)',
-  // PodStatus still spells every container id docker://; KubeEdge on containerd shows containerd://.
-  idScheme: 'docker',
+  idScheme: 'containerd',
   skip: await criSkip(),
   start: async () => {
     containerd = await startTestContainerd();
