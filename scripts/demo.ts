@@ -1,116 +1,92 @@
-// `npm run demo`: cloudcore (embedded API server) and one edgecore on this machine, from dist/, in a
-// temporary directory. Waits for the node to be Ready, prints how to reach it, runs until Ctrl-C.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `npm run demo`, the quick start's main job: cloudcore and an edge node in containers on this machine
+// (`keadm up`), then a pod deployed to the edge through kubectl, serving a ConfigMap on a host port.
+// Prepares the host first (Docker, kubectl: scripts/host-setup.sh). Run `npx keadm reset --force`
+// to remove it all.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
+import { ensureBusyboxImage, SHELL_CHANGES } from '../src/keadm/image/busybox.ts';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'kubeedge-ts-demo-'));
-const nodeName = process.env['DEMO_NODE_NAME'] ?? 'edge-demo-1';
-const kubeconfig = path.join(dir, 'admin.kubeconfig');
-const children: ChildProcess[] = [];
+const root = path.resolve(import.meta.dirname, '..');
+const stateRoot = process.env['KUBEEDGE_TS_STATE'] ?? '/var/lib/kubeedge-ts';
+const kubeconfig = path.join(stateRoot, 'cloud/etc/kubeconfig');
+const node = 'edge-node-1';
+const hostPort = Number(process.env['DEMO_PORT'] ?? 30080);
+const image = 'kubeedge-ts/busybox:1';
 
-function start(bin: string, config: string): ChildProcess {
-  const log = path.join(dir, `${bin}.log`);
-  const child = spawn(process.execPath, [`dist/${bin}.mjs`, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = (c: Buffer) => writeFileSync(log, c, { flag: 'a' });
-  child.stdout?.on('data', out);
-  child.stderr?.on('data', out);
-  child.on('exit', (code) => {
-    if (!stopping) {
-      console.error(`${bin} exited with ${code}; see ${log}`);
-      shutdown(1);
-    }
-  });
-  children.push(child);
-  return child;
+function step(what: string): void {
+  console.log(`\n== ${what}`);
 }
 
-let stopping = false;
-function shutdown(code: number): void {
-  stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 2000).unref();
-}
-process.on('SIGINT', () => shutdown(0));
-process.on('SIGTERM', () => shutdown(0));
-
-function sh(args: string[]): string {
-  try {
-    return execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
+function must(cmd: string, args: string[], okCodes = [0]): number {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+  const code = r.status ?? 1;
+  if (!okCodes.includes(code)) {
+    console.error(`${cmd} ${args.join(' ')} failed (exit ${code})`);
+    process.exit(1);
   }
+  return code;
 }
 
-async function until<T>(what: string, probe: () => T, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) {
-      console.error(`timed out waiting for ${what}; logs in ${dir}`);
-      shutdown(1);
-      throw new Error(what);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+const kubectl = (args: string[]) => execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+
+if (!existsSync(path.join(root, 'dist/keadm.mjs'))) {
+  console.error('dist/ is missing: run `npm run build` first');
+  process.exit(1);
 }
 
+step('host: Docker engine, kubectl (installed where missing)');
+must('bash', [path.join(root, 'scripts/host-setup.sh')]);
+
+step(`keadm up --edge-nodes 1 (state in ${stateRoot})`);
+// Exit code 3: already up from an earlier run; keep it.
+if (must(process.execPath, ['dist/keadm.mjs', 'up', '--edge-nodes', '1', '--state-root', stateRoot], [0, 3]) === 3) {
+  console.log('already running; using it');
+}
+
+step(`a pod on ${node}`);
+await ensureBusyboxImage(new DockerClient({}), image, SHELL_CHANGES, (l) => console.log(l));
+const manifest = path.join(os.tmpdir(), 'kubeedge-ts-demo.yaml');
 writeFileSync(
-  path.join(dir, 'cloudcore.yaml'),
-  `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
-kind: CloudCore
-modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/ca/rootCA.crt
-    tlsCAKeyFile: ${dir}/ca/rootCA.key
-    tlsCertFile: ${dir}/certs/server.crt
-    tlsPrivateKeyFile: ${dir}/certs/server.key
-  apiServer:
-    dataDir: ${dir}/apiserver
-    adminKubeConfig: ${kubeconfig}
+  manifest,
+  `apiVersion: v1
+kind: ConfigMap
+metadata: {name: demo-page}
+data:
+  index.html: "Hello from ${node}, served by a pod that kubeedge-ts runs at the edge.\\n"
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: demo-web, labels: {app: demo-web}}
+spec:
+  nodeName: ${node}
+  containers:
+  - name: web
+    image: ${image}
+    imagePullPolicy: IfNotPresent
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    ports: [{containerPort: 8080, hostPort: ${hostPort}}]
+    volumeMounts: [{name: page, mountPath: /www}]
+  volumes:
+  - name: page
+    configMap: {name: demo-page}
 `,
 );
-console.log(`starting cloudcore (work directory ${dir})`);
-start('cloudcore', path.join(dir, 'cloudcore.yaml'));
-const token = await until('the join token', () => sh(['dist/keadm.mjs', 'gettoken', '--kube-config', kubeconfig]), 60_000);
-console.log('cloudcore is up; join token issued');
-
-writeFileSync(
-  path.join(dir, 'edgecore.yaml'),
-  `apiVersion: edgecore.config.kubeedge.io/v1alpha2
-kind: EdgeCore
-database:
-  dataSource: ${dir}/edge/edgecore.db
-modules:
-  edged:
-    hostnameOverride: ${nodeName}
-  edgeHub:
-    token: ${token}
-    httpServer: https://127.0.0.1:10002
-    websocket:
-      server: 127.0.0.1:10000
-    tlsCaFile: ${dir}/edge/ca/rootCA.crt
-    tlsCertFile: ${dir}/edge/certs/server.crt
-    tlsPrivateKeyFile: ${dir}/edge/certs/server.key
-`,
-);
-console.log(`starting edgecore for node ${nodeName}`);
-start('edgecore', path.join(dir, 'edgecore.yaml'));
-
-const kubectl = (args: string[]) => {
-  try {
-    return execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return '';
-  }
-};
-await until(
-  `node ${nodeName} Ready`,
-  () => kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']) === 'True',
-  60_000,
-);
-console.log(kubectl(['get', 'nodes', '-o', 'wide']));
-console.log(`node ${nodeName} is Ready. Use the cluster with:\n  kubectl --kubeconfig ${kubeconfig} get nodes\nCtrl-C stops cloudcore and edgecore.`);
+console.log(kubectl(['apply', '-f', manifest]).trim());
+const deadline = Date.now() + 120_000;
+let phase = '';
+while (Date.now() < deadline) {
+  phase = kubectl(['get', 'pod', 'demo-web', '-o', 'jsonpath={.status.phase}']).trim();
+  if (phase === 'Running') break;
+  await new Promise((r) => setTimeout(r, 1000));
+}
+if (phase !== 'Running') {
+  console.error(`demo-web is ${phase || 'not scheduled'} after 120 s:\n${kubectl(['describe', 'pod', 'demo-web'])}`);
+  process.exit(1);
+}
+console.log(kubectl(['get', 'nodes,pods', '-o', 'wide']));
+const page = await fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text(), (e: unknown) => `(not answering: ${String(e)})`);
+console.log(`curl http://127.0.0.1:${hostPort}/  ->  ${page.trim()}`);
+console.log(`\nkubectl --kubeconfig ${kubeconfig} get pods -o wide\nnpx keadm reset --force   # removes the containers, volumes and state`);
