@@ -1,4 +1,4 @@
-// A copy of api.proto (cri.test.ts checks they are identical) so that a single-file bundle carries the CRI schema.
+// The CRI schema as text, so that a single-file bundle carries it (proto-loader reads it from a temp file).
 export const CRI_API_PROTO = `// The subset of the Kubernetes CRI (cri-api pkg/apis/runtime/v1/api.proto) that edged uses. Package, service,
 // method and message names and every field number are the upstream ones; fields we never send or read are left
 // out (protobuf skips unknown fields, so answers from a newer runtime still decode).
