@@ -26,6 +26,7 @@ const { values: a } = parseArgs({
     'project-id': { type: 'string', default: PROJECT_ID },
     kubeconfig: { type: 'string' },
     'hold-sec': { type: 'string', default: '0' },
+    'status-every-tick': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -39,6 +40,7 @@ if (a.help || a.server === undefined || a['http-server'] === undefined || a.toke
   --shared-cert              one enrolment for all nodes instead of a CSR per node
   --kubeconfig K             watch the nodes in the API and report when all are Ready
   --hold-sec S               keep the fleet running S seconds afterwards (0 = until Ctrl-C)
+  --status-every-tick        nodepatch every 10 s (old behaviour) instead of on change / reconnect / every 5 min
 `);
   process.exit(a.help ? 0 : 2);
 }
@@ -58,6 +60,7 @@ const fleet = new Fleet({
   ...(shared ? { sharedCerts: shared } : {}),
   heartbeatSec: 15,
   statusPeriodMs: 10_000,
+  statusReportMs: a['status-every-tick'] ? 0 : 5 * 60_000,
   leaseDurationSec: 40,
   requestTimeoutMs: 30_000,
   redialMs: [1000, 3000],

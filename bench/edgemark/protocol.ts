@@ -11,6 +11,7 @@ export type FleetNodeConfig = {
   sharedCerts?: EdgeCerts;
   heartbeatSec: number;
   statusPeriodMs: number;
+  statusReportMs: number;
   leaseDurationSec: number;
   requestTimeoutMs: number;
   redialMs: [number, number];
@@ -50,6 +51,7 @@ export function emptyCounters(): SimCounters {
   return {
     framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, keepalives: 0, connects: 0, dialFailures: 0, disconnects: 0,
     requestTimeouts: 0, errorReplies: 0, rejectedFrames: 0, cloudWrites: 0, cloudWritesByOp: {}, podPatches: 0,
+    nodePatches: 0, leaseRenewals: 0,
   };
 }
 

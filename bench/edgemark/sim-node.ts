@@ -21,7 +21,14 @@ export type SimConfig = {
   /** Skip per-node enrolment and use these (one enrolment for the whole fleet). */
   sharedCerts?: EdgeCerts;
   heartbeatSec: number;
+  /** How often the status is looked at (KubeEdge's nodeStatusUpdateFrequency, 10 s). */
   statusPeriodMs: number;
+  /**
+   * How often an unchanged status is sent anyway (kubelet's nodeStatusReportFrequency, 5 min). A real 1.15 edge
+   * sends a `nodepatch` only when the status changed, after a reconnect or a failed lease renewal, or at this
+   * period; the Lease is the heartbeat. 0 = the old behaviour, a `nodepatch` on every status tick.
+   */
+  statusReportMs: number;
   leaseDurationSec: number;
   requestTimeoutMs: number;
   /** Redial after a lost link after a uniformly random delay in this range. */
@@ -54,6 +61,8 @@ export type SimCounters = {
   cloudWrites: number;
   cloudWritesByOp: Record<string, number>;
   podPatches: number;
+  nodePatches: number;
+  leaseRenewals: number;
 };
 
 const HOST_INFO = (name: string, ip: string): HostInfo => ({
@@ -94,6 +103,7 @@ export class SimNode {
   readonly counters: SimCounters = {
     framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, keepalives: 0, connects: 0, dialFailures: 0, disconnects: 0,
     requestTimeouts: 0, errorReplies: 0, rejectedFrames: 0, cloudWrites: 0, cloudWritesByOp: {}, podPatches: 0,
+    nodePatches: 0, leaseRenewals: 0,
   };
   enrolMs = 0;
   readonly #c: SimConfig;
@@ -109,6 +119,8 @@ export class SimNode {
   #lease: Lease | undefined;
   #transition = k8sTime();
   #statusAcceptedOnLink = false;
+  /** When the cloud last accepted our status; undefined = report at the next tick (new link, failed lease). */
+  #statusReportedAt: number | undefined;
 
   constructor(name: string, index: number, c: SimConfig, ev: SimEvents) {
     this.name = name;
@@ -172,13 +184,14 @@ export class SimNode {
     }
     this.counters.connects++;
     this.#statusAcceptedOnLink = false;
+    this.#statusReportedAt = undefined;
     const first = this.counters.connects === 1;
     this.#ev.connected(this, Date.now(), first);
     this.#keepalive();
     this.#after(this.#c.heartbeatSec * 1000, () => this.#keepalive(), true);
     void this.#statusTick();
     this.#after(this.#jitter(this.#c.statusPeriodMs), () => void this.#statusTick(), true, this.#c.statusPeriodMs);
-    this.#after(this.#jitter((this.#c.leaseDurationSec * 1000) / 4), () => void this.#leaseTick(), true, (this.#c.leaseDurationSec * 1000) / 4);
+    this.#leaseLoop(this.#jitter(this.#leaseRenewMs()));
     return true;
   }
 
@@ -186,6 +199,18 @@ export class SimNode {
     this.#stopped = true;
     this.#clearTimers();
     this.#link?.terminate();
+  }
+
+  #leaseRenewMs(): number {
+    return (this.#c.leaseDurationSec * 1000) / 4;
+  }
+
+  /** Lease renewals as kubelet's lease controller schedules them: every duration/4 plus up to 4 % jitter. */
+  #leaseLoop(first: number): void {
+    this.#after(first, () => {
+      void this.#leaseTick();
+      this.#leaseLoop(this.#leaseRenewMs() * (1 + 0.04 * Math.random()));
+    }, false);
   }
 
   #jitter(ms: number): number {
@@ -316,6 +341,10 @@ export class SimNode {
         }
         void this.#leaseTick();
       }
+      const every = this.#c.statusReportMs;
+      // Our status never changes (no real host behind it), so only a new link, a failed lease or the report period sends it.
+      if (every > 0 && this.#statusReportedAt !== undefined && Date.now() - this.#statusReportedAt < every) return;
+      this.counters.nodePatches++;
       const r = await this.#request('patch', `default/nodepatch/${this.name}`, nodeStatusPatch(this.#info, k8sTime(), this.#transition));
       const u = unwrapReply(r.content);
       if (u.err !== null) {
@@ -323,6 +352,7 @@ export class SimNode {
         if (errorCode(u.err) === 404) this.#nodeUid = undefined;
         return;
       }
+      this.#statusReportedAt = Date.now();
       if (!this.#statusAcceptedOnLink) {
         this.#statusAcceptedOnLink = true;
         this.#ev.statusAccepted(this, Date.now());
@@ -348,14 +378,17 @@ export class SimNode {
         else this.counters.errorReplies++;
         return;
       }
+      this.counters.leaseRenewals++;
       const upd = unwrapReply((await this.#request('update', res, renewedLease(this.#lease, k8sMicroTime()))).content);
       if (upd.err === null && upd.object !== null) this.#lease = upd.object as Lease;
       else {
         this.counters.errorReplies++;
         this.#lease = undefined;
+        this.#statusReportedAt = undefined; // the cloud may have marked us Unknown meanwhile: report at once
       }
     } catch {
       /* counted as a timeout; retried next period */
+      this.#statusReportedAt = undefined;
     }
   }
 }

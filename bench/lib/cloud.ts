@@ -22,10 +22,14 @@ export type CloudPorts = { api: number; websocket: number; https: number };
 
 export type Daemon = { proc: ChildProcess; pid: number; exited: Promise<number | null>; stop(graceMs?: number): Promise<number | null> };
 
-/** Runs one of our binaries from the sources with this Node, output appended to `logFile`. */
-export function startBin(bin: 'cloudcore' | 'edgecore', config: string, logFile: string, logLevel = 'warn'): Daemon {
+/**
+ * Runs one of our binaries from the sources with this Node, output appended to `logFile`. With `cpuProfDir` Node
+ * writes a V8 CPU profile there when the process exits (also after SIGTERM, as our daemons exit cleanly).
+ */
+export function startBin(bin: 'cloudcore' | 'edgecore', config: string, logFile: string, logLevel = 'warn', cpuProfDir?: string): Daemon {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
+  const prof = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -63,7 +67,7 @@ export type Cloud = {
   stop(): Promise<void>;
 };
 
-export type CloudOptions = { dir: string; nodeLimit: number; logLevel?: string; keepaliveInterval?: number };
+export type CloudOptions = { dir: string; nodeLimit: number; logLevel?: string; keepaliveInterval?: number; cpuProfDir?: string };
 
 function cloudConfigYaml(dir: string, p: CloudPorts, o: CloudOptions): string {
   return `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
@@ -120,7 +124,7 @@ export async function startCloud(o: CloudOptions): Promise<Cloud> {
   writeFileSync(config, cloudConfigYaml(dir, ports, o));
   const logFile = path.join(dir, 'cloudcore.log');
   const kubeconfig = path.join(dir, 'admin.kubeconfig');
-  let daemon = startBin('cloudcore', config, logFile, o.logLevel);
+  let daemon = startBin('cloudcore', config, logFile, o.logLevel, o.cpuProfDir);
   const token = await until('cloudcore join token', async () => (await getToken({ kubeConfig: kubeconfig })) || undefined, 60_000, daemon.exited);
   const api = new Api(kubeconfig, 32);
   const cloud: Cloud = {
@@ -136,7 +140,7 @@ export async function startCloud(o: CloudOptions): Promise<Cloud> {
       const t0 = performance.now();
       await daemon.stop();
       const stoppedMs = performance.now() - t0;
-      daemon = startBin('cloudcore', config, logFile, o.logLevel);
+      daemon = startBin('cloudcore', config, logFile, o.logLevel, o.cpuProfDir);
       cloud.daemon = daemon;
       const t1 = performance.now();
       await until('cloudcore API after restart', async () => ((await api.request('GET', '/api/v1/namespaces/kubeedge')).status === 200 ? true : undefined), 60_000, daemon.exited);

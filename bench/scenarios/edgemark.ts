@@ -6,7 +6,7 @@ import type { BenchOutcome } from '../lib/report.ts';
 import { fmt, rate, summarize } from '../lib/stats.ts';
 import type { Session } from './session.ts';
 
-export type EdgemarkOptions = { steps: number[]; rampPerSec: number; idleWindowMs: number; readyTimeoutMs: (n: number) => number };
+export type EdgemarkOptions = { steps: number[]; rampPerSec: number; idleWindowMs: number; baselineWindowMs: number; readyTimeoutMs: (n: number) => number };
 
 /** Per-frame bytes the payload figure leaves out: WebSocket client header (2-4) + mask (4), TLS 1.3 record (5 + 16 tag + 1). */
 const WS_TLS_OVERHEAD = 8 + 22;
@@ -53,12 +53,15 @@ export function diagnose(s: StepFigures, cloudAlive: boolean): string {
  * an idle window with cloudcore's RSS/CPU/fds, API latency (lag) and the fleet's upstream bytes.
  */
 export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOutcome): Promise<{ held: number }> {
-  out.params = { steps: o.steps, rampPerSec: o.rampPerSec || 'unlimited (64 dials in flight per worker)', idleWindowMs: o.idleWindowMs, workers: s.fleet.pids.length, enrolment: s.sharedCerts ? 'shared certificate' : 'per node (token + CSR)', statusPeriodSec: 10, leaseRenewSec: 10, heartbeatSec: 15 };
+  out.params = { steps: o.steps, rampPerSec: o.rampPerSec || 'unlimited (64 dials in flight per worker)', idleWindowMs: o.idleWindowMs, workers: s.fleet.pids.length, enrolment: s.sharedCerts ? 'shared certificate' : 'per node (token + CSR)', nodeStatus: s.statusReportMs > 0 ? `nodepatch on reconnect / failed lease / every ${s.statusReportMs / 1000} s (KubeEdge 1.15)` : 'nodepatch every 10 s (--status-every-tick)', leaseRenewSec: '10 (+0-4 % jitter)', heartbeatSec: 15 };
   const steps: StepFigures[] = [];
   let held = 0;
   let have = 0;
   let breakReason: string | undefined;
   const errTotals: Record<string, number> = {};
+  // cloudcore with no edge at all: the base the per-node growth is measured from.
+  const base = await measureUsage(s.cloud.daemon.pid, o.baselineWindowMs);
+  out.rows.push({ metric: 'N=0: cloudcore RSS / CPU idle', value: base ? `${fmt(base.rssMiB)} MiB / ${fmt(base.cpuPercent)} %` : 'n/a', note: base ? `no edges; % of one core over ${fmt(base.windowSec)} s; ${base.fds} fds` : 'cloudcore gone' });
   for (const n of o.steps) {
     const names = Array.from({ length: n - have }, (_, i) => nodeName(have + i));
     const all = Array.from({ length: n }, (_, i) => nodeName(i));
@@ -131,11 +134,11 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
     }
     held = n;
   }
-  out.figures = { steps, largestHeld: held, breakReason: breakReason ?? null };
+  out.figures = { baseline: base ?? null, steps, largestHeld: held, breakReason: breakReason ?? null };
   out.errors = errTotals;
   // Headroom estimates from the largest step that held: linear in N, stated as estimates.
   const last = steps.filter((x) => x.n === held).pop();
-  const first = steps[0];
+  const first: { n: number; usage?: Usage } | undefined = base !== undefined ? { n: 0, usage: base } : steps[0];
   if (breakReason !== undefined) {
     out.rows.push({ metric: 'breaks at', value: `N=${steps[steps.length - 1]?.n}`, note: `largest N with all Ready: ${held}; gave out: ${breakReason}` });
   } else if (last?.usage !== undefined) {
@@ -143,7 +146,7 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
     let memNote = '';
     if (first?.usage !== undefined && first !== last && last.n > first.n) {
       const perNodeMiB = (last.usage.rssMiB - first.usage.rssMiB) / (last.n - first.n);
-      memNote = `; RSS grows ~${fmt(perNodeMiB * 1024)} KiB/node`;
+      memNote = `; RSS grows ~${fmt(perNodeMiB * 1024)} KiB/node (N=${first.n} to ${last.n})`;
       (out.figures as Record<string, unknown>)['rssKiBPerNode'] = perNodeMiB * 1024;
     }
     (out.figures as Record<string, unknown>)['cpuBoundEstimateN'] = cpuN;

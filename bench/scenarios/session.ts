@@ -82,15 +82,19 @@ export type SessionOptions = {
   nodeLimit: number;
   workers: number;
   sharedCert: boolean;
+  /** nodepatch period for an unchanged status; 0 = every 10 s status tick (the pre-1.15-like load). */
+  statusReportMs: number;
+  /** Write cloudcore CPU profiles here (one per cloudcore process, at its exit). */
+  cpuProfDir?: string;
 };
 
-export type Session = { cloud: Cloud; fleet: Fleet; watch: NodeWatch; probe: ApiProbe; sharedCerts?: EdgeCerts; stop(): Promise<void> };
+export type Session = { cloud: Cloud; fleet: Fleet; watch: NodeWatch; probe: ApiProbe; sharedCerts?: EdgeCerts; statusReportMs: number; stop(): Promise<void> };
 
 export const PROJECT_ID = 'e632aba927ea4ac2b575ec1603d56f10';
 
 /** cloudcore (ours, in a temp dir, free ports on 127.0.0.1) plus an edgemark fleet pointed at it. */
 export async function startSession(o: SessionOptions): Promise<Session> {
-  const cloud = await startCloud({ dir: path.join(o.workDir, 'fleet'), nodeLimit: o.nodeLimit });
+  const cloud = await startCloud({ dir: path.join(o.workDir, 'fleet'), nodeLimit: o.nodeLimit, ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}) });
   let sharedCerts: EdgeCerts | undefined;
   if (o.sharedCert) {
     const d = path.join(o.workDir, 'fleet', 'shared-cert');
@@ -113,6 +117,7 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     ...(sharedCerts !== undefined ? { sharedCerts } : {}),
     heartbeatSec: 15,
     statusPeriodMs: 10_000,
+    statusReportMs: o.statusReportMs,
     leaseDurationSec: 40,
     requestTimeoutMs: 30_000,
     redialMs: [1000, 3000],
@@ -124,6 +129,7 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     fleet,
     watch,
     probe,
+    statusReportMs: o.statusReportMs,
     ...(sharedCerts !== undefined ? { sharedCerts } : {}),
     async stop() {
       probe.stop();
