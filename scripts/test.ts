@@ -3,8 +3,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// In-process servers under test log at warn; daemons the tests start log to their own files.
+const env = { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' };
+
 function run(args: string[]): number {
-  return spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+  return spawnSync(process.execPath, args, { stdio: 'inherit', env }).status ?? 1;
 }
 
 if (!existsSync('dist/cloudcore.mjs') && run(['scripts/build.ts']) !== 0) process.exit(1);
