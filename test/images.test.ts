@@ -3,7 +3,7 @@
 // edgecore joined with least privilege, and reset leaving nothing of ours behind. Real dockerd, real kubectl.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -111,4 +111,40 @@ test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMI
   const chains = (await run('iptables', ['-t', 'nat', '-S'])).stdout;
   assert.doesNotMatch(chains, /EDGE-MESH|KUBEEDGE-TS/);
   await waitFor(async () => !(await caServed(ports.https)), 10_000);
+});
+
+test('the cloudcore image runs correctly as PID 1: zombies are reaped, SIGTERM stops it cleanly', { skip, timeout: 120_000 }, async (t) => {
+  const name = `ke-pid1-${process.pid}`;
+  const cfgDir = mkdtempSync(path.join(os.tmpdir(), 'ke-pid1-'));
+  writeFileSync(
+    path.join(cfgDir, 'cloudcore.yaml'),
+    `modules:
+  cloudHub:
+    advertiseAddress: [127.0.0.1]
+    tlsCAFile: /tmp/ke/ca.crt
+    tlsCAKeyFile: /tmp/ke/ca.key
+    tlsCertFile: /tmp/ke/s.crt
+    tlsPrivateKeyFile: /tmp/ke/s.key
+  apiServer: {dataDir: /tmp/ke/api, adminKubeConfig: /tmp/ke/admin.kubeconfig}
+`,
+  );
+  try {
+    await run('docker', ['run', '-d', '--name', name, '-v', `${cfgDir}:/etc/kubeedge/config:ro`, 'kubeedge-ts/cloudcore:0.1.0-dev']);
+    await waitFor(async () => (await run('docker', ['logs', name])).stderr.includes('cloudcore started'), 60_000);
+    // An orphan whose parent is gone is re-parented to PID 1; only an init that reaps leaves no zombie behind.
+    await run('docker', ['exec', name, 'sh', '-c', '(sleep 0.2 &) ; true']);
+    await new Promise((r) => setTimeout(r, 1500));
+    const { stdout: states } = await run('docker', ['exec', name, 'sh', '-c', 'cat /proc/[0-9]*/stat 2>/dev/null | cut -d" " -f2,3']);
+    assert.doesNotMatch(states, / Z$/m, `no zombie processes:\n${states}`);
+    const stopping = Date.now();
+    await run('docker', ['stop', '-t', '20', name]);
+    const stoppedIn = Date.now() - stopping;
+    const { stdout } = await run('docker', ['inspect', '-f', '{{.State.ExitCode}}', name]);
+    assert.equal(stdout.trim(), '0', 'SIGTERM reached cloudcore, which shut down and exited 0');
+    assert.ok(stoppedIn < 15_000, `stopped well before the 20 s kill (${stoppedIn} ms)`);
+    t.diagnostic(`docker stop took ${stoppedIn} ms`);
+  } finally {
+    await run('docker', ['rm', '-f', name]).catch(() => undefined);
+    rmSync(cfgDir, { recursive: true, force: true });
+  }
 });
