@@ -113,7 +113,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
       ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
     });
     runtime.add(edgeController);
-    if (ec.enable && edgeController.downstream !== undefined) {
+    if (ec.enable && cfg.modules.syncController.enable && edgeController.downstream !== undefined) {
       runtime.add(new SyncController({ records: objectSyncs, live: edgeController.downstream }));
     }
     await runtime.start();
