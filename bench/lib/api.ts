@@ -94,6 +94,13 @@ export class Api {
     const open = (): void => {
       if (stopped) return;
       const sep = path.includes('?') ? '&' : '?';
+      let again = false;
+      // One re-open per stream, whichever of error/close comes first.
+      const reopen = (ms: number): void => {
+        if (again || stopped) return;
+        again = true;
+        setTimeout(open, ms);
+      };
       const url = new URL(`${path}${sep}watch=true&allowWatchBookmarks=true&timeoutSeconds=3600${rv !== '' ? `&resourceVersion=${rv}` : ''}`, this.base);
       // A watch holds its socket for good: give it its own connection, not one from the request pool.
       current = mod.request(url, { method: 'GET', headers: { Accept: 'application/json', ...this.#headers }, ...this.#tls, agent: false }, (res) => {
@@ -101,7 +108,7 @@ export class Api {
           res.resume();
           if (res.statusCode === 410) rv = '';
           onError(new Error(`watch ${path}: HTTP ${res.statusCode}`));
-          setTimeout(open, 500);
+          reopen(500);
           return;
         }
         let buf = '';
@@ -117,6 +124,12 @@ export class Api {
             try {
               const ev = JSON.parse(line) as { type: string; object: any };
               const v = ev.object?.metadata?.resourceVersion;
+              if (ev.type === 'ERROR') {
+                // e.g. 410 Gone: our resourceVersion is too old; start over with a fresh list.
+                if (ev.object?.code === 410) rv = '';
+                onError(new Error(`watch ${path}: ${ev.object?.message ?? 'ERROR event'}`));
+                continue;
+              }
               if (typeof v === 'string') rv = v;
               if (ev.type !== 'BOOKMARK') onEvent(ev.type, ev.object, at);
             } catch (err) {
@@ -124,13 +137,14 @@ export class Api {
             }
           }
         });
-        res.on('end', () => setTimeout(open, 100));
+        // 'close' comes in every case, also when the server dies mid-stream (then 'end' never does).
+        res.on('close', () => reopen(100));
         res.on('error', () => undefined);
       });
       current.on('error', (err) => {
         if (stopped) return;
         onError(err);
-        setTimeout(open, 500);
+        reopen(500);
       });
       current.end();
     };

@@ -51,7 +51,7 @@ export async function reconnectBench(s: Session, o: ReconnectOptions, out: Bench
   const errors: Record<string, number> = {
     nodesNotReconnected: names.filter((n) => (s.fleet.nodes.get(n)?.lastConnectAt ?? 0) <= restartAt).length,
     nodesWithoutStatusAfter: names.filter((n) => (s.fleet.nodes.get(n)?.statusAt ?? 0) <= restartAt).length,
-    apiNotReady: apiOk ? 0 : names.length - listed,
+    apiNotReady: apiOk ? 0 : Math.max(1, names.length - listed),
   };
   out.errors = errors;
   out.figures = {
