@@ -96,14 +96,31 @@ export type IssueOptions = {
   days: number;
 };
 
+type Signer = { caCert: x509.X509Certificate; aki: x509.AuthorityKeyIdentifierExtension; key: CryptoKey };
+
+/** Parsed once per CA: the certificate service signs one certificate per joining edge. */
+const signers = new WeakMap<KeyPairDer, Promise<Signer>>();
+
+function signerFor(ca: KeyPairDer): Promise<Signer> {
+  let s = signers.get(ca);
+  if (s === undefined) {
+    s = (async () => {
+      const caCert = new x509.X509Certificate(ca.certDer);
+      return { caCert, aki: await x509.AuthorityKeyIdentifierExtension.create(caCert, false), key: await importSigningKey(ca.keyDer) };
+    })();
+    signers.set(ca, s);
+  }
+  return s;
+}
+
 async function issue(ca: KeyPairDer, publicKey: CryptoKey | x509.PublicKey, o: IssueOptions): Promise<Buffer> {
-  const caCert = new x509.X509Certificate(ca.certDer);
+  const { caCert, aki, key } = await signerFor(ca);
   const now = Date.now();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension(o.usages.map((u) => EKU_OID[u]), false),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+    aki,
   ];
   const san = sanExtension(o.hosts ?? []);
   if (san !== undefined) extensions.push(san);
@@ -115,7 +132,7 @@ async function issue(ca: KeyPairDer, publicKey: CryptoKey | x509.PublicKey, o: I
     notAfter: new Date(now + o.days * DAY_MS),
     signingAlgorithm: SIGN,
     publicKey,
-    signingKey: await importSigningKey(ca.keyDer),
+    signingKey: key,
     extensions,
   });
   return Buffer.from(cert.rawData);

@@ -72,11 +72,11 @@ export class SyncController implements Module {
     await this.#running?.catch(() => undefined);
   }
 
-  /** One pass, for one node or all; concurrent calls share the pass in progress and queue one more. */
-  async sync(nodeId?: string): Promise<SyncPassResult> {
+  /** One pass, for some nodes or all; a pass in progress finishes first. */
+  async sync(nodes?: string | ReadonlySet<string>): Promise<SyncPassResult> {
     await this.#o.live.ready();
     while (this.#running !== undefined) await this.#running.catch(() => undefined);
-    const p = this.#pass(nodeId);
+    const p = this.#pass(typeof nodes === 'string' ? new Set([nodes]) : nodes);
     this.#running = p;
     try {
       return await p;
@@ -104,20 +104,28 @@ export class SyncController implements Module {
       }
       return;
     }
-    void this.sync(node === 'all' ? undefined : node)
+    this.#run(node === 'all' ? undefined : new Set([node]));
+  }
+
+  /**
+   * Runs a pass, then one more for everything asked for meanwhile: a storm of reconnects costs one list of the
+   * ObjectSyncs per pass, not one per node.
+   */
+  #run(nodes: ReadonlySet<string> | undefined): void {
+    void this.sync(nodes)
       .catch((err: unknown) => this.#log?.warn({ err: errorMessage(err) }, 'sync pass failed'))
       .then(() => {
         const again = this.#again;
         this.#again = undefined;
-        if (again === 'all') this.#kick('all');
-        else for (const n of again ?? []) this.#kick(n);
+        if (this.#stopped || again === undefined) return;
+        this.#run(again === 'all' ? undefined : again);
       });
   }
 
-  async #pass(onlyNode: string | undefined): Promise<SyncPassResult> {
+  async #pass(only: ReadonlySet<string> | undefined): Promise<SyncPassResult> {
     const live = this.#o.live;
     const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0 };
-    const records = (await this.#o.records.list()).filter((r) => onlyNode === undefined || r.nodeName === onlyNode);
+    const records = (await this.#o.records.list()).filter((r) => only === undefined || only.has(r.nodeName));
     const tracked = new Set<string>();
     for (const r of records) {
       tracked.add(`${r.nodeName}/${r.uid}`);
@@ -137,7 +145,7 @@ export class SyncController implements Module {
         result.updates++;
       }
     }
-    const nodes = onlyNode === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeOf(p)))] : [onlyNode];
+    const nodes = only === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeOf(p)))] : [...only];
     for (const node of nodes) {
       for (const pod of live.podsOn(node)) {
         const uid = pod.metadata?.uid ?? '';
@@ -147,7 +155,7 @@ export class SyncController implements Module {
       }
     }
     if (result.updates + result.deletes + result.inserts + result.collected > 0) {
-      this.#log?.info({ node: onlyNode ?? 'all', ...result }, 'synccontroller pass');
+      this.#log?.info({ nodes: only === undefined ? 'all' : only.size, ...result }, 'synccontroller pass');
     }
     return result;
   }
