@@ -2,10 +2,9 @@ export type { ContainerRuntime, ContainerInfo, ContainerSpec, SandboxSpec, Runti
 export { DockerError, RuntimeUnavailableError } from './errors.ts';
 export { DockerClient } from './docker/client.ts';
 export { DockerRuntime } from './docker/runtime.ts';
-export { CriClient, CriError } from './cri/client.ts';
-export { CriRuntime, type CriRuntimeOptions } from './cri/runtime.ts';
+export type { CriRuntimeOptions } from './cri/runtime.ts';
 import { errorMessage } from '../../../core/errors.ts';
-import { CriRuntime, type CriRuntimeOptions } from './cri/runtime.ts';
+import type { CriRuntimeOptions } from './cri/runtime.ts';
 import { RuntimeUnavailableError } from './errors.ts';
 import { DockerRuntime } from './docker/runtime.ts';
 import type { ContainerRuntime } from './types.ts';
@@ -24,6 +23,8 @@ export async function connectRuntime(endpoint: string, options: CriRuntimeOption
     dockerErr = err;
   }
   try {
+    // gRPC and the CRI schema load only for a CRI endpoint: a Docker edge does not carry them.
+    const { CriRuntime } = await import('./cri/runtime.ts');
     return await CriRuntime.connect(endpoint, options);
   } catch (criErr) {
     throw new RuntimeUnavailableError(

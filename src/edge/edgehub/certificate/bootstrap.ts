@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { TokenError, caCertHash, splitJoinToken } from '../../../pki/token.ts';
-import { certDerToPem, chainsTo, createCsr, keyDerToPem, keyMatchesCert, keyPemToDer, parseCert, pemToDer } from '../../../pki/x509.ts';
+import { certDerToPem, chainsTo, keyDerToPem, keyMatchesCert, keyPemToDer, parseCert, pemToDer } from '../../../pki/pem.ts';
 import { certFacts } from '../../../pki/cert-info.ts';
 import { isLegacyEdgeSubject, nodeCommonName } from '../../../pki/cert-info.ts';
 import { BAD_CLOUD_REPLY, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING } from './errors.ts';
@@ -123,6 +123,8 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
   const caPem = certDerToPem(caDer);
   await writeAtomic(o.caFile, caPem, 0o644);
 
+  // Loaded only here: the X.509 generation library costs edgecore ~17 MB it would otherwise carry idle.
+  const { createCsr } = await import('../../../pki/x509.ts');
   const { csrDer, keyDer } = await createCsr(edgeCsrSubject(o.nodeName));
   const certDer = await withRetry(
     'GET /edge.crt',

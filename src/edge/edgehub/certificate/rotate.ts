@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
-import { createCsr, keyDerToPem, pemToDer } from '../../../pki/x509.ts';
+import { keyDerToPem, pemToDer } from '../../../pki/pem.ts';
 import { certFacts } from '../../../pki/cert-info.ts';
 import { checkIssued, edgeCsrSubject, endpoint, reuseProblem, writeAtomic, type EdgeCerts } from './bootstrap.ts';
 import { BAD_CLOUD_REPLY, EdgeCertError } from './errors.ts';
@@ -49,6 +49,8 @@ export async function rotateIfDue(o: RotateOptions): Promise<RotateResult> {
     throw new EdgeCertError(BAD_CLOUD_REPLY, `cannot rotate: ${problem}; re-join with a token`, { certFile: o.certFile });
   }
   log.info({ dueAt }, 'rotating edge certificate');
+  // Loaded only here: the X.509 generation library costs edgecore ~17 MB it would otherwise carry idle.
+  const { createCsr } = await import('../../../pki/x509.ts');
   const { csrDer, keyDer } = await createCsr(edgeCsrSubject(o.nodeName));
   const signal = o.signal;
   const certDer = await withRetry(
