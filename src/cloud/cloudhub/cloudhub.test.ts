@@ -227,6 +227,28 @@ describe('cloudhub session limits', () => {
     }
   });
 
+  test('a flooding edge is slowed down by TCP backpressure, loses nothing, and another edge is still served', async () => {
+    const cloud = await startCloud(pki, { upstreamQps: 500, upstreamBurst: 100 });
+    try {
+      const flood = await rawClient(cloud.port, { caPem: pki.caPem, ...pki.client }, { node_id: 'flood', project_id: 'p', ConnectionUse: 'msg' });
+      const calm = await rawClient(cloud.port, { caPem: pki.caPem, ...pki.client }, { node_id: 'calm', project_id: 'p', ConnectionUse: 'msg' });
+      const fromFlood = () => cloud.edgecontroller.messages.filter((m) => m.route.resource?.startsWith('node/flood/')).length;
+      const n = 2000;
+      for (let i = 0; i < n; i++) flood.ws.send(frame(newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: `default/configmap/c${i}` })));
+      // While the flood is held back, the calm edge's request goes through.
+      calm.ws.send(frame(newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: 'default/configmap/calm' })));
+      await waitFor(() => cloud.edgecontroller.find((m) => m.route.resource === 'node/calm/default/configmap/calm') !== undefined, 'the calm edge served');
+      assert.ok(fromFlood() < n, 'the flood was not all taken in at once');
+      await waitFor(() => fromFlood() === n, 'every flooded message delivered in the end', 15_000);
+      assert.ok(cloud.hub.stats().throttled > 0);
+      assert.equal(cloud.hub.isConnected('flood'), true);
+      flood.ws.close();
+      calm.ws.close();
+    } finally {
+      await cloud.stop();
+    }
+  });
+
   test('writeTimeout: an edge that stops reading is disconnected instead of piling up writes', async () => {
     const cloud = await startCloud(pki, { writeTimeoutSec: 0.5 });
     const proxy = await blackholeProxy(cloud.port);

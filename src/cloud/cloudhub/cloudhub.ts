@@ -20,6 +20,8 @@ export type CloudHubOptions = {
   keepaliveIntervalSec: number;
   writeTimeoutSec: number;
   maxMessageBytes?: number;
+  upstreamQps?: number;
+  upstreamBurst?: number;
 };
 
 export type CloudHubStats = WsServerStats & {
@@ -80,6 +82,8 @@ export class CloudHub implements Module {
       keyPem: this.#o.keyPem,
       writeTimeoutMs: this.#o.writeTimeoutSec * 1000,
       ...(this.#o.maxMessageBytes !== undefined ? { maxMessageBytes: this.#o.maxMessageBytes } : {}),
+      ...(this.#o.upstreamQps !== undefined ? { upstreamQps: this.#o.upstreamQps } : {}),
+      ...(this.#o.upstreamBurst !== undefined ? { upstreamBurst: this.#o.upstreamBurst } : {}),
       log: ctx.log,
       handlers: {
         admit: (nodeId) => sessions.admit(nodeId),
@@ -131,6 +135,7 @@ export class CloudHub implements Module {
   stats(): CloudHubStats {
     const server = this.#server?.stats() ?? {
       framesIn: 0,
+      throttled: 0,
       framesOut: 0,
       rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
       refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },

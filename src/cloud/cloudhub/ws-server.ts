@@ -66,6 +66,12 @@ export type WsServerOptions = {
   keyPem: string;
   writeTimeoutMs: number;
   maxMessageBytes?: number;
+  /**
+   * Frames per second one edge may send before its socket is paused (TCP backpressure, nothing dropped), and the
+   * burst allowed above that. One flooding peer then costs the cloud a bounded share, whatever it sends.
+   */
+  upstreamQps?: number;
+  upstreamBurst?: number;
   log: Logger;
   handlers: WsServerHandlers;
 };
@@ -74,12 +80,63 @@ export type UpgradeRefusal = 'missing_node_id' | 'bad_node_id' | 'client_cert' |
 
 export type WsServerStats = {
   framesIn: number;
+  /** How often a connection was paused for sending faster than upstreamQps. */
+  throttled: number;
   framesOut: number;
   rejectedFrames: Record<FrameRejectReason, number>;
   refusedUpgrades: Record<UpgradeRefusal, number>;
   tlsErrors: number;
   writeFailures: number;
 };
+
+const DEFAULT_UPSTREAM_QPS = 200;
+const DEFAULT_UPSTREAM_BURST = 2000;
+
+/** Tokens refill at `rate` per second up to `burst`; `take` returns how long to wait until the debt is paid. */
+export class TokenBucket {
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at = performance.now();
+
+  constructor(rate: number, burst: number) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#tokens = burst;
+  }
+
+  take(): number {
+    const now = performance.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) / 1000) * this.#rate);
+    this.#at = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / this.#rate) * 1000);
+  }
+}
+
+/** The first occurrence at once, then at most one summary line a second: a flood must not become a log flood. */
+class RateLimitedLog {
+  readonly #log: Logger;
+  readonly #msg: string;
+  #suppressed = 0;
+  #last = 0;
+
+  constructor(log: Logger, msg: string) {
+    this.#log = log;
+    this.#msg = msg;
+  }
+
+  note(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.#last < 1000) {
+      this.#suppressed++;
+      return;
+    }
+    this.#log.warn({ ...fields, alsoDroppedSinceLastLine: this.#suppressed }, this.#msg);
+    this.#suppressed = 0;
+    this.#last = now;
+  }
+}
 
 function headerValue(req: IncomingMessage, name: string): string {
   // Node lower-cases header names, which gives the case-insensitive match Go's canonicalised `Node_id` needs.
@@ -112,6 +169,7 @@ export class CloudWsServer {
   readonly #wss: WebSocketServer;
   readonly #stats: WsServerStats = {
     framesIn: 0,
+    throttled: 0,
     framesOut: 0,
     rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
     refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },
@@ -261,12 +319,20 @@ export class CloudWsServer {
         setTimeout(() => ws.terminate(), 2000).unref();
       },
     };
+    const bucket = new TokenBucket(this.#o.upstreamQps ?? DEFAULT_UPSTREAM_QPS, this.#o.upstreamBurst ?? DEFAULT_UPSTREAM_BURST);
+    const dropped = new RateLimitedLog(log, 'frames dropped');
     ws.on('message', (data, isBinary) => {
       stats.framesIn++;
+      const waitMs = bucket.take();
+      if (waitMs > 0 && !ws.isPaused) {
+        stats.throttled++;
+        ws.pause();
+        setTimeout(() => ws.resume(), waitMs).unref();
+      }
       const d = decodeFrame(data, this.#maxBytes);
       if (!d.ok) {
         stats.rejectedFrames[d.reason]++;
-        log.warn({ reason: d.reason, detail: d.detail, isBinary }, 'frame dropped');
+        dropped.note({ reason: d.reason, detail: d.detail, isBinary });
         return;
       }
       this.#o.handlers.onMessage(conn, d.msg);
