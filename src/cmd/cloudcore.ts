@@ -14,7 +14,7 @@ if (configPath !== undefined) {
     const core = await startCloudCore(config);
     onShutdownSignal(() => core.stop());
   } catch (err) {
-    log.fatal({ err: errorMessage(err) }, 'cloudcore could not start');
+    // One plain line an operator reads at once; the JSON log above has the steps that led here.
     process.stderr.write(`cloudcore: ${errorMessage(err)}\n`);
     process.exit(1);
   }

@@ -13,7 +13,7 @@ if (configPath !== undefined) {
     const core = await startEdgeCore(config);
     onShutdownSignal(() => core.stop());
   } catch (err) {
-    log.fatal({ err: errorMessage(err) }, 'edgecore could not start');
+    // One plain line an operator reads at once; the JSON log above has the steps that led here.
     process.stderr.write(`edgecore: ${errorMessage(err)}\n`);
     process.exit(1);
   }

@@ -7,7 +7,7 @@ import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
 import { assertEdgeEnvironment } from './checks/index.ts';
 import { Edged } from './edged/edged.ts';
 import { ensureEdgeCertificates } from './edgehub/certificate/bootstrap.ts';
-import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING } from './edgehub/certificate/errors.ts';
+import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_REFUSED } from './edgehub/certificate/errors.ts';
 import { rotateIfDue } from './edgehub/certificate/rotate.ts';
 import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
@@ -17,7 +17,7 @@ const log = logger('edgecore');
 /** keadm join writes the token here; KubeEdge's edgecore prefers it to the one in edgecore.yaml. */
 export const BOOTSTRAP_TOKEN_FILE = '/etc/kubeedge/bootstrap-edgecore.conf';
 
-const FATAL_CERT_ERRORS = new Set([TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_CA_MISMATCH, CLOUD_REJECTED]);
+const FATAL_CERT_ERRORS = new Set([TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_CA_MISMATCH, TOKEN_REFUSED, CLOUD_REJECTED]);
 
 export type RunningEdgeCore = { stop(): Promise<void> };
 

@@ -11,7 +11,7 @@ import { caCertHash, createJoinToken, splitJoinToken } from '../../../pki/token.
 import { chainsTo, createCA, createCsr, issueKeyPair, pemToDer, certDerToPem, keyDerToPem, type KeyPairDer } from '../../../pki/x509.ts';
 import { ensureEdgeCertificates, type EdgeCertOptions } from './bootstrap.ts';
 import { rotateIfDue, rotationDeadline } from './rotate.ts';
-import { CLOUD_REJECTED, CLOUD_UNREACHABLE, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MISSING } from './errors.ts';
+import { CLOUD_UNREACHABLE, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MISSING, TOKEN_REFUSED } from './errors.ts';
 
 const log = pino({ level: 'silent' });
 let ca: KeyPairDer;
@@ -126,7 +126,7 @@ test('a token made for another CA is refused before anything is sent or written'
   const badToken = `${caCertHash(other.certDer)}.${jwtOf(token)}`;
   await assert.rejects(
     ensureEdgeCertificates({ httpServer, token: badToken, nodeName: 'edge2', ...p, log }),
-    (err: unknown) => err instanceof EdgeCertError && err.code === TOKEN_CA_MISMATCH && /token does not match the cloud's CA/.test(err.message),
+    (err: unknown) => err instanceof EdgeCertError && err.code === TOKEN_CA_MISMATCH && /join token refused: it does not match the cloud's CA/.test(err.message),
   );
   await assert.rejects(stat(p.caFile), { code: 'ENOENT' });
 });
@@ -143,7 +143,8 @@ test('an expired JWT gets 401 and is not retried', async () => {
   const before401 = srv.counts.get('/edge.crt 401') ?? 0;
   await assert.rejects(
     ensureEdgeCertificates({ httpServer, token: expired, nodeName: 'edge4', ...paths('expired'), log, retry: { attempts: 5, baseDelayMs: 10 } }),
-    (err: unknown) => err instanceof EdgeCertError && err.code === CLOUD_REJECTED && err.context['status'] === 401 && /expired/.test(err.message),
+    (err: unknown) =>
+      err instanceof EdgeCertError && err.code === TOKEN_REFUSED && err.context['status'] === 401 && /join token refused by the cloud.*expired/.test(err.message),
   );
   assert.equal((srv.counts.get('/edge.crt 401') ?? 0) - before401, 1);
 });

@@ -6,7 +6,7 @@ import { TokenError, caCertHash, splitJoinToken } from '../../../pki/token.ts';
 import { certDerToPem, chainsTo, keyDerToPem, keyMatchesCert, keyPemToDer, parseCert, pemToDer } from '../../../pki/pem.ts';
 import { certFacts } from '../../../pki/cert-info.ts';
 import { isLegacyEdgeSubject, nodeCommonName } from '../../../pki/cert-info.ts';
-import { BAD_CLOUD_REPLY, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING } from './errors.ts';
+import { BAD_CLOUD_REPLY, CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_REFUSED } from './errors.ts';
 import { cloudGet } from './http.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 
@@ -109,7 +109,7 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
 
   const caDer = await withRetry('GET /ca.crt', () => cloudGet({ url: endpoint(o.httpServer, '/ca.crt'), caPem: undefined, ...(signal ? { signal } : {}) }), log, o.retry, signal);
   if (caCertHash(caDer) !== caHash) {
-    throw new EdgeCertError(TOKEN_CA_MISMATCH, `token does not match the cloud's CA: the CA served by ${o.httpServer} is not the one the token was made for`, {
+    throw new EdgeCertError(TOKEN_CA_MISMATCH, `join token refused: it does not match the cloud's CA (the CA served by ${o.httpServer} is not the one the token was made for); get a new one with \`keadm gettoken\``, {
       tokenCaHash: caHash,
       cloudCaHash: caCertHash(caDer),
       httpServer: o.httpServer,
@@ -126,7 +126,7 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
   // Loaded only here: the X.509 generation library costs edgecore ~17 MB it would otherwise carry idle.
   const { createCsr } = await import('../../../pki/x509.ts');
   const { csrDer, keyDer } = await createCsr(edgeCsrSubject(o.nodeName));
-  const certDer = await withRetry(
+  const certDer = await refusedTokenIsFatal(withRetry(
     'GET /edge.crt',
     () =>
       cloudGet({
@@ -139,7 +139,7 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
     log,
     o.retry,
     signal,
-  );
+  ));
   const certPem = checkIssued(certDer, caDer, keyDer, o.httpServer);
   const keyPem = keyDerToPem(keyDer);
   await writeAtomic(o.keyFile, keyPem, 0o600);
@@ -157,4 +157,23 @@ export function checkIssued(certDer: Buffer, caDer: Buffer, keyDer: Buffer, http
     throw new EdgeCertError(BAD_CLOUD_REPLY, `${httpServer}/edge.crt returned an unusable certificate: ${errorMessage(err)}`, { httpServer }, err);
   }
   return certDerToPem(certDer);
+}
+
+/** A 401/403 on enrolment means the token is wrong or expired: say so in words an operator acts on. */
+async function refusedTokenIsFatal<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    const status = err instanceof EdgeCertError ? err.context['status'] : undefined;
+    if (err instanceof EdgeCertError && err.code === CLOUD_REJECTED && (status === 401 || status === 403)) {
+      const why = String(err.context['body'] ?? '').trim();
+      throw new EdgeCertError(
+        TOKEN_REFUSED,
+        `join token refused by the cloud (modules.edgeHub.token${why === '' ? '' : `: ${why}`}); get a new one with \`keadm gettoken\``,
+        { status, key: 'modules.edgeHub.token' },
+        err,
+      );
+    }
+    throw err;
+  }
 }

@@ -10,6 +10,8 @@ export class EdgeCertError extends KubeEdgeError {
 export const TOKEN_MISSING = 'KE_EDGE_TOKEN_MISSING';
 export const TOKEN_MALFORMED = 'KE_EDGE_TOKEN_MALFORMED';
 export const TOKEN_CA_MISMATCH = 'KE_EDGE_TOKEN_CA_MISMATCH';
+/** The cloud answered 401/403 to the enrolment: a wrong or expired token. */
+export const TOKEN_REFUSED = 'KE_EDGE_TOKEN_REFUSED';
 /** The cloud answered with an HTTP error (401 bad/expired token, 400 bad CSR, ...). Not retried. */
 export const CLOUD_REJECTED = 'KE_EDGE_CERT_REJECTED';
 /** The cloud could not be reached (after retries) or sent something unusable. */
