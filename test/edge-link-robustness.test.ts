@@ -11,12 +11,13 @@ import WebSocket from 'ws';
 import { newMessage } from '../src/core/message.ts';
 import { ensureEdgeCertificates } from '../src/edge/edgehub/certificate/bootstrap.ts';
 import { createJoinToken } from '../src/pki/token.ts';
+import { startTestCloud } from './helpers/cloud.ts';
 import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-robust-'));
-const kubeconfig = path.join(dir, 'admin.kubeconfig');
+let kubeconfig = '';
 const ports = { ws: 14_000, https: 14_002, api: 16_943 };
 const PROJECT = 'e632aba927ea4ac2b575ec1603d56f10';
 let cloud: Daemon | undefined;
@@ -46,26 +47,10 @@ modules:
 
 before(async () => {
   if (skip !== false) return;
-  const cfg = path.join(dir, 'cloudcore.yaml');
-  writeFileSync(
-    cfg,
-    `modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/c/ca.crt
-    tlsCAKeyFile: ${dir}/c/ca.key
-    tlsCertFile: ${dir}/c/s.crt
-    tlsPrivateKeyFile: ${dir}/c/s.key
-    websocket: {port: ${ports.ws}}
-    https: {port: ${ports.https}}
-  apiServer: {port: ${ports.api}, dataDir: ${dir}/api, adminKubeConfig: ${kubeconfig}}
-`,
-  );
-  cloud = startDaemon('cloudcore', ['--config', cfg], path.join(dir, 'cloudcore.log'));
-  token = await waitFor(async () => {
-    const r = await runBin('keadm', ['gettoken', '--kube-config', kubeconfig]);
-    return r.code === 0 ? r.stdout.trim() : '';
-  }, 30_000);
+  const tc = await startTestCloud(dir, ports);
+  cloud = tc.daemon;
+  token = tc.token;
+  kubeconfig = tc.kubeconfig;
 });
 
 after(async () => {

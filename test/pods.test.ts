@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages, PAUSE_IMAGE } from '../src/edge/edged/runtime/testing.ts';
-import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
+import { startTestCloud } from './helpers/cloud.ts';
+import { startDaemon, type Daemon } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const run = promisify(execFile);
@@ -21,24 +22,7 @@ const ports = { ws: 11_000, https: 11_002, api: 16_543 };
 let cloud: Daemon | undefined;
 let edge: Daemon | undefined;
 
-const cloudConfig = path.join(dir, 'cloudcore.yaml');
-writeFileSync(
-  cloudConfig,
-  `modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/cloud/rootCA.crt
-    tlsCAKeyFile: ${dir}/cloud/rootCA.key
-    tlsCertFile: ${dir}/cloud/server.crt
-    tlsPrivateKeyFile: ${dir}/cloud/server.key
-    websocket: {port: ${ports.ws}}
-    https: {port: ${ports.https}}
-  apiServer:
-    port: ${ports.api}
-    dataDir: ${dir}/apiserver
-    adminKubeConfig: ${kubeconfig}
-`,
-);
+let cloudConfig = '';
 const edgeConfig = path.join(dir, 'edgecore.yaml');
 function writeEdgeConfig(token: string): void {
   writeFileSync(
@@ -122,11 +106,10 @@ test('a pod runs on the edge through Docker, restarts, survives an offline edge 
     if (!done) for (const f of ['cloudcore.log', 'edgecore.log']) process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
   });
   await ensureTestImages();
-  cloud = startDaemon('cloudcore', ['--config', cloudConfig], path.join(dir, 'cloudcore.log'));
-  const token = await waitFor(async () => {
-    const r = await runBin('keadm', ['gettoken', '--kube-config', kubeconfig]);
-    return r.code === 0 ? r.stdout.trim() : '';
-  }, 30_000);
+  const tc = await startTestCloud(dir, ports);
+  cloud = tc.daemon;
+  cloudConfig = tc.configFile;
+  const token = tc.token;
   writeEdgeConfig(token);
   edge = startDaemon('edgecore', ['--config', edgeConfig], path.join(dir, 'edgecore.log'));
   await waitFor(async () => (await get(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True', 30_000);

@@ -4,14 +4,15 @@
 // the same route, the same content form (bare object with kind, {Object,Err}, bare ErrStatus, "OK") and a
 // resourceversion header exactly where the real one had one.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import type { Message } from '../src/core/message.ts';
 import { ensureEdgeCertificates } from '../src/edge/edgehub/certificate/bootstrap.ts';
-import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
+import type { Daemon } from './helpers/daemon.ts';
+import { startTestCloud } from './helpers/cloud.ts';
 import { waitFor } from './helpers/tools.ts';
 
 type Frame = { dir: 'edge->cloud' | 'cloud->edge'; data: string };
@@ -21,7 +22,6 @@ const frames: Frame[] = readFileSync(path.join(import.meta.dirname, 'fixtures/ku
   .map((l) => JSON.parse(l) as Frame);
 const node = 'wire-edge-1';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-wire-'));
-const kubeconfig = path.join(dir, 'admin.kubeconfig');
 const ports = { ws: 12_000, https: 12_002, api: 16_743 };
 let cloud: Daemon | undefined;
 
@@ -39,26 +39,9 @@ function form(content: unknown): string {
 }
 
 test('frames of a real KubeEdge 1.15.4 edge get replies shaped like the real cloudcore\'s', { timeout: 120_000 }, async () => {
-  const cfg = path.join(dir, 'cloudcore.yaml');
-  writeFileSync(
-    cfg,
-    `modules:
-  cloudHub:
-    advertiseAddress: [127.0.0.1]
-    tlsCAFile: ${dir}/c/ca.crt
-    tlsCAKeyFile: ${dir}/c/ca.key
-    tlsCertFile: ${dir}/c/s.crt
-    tlsPrivateKeyFile: ${dir}/c/s.key
-    websocket: {port: ${ports.ws}}
-    https: {port: ${ports.https}}
-  apiServer: {port: ${ports.api}, dataDir: ${dir}/api, adminKubeConfig: ${kubeconfig}}
-`,
-  );
-  cloud = startDaemon('cloudcore', ['--config', cfg], path.join(dir, 'cloudcore.log'));
-  const token = await waitFor(async () => {
-    const r = await runBin('keadm', ['gettoken', '--kube-config', kubeconfig]);
-    return r.code === 0 ? r.stdout.trim() : '';
-  }, 30_000);
+  const tc = await startTestCloud(dir, ports);
+  cloud = tc.daemon;
+  const { token, kubeconfig } = tc;
   const certs = await ensureEdgeCertificates({
     httpServer: `https://127.0.0.1:${ports.https}`,
     token,
