@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { openFilesLimit } from '../lib/machine.ts';
 import { sleep, waitUntil } from '../lib/pool.ts';
@@ -35,8 +37,12 @@ export type StepFigures = {
 export const nodeName = (i: number) => `edgemark-${i}`;
 
 /** Why a step failed to hold all nodes, from what cloudcore looked like at the time. */
-export function diagnose(s: StepFigures, cloudAlive: boolean): string {
-  if (!cloudAlive) return 'cloudcore exited (see cloudcore.log)';
+export function diagnose(s: StepFigures, cloudAlive: boolean, cloudLogTail = ''): string {
+  if (!cloudAlive) {
+    return /heap out of memory|Allocation failed/.test(cloudLogTail)
+      ? 'memory: cloudcore ran out of V8 heap (Node\'s default limit) and exited'
+      : 'cloudcore exited (see cloudcore.log)';
+  }
   const why: string[] = [];
   const u = s.usage;
   const fdLimit = Number(openFilesLimit().soft);
@@ -67,7 +73,10 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
     const all = Array.from({ length: n }, (_, i) => nodeName(i));
     const t0 = Date.now();
     await s.fleet.add(names, o.rampPerSec);
-    const readyOk = await waitUntil(() => s.watch.countReady(all) === n, o.readyTimeoutMs(n), 200);
+    const cloudDead = () => s.cloud.daemon.proc.exitCode !== null || s.cloud.daemon.proc.signalCode !== null;
+    // A cloudcore that died will not make anyone Ready: stop waiting at once and say why.
+    await waitUntil(() => s.watch.countReady(all) === n || cloudDead(), o.readyTimeoutMs(n), 200);
+    const readyOk = s.watch.countReady(all) === n;
     const readyAtMax = Math.max(...names.map((x) => s.watch.firstReadyAt.get(x) ?? Number.NaN));
     have = n;
     const recs = names.map((x) => s.fleet.nodes.get(x));
@@ -129,7 +138,8 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
       { metric: `N=${n}: edgemark workers`, value: `${fmt(f.workerRssMiB)} MiB / ${fmt(f.workerCpuPercent)} %`, note: `RSS / CPU of ${s.fleet.pids.length} load-generator processes (same machine)` },
     );
     if (!readyOk || !alive || f.ready < n) {
-      breakReason = `N=${n}: ${diagnose(f, alive)}`;
+      const tail = alive ? '' : readFileSync(path.join(s.cloud.dir, 'cloudcore.log'), 'utf8').slice(-20_000);
+      breakReason = `N=${n}: ${diagnose(f, alive, tail)}`;
       break;
     }
     held = n;
