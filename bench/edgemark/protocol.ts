@@ -1,21 +1,8 @@
 import type { EdgeCerts } from '../../src/edge/edgehub/certificate/bootstrap.ts';
-import type { SimCounters } from './sim-node.ts';
+import type { SimConfig, SimCounters } from './sim-node.ts';
 
 /** Options every simulated node of a fleet shares (what crosses the IPC channel to a worker). */
-export type FleetNodeConfig = {
-  server: string;
-  httpServer: string;
-  token: string;
-  projectId: string;
-  certDir: string;
-  sharedCerts?: EdgeCerts;
-  heartbeatSec: number;
-  statusPeriodMs: number;
-  statusReportMs: number;
-  leaseDurationSec: number;
-  requestTimeoutMs: number;
-  redialMs: [number, number];
-};
+export type FleetNodeConfig = Omit<SimConfig, 'log'>;
 
 export type ToWorker =
   | { t: 'config'; cfg: FleetNodeConfig }

@@ -8,7 +8,7 @@ import { CloudHubError } from './errors.ts';
 import type { ReliableDelivery } from './reliable/queue.ts';
 import { isOwnNodeDelete, stripNodePrefix, upstreamTarget, withNodePrefix } from './routing.ts';
 import { SessionManager } from './session-manager.ts';
-import { CloudWsServer, type NodeConnection, type WsServerStats } from './ws-server.ts';
+import { CloudWsServer, emptyWsStats, type NodeConnection, type WsServerStats } from './ws-server.ts';
 
 export type CloudHubOptions = {
   address: string;
@@ -133,15 +133,7 @@ export class CloudHub implements Module {
   }
 
   stats(): CloudHubStats {
-    const server = this.#server?.stats() ?? {
-      framesIn: 0,
-      throttled: 0,
-      framesOut: 0,
-      rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
-      refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },
-      tlsErrors: 0,
-      writeFailures: 0,
-    };
+    const server = this.#server?.stats() ?? emptyWsStats();
     return { ...server, ...this.#counts, connectedNodes: this.#sessions?.size ?? 0 };
   }
 

@@ -138,6 +138,18 @@ class RateLimitedLog {
   }
 }
 
+export function emptyWsStats(): WsServerStats {
+  return {
+    framesIn: 0,
+    throttled: 0,
+    framesOut: 0,
+    rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
+    refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },
+    tlsErrors: 0,
+    writeFailures: 0,
+  };
+}
+
 function headerValue(req: IncomingMessage, name: string): string {
   // Node lower-cases header names, which gives the case-insensitive match Go's canonicalised `Node_id` needs.
   const v = req.headers[name];
@@ -167,15 +179,7 @@ export class CloudWsServer {
   readonly #maxBytes: number;
   readonly #https: Server;
   readonly #wss: WebSocketServer;
-  readonly #stats: WsServerStats = {
-    framesIn: 0,
-    throttled: 0,
-    framesOut: 0,
-    rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
-    refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },
-    tlsErrors: 0,
-    writeFailures: 0,
-  };
+  readonly #stats: WsServerStats = emptyWsStats();
 
   constructor(o: WsServerOptions) {
     this.#o = o;
