@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -137,13 +138,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     log.debug({ err: errorMessage(err) }, 'bad HTTP request');
     socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // events.once rejects if 'error' (e.g. EADDRINUSE) comes first.
+  server.listen(o.port, o.address);
+  await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   const host = hostForUrl(o.address);
   serverAddress = `${host}:${port}`;

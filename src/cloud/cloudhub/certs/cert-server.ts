@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -215,13 +216,9 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // events.once rejects if 'error' (e.g. EADDRINUSE) comes first.
+  server.listen(o.port, o.address);
+  await once(server, 'listening');
   server.on('error', (err) => log.error({ err: err.message }, 'cert server error'));
   const port = (server.address() as AddressInfo).port;
   log.info({ address: o.address, port }, 'cloudhub HTTPS certificate service listening');
