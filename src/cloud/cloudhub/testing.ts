@@ -69,10 +69,9 @@ export type CloudFixture = {
   stop(): Promise<void>;
 };
 
-export async function startCloud(pki: LinkPki, o: Partial<CloudHubOptions> = {}): Promise<CloudFixture> {
-  const log = quietLog('cloudhub-test');
-  const bus = new Bus(log);
-  const hub = new CloudHub({
+/** CloudHub on a free loopback port with the test PKI; `o` overrides. */
+export function testHubOptions(pki: LinkPki, o: Partial<CloudHubOptions> = {}): CloudHubOptions {
+  return {
     address: '127.0.0.1',
     port: 0,
     caPem: pki.caPem,
@@ -82,7 +81,13 @@ export async function startCloud(pki: LinkPki, o: Partial<CloudHubOptions> = {})
     keepaliveIntervalSec: 30,
     writeTimeoutSec: 5,
     ...o,
-  });
+  };
+}
+
+export async function startCloud(pki: LinkPki, o: Partial<CloudHubOptions> = {}): Promise<CloudFixture> {
+  const log = quietLog('cloudhub-test');
+  const bus = new Bus(log);
+  const hub = new CloudHub(testHubOptions(pki, o));
   const abort = new AbortController();
   await hub.start({ bus, log, signal: abort.signal });
   const port = hub.address()?.port ?? 0;

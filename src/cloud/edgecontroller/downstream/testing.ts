@@ -9,7 +9,7 @@ import { KubeRest, paths, type KubeObject } from '../../../kube/rest.ts';
 import { CloudHub } from '../../cloudhub/cloudhub.ts';
 import { ObjectSyncStore } from '../../cloudhub/reliable/objectsync.ts';
 import { ReliableQueue } from '../../cloudhub/reliable/queue.ts';
-import { quietLog, waitFor, type LinkPki } from '../../cloudhub/testing.ts';
+import { quietLog, testHubOptions, waitFor, type LinkPki } from '../../cloudhub/testing.ts';
 import { SyncController } from '../../synccontroller/synccontroller.ts';
 import { EdgeController } from '../edgecontroller.ts';
 import { EDGE_ROLE_LABEL } from '../upstream/node.ts';
@@ -34,16 +34,7 @@ export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions 
   const bus = new Bus(log);
   const store = new ObjectSyncStore(kube);
   const reliable = new ReliableQueue({ store, log, retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 });
-  const hub = new CloudHub({
-    address: '127.0.0.1',
-    port: 0,
-    caPem: pki.caPem,
-    certPem: pki.server.certPem,
-    keyPem: pki.server.keyPem,
-    nodeLimit: 10,
-    keepaliveIntervalSec: 600,
-    writeTimeoutSec: 5,
-  });
+  const hub = new CloudHub(testHubOptions(pki, { keepaliveIntervalSec: 600 }));
   hub.setReliable(reliable);
   const ec = new EdgeController({
     enabled: true,
