@@ -57,14 +57,20 @@ const P = {
   idleWindowMs: full ? 30_000 : 6000,
   baselineWindowMs: full ? 10_000 : 3000,
   fanoutPods: Number(a.pods ?? (full ? 5000 : 1000)),
-  footprint: full ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 } : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
+  footprint: full
+    ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 }
+    : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
 };
 
 const m = machine();
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'kubeedge-ts-bench-'));
 const started = Date.now();
-console.log(`kubeedge-ts bench, ${profile} profile; machine: ${machineLine(m)}; load average ${loadAverage().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `kubeedge-ts bench, ${profile} profile; machine: ${machineLine(m)}; load average ${loadAverage()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`work directory ${workDir}${a.keep ? ' (kept)' : ''}`);
 const results: BenchResult[] = [];
 const say = (r: BenchResult) => {
@@ -93,17 +99,35 @@ if (wantFleet) {
     const s = session;
     say(
       await runBench('edgemark', `edgemark: simulated edge fleet against one cloudcore (N = ${steps.join(', ')})`, profile, m, async (out) => {
-        ({ held } = await edgemarkBench(s, { steps, rampPerSec: Number(a.ramp), idleWindowMs: P.idleWindowMs, baselineWindowMs: P.baselineWindowMs, readyTimeoutMs: (n) => Math.max(120_000, n * 100) }, out));
+        ({ held } = await edgemarkBench(
+          s,
+          {
+            steps,
+            rampPerSec: Number(a.ramp),
+            idleWindowMs: P.idleWindowMs,
+            baselineWindowMs: P.baselineWindowMs,
+            readyTimeoutMs: (n) => Math.max(120_000, n * 100),
+          },
+          out,
+        ));
       }),
     );
     if (held === 0) held = steps[0] ?? 0;
     const n = held;
     if (only.has('fanout')) {
-      say(await runBench('fanout', `Fan-out latency: ${P.fanoutPods} pods over ${n} simulated nodes`, profile, m, (out) => fanoutBench(s, { pods: P.fanoutPods, nodes: n, concurrency: 16, timeoutMs: 60_000 + P.fanoutPods * 30 }, out)));
+      say(
+        await runBench('fanout', `Fan-out latency: ${P.fanoutPods} pods over ${n} simulated nodes`, profile, m, (out) =>
+          fanoutBench(s, { pods: P.fanoutPods, nodes: n, concurrency: 16, timeoutMs: 60_000 + P.fanoutPods * 30 }, out),
+        ),
+      );
     }
     if (only.has('reconnect')) {
       const pods = only.has('fanout') ? P.fanoutPods : 0;
-      say(await runBench('reconnect', `Reconnect storm: cloudcore restart with ${n} nodes attached`, profile, m, (out) => reconnectBench(s, { nodes: n, podsOnNodes: pods, timeoutMs: 120_000 + n * 20, settleMs: 7000 }, out)));
+      say(
+        await runBench('reconnect', `Reconnect storm: cloudcore restart with ${n} nodes attached`, profile, m, (out) =>
+          reconnectBench(s, { nodes: n, podsOnNodes: pods, timeoutMs: 120_000 + n * 20, settleMs: 7000 }, out),
+        ),
+      );
     }
   } finally {
     await session?.stop().catch(() => undefined);

@@ -87,6 +87,9 @@ if (phase !== 'Running') {
   process.exit(1);
 }
 console.log(kubectl(['get', 'nodes,pods', '-o', 'wide']));
-const page = await fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text(), (e: unknown) => `(not answering: ${String(e)})`);
+const page = await fetch(`http://127.0.0.1:${hostPort}/`).then(
+  (r) => r.text(),
+  (e: unknown) => `(not answering: ${String(e)})`,
+);
 console.log(`curl http://127.0.0.1:${hostPort}/  ->  ${page.trim()}`);
 console.log(`\nkubectl --kubeconfig ${kubeconfig} get pods -o wide\nnpx keadm reset --force   # removes the containers, volumes and state`);

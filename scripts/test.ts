@@ -11,13 +11,4 @@ function run(args: string[]): number {
 }
 
 if (!existsSync('dist/cloudcore.mjs') && run(['scripts/build.ts']) !== 0) process.exit(1);
-process.exit(
-  run([
-    '--test',
-    '--test-reporter=spec',
-    '--test-concurrency=2',
-    ...process.argv.slice(2),
-    'src/**/*.test.ts',
-    'test/**/*.test.ts',
-  ]),
-);
+process.exit(run(['--test', '--test-reporter=spec', '--test-concurrency=2', ...process.argv.slice(2), 'src/**/*.test.ts', 'test/**/*.test.ts']));

@@ -19,7 +19,10 @@ for (const bin of ['cloudcore', 'edgecore'] as const) {
       const r = await runBin(bin, [flag]);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
-      assert.ok(lines.slice(0, 3).every((l) => l.startsWith('#')), 'three comment lines first, as KubeEdge prints');
+      assert.ok(
+        lines.slice(0, 3).every((l) => l.startsWith('#')),
+        'three comment lines first, as KubeEdge prints',
+      );
       const doc = parse(r.stdout) as { apiVersion: string; kind: string; modules: Record<string, unknown> };
       assert.equal(doc.kind, bin === 'cloudcore' ? 'CloudCore' : 'EdgeCore');
       assert.ok(doc.modules[bin === 'cloudcore' ? 'cloudHub' : 'edgeHub'] !== undefined);
@@ -37,7 +40,17 @@ test('cloudcore with an invalid config exits 2 naming each key, its line and the
   const file = path.join(dir, 'bad-cloudcore.yaml');
   writeFileSync(
     file,
-    ['apiVersion: cloudcore.config.kubeedge.io/v1alpha1', 'kind: CloudCore', 'modules:', '  cloudHub:', '    nodeLimit: -5', '    keepaliveInterval: "soon"', '  iptablesManager:', '    mode: sideways', ''].join('\n'),
+    [
+      'apiVersion: cloudcore.config.kubeedge.io/v1alpha1',
+      'kind: CloudCore',
+      'modules:',
+      '  cloudHub:',
+      '    nodeLimit: -5',
+      '    keepaliveInterval: "soon"',
+      '  iptablesManager:',
+      '    mode: sideways',
+      '',
+    ].join('\n'),
   );
   const r = await runBin('cloudcore', ['--config', file]);
   assert.equal(r.code, 2);
@@ -51,7 +64,17 @@ test('edgecore with both websocket and quic enabled, or a bad node name, exits 2
   const file = path.join(dir, 'bad-edgecore.yaml');
   writeFileSync(
     file,
-    ['modules:', '  edged:', '    hostnameOverride: Bad_Name', '  edgeHub:', '    websocket:', '      enable: true', '    quic:', '      enable: true', ''].join('\n'),
+    [
+      'modules:',
+      '  edged:',
+      '    hostnameOverride: Bad_Name',
+      '  edgeHub:',
+      '    websocket:',
+      '      enable: true',
+      '    quic:',
+      '      enable: true',
+      '',
+    ].join('\n'),
   );
   const r = await runBin('edgecore', ['--config', file]);
   assert.equal(r.code, 2);

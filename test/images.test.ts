@@ -39,7 +39,15 @@ test('keadm image base makes the local base image once (a second run skips it)',
   assert.equal(second.code, 0);
   assert.match(second.stdout, /kubeedge-ts\/node-base:24-bookworm exists \(\d+\.\d MB\)/);
   assert.match(second.stdout, /present/);
-  const { stdout } = await run('docker', ['run', '--rm', '--entrypoint', 'sh', 'kubeedge-ts/node-base:24-bookworm', '-c', 'node --version; command -v tini; command -v iptables']);
+  const { stdout } = await run('docker', [
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    'kubeedge-ts/node-base:24-bookworm',
+    '-c',
+    'node --version; command -v tini; command -v iptables',
+  ]);
   assert.match(stdout, /^v24\./);
   assert.match(stdout, /\/tini\n.*\/iptables/s);
   t.diagnostic(second.stdout.trim().split('\n')[0] ?? '');
@@ -55,15 +63,33 @@ test('keadm image build builds both images from the local base and reports their
     t.diagnostic(`${kind}: ${line[1]} MB, built in ${line[2]} s`);
   }
   // Entry points as KubeEdge's.
-  const inspect = JSON.parse((await run('docker', ['image', 'inspect', 'kubeedge-ts/edgecore:0.1.0-dev'])).stdout) as Array<{ Config: { Entrypoint: string[]; Cmd: string[] } }>;
+  const inspect = JSON.parse((await run('docker', ['image', 'inspect', 'kubeedge-ts/edgecore:0.1.0-dev'])).stdout) as Array<{
+    Config: { Entrypoint: string[]; Cmd: string[] };
+  }>;
   assert.deepEqual(inspect[0]?.Config.Entrypoint, ['tini', '--', 'node', '/usr/local/lib/kubeedge/edgecore.mjs']);
   assert.deepEqual(inspect[0]?.Config.Cmd, ['--config', '/etc/kubeedge/config/edgecore.yaml']);
 });
 
-test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMIN+NET_RAW, host network, same-path mounts; reset removes it all', { skip, timeout: 300_000 }, async (t) => {
+test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMIN+NET_RAW, host network, same-path mounts; reset removes it all', {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
   const cloudDir = path.join(root, 'cloud');
-  const init = await keadm(['init', '--instance', instance, '--config-dir', cloudDir, '--advertise-address', '127.0.0.1',
-    '--websocket-port', String(ports.ws), '--https-port', String(ports.https), '--apiserver-port', String(ports.api)]);
+  const init = await keadm([
+    'init',
+    '--instance',
+    instance,
+    '--config-dir',
+    cloudDir,
+    '--advertise-address',
+    '127.0.0.1',
+    '--websocket-port',
+    String(ports.ws),
+    '--https-port',
+    String(ports.https),
+    '--apiserver-port',
+    String(ports.api),
+  ]);
   assert.equal(init.code, 0);
   const kubeConfig = path.join(cloudDir, 'kubeconfig');
   assert.match(init.stdout, new RegExp(`kubectl --kubeconfig ${kubeConfig} get nodes`));
@@ -79,8 +105,23 @@ test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMI
 
   const node = `img-edge-${process.pid}`;
   const state = path.join(root, node);
-  const join = await keadm(['join', '--instance', instance, '--cloudcore-ipport', `127.0.0.1:${ports.ws}`, '--certport', String(ports.https),
-    '--token', token, '--node-name', node, '--state-root', state, '--kube-config', kubeConfig]);
+  const join = await keadm([
+    'join',
+    '--instance',
+    instance,
+    '--cloudcore-ipport',
+    `127.0.0.1:${ports.ws}`,
+    '--certport',
+    String(ports.https),
+    '--token',
+    token,
+    '--node-name',
+    node,
+    '--state-root',
+    state,
+    '--kube-config',
+    kubeConfig,
+  ]);
   assert.equal(join.code, 0);
   assert.match(join.stdout, new RegExp(`node ${node} is Ready`));
   const nodes = await kubectl(kubeConfig, ['get', 'nodes']);
@@ -96,7 +137,10 @@ test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMI
   assert.equal(sock?.Source, '/var/run/docker.sock', 'the engine socket is mounted at the same path');
   for (const d of ['etc', 'data', 'pods']) {
     const p = path.join(state, d);
-    assert.ok(mounts.some((m) => m.Source === p && m.Destination === p), `${p} mounted at the same path`);
+    assert.ok(
+      mounts.some((m) => m.Source === p && m.Destination === p),
+      `${p} mounted at the same path`,
+    );
   }
   const { stdout: nat } = await run('docker', ['exec', edge, 'iptables', '-t', 'nat', '-L', '-n']);
   assert.match(nat, /Chain PREROUTING/);

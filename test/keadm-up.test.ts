@@ -26,8 +26,23 @@ after(async () => {
 
 test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Docker, reset --force leaves nothing', { skip, timeout: 900_000 }, async (t) => {
   await ensureTestImages();
-  const up = await runBin('keadm', ['up', '--edge-nodes', '2', '--instance', instance, '--state-root', stateRoot, '--advertise-address', '127.0.0.1',
-    '--websocket-port', '23000', '--https-port', '23002', '--apiserver-port', '23443']);
+  const up = await runBin('keadm', [
+    'up',
+    '--edge-nodes',
+    '2',
+    '--instance',
+    instance,
+    '--state-root',
+    stateRoot,
+    '--advertise-address',
+    '127.0.0.1',
+    '--websocket-port',
+    '23000',
+    '--https-port',
+    '23002',
+    '--apiserver-port',
+    '23443',
+  ]);
   if (up.code !== 0) process.stderr.write(`${up.stdout}\n${up.stderr}\n`);
   assert.equal(up.code, 0);
   const kubeConfig = path.join(stateRoot, 'cloud', 'etc', 'kubeconfig');
@@ -39,11 +54,24 @@ test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Dock
   for (const n of ['edge-node-1', 'edge-node-2']) assert.ok(existsSync(path.join(stateRoot, n, 'etc', 'certs', 'server.crt')), `${n} has its own certificate`);
 
   t.diagnostic('pods: this part needs edgecore to run pods through Docker (the pods issue)');
-  await kubectl(kubeConfig, ['run', 'hello', `--image=${BUSYBOX_IMAGE}`, '--image-pull-policy=IfNotPresent', '--restart=Never',
-    '--overrides={"apiVersion":"v1","spec":{"nodeName":"edge-node-2"}}', '--command', '--', 'sh', '-c', 'sleep 3600']);
+  await kubectl(kubeConfig, [
+    'run',
+    'hello',
+    `--image=${BUSYBOX_IMAGE}`,
+    '--image-pull-policy=IfNotPresent',
+    '--restart=Never',
+    '--overrides={"apiVersion":"v1","spec":{"nodeName":"edge-node-2"}}',
+    '--command',
+    '--',
+    'sh',
+    '-c',
+    'sleep 3600',
+  ]);
   const phase = () => kubectl(kubeConfig, ['get', 'pod', 'hello', '-o', 'jsonpath={.status.phase}']);
   await waitFor(async () => (await phase()) === 'Running', 60_000, 1000).catch(async (err: unknown) => {
-    throw new Error(`pod hello on edge-node-2 is not Running (phase ${JSON.stringify(await phase())}): is pod handling wired into edgecore's bundle (npm run build)? ${String(err)}`);
+    throw new Error(
+      `pod hello on edge-node-2 is not Running (phase ${JSON.stringify(await phase())}): is pod handling wired into edgecore's bundle (npm run build)? ${String(err)}`,
+    );
   });
   const inDocker = await docker.listContainers({ all: false, labels: ['io.kubernetes.pod.name=hello', 'io.kubeedge-ts.node=edge-node-2'] });
   assert.ok(inDocker.length > 0, 'the pod runs as a Docker container labelled with its node');
@@ -51,7 +79,11 @@ test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Dock
   const reset = await runBin('keadm', ['reset', '--force', '--instance', instance]);
   assert.equal(reset.code, 0, reset.stderr);
   assert.deepEqual(await docker.listContainers({ all: true, labels: [`io.kubeedge-ts.instance=${instance}`] }), []);
-  assert.deepEqual(await docker.listContainers({ all: true, labels: ['io.kubernetes.pod.name=hello', 'io.kubeedge-ts.node=edge-node-2'] }), [], 'pod containers removed');
+  assert.deepEqual(
+    await docker.listContainers({ all: true, labels: ['io.kubernetes.pod.name=hello', 'io.kubeedge-ts.node=edge-node-2'] }),
+    [],
+    'pod containers removed',
+  );
   assert.equal((await run('docker', ['volume', 'ls', '-q', '--filter', `label=io.kubeedge-ts.instance=${instance}`])).stdout.trim(), '');
   assert.doesNotMatch((await run('iptables', ['-t', 'nat', '-S'])).stdout, /EDGE-MESH|KUBEEDGE-TS/);
   assert.equal(existsSync(stateRoot), false, 'state root removed');

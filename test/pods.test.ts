@@ -103,7 +103,9 @@ const fetchPage = async () => {
 test('a pod runs on the edge through Docker, restarts, survives an offline edge restart, and is deleted', { skip, timeout: 300_000 }, async (t) => {
   let done = false;
   t.after(() => {
-    if (!done) for (const f of ['cloudcore.log', 'edgecore.log']) process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
+    if (!done)
+      for (const f of ['cloudcore.log', 'edgecore.log'])
+        process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
   });
   await ensureTestImages();
   const tc = await startTestCloud(dir, ports);
@@ -175,7 +177,18 @@ test('a pod runs on the edge through Docker, restarts, survives an offline edge 
 
 test('a pod deleted while its edge is away is removed from the edge when it comes back', { skip, timeout: 180_000 }, async () => {
   assert.ok(cloud !== undefined && edge !== undefined, 'runs on the cluster of the previous test');
-  await get(['run', 'lonely', `--image=${BUSYBOX_IMAGE}`, '--image-pull-policy=IfNotPresent', '--restart=Always', `--overrides={"spec":{"nodeName":"${node}","terminationGracePeriodSeconds":2}}`, '--command', '--', 'sleep', '3600']);
+  await get([
+    'run',
+    'lonely',
+    `--image=${BUSYBOX_IMAGE}`,
+    '--image-pull-policy=IfNotPresent',
+    '--restart=Always',
+    `--overrides={"spec":{"nodeName":"${node}","terminationGracePeriodSeconds":2}}`,
+    '--command',
+    '--',
+    'sleep',
+    '3600',
+  ]);
   await waitFor(async () => (await podField('lonely', '{.status.phase}')) === 'Running', 30_000);
   const containers = () => dockerPs(['label=io.kubernetes.pod.name=lonely', `label=io.kubeedge-ts.node=${node}`]);
   assert.ok((await containers()).length >= 2);

@@ -38,7 +38,7 @@ function form(content: unknown): string {
   return 'kind' in content ? `bare ${String((content as { kind: unknown }).kind)}` : 'bare object';
 }
 
-test('frames of a real KubeEdge 1.15.4 edge get replies shaped like the real cloudcore\'s', { timeout: 120_000 }, async () => {
+test("frames of a real KubeEdge 1.15.4 edge get replies shaped like the real cloudcore's", { timeout: 120_000 }, async () => {
   const tc = await startTestCloud(dir, ports);
   cloud = tc.daemon;
   const { token, kubeconfig } = tc;
@@ -95,7 +95,7 @@ test('frames of a real KubeEdge 1.15.4 edge get replies shaped like the real clo
     compared++;
   }
   ws.close();
-  assert.equal(compared, recordedReply.size, "every recorded reply has its counterpart");
+  assert.equal(compared, recordedReply.size, 'every recorded reply has its counterpart');
   // What the edge registered is a node kubectl users see: the real edge's labels arrived.
   const { kubectl } = await import('./helpers/tools.ts');
   const labels = await kubectl(kubeconfig, ['get', 'node', node, '-o', 'jsonpath={.metadata.labels}']);

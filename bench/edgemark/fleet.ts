@@ -2,7 +2,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { addCounters, emptyCounters, type FleetNodeConfig, type FromWorker, type ToWorker, type WorkerEvent, type WorkerStats } from './protocol.ts';
 
-export type NodeRecord = { name: string; enrolMs?: number; enrolledAt?: number; enrolError?: string; firstConnectAt?: number; lastConnectAt?: number; statusAt?: number };
+export type NodeRecord = {
+  name: string;
+  enrolMs?: number;
+  enrolledAt?: number;
+  enrolError?: string;
+  firstConnectAt?: number;
+  lastConnectAt?: number;
+  statusAt?: number;
+};
 
 export type FleetStats = WorkerStats & { workers: number; workerRssBytes: number[]; workerCpuSec: number[] };
 

@@ -48,7 +48,14 @@ const n = Number(a.n);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'edgemark-'));
 console.log(`edgemark: ${n} nodes, ${a.workers} workers, machine ${machineLine(machine())}`);
 const shared = a['shared-cert']
-  ? await ensureEdgeCertificates({ httpServer: a['http-server'], token: a.token, nodeName: `${a.prefix}-shared`, caFile: path.join(dir, 's/ca.crt'), certFile: path.join(dir, 's/c.crt'), keyFile: path.join(dir, 's/c.key') })
+  ? await ensureEdgeCertificates({
+      httpServer: a['http-server'],
+      token: a.token,
+      nodeName: `${a.prefix}-shared`,
+      caFile: path.join(dir, 's/ca.crt'),
+      certFile: path.join(dir, 's/c.crt'),
+      keyFile: path.join(dir, 's/c.key'),
+    })
   : undefined;
 const fleet = new Fleet({
   workers: Number(a.workers),
@@ -73,7 +80,9 @@ await fleet.add(names, Number(a.ramp));
 const recs = names.map((x) => fleet.nodes.get(x));
 const enrolled = recs.filter((r) => r?.enrolError === undefined && r?.enrolledAt !== undefined);
 const connected = recs.filter((r) => r?.firstConnectAt !== undefined);
-console.log(`enrolled ${enrolled.length}/${n} (${fmt(rate(enrolled.length, Math.max(...enrolled.map((r) => r?.enrolledAt ?? 0)) - t0))}/s, p50 ${fmt(summarize(enrolled.map((r) => r?.enrolMs ?? NaN)).p50)} ms)`);
+console.log(
+  `enrolled ${enrolled.length}/${n} (${fmt(rate(enrolled.length, Math.max(...enrolled.map((r) => r?.enrolledAt ?? 0)) - t0))}/s, p50 ${fmt(summarize(enrolled.map((r) => r?.enrolMs ?? NaN)).p50)} ms)`,
+);
 console.log(`connected ${connected.length}/${n} (${fmt(rate(connected.length, Math.max(...connected.map((r) => r?.firstConnectAt ?? 0)) - t0))}/s)`);
 for (const r of recs.filter((x) => x?.enrolError).slice(0, 5)) console.log(`  ${r?.name}: ${r?.enrolError}`);
 if (watch) {

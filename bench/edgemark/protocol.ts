@@ -1,4 +1,3 @@
-import type { EdgeCerts } from '../../src/edge/edgehub/certificate/bootstrap.ts';
 import type { SimConfig, SimCounters } from './sim-node.ts';
 
 /** Options every simulated node of a fleet shares (what crosses the IPC channel to a worker). */
@@ -36,9 +35,22 @@ export type FromWorker =
 
 export function emptyCounters(): SimCounters {
   return {
-    framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, keepalives: 0, connects: 0, dialFailures: 0, disconnects: 0,
-    requestTimeouts: 0, errorReplies: 0, rejectedFrames: 0, cloudWrites: 0, cloudWritesByOp: {}, podPatches: 0,
-    nodePatches: 0, leaseRenewals: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    keepalives: 0,
+    connects: 0,
+    dialFailures: 0,
+    disconnects: 0,
+    requestTimeouts: 0,
+    errorReplies: 0,
+    rejectedFrames: 0,
+    cloudWrites: 0,
+    cloudWritesByOp: {},
+    podPatches: 0,
+    nodePatches: 0,
+    leaseRenewals: 0,
   };
 }
 

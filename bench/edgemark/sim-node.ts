@@ -101,9 +101,22 @@ type Pending = { resolve(m: Message): void; reject(e: Error): void; timer: NodeJ
 export class SimNode {
   readonly name: string;
   readonly counters: SimCounters = {
-    framesOut: 0, bytesOut: 0, framesIn: 0, bytesIn: 0, keepalives: 0, connects: 0, dialFailures: 0, disconnects: 0,
-    requestTimeouts: 0, errorReplies: 0, rejectedFrames: 0, cloudWrites: 0, cloudWritesByOp: {}, podPatches: 0,
-    nodePatches: 0, leaseRenewals: 0,
+    framesOut: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    keepalives: 0,
+    connects: 0,
+    dialFailures: 0,
+    disconnects: 0,
+    requestTimeouts: 0,
+    errorReplies: 0,
+    rejectedFrames: 0,
+    cloudWrites: 0,
+    cloudWritesByOp: {},
+    podPatches: 0,
+    nodePatches: 0,
+    leaseRenewals: 0,
   };
   enrolMs = 0;
   readonly #c: SimConfig;
@@ -207,10 +220,14 @@ export class SimNode {
 
   /** Lease renewals as kubelet's lease controller schedules them: every duration/4 plus up to 4 % jitter. */
   #leaseLoop(first: number): void {
-    this.#after(first, () => {
-      void this.#leaseTick();
-      this.#leaseLoop(this.#leaseRenewMs() * (1 + 0.04 * Math.random()));
-    }, false);
+    this.#after(
+      first,
+      () => {
+        void this.#leaseTick();
+        this.#leaseLoop(this.#leaseRenewMs() * (1 + 0.04 * Math.random()));
+      },
+      false,
+    );
   }
 
   #jitter(ms: number): number {
@@ -308,7 +325,11 @@ export class SimNode {
     this.#ev.cloudWrite(this, op, resource, m.content, at);
     const { namespace, type, name } = parseResource(resource);
     if (type !== 'pod' || op === 'delete') return;
-    const pod = (typeof m.content === 'string' ? JSON.parse(m.content) : m.content) as { metadata?: { uid?: string; deletionTimestamp?: string }; spec?: unknown; status?: { phase?: string } } | null;
+    const pod = (typeof m.content === 'string' ? JSON.parse(m.content) : m.content) as {
+      metadata?: { uid?: string; deletionTimestamp?: string };
+      spec?: unknown;
+      status?: { phase?: string };
+    } | null;
     const uid = pod?.metadata?.uid ?? '';
     if (pod?.metadata?.deletionTimestamp !== undefined) {
       // Graceful delete: no containers to stop, so confirm at once as the kubelet does when they are gone.

@@ -84,7 +84,15 @@ function stats() {
     since.bytesIn += n.counters.bytesIn - m.bytesIn;
   }
   const cpu = process.cpuUsage();
-  const s = { nodes: nodes.size, connected, totals, sinceMark: since, rssBytes: process.memoryUsage.rss(), cpuSec: (cpu.user + cpu.system) / 1e6, elMaxMs: el.max / 1e6 };
+  const s = {
+    nodes: nodes.size,
+    connected,
+    totals,
+    sinceMark: since,
+    rssBytes: process.memoryUsage.rss(),
+    cpuSec: (cpu.user + cpu.system) / 1e6,
+    elMaxMs: el.max / 1e6,
+  };
   el.reset();
   return s;
 }
@@ -113,7 +121,14 @@ process.on('message', (raw: ToWorker) => {
       mark = new Map();
       for (const n of nodes.values()) {
         const c = n.counters;
-        mark.set(n.name, { writes: c.cloudWrites, byOp: { ...c.cloudWritesByOp }, framesOut: c.framesOut, bytesOut: c.bytesOut, framesIn: c.framesIn, bytesIn: c.bytesIn });
+        mark.set(n.name, {
+          writes: c.cloudWrites,
+          byOp: { ...c.cloudWritesByOp },
+          framesOut: c.framesOut,
+          bytesOut: c.bytesOut,
+          framesIn: c.framesIn,
+          bytesIn: c.bytesIn,
+        });
       }
       break;
     case 'stop':

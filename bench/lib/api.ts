@@ -38,7 +38,10 @@ export class Api {
     const key = b64(user?.user['client-key-data']);
     if (cert !== undefined && key !== undefined) Object.assign(this.#tls, { cert, key });
     if (user?.user.token !== undefined) this.#headers['Authorization'] = `Bearer ${user.user.token}`;
-    this.#agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets, ...(this.#tls as https.AgentOptions) }) : new http.Agent({ keepAlive: true, maxSockets });
+    this.#agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets, ...(this.#tls as https.AgentOptions) })
+        : new http.Agent({ keepAlive: true, maxSockets });
   }
 
   request<T = any>(method: string, path: string, body?: unknown, contentType = 'application/json', timeoutMs = 30_000): Promise<ApiResponse<T>> {

@@ -143,7 +143,12 @@ export async function startCloud(o: CloudOptions): Promise<Cloud> {
       daemon = startBin('cloudcore', config, logFile, o.logLevel, o.cpuProfDir);
       cloud.daemon = daemon;
       const t1 = performance.now();
-      await until('cloudcore API after restart', async () => ((await api.request('GET', '/api/v1/namespaces/kubeedge')).status === 200 ? true : undefined), 60_000, daemon.exited);
+      await until(
+        'cloudcore API after restart',
+        async () => ((await api.request('GET', '/api/v1/namespaces/kubeedge')).status === 200 ? true : undefined),
+        60_000,
+        daemon.exited,
+      );
       return { stoppedMs, apiUpMs: performance.now() - t1 };
     },
     async stop() {

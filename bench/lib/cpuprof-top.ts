@@ -54,7 +54,10 @@ export function topFunctions(p: Profile, o: { fromMs?: number; toMs?: number } =
 }
 
 if (import.meta.main) {
-  const { values: a, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, from: { type: 'string' }, to: { type: 'string' } } });
+  const { values: a, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, from: { type: 'string' }, to: { type: 'string' } },
+  });
   const file = positionals[0];
   if (file === undefined) {
     process.stderr.write('usage: node bench/lib/cpuprof-top.ts <file.cpuprofile> [--top N] [--from ms] [--to ms]\n');
@@ -68,5 +71,6 @@ if (import.meta.main) {
   console.log('self time:');
   for (const h of r.self.slice(0, top)) console.log(`  ${h.percent.toFixed(1).padStart(5)} %  ${String(h.samples).padStart(6)}  ${h.key}`);
   console.log('inclusive time, our sources (src/):');
-  for (const h of r.inclusive.filter((x) => x.key.startsWith('src/')).slice(0, top)) console.log(`  ${h.percent.toFixed(1).padStart(5)} %  ${String(h.samples).padStart(6)}  ${h.key}`);
+  for (const h of r.inclusive.filter((x) => x.key.startsWith('src/')).slice(0, top))
+    console.log(`  ${h.percent.toFixed(1).padStart(5)} %  ${String(h.samples).padStart(6)}  ${h.key}`);
 }

@@ -78,7 +78,9 @@ export function table(results: BenchResult[]): string {
   const w2 = Math.max(12, ...results.flatMap((r) => r.rows.map((x) => x.value.length)));
   for (const r of results) {
     lines.push('');
-    lines.push(`== ${r.title} [${r.name}, ${r.profile}] ${r.status === 'ok' ? '' : 'FAILED '}(${(r.durationMs / 1000).toFixed(1)} s; load avg ${la(r.loadBefore)} -> ${la(r.loadAfter)})`);
+    lines.push(
+      `== ${r.title} [${r.name}, ${r.profile}] ${r.status === 'ok' ? '' : 'FAILED '}(${(r.durationMs / 1000).toFixed(1)} s; load avg ${la(r.loadBefore)} -> ${la(r.loadAfter)})`,
+    );
     lines.push(`   ${errorNote(r.errors)}`);
     for (const x of r.rows) lines.push(`   ${x.metric.padEnd(w1)}  ${x.value.padStart(w2)}  ${x.note ?? ''}`.trimEnd());
     if (r.failure !== undefined) lines.push(`   failure: ${r.failure.split('\n')[0] ?? ''}`);

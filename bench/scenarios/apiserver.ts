@@ -35,10 +35,14 @@ export async function apiServerBench(o: ApiBenchOptions, out: BenchOutcome): Pro
     const base = `/api/v1/namespaces/${ns}/configmaps`;
     const before = sampleProc(cloud.daemon.pid);
     const t0 = performance.now();
-    await pool(o.objects, o.concurrency, (i) => call('create', 'POST', base, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'api' } }, data }));
+    await pool(o.objects, o.concurrency, (i) =>
+      call('create', 'POST', base, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'api' } }, data }),
+    );
     await pool(o.objects, o.concurrency, (i) => call('get', 'GET', `${base}/cm-${i}`));
     await pool(o.lists, o.concurrency, () => call('list', 'GET', `${base}?labelSelector=bench%3Dapi`));
-    await pool(o.objects, o.concurrency, (i) => call('patch', 'PATCH', `${base}/cm-${i}`, { metadata: { annotations: { touched: String(i) } } }, 'application/merge-patch+json'));
+    await pool(o.objects, o.concurrency, (i) =>
+      call('patch', 'PATCH', `${base}/cm-${i}`, { metadata: { annotations: { touched: String(i) } } }, 'application/merge-patch+json'),
+    );
     await pool(o.objects, o.concurrency, (i) => call('delete', 'DELETE', `${base}/cm-${i}`));
     const wallMs = performance.now() - t0;
     const after = sampleProc(cloud.daemon.pid);
@@ -50,19 +54,32 @@ export async function apiServerBench(o: ApiBenchOptions, out: BenchOutcome): Pro
     const errCount = Object.values(errors).reduce((a, b) => a + b, 0);
     const q = errCount === 0 ? '' : ` (${errCount} failed requests excluded)`;
     out.figures = {
-      mutating, reads, lists, byOp: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summarize(v)])),
-      requests: total, wallMs, throughputPerSec: (total * 1000) / wallMs,
+      mutating,
+      reads,
+      lists,
+      byOp: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, summarize(v)])),
+      requests: total,
+      wallMs,
+      throughputPerSec: (total * 1000) / wallMs,
       cloudcoreCpuPercent: before && after ? cpuPercent(before, after) : null,
       cloudcoreRssMiB: after ? after.rssBytes / 2 ** 20 : null,
       sloMet: mutating.p99 <= SLO_MS && reads.p99 <= SLO_MS && lists.p99 <= SLO_MS,
     };
     const slo = (p99: number) => (p99 <= SLO_MS ? 'SLO p99<=1s met' : 'SLO p99<=1s MISSED');
     out.rows.push(
-      { metric: 'mutating p50 / p99', value: `${fmt(mutating.p50)} / ${fmt(mutating.p99)} ms`, note: `n=${mutating.n} create+patch+delete; ${slo(mutating.p99)}${q}` },
+      {
+        metric: 'mutating p50 / p99',
+        value: `${fmt(mutating.p50)} / ${fmt(mutating.p99)} ms`,
+        note: `n=${mutating.n} create+patch+delete; ${slo(mutating.p99)}${q}`,
+      },
       { metric: 'read (get) p50 / p99', value: `${fmt(reads.p50)} / ${fmt(reads.p99)} ms`, note: `n=${reads.n}; ${slo(reads.p99)}` },
       { metric: `list ${o.objects} objects p50 / p99`, value: `${fmt(lists.p50)} / ${fmt(lists.p99)} ms`, note: `n=${lists.n}; ${slo(lists.p99)}` },
       { metric: 'throughput', value: `${fmt((total * 1000) / wallMs)} req/s`, note: `concurrency ${o.concurrency}, ${total} requests` },
-      { metric: 'cloudcore CPU / RSS under load', value: `${fmt(Number(out.figures['cloudcoreCpuPercent']))} % / ${fmt(Number(out.figures['cloudcoreRssMiB']))} MiB`, note: '% of one core' },
+      {
+        metric: 'cloudcore CPU / RSS under load',
+        value: `${fmt(Number(out.figures['cloudcoreCpuPercent']))} % / ${fmt(Number(out.figures['cloudcoreRssMiB']))} MiB`,
+        note: '% of one core',
+      },
     );
   } finally {
     await cloud.stop();

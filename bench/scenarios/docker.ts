@@ -75,7 +75,11 @@ modules:
   }
   const startupMs = (watch.firstReadyAt.get(NODE) ?? nowMs()) - t0;
   return {
-    cloud, edge, watch, startupMs, dir,
+    cloud,
+    edge,
+    watch,
+    startupMs,
+    dir,
     async stop() {
       watch.stop();
       await edge.stop();
@@ -125,14 +129,28 @@ export type FootprintOptions = { maxPods: number; step: number; idleWindowMs: nu
  * with 0 pods, then after each batch of `step` busybox pods (sleep) is Running, settled, over a window.
  */
 export async function footprintBench(env: DockerEnv, o: FootprintOptions, out: BenchOutcome): Promise<void> {
-  out.params = { maxPods: o.maxPods, step: o.step, idleWindowMs: o.idleWindowMs, stepWindowMs: o.stepWindowMs, image: `${BUSYBOX_IMAGE} sleep 3600, imagePullPolicy Never` };
+  out.params = {
+    maxPods: o.maxPods,
+    step: o.step,
+    idleWindowMs: o.idleWindowMs,
+    stepWindowMs: o.stepWindowMs,
+    image: `${BUSYBOX_IMAGE} sleep 3600, imagePullPolicy Never`,
+  };
   const errors: Record<string, number> = { create: 0, notRunning: 0 };
   out.errors = errors;
-  out.rows.push({ metric: 'edgecore start -> node Ready', value: `${fmt(env.startupMs)} ms`, note: 'process spawn (incl. certificate enrolment) to Ready in the API' });
+  out.rows.push({
+    metric: 'edgecore start -> node Ready',
+    value: `${fmt(env.startupMs)} ms`,
+    note: 'process spawn (incl. certificate enrolment) to Ready in the API',
+  });
   const points: Array<{ pods: number; rssMiB: number; cpuPercent: number; running: number }> = [];
   const idle = env.idle ?? (await measureIdle(env, o.idleWindowMs));
   points.push({ pods: 0, rssMiB: idle.rssMiB, cpuPercent: idle.cpuPercent, running: 0 });
-  out.rows.push({ metric: 'edgecore idle, 0 pods', value: `${fmt(idle.rssMiB)} MiB / ${fmt(idle.cpuPercent, 2)} %`, note: `RSS / CPU % of one core over ${fmt(idle.windowSec)} s, fresh edgecore before any pod` });
+  out.rows.push({
+    metric: 'edgecore idle, 0 pods',
+    value: `${fmt(idle.rssMiB)} MiB / ${fmt(idle.cpuPercent, 2)} %`,
+    note: `RSS / CPU % of one core over ${fmt(idle.windowSec)} s, fresh edgecore before any pod`,
+  });
   const tracker = trackRunning(env);
   try {
     const sentAt = new Map<string, number>();
@@ -143,14 +161,22 @@ export async function footprintBench(env: DockerEnv, o: FootprintOptions, out: B
       const running = [...sentAt.keys()].filter((x) => tracker.runningAt.has(x)).length;
       if (!ok) {
         errors['notRunning'] = sentAt.size - running;
-        out.rows.push({ metric: `edgecore with ${n} pods`, value: 'FAILED', note: `${running} of ${sentAt.size} pods Running after ${o.podTimeoutMs / 1000} s; stopping the ladder` });
+        out.rows.push({
+          metric: `edgecore with ${n} pods`,
+          value: 'FAILED',
+          note: `${running} of ${sentAt.size} pods Running after ${o.podTimeoutMs / 1000} s; stopping the ladder`,
+        });
         break;
       }
       await sleep(1000);
       const u = await measureUsage(env.edge.pid, o.stepWindowMs);
       if (u === undefined) throw new Error('edgecore exited');
       points.push({ pods: n, rssMiB: u.rssMiB, cpuPercent: u.cpuPercent, running });
-      out.rows.push({ metric: `edgecore with ${n} pods`, value: `${fmt(u.rssMiB)} MiB / ${fmt(u.cpuPercent, 2)} %`, note: `${running} Running; RSS / CPU % over ${fmt(u.windowSec)} s` });
+      out.rows.push({
+        metric: `edgecore with ${n} pods`,
+        value: `${fmt(u.rssMiB)} MiB / ${fmt(u.cpuPercent, 2)} %`,
+        note: `${running} Running; RSS / CPU % over ${fmt(u.windowSec)} s`,
+      });
     }
   } finally {
     tracker.stop();
@@ -172,14 +198,20 @@ export async function clearPods(env: DockerEnv, timeoutMs: number): Promise<bool
   await env.cloud.api.request('DELETE', `/api/v1/namespaces/${NS}/pods?gracePeriodSeconds=0`).catch(() => undefined);
   const list = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
   for (const p of (list?.body as { items?: Array<{ metadata: { name: string } }> } | undefined)?.items ?? []) {
-    await env.cloud.api.request('DELETE', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 }).catch(() => undefined);
+    await env.cloud.api
+      .request('DELETE', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 })
+      .catch(() => undefined);
   }
   // Gone from the API and from Docker: container removal on vfs is heavy and would load the next benchmark.
-  return waitUntil(async () => {
-    const r = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
-    if (((r?.body as { items?: unknown[] } | undefined)?.items?.length ?? 1) !== 0) return false;
-    return (await dockerPs([`label=io.kubeedge-ts.node=${NODE}`]).catch(() => ['?'])).length === 0;
-  }, timeoutMs, 1000);
+  return waitUntil(
+    async () => {
+      const r = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
+      if (((r?.body as { items?: unknown[] } | undefined)?.items?.length ?? 1) !== 0) return false;
+      return (await dockerPs([`label=io.kubeedge-ts.node=${NODE}`]).catch(() => ['?'])).length === 0;
+    },
+    timeoutMs,
+    1000,
+  );
 }
 
 /** `pods` pods created at once on the real edge; create request to Running (watch), images already local. */
@@ -207,7 +239,11 @@ export async function podStartBench(env: DockerEnv, o: { pods: number; timeoutMs
     out.figures = { createToRunningMs: s, allRunningMs: Number.isFinite(last) ? last - t0 : null };
     out.rows.push(
       { metric: `pod start p50 / p99`, value: `${fmt(s.p50)} / ${fmt(s.p99)} ms`, note: `${o.pods} pods at once, create to Running, image pull excluded${q}` },
-      { metric: `all ${o.pods} Running after`, value: Number.isFinite(last) && errs === 0 ? `${fmt((last - t0) / 1000, 2)} s` : 'NOT ALL', note: `max ${fmt(s.max)} ms` },
+      {
+        metric: `all ${o.pods} Running after`,
+        value: Number.isFinite(last) && errs === 0 ? `${fmt((last - t0) / 1000, 2)} s` : 'NOT ALL',
+        note: `max ${fmt(s.max)} ms`,
+      },
     );
   } finally {
     tracker.stop();

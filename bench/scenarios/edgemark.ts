@@ -40,7 +40,7 @@ export const nodeName = (i: number) => `edgemark-${i}`;
 export function diagnose(s: StepFigures, cloudAlive: boolean, cloudLogTail = ''): string {
   if (!cloudAlive) {
     return /heap out of memory|Allocation failed/.test(cloudLogTail)
-      ? 'memory: cloudcore ran out of V8 heap (Node\'s default limit) and exited'
+      ? "memory: cloudcore ran out of V8 heap (Node's default limit) and exited"
       : 'cloudcore exited (see cloudcore.log)';
   }
   const why: string[] = [];
@@ -59,7 +59,19 @@ export function diagnose(s: StepFigures, cloudAlive: boolean, cloudLogTail = '')
  * an idle window with cloudcore's RSS/CPU/fds, API latency (lag) and the fleet's upstream bytes.
  */
 export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOutcome): Promise<{ held: number }> {
-  out.params = { steps: o.steps, rampPerSec: o.rampPerSec || 'unlimited (64 dials in flight per worker)', idleWindowMs: o.idleWindowMs, workers: s.fleet.pids.length, enrolment: s.sharedCerts ? 'shared certificate' : 'per node (token + CSR)', nodeStatus: s.statusReportMs > 0 ? `nodepatch on reconnect / failed lease / every ${s.statusReportMs / 1000} s (KubeEdge 1.15)` : 'nodepatch every 10 s (--status-every-tick)', leaseRenewSec: '10 (+0-4 % jitter)', heartbeatSec: 15 };
+  out.params = {
+    steps: o.steps,
+    rampPerSec: o.rampPerSec || 'unlimited (64 dials in flight per worker)',
+    idleWindowMs: o.idleWindowMs,
+    workers: s.fleet.pids.length,
+    enrolment: s.sharedCerts ? 'shared certificate' : 'per node (token + CSR)',
+    nodeStatus:
+      s.statusReportMs > 0
+        ? `nodepatch on reconnect / failed lease / every ${s.statusReportMs / 1000} s (KubeEdge 1.15)`
+        : 'nodepatch every 10 s (--status-every-tick)',
+    leaseRenewSec: '10 (+0-4 % jitter)',
+    heartbeatSec: 15,
+  };
   const steps: StepFigures[] = [];
   let held = 0;
   let have = 0;
@@ -67,7 +79,11 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
   const errTotals: Record<string, number> = {};
   // cloudcore with no edge at all: the base the per-node growth is measured from.
   const base = await measureUsage(s.cloud.daemon.pid, o.baselineWindowMs);
-  out.rows.push({ metric: 'N=0: cloudcore RSS / CPU idle', value: base ? `${fmt(base.rssMiB)} MiB / ${fmt(base.cpuPercent)} %` : 'n/a', note: base ? `no edges; % of one core over ${fmt(base.windowSec)} s; ${base.fds} fds` : 'cloudcore gone' });
+  out.rows.push({
+    metric: 'N=0: cloudcore RSS / CPU idle',
+    value: base ? `${fmt(base.rssMiB)} MiB / ${fmt(base.cpuPercent)} %` : 'n/a',
+    note: base ? `no edges; % of one core over ${fmt(base.windowSec)} s; ${base.fds} fds` : 'cloudcore gone',
+  });
   for (const n of o.steps) {
     const names = Array.from({ length: n - have }, (_, i) => nodeName(have + i));
     const all = Array.from({ length: n }, (_, i) => nodeName(i));
@@ -126,16 +142,48 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
     for (const [k, v] of Object.entries(fleetErrors)) errTotals[`${k}@${n}`] = v; // fleet counters are cumulative
     errTotals[`apiProbeFailed@${n}`] = api.failed;
     const errs = Object.values(fleetErrors).reduce((a, b) => a + b, 0) + api.failed;
-    const q = errs > 0 ? ` [${errs} errors in this step: ${Object.entries(fleetErrors).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}${api.failed ? ` apiProbeFailed=${api.failed}` : ''}]` : '';
+    const q =
+      errs > 0
+        ? ` [${errs} errors in this step: ${Object.entries(fleetErrors)
+            .filter(([, v]) => v > 0)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}${api.failed ? ` apiProbeFailed=${api.failed}` : ''}]`
+        : '';
     const alive = s.cloud.daemon.proc.exitCode === null && s.cloud.daemon.proc.signalCode === null;
     out.rows.push(
-      { metric: `N=${n}: all Ready after`, value: readyOk ? `${fmt(f.allReadyMs / 1000, 2)} s` : `NOT within ${fmt(o.readyTimeoutMs(n) / 1000)} s`, note: `from first dial of the ${names.length} new nodes; ${f.ready}/${n} Ready after the idle window${q}` },
-      { metric: `N=${n}: enrolment (CSR)`, value: s.sharedCerts ? 'shared cert' : `${fmt(f.enrolPerSec)} /s`, note: s.sharedCerts ? '--shared-cert' : `${f.enrolled} enrolled, p50 ${fmt(f.enrolMs.p50)} ms p99 ${fmt(f.enrolMs.p99)} ms each, ${f.enrolFailed} failed` },
+      {
+        metric: `N=${n}: all Ready after`,
+        value: readyOk ? `${fmt(f.allReadyMs / 1000, 2)} s` : `NOT within ${fmt(o.readyTimeoutMs(n) / 1000)} s`,
+        note: `from first dial of the ${names.length} new nodes; ${f.ready}/${n} Ready after the idle window${q}`,
+      },
+      {
+        metric: `N=${n}: enrolment (CSR)`,
+        value: s.sharedCerts ? 'shared cert' : `${fmt(f.enrolPerSec)} /s`,
+        note: s.sharedCerts
+          ? '--shared-cert'
+          : `${f.enrolled} enrolled, p50 ${fmt(f.enrolMs.p50)} ms p99 ${fmt(f.enrolMs.p99)} ms each, ${f.enrolFailed} failed`,
+      },
       { metric: `N=${n}: connect rate`, value: `${fmt(f.connectPerSec)} /s`, note: `enrolment + TLS + WebSocket upgrade, ${connected.length} nodes` },
-      { metric: `N=${n}: cloudcore RSS / CPU idle`, value: usage ? `${fmt(usage.rssMiB)} MiB / ${fmt(usage.cpuPercent)} %` : 'n/a', note: usage ? `% of one core over ${fmt(usage.windowSec)} s; ${usage.fds} fds` : 'cloudcore gone' },
-      { metric: `N=${n}: API GET latency (lag)`, value: `${fmt(f.apiLatency.p50)} / ${fmt(f.apiLatency.p99)} ms`, note: `p50 / p99 of ${f.apiLatency.n} probes, indirect event-loop lag${api.failed ? `; ${api.failed} probes FAILED` : ''}` },
-      { metric: `N=${n}: idle upstream per node`, value: `${fmt(f.idleUpBytesPerNodeSec)} B/s`, note: `payload; ~${fmt(f.idleUpWireBytesPerNodeSec)} B/s with WS+TLS framing; ${fmt(f.idleUpFramesPerNodeSec, 2)} frames/s` },
-      { metric: `N=${n}: edgemark workers`, value: `${fmt(f.workerRssMiB)} MiB / ${fmt(f.workerCpuPercent)} %`, note: `RSS / CPU of ${s.fleet.pids.length} load-generator processes (same machine)` },
+      {
+        metric: `N=${n}: cloudcore RSS / CPU idle`,
+        value: usage ? `${fmt(usage.rssMiB)} MiB / ${fmt(usage.cpuPercent)} %` : 'n/a',
+        note: usage ? `% of one core over ${fmt(usage.windowSec)} s; ${usage.fds} fds` : 'cloudcore gone',
+      },
+      {
+        metric: `N=${n}: API GET latency (lag)`,
+        value: `${fmt(f.apiLatency.p50)} / ${fmt(f.apiLatency.p99)} ms`,
+        note: `p50 / p99 of ${f.apiLatency.n} probes, indirect event-loop lag${api.failed ? `; ${api.failed} probes FAILED` : ''}`,
+      },
+      {
+        metric: `N=${n}: idle upstream per node`,
+        value: `${fmt(f.idleUpBytesPerNodeSec)} B/s`,
+        note: `payload; ~${fmt(f.idleUpWireBytesPerNodeSec)} B/s with WS+TLS framing; ${fmt(f.idleUpFramesPerNodeSec, 2)} frames/s`,
+      },
+      {
+        metric: `N=${n}: edgemark workers`,
+        value: `${fmt(f.workerRssMiB)} MiB / ${fmt(f.workerCpuPercent)} %`,
+        note: `RSS / CPU of ${s.fleet.pids.length} load-generator processes (same machine)`,
+      },
     );
     if (!readyOk || !alive || f.ready < n) {
       const tail = alive ? '' : readFileSync(path.join(s.cloud.dir, 'cloudcore.log'), 'utf8').slice(-20_000);
@@ -160,7 +208,11 @@ export async function edgemarkBench(s: Session, o: EdgemarkOptions, out: BenchOu
       (out.figures as Record<string, unknown>)['rssKiBPerNode'] = perNodeMiB * 1024;
     }
     (out.figures as Record<string, unknown>)['cpuBoundEstimateN'] = cpuN;
-    out.rows.push({ metric: 'breaks at', value: `not reached`, note: `all Ready up to N=${held}; idle CPU extrapolates to 100 % of a core near N~${fmt(cpuN)} (estimate)${memNote}` });
+    out.rows.push({
+      metric: 'breaks at',
+      value: `not reached`,
+      note: `all Ready up to N=${held}; idle CPU extrapolates to 100 % of a core near N~${fmt(cpuN)} (estimate)${memNote}`,
+    });
   }
   return { held };
 }

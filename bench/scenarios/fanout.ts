@@ -41,7 +41,11 @@ export async function fanoutBench(s: Session, o: FanoutOptions, out: BenchOutcom
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name, namespace: FANOUT_NS, labels: { bench: 'fanout' } },
-        spec: { nodeName: nodeName(i % o.nodes), containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }], tolerations: [{ operator: 'Exists' }] },
+        spec: {
+          nodeName: nodeName(i % o.nodes),
+          containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }],
+          tolerations: [{ operator: 'Exists' }],
+        },
       };
       sentAt.set(name, nowMs());
       try {
@@ -74,12 +78,30 @@ export async function fanoutBench(s: Session, o: FanoutOptions, out: BenchOutcom
     const errCount = Object.values(errors).reduce((a, b) => a + b, 0);
     const q = errCount > 0 ? ` (over ${run.n} of ${o.pods}; ${errCount} errors)` : '';
     out.errors = errors;
-    out.figures = { createToEdgeMs: edge, createToRunningMs: run, createRatePerSec: rate(sentAt.size, createdIn), podsPerSec: rate(runningAt.size, lastRunning - t0), cloudcoreDuringCreate: usage };
+    out.figures = {
+      createToEdgeMs: edge,
+      createToRunningMs: run,
+      createRatePerSec: rate(sentAt.size, createdIn),
+      podsPerSec: rate(runningAt.size, lastRunning - t0),
+      cloudcoreDuringCreate: usage,
+    };
     out.rows.push(
-      { metric: `create -> edge ack p50/p90/p99`, value: `${fmt(edge.p50)} / ${fmt(edge.p90)} / ${fmt(edge.p99)} ms`, note: `${edge.n} pods on ${o.nodes} nodes; insert received at the edge${q}` },
+      {
+        metric: `create -> edge ack p50/p90/p99`,
+        value: `${fmt(edge.p50)} / ${fmt(edge.p90)} / ${fmt(edge.p99)} ms`,
+        note: `${edge.n} pods on ${o.nodes} nodes; insert received at the edge${q}`,
+      },
       { metric: `create -> Running p50/p90/p99`, value: `${fmt(run.p50)} / ${fmt(run.p90)} / ${fmt(run.p99)} ms`, note: `watch event in the API${q}` },
-      { metric: 'throughput', value: `${fmt(rate(runningAt.size, lastRunning - t0))} pods/s`, note: `first create to last Running; creates issued at ${fmt(rate(sentAt.size, createdIn))}/s, concurrency ${o.concurrency}` },
-      { metric: 'cloudcore during the burst', value: usage ? `${fmt(usage.cpuPercent)} % / ${fmt(usage.rssPeakMiB)} MiB` : 'n/a', note: 'CPU % of one core / peak RSS, first 5 s' },
+      {
+        metric: 'throughput',
+        value: `${fmt(rate(runningAt.size, lastRunning - t0))} pods/s`,
+        note: `first create to last Running; creates issued at ${fmt(rate(sentAt.size, createdIn))}/s, concurrency ${o.concurrency}`,
+      },
+      {
+        metric: 'cloudcore during the burst',
+        value: usage ? `${fmt(usage.cpuPercent)} % / ${fmt(usage.rssPeakMiB)} MiB` : 'n/a',
+        note: 'CPU % of one core / peak RSS, first 5 s',
+      },
     );
   } finally {
     offWrite();

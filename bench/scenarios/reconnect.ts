@@ -67,12 +67,34 @@ export async function reconnectBench(s: Session, o: ReconnectOptions, out: Bench
     upstreamFramesAfter: since.framesOut,
   };
   const errs = Object.values(errors).reduce((a, b) => a + b, 0);
-  const q = errs > 0 ? ` [${errs} errors: ${Object.entries(errors).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(' ')}]` : '';
+  const q =
+    errs > 0
+      ? ` [${errs} errors: ${Object.entries(errors)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}]`
+      : '';
   out.rows.push(
-    { metric: 'cloudcore stop / API back', value: `${fmt(r.stoppedMs / 1000, 2)} / ${fmt(r.apiUpMs / 1000, 2)} s`, note: 'SIGTERM to exit; start to API answering' },
-    { metric: `all ${o.nodes} reconnected after`, value: allLinks ? `${fmt((linksAt - restartAt) / 1000, 2)} s` : 'NOT ALL', note: `from SIGTERM; edges redial 1-3 s after losing the link${q}` },
-    { metric: `all ${o.nodes} status accepted after`, value: allStatus ? `${fmt((statusAt - restartAt) / 1000, 2)} s` : 'NOT ALL', note: 'first nodepatch answered by the new cloudcore' },
-    { metric: `all ${o.nodes} Ready in API after`, value: apiOk ? `${fmt((apiReadyAt - restartAt) / 1000, 2)} s` : 'NOT ALL', note: `Ready=True with a heartbeat after the restart (node watch; confirmed by one list: ${listed}/${o.nodes})` },
+    {
+      metric: 'cloudcore stop / API back',
+      value: `${fmt(r.stoppedMs / 1000, 2)} / ${fmt(r.apiUpMs / 1000, 2)} s`,
+      note: 'SIGTERM to exit; start to API answering',
+    },
+    {
+      metric: `all ${o.nodes} reconnected after`,
+      value: allLinks ? `${fmt((linksAt - restartAt) / 1000, 2)} s` : 'NOT ALL',
+      note: `from SIGTERM; edges redial 1-3 s after losing the link${q}`,
+    },
+    {
+      metric: `all ${o.nodes} status accepted after`,
+      value: allStatus ? `${fmt((statusAt - restartAt) / 1000, 2)} s` : 'NOT ALL',
+      note: 'first nodepatch answered by the new cloudcore',
+    },
+    {
+      metric: `all ${o.nodes} Ready in API after`,
+      value: apiOk ? `${fmt((apiReadyAt - restartAt) / 1000, 2)} s` : 'NOT ALL',
+      note: `Ready=True with a heartbeat after the restart (node watch; confirmed by one list: ${listed}/${o.nodes})`,
+    },
     {
       metric: 'cloud writes resent',
       value: `${since.writes}`,

@@ -94,7 +94,11 @@ export const PROJECT_ID = 'e632aba927ea4ac2b575ec1603d56f10';
 
 /** cloudcore (ours, in a temp dir, free ports on 127.0.0.1) plus an edgemark fleet pointed at it. */
 export async function startSession(o: SessionOptions): Promise<Session> {
-  const cloud = await startCloud({ dir: path.join(o.workDir, 'fleet'), nodeLimit: o.nodeLimit, ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}) });
+  const cloud = await startCloud({
+    dir: path.join(o.workDir, 'fleet'),
+    nodeLimit: o.nodeLimit,
+    ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+  });
   let sharedCerts: EdgeCerts | undefined;
   if (o.sharedCert) {
     const d = path.join(o.workDir, 'fleet', 'shared-cert');

@@ -29,7 +29,9 @@ function token(): string {
   return readFileSync(join(s.dataDir, 'apiserver-admin.token'), 'utf8').trim();
 }
 
-async function apiError(p: Promise<unknown>): Promise<{ code: number; body: { kind: string; reason: string; code: number; details?: { name?: string; kind?: string } } }> {
+async function apiError(
+  p: Promise<unknown>,
+): Promise<{ code: number; body: { kind: string; reason: string; code: number; details?: { name?: string; kind?: string } } }> {
   try {
     await p;
   } catch (err) {
@@ -75,19 +77,34 @@ test('CRUD with Kubernetes semantics: metadata, 409 AlreadyExists, 404 NotFound,
 });
 
 test('status subresource: PATCH /status changes only status, a normal update keeps the stored status', async () => {
-  const statusPatch = { status: { phase: 'Running', podIP: '10.1.0.7', conditions: [{ type: 'Ready', status: 'True' }] }, metadata: { labels: { ignored: 'x' } } };
-  const p = await core.patchNamespacedPodStatus({ namespace: 'default', name: 'p1', body: statusPatch }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
+  const statusPatch = {
+    status: { phase: 'Running', podIP: '10.1.0.7', conditions: [{ type: 'Ready', status: 'True' }] },
+    metadata: { labels: { ignored: 'x' } },
+  };
+  const p = await core.patchNamespacedPodStatus(
+    { namespace: 'default', name: 'p1', body: statusPatch },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+  );
   assert.equal(p.status?.phase, 'Running');
   assert.equal(p.metadata?.labels?.['ignored'], undefined);
   // conditions merge by type
-  const p2 = await core.patchNamespacedPodStatus({ namespace: 'default', name: 'p1', body: { status: { conditions: [{ type: 'Initialized', status: 'True' }] } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch));
+  const p2 = await core.patchNamespacedPodStatus(
+    { namespace: 'default', name: 'p1', body: { status: { conditions: [{ type: 'Initialized', status: 'True' }] } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+  );
   assert.deepEqual(p2.status?.conditions?.map((c) => c.type).sort(), ['Initialized', 'Ready']);
   // a main-resource patch cannot touch status
-  const p3 = await core.patchNamespacedPod({ namespace: 'default', name: 'p1', body: { status: { phase: 'Failed' }, metadata: { labels: { via: 'patch' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  const p3 = await core.patchNamespacedPod(
+    { namespace: 'default', name: 'p1', body: { status: { phase: 'Failed' }, metadata: { labels: { via: 'patch' } } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
   assert.equal(p3.status?.phase, 'Running');
   assert.equal(p3.metadata?.labels?.['via'], 'patch');
   // JSON patch
-  const p4 = await core.patchNamespacedPod({ namespace: 'default', name: 'p1', body: [{ op: 'add', path: '/metadata/annotations', value: { a: '1' } }] }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch));
+  const p4 = await core.patchNamespacedPod(
+    { namespace: 'default', name: 'p1', body: [{ op: 'add', path: '/metadata/annotations', value: { a: '1' } }] },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+  );
   assert.equal(p4.metadata?.annotations?.['a'], '1');
 });
 
@@ -110,7 +127,9 @@ test('graceful pod deletion: deletionTimestamp first, removal on gracePeriodSeco
   assert.equal(del.metadata?.deletionGracePeriodSeconds, 15);
   const still = await core.readNamespacedPod({ namespace: 'default', name: 'p2' });
   assert.ok(still.metadata?.deletionTimestamp);
-  const wrongUid = await apiError(core.deleteNamespacedPod({ namespace: 'default', name: 'p2', body: { gracePeriodSeconds: 0, preconditions: { uid: 'not-the-uid' } } }));
+  const wrongUid = await apiError(
+    core.deleteNamespacedPod({ namespace: 'default', name: 'p2', body: { gracePeriodSeconds: 0, preconditions: { uid: 'not-the-uid' } } }),
+  );
   assert.equal(wrongUid.code, 409);
   await core.deleteNamespacedPod({ namespace: 'default', name: 'p2', body: { gracePeriodSeconds: 0, preconditions: { uid: still.metadata!.uid! } } });
   assert.equal((await apiError(core.readNamespacedPod({ namespace: 'default', name: 'p2' }))).code, 404);
@@ -121,7 +140,10 @@ test('graceful pod deletion: deletionTimestamp first, removal on gracePeriodSeco
 });
 
 test('leases: create and renew through CoordinationV1Api', async () => {
-  const l = await coord.createNamespacedLease({ namespace: 'kube-node-lease', body: { metadata: { name: 'edge-a' }, spec: { holderIdentity: 'edge-a', leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() } } });
+  const l = await coord.createNamespacedLease({
+    namespace: 'kube-node-lease',
+    body: { metadata: { name: 'edge-a' }, spec: { holderIdentity: 'edge-a', leaseDurationSeconds: 40, renewTime: new k8s.V1MicroTime() } },
+  });
   assert.equal(l.spec?.holderIdentity, 'edge-a');
   l.spec!.renewTime = new k8s.V1MicroTime(Date.now() + 1000);
   const renewed = await coord.replaceNamespacedLease({ namespace: 'kube-node-lease', name: 'edge-a', body: l });
@@ -138,7 +160,10 @@ test('an informer (list + watch) sees add, update and delete', async () => {
   await informer.start();
   try {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'watched' }, data: { v: '1' } } });
-    await core.patchNamespacedConfigMap({ namespace: 'default', name: 'watched', body: { data: { v: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedConfigMap(
+      { namespace: 'default', name: 'watched', body: { data: { v: '2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await core.deleteNamespacedConfigMap({ namespace: 'default', name: 'watched' });
     const t0 = Date.now();
     while (seen.length < 3 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
@@ -152,9 +177,17 @@ test('watch with a label selector turns a label change into DELETED', async () =
   const list = await core.listNamespacedPod({ namespace: 'default' });
   const events: { type: string; name?: string }[] = [];
   const w = new k8s.Watch(kc);
-  const ctl = await w.watch('/api/v1/namespaces/default/pods', { labelSelector: 'app=demo', resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true }, (type, obj: k8s.V1Pod) => events.push({ type, ...(obj.metadata?.name === undefined ? {} : { name: obj.metadata.name }) }), () => {});
+  const ctl = await w.watch(
+    '/api/v1/namespaces/default/pods',
+    { labelSelector: 'app=demo', resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+    (type, obj: k8s.V1Pod) => events.push({ type, ...(obj.metadata?.name === undefined ? {} : { name: obj.metadata.name }) }),
+    () => {},
+  );
   try {
-    await core.patchNamespacedPod({ namespace: 'default', name: 'p3', body: { metadata: { labels: { app: 'other' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedPod(
+      { namespace: 'default', name: 'p3', body: { metadata: { labels: { app: 'other' } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     const t0 = Date.now();
     while (events.length < 1 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(events[0], { type: 'DELETED', name: 'p3' });

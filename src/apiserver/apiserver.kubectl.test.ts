@@ -16,8 +16,16 @@ const NODE = JSON.stringify({
   metadata: { name: 'edge1', labels: { 'node-role.kubernetes.io/edge': '', 'node-role.kubernetes.io/agent': '' } },
   status: {
     conditions: [{ type: 'Ready', status: 'True', reason: 'EdgeReady', lastHeartbeatTime: '2025-01-01T00:00:00Z' }],
-    addresses: [{ type: 'InternalIP', address: '192.0.2.5' }, { type: 'Hostname', address: 'edge1' }],
-    nodeInfo: { kubeletVersion: 'v1.31.0-kubeedge-v1.21.0', osImage: 'Debian GNU/Linux 12', kernelVersion: '6.1.0', containerRuntimeVersion: 'containerd://1.7.0' },
+    addresses: [
+      { type: 'InternalIP', address: '192.0.2.5' },
+      { type: 'Hostname', address: 'edge1' },
+    ],
+    nodeInfo: {
+      kubeletVersion: 'v1.31.0-kubeedge-v1.21.0',
+      osImage: 'Debian GNU/Linux 12',
+      kernelVersion: '6.1.0',
+      containerRuntimeVersion: 'containerd://1.7.0',
+    },
   },
 });
 
@@ -39,15 +47,27 @@ test('kubectl get nodes -w sees a status change made with kubectl patch --subres
   const w = kubectlStream(s, ['get', 'nodes', '-w']);
   try {
     await w.waitFor(/edge1\s+Ready/);
-    const patched = await kubectlOk(s, ['patch', 'node', 'edge1', '--subresource=status', '-p', '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"EdgeDown"}]}}']);
+    const patched = await kubectlOk(s, [
+      'patch',
+      'node',
+      'edge1',
+      '--subresource=status',
+      '-p',
+      '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"EdgeDown"}]}}',
+    ]);
     assert.match(patched, /node\/edge1 patched/);
     await w.waitFor(/edge1\s+NotReady\s+agent,edge/);
   } finally {
     w.stop();
   }
   // The status patch merged conditions by type and kept the addresses.
-  const json = JSON.parse(await kubectlOk(s, ['get', 'node', 'edge1', '-o', 'json'])) as { status: { conditions: { type: string; status: string }[]; addresses: unknown[] } };
-  assert.deepEqual(json.status.conditions.map((c) => [c.type, c.status]), [['Ready', 'False']]);
+  const json = JSON.parse(await kubectlOk(s, ['get', 'node', 'edge1', '-o', 'json'])) as {
+    status: { conditions: { type: string; status: string }[]; addresses: unknown[] };
+  };
+  assert.deepEqual(
+    json.status.conditions.map((c) => [c.type, c.status]),
+    [['Ready', 'False']],
+  );
   assert.equal(json.status.addresses.length, 2);
 });
 
@@ -86,7 +106,12 @@ test('kubectl get pods -o wide -A lists namespace, status and node columns', asy
 });
 
 test('kubectl describe node lists its pods and events; describe pod shows events', async () => {
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'on-edge', namespace: 'default' }, spec: { nodeName: 'edge1', containers: [{ name: 'c', image: 'busybox:1.36' }] } };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'on-edge', namespace: 'default' },
+    spec: { nodeName: 'edge1', containers: [{ name: 'c', image: 'busybox:1.36' }] },
+  };
   await kubectlOk(s, ['create', '-f', '-'], JSON.stringify(pod));
   const uid = await kubectlOk(s, ['get', 'pod', 'on-edge', '-o', 'jsonpath={.metadata.uid}']);
   const ev = {
@@ -126,7 +151,12 @@ test('kubectl delete pod: unscheduled pods go at once, scheduled ones stay Termi
 });
 
 test('kubectl get lease -n kube-node-lease shows the holder', async () => {
-  const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'edge1', namespace: 'kube-node-lease' }, spec: { holderIdentity: 'edge1', leaseDurationSeconds: 40, renewTime: '2025-01-01T00:00:00.000000Z' } };
+  const lease = {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'edge1', namespace: 'kube-node-lease' },
+    spec: { holderIdentity: 'edge1', leaseDurationSeconds: 40, renewTime: '2025-01-01T00:00:00.000000Z' },
+  };
   await kubectlOk(s, ['create', '-f', '-'], JSON.stringify(lease));
   const out = await kubectlOk(s, ['get', 'lease', '-n', 'kube-node-lease']);
   assert.match(out, /NAME\s+HOLDER\s+AGE/);
@@ -134,7 +164,10 @@ test('kubectl get lease -n kube-node-lease shows the holder', async () => {
 });
 
 test('kubectl create secret generic (sent as protobuf) stores base64 data with type Opaque', async () => {
-  assert.match(await kubectlOk(s, ['create', 'secret', 'generic', 'creds', '--from-literal=user=admin', '--from-literal=pass=s3cret']), /secret\/creds created/);
+  assert.match(
+    await kubectlOk(s, ['create', 'secret', 'generic', 'creds', '--from-literal=user=admin', '--from-literal=pass=s3cret']),
+    /secret\/creds created/,
+  );
   assert.match(await kubectlOk(s, ['get', 'secret', 'creds']), /creds\s+Opaque\s+2\s+/);
   const pass = await kubectlOk(s, ['get', 'secret', 'creds', '-o', 'jsonpath={.data.pass}']);
   assert.equal(Buffer.from(pass, 'base64').toString(), 's3cret');

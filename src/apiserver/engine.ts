@@ -94,7 +94,12 @@ export class Engine {
     const name = md['name'];
     if (typeof name !== 'string' || name === '') throw invalid(def.kind, def.group, '', 'metadata.name: Required value: name or generateName is required');
     if (!NAME_RE.test(name) || name.length > 253) {
-      throw invalid(def.kind, def.group, name, `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
+      throw invalid(
+        def.kind,
+        def.group,
+        name,
+        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+      );
     }
     const ns = this.#checkNamespace(def, urlNs, md);
     if (def.namespaced) this.#requireNamespace(ns);
@@ -125,7 +130,8 @@ export class Engine {
     const ns = nsOf(def, urlNs);
     const cur = this.get(def, ns, name);
     const md: KObj = isObj(body['metadata']) ? structuredClone(body['metadata']) : {};
-    if (md['name'] !== undefined && md['name'] !== name) throw badRequest(`the name of the object (${String(md['name'])}) does not match the name on the URL (${name})`);
+    if (md['name'] !== undefined && md['name'] !== name)
+      throw badRequest(`the name of the object (${String(md['name'])}) does not match the name on the URL (${name})`);
     this.#checkNamespace(def, urlNs, md);
     const rv = md['resourceVersion'];
     if (rv !== undefined && rv !== '' && String(rv) !== cur['metadata']?.['resourceVersion']) {
@@ -177,10 +183,20 @@ export class Engine {
     const cur = this.get(def, ns, name);
     const pre = isObj(opts['preconditions']) ? opts['preconditions'] : {};
     if (pre['uid'] !== undefined && pre['uid'] !== null && pre['uid'] !== cur['metadata']?.['uid']) {
-      throw conflict(def.plural, def.group, name, `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(cur['metadata']?.['uid'])}`);
+      throw conflict(
+        def.plural,
+        def.group,
+        name,
+        `Precondition failed: UID in precondition: ${String(pre['uid'])}, UID in object meta: ${String(cur['metadata']?.['uid'])}`,
+      );
     }
     if (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== null && pre['resourceVersion'] !== cur['metadata']?.['resourceVersion']) {
-      throw conflict(def.plural, def.group, name, `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(cur['metadata']?.['resourceVersion'])}`);
+      throw conflict(
+        def.plural,
+        def.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(cur['metadata']?.['resourceVersion'])}`,
+      );
     }
     if (dryRun) return { object: cur, removed: false };
     if (def.group === '' && def.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(name)) {

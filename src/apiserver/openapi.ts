@@ -52,7 +52,11 @@ export function openApiIndex(): Record<string, unknown> {
   if (indexCache !== undefined) return indexCache;
   const paths: Record<string, unknown> = {};
   for (const gv of groupVersions()) {
-    const hash = createHash('sha256').update(JSON.stringify(openApiGroupVersion(gv.group, gv.version))).digest('hex').slice(0, 32).toUpperCase();
+    const hash = createHash('sha256')
+      .update(JSON.stringify(openApiGroupVersion(gv.group, gv.version)))
+      .digest('hex')
+      .slice(0, 32)
+      .toUpperCase();
     paths[gvPath(gv.group, gv.version)] = { serverRelativeURL: `/openapi/v3/${gvPath(gv.group, gv.version)}?hash=${hash}` };
   }
   indexCache = { paths };

@@ -4,23 +4,54 @@ import { jsonPatch, mergePatch, strategicMerge } from './patch.ts';
 
 test('strategic merge: containers by name, env by name, ports by containerPort, conditions by type', () => {
   const orig = {
-    spec: { containers: [{ name: 'a', image: 'x:1', env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80, name: 'http' }] }, { name: 'b', image: 'y:1' }] },
-    status: { conditions: [{ type: 'Ready', status: 'False' }, { type: 'PodScheduled', status: 'True' }] },
+    spec: {
+      containers: [
+        { name: 'a', image: 'x:1', env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80, name: 'http' }] },
+        { name: 'b', image: 'y:1' },
+      ],
+    },
+    status: {
+      conditions: [
+        { type: 'Ready', status: 'False' },
+        { type: 'PodScheduled', status: 'True' },
+      ],
+    },
   };
   const out = strategicMerge(orig, {
     $setElementOrder: { containers: [{ name: 'a' }] },
     spec: { containers: [{ name: 'a', image: 'x:2', env: [{ name: 'B', value: '2' }], ports: [{ containerPort: 443 }] }] },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   }) as typeof orig;
-  assert.deepEqual(out.spec.containers.map((c) => c.name), ['a', 'b']);
+  assert.deepEqual(
+    out.spec.containers.map((c) => c.name),
+    ['a', 'b'],
+  );
   assert.equal(out.spec.containers[0]?.image, 'x:2');
-  assert.deepEqual(out.spec.containers[0]?.env?.map((e) => e.name), ['A', 'B']);
-  assert.deepEqual(out.spec.containers[0]?.ports?.map((p) => p.containerPort), [80, 443]);
-  assert.deepEqual(out.status.conditions, [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }]);
+  assert.deepEqual(
+    out.spec.containers[0]?.env?.map((e) => e.name),
+    ['A', 'B'],
+  );
+  assert.deepEqual(
+    out.spec.containers[0]?.ports?.map((p) => p.containerPort),
+    [80, 443],
+  );
+  assert.deepEqual(out.status.conditions, [
+    { type: 'Ready', status: 'True' },
+    { type: 'PodScheduled', status: 'True' },
+  ]);
 });
 
 test('strategic merge: $patch delete removes a list element or a map, null deletes a key, $retainKeys ignored', () => {
-  const orig = { spec: { taints: [{ key: 'k1', effect: 'NoSchedule' }, { key: 'k2', effect: 'NoExecute' }], extra: { a: 1 }, keep: 1 } };
+  const orig = {
+    spec: {
+      taints: [
+        { key: 'k1', effect: 'NoSchedule' },
+        { key: 'k2', effect: 'NoExecute' },
+      ],
+      extra: { a: 1 },
+      keep: 1,
+    },
+  };
   const out = strategicMerge(orig, { spec: { taints: [{ key: 'k1', $patch: 'delete' }], extra: { $patch: 'delete' }, keep: null, $retainKeys: ['taints'] } });
   assert.deepEqual(out, { spec: { taints: [{ key: 'k2', effect: 'NoExecute' }] } });
 });

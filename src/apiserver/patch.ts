@@ -26,7 +26,10 @@ export function mergePatch(target: unknown, patch: unknown): Json {
 function decodePointer(p: string): string[] {
   if (p === '') return [];
   if (!p.startsWith('/')) throw badRequest(`invalid JSON pointer "${p}"`);
-  return p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return p
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function parentOf(doc: Json, path: string[]): { parent: JObj | Json[]; last: string } {

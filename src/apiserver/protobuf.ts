@@ -11,7 +11,16 @@ type Schema = Record<number, [string, Kind]>;
 const SCHEMAS: Record<string, Schema> = {
   Unknown: { 1: ['typeMeta', { msg: 'TypeMeta' }], 2: ['raw', 'bytes'] },
   TypeMeta: { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] },
-  ObjectMeta: { 1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 5: ['uid', 'string'], 6: ['resourceVersion', 'string'], 11: ['labels', 'mapss'], 12: ['annotations', 'mapss'], 14: ['finalizers', 'strings'] },
+  ObjectMeta: {
+    1: ['name', 'string'],
+    2: ['generateName', 'string'],
+    3: ['namespace', 'string'],
+    5: ['uid', 'string'],
+    6: ['resourceVersion', 'string'],
+    11: ['labels', 'mapss'],
+    12: ['annotations', 'mapss'],
+    14: ['finalizers', 'strings'],
+  },
   Secret: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'mapsb'], 3: ['type', 'string'], 4: ['stringData', 'mapss'], 5: ['immutable', 'bool'] },
   ConfigMap: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'mapss'], 3: ['binaryData', 'mapsb'], 4: ['immutable', 'bool'] },
   Namespace: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['spec', { msg: 'NamespaceSpec' }] },

@@ -12,7 +12,10 @@ export type Route =
 export function route(pathname: string): Route {
   let segs: string[];
   try {
-    segs = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    segs = pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
   } catch {
     return { type: 'unknown' };
   }
@@ -40,7 +43,7 @@ export function route(pathname: string): Route {
   // /namespaces/{ns}/{plural}/... unless {plural} is a namespace subresource (/namespaces/{name}/status).
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const def = findResource(group, version, rest[2] ?? '');
-    if (def !== undefined && def.namespaced) {
+    if (def?.namespaced) {
       return build(def, rest[1], rest[3], rest[4], rest.length > 5, watchPath);
     }
   }

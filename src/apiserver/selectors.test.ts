@@ -10,8 +10,17 @@ const o = (labels: Record<string, string>) => ({ metadata: { labels } });
 test('label selectors: =, ==, !=, in, notin, exists, !exists', () => {
   const x = o({ app: 'web', tier: 'fe' });
   const cases: [string, boolean][] = [
-    ['app=web', true], ['app==web', true], ['app!=web', false], ['app!=db', true], ['tier in (fe, be)', true],
-    ['tier notin (fe)', false], ['app', true], ['!app', false], ['!missing', true], ['app=web,tier in (be)', false], ['missing!=x', true],
+    ['app=web', true],
+    ['app==web', true],
+    ['app!=web', false],
+    ['app!=db', true],
+    ['tier in (fe, be)', true],
+    ['tier notin (fe)', false],
+    ['app', true],
+    ['!app', false],
+    ['!missing', true],
+    ['app=web,tier in (be)', false],
+    ['missing!=x', true],
   ];
   for (const [sel, want] of cases) assert.equal(parseLabelSelector(sel)(x), want, sel);
   assert.throws(() => parseLabelSelector('a b c'), /unable to parse/);
@@ -32,11 +41,20 @@ test('pod STATUS column follows kubectl', () => {
   assert.equal(podStatusReason(waiting('ContainerCreating')), 'ContainerCreating');
   assert.equal(podStatusReason(waiting('CrashLoopBackOff')), 'CrashLoopBackOff');
   assert.equal(podStatusReason(waiting('ImagePullBackOff')), 'ImagePullBackOff');
-  assert.equal(podStatusReason({ status: { phase: 'Succeeded', containerStatuses: [{ state: { terminated: { reason: 'Completed', exitCode: 0 } } }] } }), 'Completed');
+  assert.equal(
+    podStatusReason({ status: { phase: 'Succeeded', containerStatuses: [{ state: { terminated: { reason: 'Completed', exitCode: 0 } } }] } }),
+    'Completed',
+  );
   assert.equal(podStatusReason({ status: { phase: 'Failed', containerStatuses: [{ state: { terminated: { exitCode: 2 } } }] } }), 'ExitCode:2');
   assert.equal(podStatusReason({ status: { phase: 'Running', containerStatuses: [{ ready: true, state: { running: {} } }] } }), 'Running');
   assert.equal(podStatusReason({ metadata: { deletionTimestamp: 'x' }, status: { phase: 'Running' } }), 'Terminating');
-  assert.equal(podStatusReason({ spec: { initContainers: [{ name: 'i' }, { name: 'j' }] }, status: { phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { running: {} } }] } }), 'Init:0/2');
+  assert.equal(
+    podStatusReason({
+      spec: { initContainers: [{ name: 'i' }, { name: 'j' }] },
+      status: { phase: 'Pending', initContainerStatuses: [{ name: 'i', state: { running: {} } }] },
+    }),
+    'Init:0/2',
+  );
 });
 
 test('AGE formatting matches HumanDuration', () => {

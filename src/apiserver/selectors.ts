@@ -28,7 +28,14 @@ const KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
 function parseLabelReq(part: string): LabelReq {
   let m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(part);
   if (m !== null) {
-    return { key: checkKey(m[1] ?? ''), op: m[2] === 'in' ? 'in' : 'notin', values: (m[3] ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '') };
+    return {
+      key: checkKey(m[1] ?? ''),
+      op: m[2] === 'in' ? 'in' : 'notin',
+      values: (m[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== ''),
+    };
   }
   m = /^([^=!<>\s]+)\s*(==|=|!=|>|<)\s*(\S*)$/.exec(part);
   if (m !== null) {
@@ -70,6 +77,7 @@ export function parseLabelSelector(s: string | null): Selector {
         case 'lt':
           return has && Number(v) < Number(r.values[0]);
       }
+      return false;
     });
   };
 }
@@ -85,7 +93,7 @@ function fieldValue(o: KObj, path: string): string {
   return String(cur);
 }
 
-function unescape(v: string): string {
+function unescapeValue(v: string): string {
   return v.replace(/\\(.)/g, '$1');
 }
 
@@ -104,7 +112,7 @@ export function parseFieldSelector(s: string | null, r: ResourceDef): Selector {
       if (!allowed.has(field)) {
         throw badRequest(`"${field}" is not a known field selector: only "${[...allowed].join('", "')}"`);
       }
-      return { field, ne: m[2] === '!=', value: unescape(m[3] ?? '') };
+      return { field, ne: m[2] === '!=', value: unescapeValue(m[3] ?? '') };
     });
   return (o) => reqs.every((q) => (fieldValue(o, q.field) === q.value) !== q.ne);
 }

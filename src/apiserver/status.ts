@@ -48,12 +48,11 @@ export function alreadyExists(resource: string, group: string, name: string): Ap
 }
 
 export function conflict(resource: string, group: string, name: string, why: string): ApiError {
-  return new ApiError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`,
-    { name, ...(group === '' ? {} : { group }), kind: resource },
-  );
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`, {
+    name,
+    ...(group === '' ? {} : { group }),
+    kind: resource,
+  });
 }
 
 export function badRequest(message: string): ApiError {
@@ -85,7 +84,11 @@ export function expired(message: string): ApiError {
 }
 
 export function unsupportedMediaType(ct: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`,
+  );
 }
 
 export function successStatus(details: Record<string, unknown>): Record<string, unknown> {

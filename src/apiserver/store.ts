@@ -2,7 +2,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Logger } from '../core/log.ts';
 
 /** A stored Kubernetes object. Kept loose: the engine handles any kind generically. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: stored objects are arbitrary JSON whose shape each handler checks
 export type KObj = Record<string, any>;
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -103,28 +103,79 @@ function printerFor(def: ResourceDef): Printer {
   switch (key) {
     case 'nodes':
       return {
-        columns: [nameCol, col('Status'), col('Roles'), AGE, col('Version'), col('Internal-IP', 'string', 1), col('External-IP', 'string', 1), col('OS-Image', 'string', 1), col('Kernel-Version', 'string', 1), col('Container-Runtime', 'string', 1)],
+        columns: [
+          nameCol,
+          col('Status'),
+          col('Roles'),
+          AGE,
+          col('Version'),
+          col('Internal-IP', 'string', 1),
+          col('External-IP', 'string', 1),
+          col('OS-Image', 'string', 1),
+          col('Kernel-Version', 'string', 1),
+          col('Container-Runtime', 'string', 1),
+        ],
         cells: (n) => {
           const info = o(o(n['status'])['nodeInfo']);
-          return [name(n), nodeStatus(n), nodeRoles(n), created(n), String(info['kubeletVersion'] ?? ''), addr(n, 'InternalIP'), addr(n, 'ExternalIP'), none(info['osImage']), none(info['kernelVersion']), none(info['containerRuntimeVersion'])];
+          return [
+            name(n),
+            nodeStatus(n),
+            nodeRoles(n),
+            created(n),
+            String(info['kubeletVersion'] ?? ''),
+            addr(n, 'InternalIP'),
+            addr(n, 'ExternalIP'),
+            none(info['osImage']),
+            none(info['kernelVersion']),
+            none(info['containerRuntimeVersion']),
+          ];
         },
       };
     case 'pods':
       return {
-        columns: [nameCol, col('Ready'), col('Status'), col('Restarts', 'string'), AGE, col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+        columns: [
+          nameCol,
+          col('Ready'),
+          col('Status'),
+          col('Restarts', 'string'),
+          AGE,
+          col('IP', 'string', 1),
+          col('Node', 'string', 1),
+          col('Nominated Node', 'string', 1),
+          col('Readiness Gates', 'string', 1),
+        ],
         cells: (p) => {
           const st = o(p['status']);
           const gates = arr(o(p['spec'])['readinessGates']);
-          const gateCell = gates.length === 0 ? '<none>' : `${gates.filter((g) => arr(st['conditions']).some((c) => c['type'] === g['conditionType'] && c['status'] === 'True')).length}/${gates.length}`;
-          return [name(p), podReadyCount(p), podStatusReason(p), podRestarts(p), created(p), none(st['podIP']), none(o(p['spec'])['nodeName']), none(st['nominatedNodeName']), gateCell];
+          const gateCell =
+            gates.length === 0
+              ? '<none>'
+              : `${gates.filter((g) => arr(st['conditions']).some((c) => c['type'] === g['conditionType'] && c['status'] === 'True')).length}/${gates.length}`;
+          return [
+            name(p),
+            podReadyCount(p),
+            podStatusReason(p),
+            podRestarts(p),
+            created(p),
+            none(st['podIP']),
+            none(o(p['spec'])['nodeName']),
+            none(st['nominatedNodeName']),
+            gateCell,
+          ];
         },
       };
     case 'namespaces':
       return { columns: [nameCol, col('Status'), AGE], cells: (x) => [name(x), String(o(x['status'])['phase'] ?? ''), created(x)] };
     case 'configmaps':
-      return { columns: [nameCol, col('Data', 'integer'), AGE], cells: (x) => [name(x), Object.keys(o(x['data'])).length + Object.keys(o(x['binaryData'])).length, created(x)] };
+      return {
+        columns: [nameCol, col('Data', 'integer'), AGE],
+        cells: (x) => [name(x), Object.keys(o(x['data'])).length + Object.keys(o(x['binaryData'])).length, created(x)],
+      };
     case 'secrets':
-      return { columns: [nameCol, col('Type'), col('Data', 'integer'), AGE], cells: (x) => [name(x), String(x['type'] ?? ''), Object.keys(o(x['data'])).length, created(x)] };
+      return {
+        columns: [nameCol, col('Type'), col('Data', 'integer'), AGE],
+        cells: (x) => [name(x), String(x['type'] ?? ''), Object.keys(o(x['data'])).length, created(x)],
+      };
     case 'services':
       return {
         columns: [nameCol, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), AGE, col('Selector', 'string', 1)],
@@ -132,8 +183,18 @@ function printerFor(def: ResourceDef): Printer {
           const spec = o(s['spec']);
           const ext = arr(o(o(s['status'])['loadBalancer'])['ingress']).map((i) => i['ip'] ?? i['hostname']);
           const externals = [...arr(spec['externalIPs']).map(String), ...ext.map(String)];
-          const sel = Object.entries(o(spec['selector'])).map(([k, v]) => `${k}=${v}`).join(',');
-          return [name(s), String(spec['type'] ?? 'ClusterIP'), none(spec['clusterIP']), externals.length > 0 ? externals.join(',') : spec['type'] === 'LoadBalancer' ? '<pending>' : '<none>', servicePorts(s), created(s), none(sel)];
+          const sel = Object.entries(o(spec['selector']))
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',');
+          return [
+            name(s),
+            String(spec['type'] ?? 'ClusterIP'),
+            none(spec['clusterIP']),
+            externals.length > 0 ? externals.join(',') : spec['type'] === 'LoadBalancer' ? '<pending>' : '<none>',
+            servicePorts(s),
+            created(s),
+            none(sel),
+          ];
         },
       };
     case 'endpoints':
@@ -148,7 +209,14 @@ function printerFor(def: ResourceDef): Printer {
         cells: (e) => {
           const io = o(e['involvedObject']);
           const last = e['lastTimestamp'] ?? e['eventTime'] ?? o(e['metadata'])['creationTimestamp'];
-          return [age(last), String(e['type'] ?? ''), String(e['reason'] ?? ''), `${String(io['kind'] ?? '').toLowerCase()}/${io['name'] ?? ''}`, String(e['message'] ?? ''), name(e)];
+          return [
+            age(last),
+            String(e['type'] ?? ''),
+            String(e['reason'] ?? ''),
+            `${String(io['kind'] ?? '').toLowerCase()}/${io['name'] ?? ''}`,
+            String(e['message'] ?? ''),
+            name(e),
+          ];
         },
       };
     default:

@@ -49,7 +49,10 @@ export async function kubectlOk(s: RunningApiServer, args: string[], stdin?: str
 }
 
 /** A long-running kubectl (e.g. `get -w`) whose output is collected until `stop()`. */
-export function kubectlStream(s: RunningApiServer, args: string[]): { child: ChildProcess; output: () => string; waitFor(re: RegExp, ms?: number): Promise<void>; stop(): void } {
+export function kubectlStream(
+  s: RunningApiServer,
+  args: string[],
+): { child: ChildProcess; output: () => string; waitFor(re: RegExp, ms?: number): Promise<void>; stop(): void } {
   const child = spawn(KUBECTL, ['--kubeconfig', s.kubeConfigPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -75,7 +78,12 @@ export function kubectlStream(s: RunningApiServer, args: string[]): { child: Chi
 }
 
 /** A raw HTTPS request trusting the server's CA; `token` undefined sends no Authorization. */
-export function rawRequest(s: RunningApiServer, method: string, path: string, o: { token?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+export function rawRequest(
+  s: RunningApiServer,
+  method: string,
+  path: string,
+  o: { token?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, s.url);
     const req = request(

@@ -45,7 +45,10 @@ test('a valid config loads: exit 0, warnings returned for unknown keys', () => {
 });
 
 test('an invalid config exits 2 with one line per problem: path, line, found, valid', () => {
-  const f = write('bad.yaml', 'apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\nmodules:\n  edgeHub:\n    enable: true\n    token: x\n    heartbeat: -3\n  eventBus:\n    mqttMode: 9\n');
+  const f = write(
+    'bad.yaml',
+    'apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\nmodules:\n  edgeHub:\n    enable: true\n    token: x\n    heartbeat: -3\n  eventBus:\n    mqttMode: 9\n',
+  );
   const r = run('edgecore', f);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');

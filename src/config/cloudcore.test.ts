@@ -47,7 +47,10 @@ test('a config that sets almost nothing gets KubeEdge defaults at every level', 
   assert.equal(config.modules.syncController.enable, true);
   assert.equal(config.modules.dynamicController.enable, false);
   assert.deepEqual(config.modules.apiServer, {
-    address: '127.0.0.1', port: 6443, dataDir: '/var/lib/kubeedge/apiserver', adminKubeConfig: '/etc/kubeedge/admin.kubeconfig',
+    address: '127.0.0.1',
+    port: 6443,
+    dataDir: '/var/lib/kubeedge/apiserver',
+    adminKubeConfig: '/etc/kubeedge/admin.kubeconfig',
   });
   assert.deepEqual(config.featureGates, {});
 });
@@ -147,13 +150,25 @@ test('cloudcore validation names path, line, found value and what is valid', () 
   ].join('\n');
   const problems = problemsOf(text);
   const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
-  assert.deepEqual(byPath['modules.cloudHub.nodeLimit'], { path: 'modules.cloudHub.nodeLimit', line: 3, message: 'must be a positive integer number of nodes, got 0' });
+  assert.deepEqual(byPath['modules.cloudHub.nodeLimit'], {
+    path: 'modules.cloudHub.nodeLimit',
+    line: 3,
+    message: 'must be a positive integer number of nodes, got 0',
+  });
   assert.equal(byPath['modules.cloudHub.keepaliveInterval']?.line, 4);
   assert.match(byPath['modules.cloudHub.keepaliveInterval']?.message ?? '', /positive integer number of seconds, got -1/);
-  assert.deepEqual(byPath['modules.cloudHub.websocket.port'], { path: 'modules.cloudHub.websocket.port', line: 6, message: 'must be a port number 1-65535, got 70000' });
+  assert.deepEqual(byPath['modules.cloudHub.websocket.port'], {
+    path: 'modules.cloudHub.websocket.port',
+    line: 6,
+    message: 'must be a port number 1-65535, got 70000',
+  });
   assert.equal(byPath['modules.cloudHub.advertiseAddress[0]']?.line, 7);
   assert.match(byPath['modules.cloudHub.advertiseAddress[0]']?.message ?? '', /IP address, got "not-an-ip"/);
-  assert.deepEqual(byPath['modules.iptablesManager.mode'], { path: 'modules.iptablesManager.mode', line: 9, message: 'must be one of internal, external, got "hybrid"' });
+  assert.deepEqual(byPath['modules.iptablesManager.mode'], {
+    path: 'modules.iptablesManager.mode',
+    line: 9,
+    message: 'must be one of internal, external, got "hybrid"',
+  });
   assert.equal(byPath['kubeAPIConfig.qps']?.line, 11);
   assert.match(byPath['kubeAPIConfig.qps']?.message ?? '', /got "fast"/);
   assert.equal(problems.length, 6);

@@ -57,8 +57,7 @@ export const EDGE_CONTROLLER_LOAD_DEFAULTS: Readonly<Record<string, number>> = {
   ServiceAccountTokenWorkers: 4,
 };
 
-const listener = (enable: boolean, address: string, p: number) =>
-  z.strictObject({ enable: bool(enable), address: str(address), port: port(p) }).prefault({});
+const listener = (enable: boolean, address: string, p: number) => z.strictObject({ enable: bool(enable), address: str(address), port: port(p) }).prefault({});
 
 const authorizationMode = z.strictObject({
   node: z.strictObject({ enable: bool(true) }).optional(),
@@ -83,9 +82,7 @@ function cloudHub(host: HostFacts) {
           maxIncomingStreams: posInt(10000, 'number of streams'),
         })
         .prefault({}),
-      unixsocket: z
-        .strictObject({ enable: bool(true), address: str('unix:///var/lib/kubeedge/kubeedge.sock') })
-        .prefault({}),
+      unixsocket: z.strictObject({ enable: bool(true), address: str('unix:///var/lib/kubeedge/kubeedge.sock') }).prefault({}),
       websocket: listener(true, '0.0.0.0', 10000),
       https: listener(true, '0.0.0.0', 10002),
       advertiseAddress: ipList([host.ip]),
@@ -111,9 +108,7 @@ export function cloudCoreSchema(host: HostFacts) {
     commonConfig: z
       .strictObject({
         tunnelPort: port(10350),
-        monitorServer: z
-          .strictObject({ bindAddress: hostPort('127.0.0.1:9091'), enableProfiling: bool(false) })
-          .prefault({}),
+        monitorServer: z.strictObject({ bindAddress: hostPort('127.0.0.1:9091'), enableProfiling: bool(false) }).prefault({}),
       })
       .prefault({}),
     kubeAPIConfig: z
@@ -125,7 +120,9 @@ export function cloudCoreSchema(host: HostFacts) {
         burst: posInt(5000, 'number of requests'),
       })
       .prefault({}),
-    featureGates: z.record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' }).default(() => ({})),
+    featureGates: z
+      .record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' })
+      .default(() => ({})),
     modules: z
       .strictObject({
         cloudHub: cloudHub(host),
@@ -176,9 +173,7 @@ export function cloudCoreSchema(host: HostFacts) {
             restTimeout: posInt(60, 'number of seconds'),
           })
           .prefault({}),
-        iptablesManager: z
-          .strictObject({ enable: bool(true), mode: oneOf(['internal', 'external'] as const, 'internal') })
-          .prefault({}),
+        iptablesManager: z.strictObject({ enable: bool(true), mode: oneOf(['internal', 'external'] as const, 'internal') }).prefault({}),
         // ours: the embedded Kubernetes-compatible API server; `enable` unset means "auto" (apiServerEnabled)
         apiServer: z
           .strictObject({

@@ -19,6 +19,10 @@ test('parseDuration reads Go durations into milliseconds', () => {
 
 test('parseDuration rejects what Go rejects, with a typed error', () => {
   for (const bad of ['', '10', '1x', 's', '1h 30m', 'abc', '-', '1.5.5s', 'PT10S']) {
-    assert.throws(() => parseDuration(bad), (e: unknown) => e instanceof DurationError && e.code === 'KE_INVALID_DURATION' && e.input === bad, bad);
+    assert.throws(
+      () => parseDuration(bad),
+      (e: unknown) => e instanceof DurationError && e.code === 'KE_INVALID_DURATION' && e.input === bad,
+      bad,
+    );
   }
 });

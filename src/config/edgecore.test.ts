@@ -63,14 +63,16 @@ test('defaults fill in every level, with host IP and hostname', () => {
 });
 
 test('imageServiceEndpoint follows containerRuntimeEndpoint when unset; extra kubelet keys pass through silently', () => {
-  const { config, warnings } = parse([
-    'modules:',
-    '  edged:',
-    '    tailoredKubeletConfig:',
-    '      containerRuntimeEndpoint: unix:///var/run/docker.sock',
-    '      serializeImagePulls: false',
-    '      kubeReserved: {cpu: 100m}',
-  ].join('\n'));
+  const { config, warnings } = parse(
+    [
+      'modules:',
+      '  edged:',
+      '    tailoredKubeletConfig:',
+      '      containerRuntimeEndpoint: unix:///var/run/docker.sock',
+      '      serializeImagePulls: false',
+      '      kubeReserved: {cpu: 100m}',
+    ].join('\n'),
+  );
   const k = config.modules.edged.tailoredKubeletConfig as Record<string, unknown>;
   assert.equal(k['imageServiceEndpoint'], 'unix:///var/run/docker.sock');
   assert.equal(k['serializeImagePulls'], false);
@@ -95,16 +97,28 @@ test('unknown keys: one warning each, with line; config still loads', () => {
 });
 
 test('negative heartbeat: path, line, found and valid', () => {
-  const p = onlyProblem('apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\nmodules:\n  edgeHub:\n    enable: true\n    token: x\n    heartbeat: -3\n');
+  const p = onlyProblem(
+    'apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\nmodules:\n  edgeHub:\n    enable: true\n    token: x\n    heartbeat: -3\n',
+  );
   assert.deepEqual(p, { path: 'modules.edgeHub.heartbeat', line: 7, message: 'must be a positive integer number of seconds, got -3' });
 });
 
 test('zero intervals and out-of-range ports are rejected', () => {
   assert.deepEqual(onlyProblem('modules:\n  metaManager:\n    remoteQueryTimeout: 0\n'), {
-    path: 'modules.metaManager.remoteQueryTimeout', line: 3, message: 'must be a positive integer number of seconds, got 0',
+    path: 'modules.metaManager.remoteQueryTimeout',
+    line: 3,
+    message: 'must be a positive integer number of seconds, got 0',
   });
-  assert.deepEqual(onlyProblem('modules:\n  serviceBus:\n    port: 0\n'), { path: 'modules.serviceBus.port', line: 3, message: 'must be a port number 1-65535, got 0' });
-  assert.deepEqual(onlyProblem('modules:\n  edgeMesh:\n    listenPort: 65536\n'), { path: 'modules.edgeMesh.listenPort', line: 3, message: 'must be a port number 1-65535, got 65536' });
+  assert.deepEqual(onlyProblem('modules:\n  serviceBus:\n    port: 0\n'), {
+    path: 'modules.serviceBus.port',
+    line: 3,
+    message: 'must be a port number 1-65535, got 0',
+  });
+  assert.deepEqual(onlyProblem('modules:\n  edgeMesh:\n    listenPort: 65536\n'), {
+    path: 'modules.edgeMesh.listenPort',
+    line: 3,
+    message: 'must be a port number 1-65535, got 65536',
+  });
   const p = onlyProblem('modules:\n  edgeHub:\n    websocket:\n      server: 10.0.0.1\n');
   assert.equal(p.path, 'modules.edgeHub.websocket.server');
   assert.equal(p.line, 4);
@@ -130,10 +144,14 @@ test('`enable: yes` is a string in YAML 1.2 and is reported as expected true or 
 
 test('unknown enum values', () => {
   assert.deepEqual(onlyProblem('modules:\n  eventBus:\n    mqttMode: 3\n'), {
-    path: 'modules.eventBus.mqttMode', line: 3, message: 'must be an integer from 0 to 2 (0 internal broker, 1 both, 2 external broker), got 3',
+    path: 'modules.eventBus.mqttMode',
+    line: 3,
+    message: 'must be an integer from 0 to 2 (0 internal broker, 1 both, 2 external broker), got 3',
   });
   assert.deepEqual(onlyProblem('modules:\n  edged:\n    tailoredKubeletConfig:\n      cgroupDriver: systemd2\n'), {
-    path: 'modules.edged.tailoredKubeletConfig.cgroupDriver', line: 4, message: 'must be one of cgroupfs, systemd, got "systemd2"',
+    path: 'modules.edged.tailoredKubeletConfig.cgroupDriver',
+    line: 4,
+    message: 'must be one of cgroupfs, systemd, got "systemd2"',
   });
   assert.equal(onlyProblem('modules:\n  edgeMesh:\n    lbStrategy: Fastest\n').line, 3);
 });
@@ -176,16 +194,23 @@ test('hostnameOverride must be a valid node name', () => {
 
 test('imageGC low above high is caught', () => {
   const p = onlyProblem('modules:\n  edged:\n    tailoredKubeletConfig:\n      imageGCHighThresholdPercent: 50\n      imageGCLowThresholdPercent: 60\n');
-  assert.deepEqual(p, { path: 'modules.edged.tailoredKubeletConfig.imageGCLowThresholdPercent', line: 5, message: 'must not exceed imageGCHighThresholdPercent (50), got 60' });
+  assert.deepEqual(p, {
+    path: 'modules.edged.tailoredKubeletConfig.imageGCLowThresholdPercent',
+    line: 5,
+    message: 'must not exceed imageGCHighThresholdPercent (50), got 60',
+  });
 });
 
 test('every problem in a file is reported at once', () => {
   const ps = problemsOf('modules:\n  edgeHub:\n    heartbeat: 0\n    messageQPS: -1\n  eventBus:\n    mqttQOS: 5\n');
-  assert.deepEqual(ps.map((p) => [p.path, p.line]), [
-    ['modules.edgeHub.heartbeat', 3],
-    ['modules.edgeHub.messageQPS', 4],
-    ['modules.eventBus.mqttQOS', 6],
-  ]);
+  assert.deepEqual(
+    ps.map((p) => [p.path, p.line]),
+    [
+      ['modules.edgeHub.heartbeat', 3],
+      ['modules.edgeHub.messageQPS', 4],
+      ['modules.eventBus.mqttQOS', 6],
+    ],
+  );
 });
 
 test('YAML syntax errors carry the line', () => {

@@ -3,9 +3,7 @@
  * and our `modules.edgeMesh` (the v1.7-era EdgeMesh keys). Old v1alpha1 files are converted in v1alpha1.ts.
  */
 import { z } from 'zod';
-import {
-  bool, cidr, duration, hostPort, intRange, nodeName, nonNegInt, oneOf, port, posInt, str, stringMap, strList, url,
-} from './fields.ts';
+import { bool, cidr, duration, hostPort, intRange, nodeName, nonNegInt, oneOf, port, posInt, str, stringMap, strList, url } from './fields.ts';
 import type { HostFacts } from './host.ts';
 
 export const EDGECORE_API_VERSION = 'edgecore.config.kubeedge.io/v1alpha2';
@@ -81,7 +79,10 @@ function edged(host: HostFacts) {
       podSandboxImage: str('kubeedge/pause:3.6'),
       runtimeCgroups: str(''),
       rootDirectory: str('/var/lib/kubelet'),
-      maxContainerCount: z.int({ error: 'must be an integer (-1 means no limit)' }).min(-1, { error: 'must be an integer >= -1 (-1 means no limit)' }).default(-1),
+      maxContainerCount: z
+        .int({ error: 'must be an integer (-1 means no limit)' })
+        .min(-1, { error: 'must be an integer >= -1 (-1 means no limit)' })
+        .default(-1),
       maxPerPodContainerCount: nonNegInt(1, ''),
       minimumGCAge: duration('0s'),
       nodeLabels: stringMap({}),
@@ -180,7 +181,9 @@ export function edgeCoreSchema(host: HostFacts) {
     apiVersion: str(EDGECORE_API_VERSION),
     kind: str(EDGECORE_KIND),
     edgecoreVersion: str(''),
-    featureGates: z.record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' }).default(() => ({})),
+    featureGates: z
+      .record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' })
+      .default(() => ({})),
     database: z
       .strictObject({
         driverName: oneOf(['sqlite3'] as const, 'sqlite3'),
@@ -194,9 +197,7 @@ export function edgeCoreSchema(host: HostFacts) {
         edgeHub: edgeHub(host),
         eventBus,
         metaManager,
-        serviceBus: z
-          .strictObject({ enable: bool(false), server: str('127.0.0.1'), port: port(9060), timeout: posInt(60, 'number of seconds') })
-          .prefault({}),
+        serviceBus: z.strictObject({ enable: bool(false), server: str('127.0.0.1'), port: port(9060), timeout: posInt(60, 'number of seconds') }).prefault({}),
         deviceTwin: z.strictObject({ enable: bool(true), dmiSockPath: str('/etc/kubeedge/') }).prefault({}),
         dbTest: z.strictObject({ enable: bool(false) }).prefault({}),
         edgeStream: z

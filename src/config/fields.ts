@@ -51,31 +51,42 @@ export function hostPort(d: string) {
   const error = 'must be host:port with a port 1-65535';
   return z
     .string({ error })
-    .refine((s) => {
-      const i = s.lastIndexOf(':');
-      if (i <= 0) return false;
-      const p = Number(s.slice(i + 1));
-      return Number.isInteger(p) && p >= 1 && p <= 65535 && /^\d+$/.test(s.slice(i + 1));
-    }, { error })
+    .refine(
+      (s) => {
+        const i = s.lastIndexOf(':');
+        if (i <= 0) return false;
+        const p = Number(s.slice(i + 1));
+        return Number.isInteger(p) && p >= 1 && p <= 65535 && /^\d+$/.test(s.slice(i + 1));
+      },
+      { error },
+    )
     .default(d);
 }
 
 export function ipList(d: string[]) {
   const error = 'must be a list of IP addresses';
-  return z.array(z.string({ error }).refine((s) => net.isIP(s) !== 0, { error: 'must be an IP address' }), { error }).default(() => [...d]);
+  return z
+    .array(
+      z.string({ error }).refine((s) => net.isIP(s) !== 0, { error: 'must be an IP address' }),
+      { error },
+    )
+    .default(() => [...d]);
 }
 
 export function url(d: string, protocols: readonly string[]) {
   const error = `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
   return z
     .string({ error })
-    .refine((s) => {
-      try {
-        return protocols.includes(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    }, { error })
+    .refine(
+      (s) => {
+        try {
+          return protocols.includes(new URL(s).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { error },
+    )
     .default(d);
 }
 
@@ -95,10 +106,13 @@ export function cidr(d: string) {
   const error = 'must be an IPv4 CIDR such as 9.251.0.0/16';
   return z
     .string({ error })
-    .refine((s) => {
-      const [ip, bits, extra] = s.split('/');
-      return extra === undefined && ip !== undefined && net.isIPv4(ip) && /^\d+$/.test(bits ?? '') && Number(bits) <= 32;
-    }, { error })
+    .refine(
+      (s) => {
+        const [ip, bits, extra] = s.split('/');
+        return extra === undefined && ip !== undefined && net.isIPv4(ip) && /^\d+$/.test(bits ?? '') && Number(bits) <= 32;
+      },
+      { error },
+    )
     .default(d);
 }
 

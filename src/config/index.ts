@@ -1,7 +1,12 @@
 export { apiServerEnabled, cloudCoreSchema, CLOUDCORE_API_VERSION, CLOUDCORE_KIND, DEFAULT_CLOUDCORE_CONFIG_PATH } from './cloudcore.ts';
 export type { CloudCoreConfig } from './cloudcore.ts';
 export {
-  edgeCoreSchema, EDGECORE_API_VERSION, EDGECORE_V1ALPHA1_API_VERSION, EDGECORE_KIND, DEFAULT_EDGECORE_CONFIG_PATH, DEFAULT_PROJECT_ID,
+  edgeCoreSchema,
+  EDGECORE_API_VERSION,
+  EDGECORE_V1ALPHA1_API_VERSION,
+  EDGECORE_KIND,
+  DEFAULT_EDGECORE_CONFIG_PATH,
+  DEFAULT_PROJECT_ID,
 } from './edgecore.ts';
 export type { EdgeCoreConfig } from './edgecore.ts';
 export { ConfigError, DurationError, formatConfigProblems, formatProblem } from './errors.ts';

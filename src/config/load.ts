@@ -41,10 +41,13 @@ function readConfigFile(path: string, kind: ConfigKind): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied (run as a user that can read it, or fix its mode)'
-      : code === 'EISDIR' ? 'is a directory, expected a YAML file'
-      : `cannot be read (${code ?? String(err)})`;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied (run as a user that can read it, or fix its mode)'
+          : code === 'EISDIR'
+            ? 'is a directory, expected a YAML file'
+            : `cannot be read (${code ?? String(err)})`;
     throw new ConfigError(path, [{ path: '', message: `${path}: ${why}` }], code === 'ENOENT' ? starterFix(kind) : undefined, { cause: err });
   }
 }

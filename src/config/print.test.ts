@@ -12,7 +12,10 @@ for (const kind of ['cloudcore', 'edgecore'] as const) {
   test(`${kind} --defaultconfig: three comment lines, apiVersion and kind first, loads back to the defaults`, () => {
     const text = defaultConfigYaml(kind, host);
     const lines = text.split('\n');
-    assert.ok(lines.slice(0, 3).every((l) => l.startsWith('#')), lines.slice(0, 4).join('\n'));
+    assert.ok(
+      lines.slice(0, 3).every((l) => l.startsWith('#')),
+      lines.slice(0, 4).join('\n'),
+    );
     assert.match(lines[3] ?? '', /^apiVersion: (cloudcore|edgecore)\.config\.kubeedge\.io\/v1alpha[12]$/);
     assert.match(lines[4] ?? '', /^kind: (CloudCore|EdgeCore)$/);
     const { config, warnings } = load(text);
@@ -23,7 +26,12 @@ for (const kind of ['cloudcore', 'edgecore'] as const) {
 
   test(`${kind} --minconfig: three comment lines, loads back without problems or warnings`, () => {
     const text = minConfigYaml(kind, host);
-    assert.ok(text.split('\n').slice(0, 3).every((l) => l.startsWith('#')));
+    assert.ok(
+      text
+        .split('\n')
+        .slice(0, 3)
+        .every((l) => l.startsWith('#')),
+    );
     const { warnings } = load(text);
     assert.deepEqual(warnings, []);
     assert.ok(text.length < defaultConfigYaml(kind, host).length / 2);

@@ -111,31 +111,46 @@ test('v1alpha1 edged fields land in the v1alpha2 shape (docker runtime)', () => 
   assert.deepEqual(config.modules.edgeMesh, { enable: true, lbStrategy: 'RoundRobin', listenInterface: 'docker0', listenPort: 40001, subNet: '9.251.0.0/16' });
   assert.equal(config.modules.edgeHub.websocket.server, '10.0.0.5:10000');
   // obsolete keys are warned about at their own line; the layout change is announced once
-  assert.ok(warnings.some((w) => /^apiVersion \(line 1\): old v1alpha1 layout/.test(w)), warnings.join('\n'));
-  assert.ok(warnings.some((w) => /^modules\.edged\.cniConfDir \(line 43\): .*ignored/.test(w)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => /^apiVersion \(line 1\): old v1alpha1 layout/.test(w)),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((w) => /^modules\.edged\.cniConfDir \(line 43\): .*ignored/.test(w)),
+    warnings.join('\n'),
+  );
   assert.ok(!warnings.some((w) => /unknown key/.test(w)), warnings.join('\n'));
-  assert.ok(warnings.some((w) => /^modules\.metaManager\.podStatusSyncInterval \(line 80\)/.test(w)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => /^modules\.metaManager\.podStatusSyncInterval \(line 80\)/.test(w)),
+    warnings.join('\n'),
+  );
 });
 
 test('v1alpha1 remote runtime uses remoteRuntimeEndpoint / remoteImageEndpoint', () => {
-  const { config } = parse('apiVersion: edgecore.config.kubeedge.io/v1alpha1\nkind: EdgeCore\nmodules:\n  edged:\n    runtimeType: remote\n    remoteRuntimeEndpoint: unix:///run/containerd/containerd.sock\n    remoteImageEndpoint: unix:///run/img.sock\n');
+  const { config } = parse(
+    'apiVersion: edgecore.config.kubeedge.io/v1alpha1\nkind: EdgeCore\nmodules:\n  edged:\n    runtimeType: remote\n    remoteRuntimeEndpoint: unix:///run/containerd/containerd.sock\n    remoteImageEndpoint: unix:///run/img.sock\n',
+  );
   assert.equal(config.modules.edged.tailoredKubeletConfig.containerRuntimeEndpoint, 'unix:///run/containerd/containerd.sock');
   assert.equal(config.modules.edged.tailoredKubeletConfig.imageServiceEndpoint, 'unix:///run/img.sock');
 });
 
 test('v1alpha1 problems point at the key the user wrote', () => {
-  const text = 'apiVersion: edgecore.config.kubeedge.io/v1alpha1\nkind: EdgeCore\nmodules:\n  edged:\n    runtimeType: rkt\n    cgroupDriver: upstart\n    nodeStatusUpdateFrequency: -1\n    hostnameOverride: BAD_NAME\n';
+  const text =
+    'apiVersion: edgecore.config.kubeedge.io/v1alpha1\nkind: EdgeCore\nmodules:\n  edged:\n    runtimeType: rkt\n    cgroupDriver: upstart\n    nodeStatusUpdateFrequency: -1\n    hostnameOverride: BAD_NAME\n';
   try {
     parse(text);
     assert.fail('expected a ConfigError');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
-    assert.deepEqual(e.problems.map((p) => [p.path, p.line]), [
-      ['modules.edged.runtimeType', 5],
-      ['modules.edged.cgroupDriver', 6],
-      ['modules.edged.nodeStatusUpdateFrequency', 7],
-      ['modules.edged.hostnameOverride', 8],
-    ]);
+    assert.deepEqual(
+      e.problems.map((p) => [p.path, p.line]),
+      [
+        ['modules.edged.runtimeType', 5],
+        ['modules.edged.cgroupDriver', 6],
+        ['modules.edged.nodeStatusUpdateFrequency', 7],
+        ['modules.edged.hostnameOverride', 8],
+      ],
+    );
     assert.match(e.problems[0]?.message ?? '', /must be one of docker, remote, got "rkt"/);
     assert.match(e.problems[1]?.message ?? '', /must be one of cgroupfs, systemd, got "upstart"/);
   }

@@ -18,7 +18,18 @@ export type Conversion = {
 };
 
 /** edged keys that keep their name at edged level. */
-const EDGED_SAME = ['enable', 'hostnameOverride', 'nodeIP', 'podSandboxImage', 'registerNodeNamespace', 'customInterfaceName', 'nodeLabels', 'registerSchedulable', 'reportEvent', 'rootDirectory'];
+const EDGED_SAME = [
+  'enable',
+  'hostnameOverride',
+  'nodeIP',
+  'podSandboxImage',
+  'registerNodeNamespace',
+  'customInterfaceName',
+  'nodeLabels',
+  'registerSchedulable',
+  'reportEvent',
+  'rootDirectory',
+];
 
 /** edged key -> key under tailoredKubeletConfig. */
 const EDGED_TO_KUBELET: Readonly<Record<string, string>> = {
@@ -32,9 +43,20 @@ const EDGED_TO_KUBELET: Readonly<Record<string, string>> = {
 
 /** v1alpha1 edged keys that have no v1alpha2 equivalent in this implementation. */
 const EDGED_OBSOLETE = [
-  'cgroupRoot', 'cniBinDir', 'cniCacheDirs', 'cniConfDir', 'concurrentConsumers', 'devicePluginEnabled',
-  'edgedMemoryCapacity', 'enableMetrics', 'gpuPluginEnabled', 'imagePullProgressDeadline', 'networkPluginMTU',
-  'networkPluginName', 'runtimeRequestTimeout', 'volumeStatsAggPeriod',
+  'cgroupRoot',
+  'cniBinDir',
+  'cniCacheDirs',
+  'cniConfDir',
+  'concurrentConsumers',
+  'devicePluginEnabled',
+  'edgedMemoryCapacity',
+  'enableMetrics',
+  'gpuPluginEnabled',
+  'imagePullProgressDeadline',
+  'networkPluginMTU',
+  'networkPluginName',
+  'runtimeRequestTimeout',
+  'volumeStatsAggPeriod',
 ];
 
 const RUNTIME_KEYS = ['runtimeType', 'dockerAddress', 'remoteRuntimeEndpoint', 'remoteImageEndpoint'];
@@ -56,7 +78,10 @@ export function convertEdgeCoreV1alpha1(raw: Record<string, unknown>): Conversio
   const meta = modules['metaManager'];
   if (isMap(meta) && 'podStatusSyncInterval' in meta) {
     delete meta['podStatusSyncInterval'];
-    conv.dropped.push({ path: ['modules', 'metaManager', 'podStatusSyncInterval'], reason: 'v1alpha1 key with no v1alpha2 equivalent (pod status is reported on change and with node status), ignored' });
+    conv.dropped.push({
+      path: ['modules', 'metaManager', 'podStatusSyncInterval'],
+      reason: 'v1alpha1 key with no v1alpha2 equivalent (pod status is reported on change and with node status), ignored',
+    });
   }
 
   const old = modules['edged'];
@@ -83,7 +108,13 @@ export function convertEdgeCoreV1alpha1(raw: Record<string, unknown>): Conversio
       moveTo(kubelet, `modules.edged.tailoredKubeletConfig.${nk}`, nk, k, v);
     } else if (k === 'clusterDNS') {
       // v1alpha1 held one comma-separated string; v1alpha2 a list
-      const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter((s) => s !== '') : v;
+      const list =
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== '')
+          : v;
       moveTo(kubelet, 'modules.edged.tailoredKubeletConfig.clusterDNS', 'clusterDNS', k, list);
     } else if (k === 'nodeStatusUpdateFrequency') {
       if (typeof v === 'number' && Number.isInteger(v) && v > 0) {

@@ -111,7 +111,9 @@ export function parseWithSchema<S extends z.ZodType>(text: string, source: strin
     throw new ConfigError(source, [{ path: '', message: 'the file holds no settings (only comments or an empty document)' }], emptyFix);
   }
   if (!isPlainMap(js)) {
-    throw new ConfigError(source, [{ path: '', line: 1, message: `the top level must be a mapping of keys (apiVersion, kind, modules, ...), got ${describe(js)}` }]);
+    throw new ConfigError(source, [
+      { path: '', line: 1, message: `the top level must be a mapping of keys (apiVersion, kind, modules, ...), got ${describe(js)}` },
+    ]);
   }
 
   let raw = stripNulls(js) as Record<string, unknown>;
@@ -132,7 +134,11 @@ export function parseWithSchema<S extends z.ZodType>(text: string, source: strin
     for (const [k, v] of conv.renames) renames.set(k, v);
     for (const d of conv.dropped) warnings.push(place(d.path, d.reason));
     for (const pr of conv.problems) problems.push(place(pr.path, pr.message));
-    warnings.push({ path: 'apiVersion', ...lineProp(lineOf(doc, lc, ['apiVersion'])), message: 'old v1alpha1 layout, read as v1alpha2; `--defaultconfig` prints the current layout' });
+    warnings.push({
+      path: 'apiVersion',
+      ...lineProp(lineOf(doc, lc, ['apiVersion'])),
+      message: 'old v1alpha1 layout, read as v1alpha2; `--defaultconfig` prints the current layout',
+    });
   }
 
   // Two passes: the first finds unknown keys (warned about, then removed) and real problems; the second,

@@ -4,9 +4,7 @@ import { errorMessage } from './errors.ts';
 /** Why an inbound frame was dropped; also the keys of the rejected-frame counters. */
 export type FrameRejectReason = 'oversize' | 'not_json' | 'invalid_message';
 
-export type DecodedFrame =
-  | { ok: true; msg: Message }
-  | { ok: false; reason: FrameRejectReason; detail: string };
+export type DecodedFrame = { ok: true; msg: Message } | { ok: false; reason: FrameRejectReason; detail: string };
 
 type RawData = Buffer | ArrayBuffer | Buffer[];
 

@@ -93,11 +93,7 @@ export function newMessage(o: NewMessageOptions): Message {
  * A reply to `req`: new id, `parent_msg_id` = the request's id, operation `response`. KubeEdge's cloud
  * replies name itself as source (`edgecontroller`/`resource`); callers pass that when they differ from the request.
  */
-export function newResponse(
-  req: Message,
-  content: unknown,
-  o: { source?: string; group?: string; resourceVersion?: string } = {},
-): Message {
+export function newResponse(req: Message, content: unknown, o: { source?: string; group?: string; resourceVersion?: string } = {}): Message {
   return newMessage({
     source: o.source ?? req.route.source ?? '',
     group: o.group ?? req.route.group ?? '',

@@ -1,5 +1,5 @@
 /** Registers the container commands (image, init, join, up, reset, doctor) on keadm's commander program. */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_ENDPOINT } from './engine.ts';
 import { DEFAULT_INSTANCE, EXIT, KeadmError, docker, stdoutLine, validateInstance } from './common.ts';
 import { ensureBaseImage, mb } from './image/base.ts';
@@ -20,8 +20,10 @@ function int(name: string) {
   };
 }
 
-const endpointOption = () => new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DEFAULT_ENDPOINT);
-const instanceOption = () => new Option('--instance <name>', 'name of this installation: labels and container names; several can share one engine').default(DEFAULT_INSTANCE);
+const endpointOption = () =>
+  new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DEFAULT_ENDPOINT);
+const instanceOption = () =>
+  new Option('--instance <name>', 'name of this installation: labels and container names; several can share one engine').default(DEFAULT_INSTANCE);
 
 /** Sets process.exitCode for commands whose result is an exit code (doctor). */
 export function registerContainerCommands(program: Command): void {
@@ -46,13 +48,18 @@ export function registerContainerCommands(program: Command): void {
     });
   image
     .command('base')
-    .description('make the local base image kubeedge-ts/node-base:24-bookworm from Debian\'s archive (no registry needed; needs root)')
+    .description("make the local base image kubeedge-ts/node-base:24-bookworm from Debian's archive (no registry needed; needs root)")
     .option('--force', 'rebuild even if the image exists')
     .option('--mirror <url>', 'Debian mirror (default: the one apt uses here)')
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
     .action(async (o: { force?: boolean; mirror?: string; runtimeEndpoint: string }) => {
-      const r = await ensureBaseImage({ docker: docker(o.runtimeEndpoint), force: o.force === true, ...(o.mirror !== undefined ? { mirror: o.mirror } : {}), log: stdoutLine });
+      const r = await ensureBaseImage({
+        docker: docker(o.runtimeEndpoint),
+        force: o.force === true,
+        ...(o.mirror !== undefined ? { mirror: o.mirror } : {}),
+        log: stdoutLine,
+      });
       stdoutLine(`${r.image}\t${mb(r.sizeBytes)}\t${r.built ? `built in ${r.seconds.toFixed(1)} s` : 'present'}`);
     });
 
@@ -60,7 +67,7 @@ export function registerContainerCommands(program: Command): void {
     .command('init')
     .description('run cloudcore in a container (embedded API server unless --kube-config names a real cluster)')
     .option('--kube-config <file>', 'kubeconfig of a real cluster (mounted read-only); default: the embedded API server')
-    .option('--advertise-address <ip>', 'address edge nodes reach cloudcore at (default: this host\'s first IPv4)')
+    .option('--advertise-address <ip>', "address edge nodes reach cloudcore at (default: this host's first IPv4)")
     .option('--config-dir <dir>', 'host directory mounted at /etc/kubeedge', '/etc/kubeedge')
     .option('--websocket-port <port>', 'CloudHub websocket port (published at the same number)', int('--websocket-port'), 10000)
     .option('--https-port <port>', 'certificate service port (published at the same number)', int('--https-port'), 10002)
@@ -69,28 +76,40 @@ export function registerContainerCommands(program: Command): void {
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: { kubeConfig?: string; advertiseAddress?: string; configDir: string; websocketPort: number; httpsPort: number; apiserverPort: number; image?: string; instance: string; runtimeEndpoint: string }) => {
-      await keadmInit({
-        docker: docker(o.runtimeEndpoint),
-        instance: validateInstance(o.instance),
-        configDir: o.configDir,
-        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
-        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
-        ...(o.image !== undefined ? { image: o.image } : {}),
-        websocketPort: o.websocketPort,
-        httpsPort: o.httpsPort,
-        apiserverPort: o.apiserverPort,
-        log: stdoutLine,
-      });
-    });
+    .action(
+      async (o: {
+        kubeConfig?: string;
+        advertiseAddress?: string;
+        configDir: string;
+        websocketPort: number;
+        httpsPort: number;
+        apiserverPort: number;
+        image?: string;
+        instance: string;
+        runtimeEndpoint: string;
+      }) => {
+        await keadmInit({
+          docker: docker(o.runtimeEndpoint),
+          instance: validateInstance(o.instance),
+          configDir: o.configDir,
+          ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+          ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+          ...(o.image !== undefined ? { image: o.image } : {}),
+          websocketPort: o.websocketPort,
+          httpsPort: o.httpsPort,
+          apiserverPort: o.apiserverPort,
+          log: stdoutLine,
+        });
+      },
+    );
 
   program
     .command('join')
     .description('run edgecore in a container: host network, NET_ADMIN+NET_RAW, engine socket and state at the same paths')
-    .requiredOption('--cloudcore-ipport <ip:port>', 'cloudcore\'s websocket address, e.g. 192.168.1.10:10000')
+    .requiredOption('--cloudcore-ipport <ip:port>', "cloudcore's websocket address, e.g. 192.168.1.10:10000")
     .requiredOption('--token <token>', 'join token from `keadm gettoken`')
     .option('--node-name <name>', 'node name (default: the hostname)')
-    .option('--certport <port>', 'cloudcore\'s certificate port', int('--certport'), 10002)
+    .option('--certport <port>', "cloudcore's certificate port", int('--certport'), 10002)
     .option('--remote-runtime-endpoint <url>', 'container engine socket edgecore uses (mounted at the same path)', DEFAULT_ENDPOINT)
     .option('--privileged', 'run privileged instead of adding NET_ADMIN and NET_RAW (fails on hosts that withhold a capability)')
     .option('--config-dir <dir>', 'edgecore config and certificates (same path inside)', DEFAULT_EDGE_DIRS.configDir)
@@ -102,32 +121,46 @@ export function registerContainerCommands(program: Command): void {
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: {
-      cloudcoreIpport: string; token: string; nodeName?: string; certport: number; remoteRuntimeEndpoint: string; privileged?: boolean;
-      configDir: string; dataDir: string; podRoot: string; stateRoot?: string; kubeConfig?: string; image?: string; instance: string; runtimeEndpoint: string;
-    }) => {
-      await keadmJoin({
-        docker: docker(o.runtimeEndpoint),
-        instance: validateInstance(o.instance),
-        cloudcoreIpPort: o.cloudcoreIpport,
-        certPort: o.certport,
-        token: o.token,
-        nodeName: o.nodeName ?? defaultNodeName(),
-        runtimeEndpoint: o.remoteRuntimeEndpoint,
-        privileged: o.privileged === true,
-        dirs: o.stateRoot !== undefined ? stateRootDirs(o.stateRoot) : { configDir: o.configDir, dataDir: o.dataDir, podRoot: o.podRoot },
-        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
-        ...(o.image !== undefined ? { image: o.image } : {}),
-        log: stdoutLine,
-      });
-    });
+    .action(
+      async (o: {
+        cloudcoreIpport: string;
+        token: string;
+        nodeName?: string;
+        certport: number;
+        remoteRuntimeEndpoint: string;
+        privileged?: boolean;
+        configDir: string;
+        dataDir: string;
+        podRoot: string;
+        stateRoot?: string;
+        kubeConfig?: string;
+        image?: string;
+        instance: string;
+        runtimeEndpoint: string;
+      }) => {
+        await keadmJoin({
+          docker: docker(o.runtimeEndpoint),
+          instance: validateInstance(o.instance),
+          cloudcoreIpPort: o.cloudcoreIpport,
+          certPort: o.certport,
+          token: o.token,
+          nodeName: o.nodeName ?? defaultNodeName(),
+          runtimeEndpoint: o.remoteRuntimeEndpoint,
+          privileged: o.privileged === true,
+          dirs: o.stateRoot !== undefined ? stateRootDirs(o.stateRoot) : { configDir: o.configDir, dataDir: o.dataDir, podRoot: o.podRoot },
+          ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+          ...(o.image !== undefined ? { image: o.image } : {}),
+          log: stdoutLine,
+        });
+      },
+    );
 
   program
     .command('up')
     .description('one machine, one command: build images if missing, run cloudcore, join N edge nodes, wait until Ready')
     .option('--edge-nodes <n>', 'number of edge nodes (edge-node-1..N)', (v) => Number(v), 1)
     .option('--state-root <dir>', 'host directory for all state (per-node subdirectories)', '/var/lib/kubeedge-ts')
-    .option('--advertise-address <ip>', 'address edge nodes reach cloudcore at (default: this host\'s first IPv4)')
+    .option('--advertise-address <ip>', "address edge nodes reach cloudcore at (default: this host's first IPv4)")
     .option('--websocket-port <port>', 'CloudHub websocket port', int('--websocket-port'), 10000)
     .option('--https-port <port>', 'certificate service port', int('--https-port'), 10002)
     .option('--apiserver-port <port>', 'embedded API server port (on 127.0.0.1)', int('--apiserver-port'), 6443)
@@ -137,22 +170,36 @@ export function registerContainerCommands(program: Command): void {
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: { edgeNodes: number; stateRoot: string; advertiseAddress?: string; websocketPort: number; httpsPort: number; apiserverPort: number; baseImage?: string; rebuild?: boolean; privileged?: boolean; instance: string; runtimeEndpoint: string }) => {
-      await keadmUp({
-        docker: docker(o.runtimeEndpoint),
-        instance: validateInstance(o.instance),
-        edgeNodes: o.edgeNodes,
-        stateRoot: o.stateRoot,
-        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
-        ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
-        websocketPort: o.websocketPort,
-        httpsPort: o.httpsPort,
-        apiserverPort: o.apiserverPort,
-        rebuild: o.rebuild === true,
-        privileged: o.privileged === true,
-        log: stdoutLine,
-      });
-    });
+    .action(
+      async (o: {
+        edgeNodes: number;
+        stateRoot: string;
+        advertiseAddress?: string;
+        websocketPort: number;
+        httpsPort: number;
+        apiserverPort: number;
+        baseImage?: string;
+        rebuild?: boolean;
+        privileged?: boolean;
+        instance: string;
+        runtimeEndpoint: string;
+      }) => {
+        await keadmUp({
+          docker: docker(o.runtimeEndpoint),
+          instance: validateInstance(o.instance),
+          edgeNodes: o.edgeNodes,
+          stateRoot: o.stateRoot,
+          ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+          ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
+          websocketPort: o.websocketPort,
+          httpsPort: o.httpsPort,
+          apiserverPort: o.apiserverPort,
+          rebuild: o.rebuild === true,
+          privileged: o.privileged === true,
+          log: stdoutLine,
+        });
+      },
+    );
 
   program
     .command('reset')
@@ -163,7 +210,13 @@ export function registerContainerCommands(program: Command): void {
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
     .action(async (o: { force?: boolean; keepData?: boolean; instance: string; runtimeEndpoint: string }) => {
-      await keadmReset({ docker: docker(o.runtimeEndpoint), instance: validateInstance(o.instance), force: o.force === true, keepData: o.keepData === true, log: stdoutLine });
+      await keadmReset({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        force: o.force === true,
+        keepData: o.keepData === true,
+        log: stdoutLine,
+      });
     });
 
   program

@@ -36,7 +36,8 @@ export const edgeContainerName = (instance: string, node: string) => `${prefix(i
 export const cloudVolumeName = (instance: string) => `${prefix(instance)}kubeedge-cloud-data`;
 
 export function validateInstance(instance: string): string {
-  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(instance)) throw new KeadmError(`--instance must be lowercase letters, digits and '-', got ${JSON.stringify(instance)}`, EXIT.usage);
+  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(instance))
+    throw new KeadmError(`--instance must be lowercase letters, digits and '-', got ${JSON.stringify(instance)}`, EXIT.usage);
   return instance;
 }
 
@@ -51,7 +52,9 @@ export async function requireEngine(c: DockerClient): Promise<string> {
     const v = await c.version();
     return `Docker ${v.Version} (API ${v.ApiVersion})`;
   } catch (err) {
-    throw new KeadmError(`no container engine answers at ${c.endpoint}: ${err instanceof Error ? err.message : String(err)} (fix: start Docker, or pass --runtime-endpoint)`);
+    throw new KeadmError(
+      `no container engine answers at ${c.endpoint}: ${err instanceof Error ? err.message : String(err)} (fix: start Docker, or pass --runtime-endpoint)`,
+    );
   }
 }
 

@@ -5,7 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { errorMessage } from '../core/errors.ts';
-import { loadCloudCoreConfig, loadEdgeCoreConfig, defaultCloudCoreConfig, defaultEdgeCoreConfig, apiServerEnabled, type CloudCoreConfig, type EdgeCoreConfig } from '../config/index.ts';
+import {
+  loadCloudCoreConfig,
+  loadEdgeCoreConfig,
+  defaultCloudCoreConfig,
+  defaultEdgeCoreConfig,
+  apiServerEnabled,
+  type CloudCoreConfig,
+  type EdgeCoreConfig,
+} from '../config/index.ts';
 import { checkDiskSpace, checkEngineSocket, checkPort, edgeChecks, fail, failures, formatCheck, ok, type CheckResult } from '../edge/checks/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
@@ -25,18 +33,33 @@ async function ourPorts(endpoint: string): Promise<Set<number>> {
   const set = new Set<number>();
   try {
     const list = await new DockerClient({ endpoint, timeoutMs: 5000 }).listContainers({ all: false, labels: [ROLE_LABEL] });
-    for (const ctr of list as Array<{ Ports?: Array<{ PublicPort?: number }> }>) for (const p of ctr.Ports ?? []) if (p.PublicPort !== undefined) set.add(p.PublicPort);
-  } catch { /* the engine check reports this */ }
+    for (const ctr of list as Array<{ Ports?: Array<{ PublicPort?: number }> }>)
+      for (const p of ctr.Ports ?? []) if (p.PublicPort !== undefined) set.add(p.PublicPort);
+  } catch {
+    /* the engine check reports this */
+  }
   return set;
 }
 
-function loadConfig<T>(role: 'edge' | 'cloud', file: string | undefined, load: (f: string) => { config: T }, fallback: () => T): { config: T; line: CheckResult } {
+function loadConfig<T>(
+  role: 'edge' | 'cloud',
+  file: string | undefined,
+  load: (f: string) => { config: T },
+  fallback: () => T,
+): { config: T; line: CheckResult } {
   const path = file ?? (role === 'edge' ? '/etc/kubeedge/config/edgecore.yaml' : '/etc/kubeedge/config/cloudcore.yaml');
   if (file === undefined && !existsSync(path)) return { config: fallback(), line: ok('config', `${path} not found; checking with the defaults`) };
   try {
     return { config: load(path).config, line: ok('config', `${path} is valid`) };
   } catch (err) {
-    return { config: fallback(), line: fail('config', `${path}: ${errorMessage(err).split('\n')[0]}`, `fix the file (${role === 'edge' ? 'edgecore' : 'cloudcore'} --config ${path} prints every problem)`) };
+    return {
+      config: fallback(),
+      line: fail(
+        'config',
+        `${path}: ${errorMessage(err).split('\n')[0]}`,
+        `fix the file (${role === 'edge' ? 'edgecore' : 'cloudcore'} --config ${path} prints every problem)`,
+      ),
+    };
   }
 }
 
@@ -58,7 +81,13 @@ async function cloudChecks(cfg: CloudCoreConfig, o: DoctorOptions): Promise<Chec
         kube.close();
       }
     } catch (err) {
-      out.push(fail('kubeconfig', `${kubeConfig}: ${errorMessage(err)}`, 'pass a kubeconfig of a reachable cluster with --kube-config, or leave it out for the embedded API server'));
+      out.push(
+        fail(
+          'kubeconfig',
+          `${kubeConfig}: ${errorMessage(err)}`,
+          'pass a kubeconfig of a reachable cluster with --kube-config, or leave it out for the embedded API server',
+        ),
+      );
     }
   } else if (apiServerEnabled(cfg, {})) {
     out.push(ok('kubeconfig', 'none given: cloudcore runs the embedded API server'));
@@ -72,15 +101,34 @@ async function cloudChecks(cfg: CloudCoreConfig, o: DoctorOptions): Promise<Chec
 export async function keadmDoctor(o: DoctorOptions): Promise<number> {
   let results: CheckResult[];
   if (o.role === 'edge') {
-    const { config, line } = loadConfig<EdgeCoreConfig>('edge', o.config, (f) => loadEdgeCoreConfig(f), () => defaultEdgeCoreConfig());
+    const { config, line } = loadConfig<EdgeCoreConfig>(
+      'edge',
+      o.config,
+      (f) => loadEdgeCoreConfig(f),
+      () => defaultEdgeCoreConfig(),
+    );
     const endpoint = o.runtimeEndpoint ?? config.modules.edged.tailoredKubeletConfig.containerRuntimeEndpoint;
-    results = [line, ...(await edgeChecks(config, { thorough: true, ...(o.runtimeEndpoint !== undefined ? { runtimeEndpoint: o.runtimeEndpoint } : {}), ourPorts: await ourPorts(endpoint) }))];
+    results = [
+      line,
+      ...(await edgeChecks(config, {
+        thorough: true,
+        ...(o.runtimeEndpoint !== undefined ? { runtimeEndpoint: o.runtimeEndpoint } : {}),
+        ourPorts: await ourPorts(endpoint),
+      })),
+    ];
   } else {
-    const { config, line } = loadConfig<CloudCoreConfig>('cloud', o.config, (f) => loadCloudCoreConfig(f), () => defaultCloudCoreConfig());
+    const { config, line } = loadConfig<CloudCoreConfig>(
+      'cloud',
+      o.config,
+      (f) => loadCloudCoreConfig(f),
+      () => defaultCloudCoreConfig(),
+    );
     results = [line, ...(await cloudChecks(config, o))];
   }
   for (const r of results) o.log(formatCheck(r));
   const failed = failures(results);
-  o.log(failed.length === 0 ? `${o.role}: no problems found` : `${o.role}: ${failed.length} problem(s) would break ${o.role === 'edge' ? 'edgecore' : 'cloudcore'}`);
+  o.log(
+    failed.length === 0 ? `${o.role}: no problems found` : `${o.role}: ${failed.length} problem(s) would break ${o.role === 'edge' ? 'edgecore' : 'cloudcore'}`,
+  );
   return failed.length === 0 ? 0 : 1;
 }

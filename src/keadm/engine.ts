@@ -27,7 +27,14 @@ function queryString(q: Query): string {
 }
 
 /** One request with an optional streamed or buffered body; the response is returned unread. */
-function open(c: DockerClient, method: string, path: string, q: Query, body?: Buffer | Readable, headers: Record<string, string | number> = {}): Promise<http.IncomingMessage> {
+function open(
+  c: DockerClient,
+  method: string,
+  path: string,
+  q: Query,
+  body?: Buffer | Readable,
+  headers: Record<string, string | number> = {},
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: c.socketPath, method, path: `${c.prefix}${path}${queryString(q)}`, headers });
     req.on('error', (err) => reject(new RuntimeUnavailableError(c.endpoint, err.message, { cause: err })));
@@ -52,7 +59,9 @@ function fail(status: number, body: Buffer, what: string): DockerError {
   try {
     const parsed = JSON.parse(message) as { message?: string };
     if (typeof parsed.message === 'string') message = parsed.message;
-  } catch { /* plain text */ }
+  } catch {
+    /* plain text */
+  }
   return new DockerError(status, message || `HTTP ${status}`, { what });
 }
 
@@ -69,7 +78,11 @@ async function followProgress(res: http.IncomingMessage, what: string, onProgres
   const take = (line: string) => {
     if (line.trim() === '') return;
     let p: Progress;
-    try { p = JSON.parse(line) as Progress; } catch { return; }
+    try {
+      p = JSON.parse(line) as Progress;
+    } catch {
+      return;
+    }
     lines.push(p);
     onProgress?.(p);
     const detail = p['errorDetail'] as { message?: string } | undefined;
@@ -172,7 +185,11 @@ export async function removeVolume(c: DockerClient, name: string): Promise<void>
 }
 
 /** Runs a short-lived container to completion and returns its exit code and output, removing it afterwards. */
-export async function runOnce(c: DockerClient, name: string, config: Parameters<DockerClient['createContainer']>[1]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runOnce(
+  c: DockerClient,
+  name: string,
+  config: Parameters<DockerClient['createContainer']>[1],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { Id } = await c.createContainer(name, config);
   try {
     await c.startContainer(Id);

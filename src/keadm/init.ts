@@ -9,7 +9,18 @@ import { parse, stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, detectHost } from '../config/index.ts';
 import { imageFacts, createVolume, type DockerClient } from './engine.ts';
 import {
-  EXIT, INSTANCE_LABEL, KeadmError, ROLE_LABEL, STATE_LABEL, cloudContainerName, cloudVolumeName, logTail, refuseIfExists, requireEngine, sleep, type Out,
+  EXIT,
+  INSTANCE_LABEL,
+  KeadmError,
+  ROLE_LABEL,
+  STATE_LABEL,
+  cloudContainerName,
+  cloudVolumeName,
+  logTail,
+  refuseIfExists,
+  requireEngine,
+  sleep,
+  type Out,
 } from './common.ts';
 import { imageRef } from './image/build.ts';
 
@@ -45,7 +56,13 @@ export function cloudCoreYaml(o: { advertiseAddress: string; websocketPort: numb
       },
       apiServer: o.realCluster
         ? { enable: false }
-        : { enable: true, address: '0.0.0.0', port: o.apiserverPort, dataDir: '/var/lib/kubeedge/apiserver', adminKubeConfig: '/etc/kubeedge/admin.kubeconfig' },
+        : {
+            enable: true,
+            address: '0.0.0.0',
+            port: o.apiserverPort,
+            dataDir: '/var/lib/kubeedge/apiserver',
+            adminKubeConfig: '/etc/kubeedge/admin.kubeconfig',
+          },
     },
   };
   return `# Written by keadm init; paths are inside the cloudcore container (/etc/kubeedge is ${'the --config-dir'}).\n${stringify(cfg)}`;
@@ -85,8 +102,13 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   const configDir = path.resolve(o.configDir);
   mkdirSync(path.join(configDir, 'config'), { recursive: true });
   const configFile = path.join(configDir, 'config', 'cloudcore.yaml');
-  writeFileSync(configFile, cloudCoreYaml({ advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, apiserverPort: o.apiserverPort, realCluster }));
-  log(`wrote ${configFile} (advertiseAddress ${advertiseAddress}, websocket ${o.websocketPort}, https ${o.httpsPort}${realCluster ? ', real cluster' : `, embedded API server ${o.apiserverPort}`})`);
+  writeFileSync(
+    configFile,
+    cloudCoreYaml({ advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, apiserverPort: o.apiserverPort, realCluster }),
+  );
+  log(
+    `wrote ${configFile} (advertiseAddress ${advertiseAddress}, websocket ${o.websocketPort}, https ${o.httpsPort}${realCluster ? ', real cluster' : `, embedded API server ${o.apiserverPort}`})`,
+  );
 
   const volume = cloudVolumeName(o.instance);
   await createVolume(c, volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
@@ -129,4 +151,3 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   log(`kubectl --kubeconfig ${kubeConfig} get nodes`);
   return { container: name, kubeConfig, advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort };
 }
-

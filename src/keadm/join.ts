@@ -13,7 +13,19 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
 import { imageFacts, type DockerClient } from './engine.ts';
 import {
-  EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, edgeContainerName, logTail, refuseIfExists, requireEngine, sleep, type Out,
+  EXIT,
+  INSTANCE_LABEL,
+  KeadmError,
+  NODE_LABEL,
+  POD_ROOT_LABEL,
+  ROLE_LABEL,
+  STATE_LABEL,
+  edgeContainerName,
+  logTail,
+  refuseIfExists,
+  requireEngine,
+  sleep,
+  type Out,
 } from './common.ts';
 import { ensureSandboxImage } from './image/busybox.ts';
 import { imageRef } from './image/build.ts';
@@ -46,7 +58,14 @@ export type JoinOptions = {
   log: Out;
 };
 
-export function edgeCoreYaml(o: { cloudcoreIpPort: string; certPort: number; token: string; nodeName: string; runtimeEndpoint: string; dirs: EdgeDirs }): string {
+export function edgeCoreYaml(o: {
+  cloudcoreIpPort: string;
+  certPort: number;
+  token: string;
+  nodeName: string;
+  runtimeEndpoint: string;
+  dirs: EdgeDirs;
+}): string {
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
   const cfg = {
@@ -81,7 +100,9 @@ export async function waitNodeReady(kubeConfig: string, nodeName: string, timeou
       try {
         const node = await kube.get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(paths.node(nodeName));
         if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return;
-      } catch { /* not registered yet */ }
+      } catch {
+        /* not registered yet */
+      }
       if (Date.now() > deadline) throw new KeadmError(`node ${nodeName} is not Ready after ${Math.round(timeoutMs / 1000)} s`);
       await sleep(1000);
     }
@@ -93,9 +114,11 @@ export async function waitNodeReady(kubeConfig: string, nodeName: string, timeou
 export async function keadmJoin(o: JoinOptions): Promise<{ container: string; configFile: string }> {
   const c = o.docker;
   const log = o.log;
-  if (!isNodeName(o.nodeName)) throw new KeadmError(`--node-name ${JSON.stringify(o.nodeName)} is not a valid node name (lowercase RFC 1123 subdomain)`, EXIT.usage);
+  if (!isNodeName(o.nodeName))
+    throw new KeadmError(`--node-name ${JSON.stringify(o.nodeName)} is not a valid node name (lowercase RFC 1123 subdomain)`, EXIT.usage);
   if (!/^[^:]+:\d+$/.test(o.cloudcoreIpPort)) throw new KeadmError(`--cloudcore-ipport must be IP:PORT, got ${JSON.stringify(o.cloudcoreIpPort)}`, EXIT.usage);
-  if (o.token.split('.').length !== 4) throw new KeadmError('--token does not look like a KubeEdge join token (<ca hash>.<jwt>); get one with `keadm gettoken`', EXIT.usage);
+  if (o.token.split('.').length !== 4)
+    throw new KeadmError('--token does not look like a KubeEdge join token (<ca hash>.<jwt>); get one with `keadm gettoken`', EXIT.usage);
   log(`engine: ${await requireEngine(c)}`);
   const name = edgeContainerName(o.instance, o.nodeName);
   await refuseIfExists(c, name, o.instance);

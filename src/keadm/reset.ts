@@ -11,7 +11,10 @@ import { listVolumes, removeVolume, type DockerClient } from './engine.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
 /** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
-export const OUR_CHAINS = [['nat', 'EDGE-MESH'], ['nat', 'KUBEEDGE-TS']] as const;
+export const OUR_CHAINS = [
+  ['nat', 'EDGE-MESH'],
+  ['nat', 'KUBEEDGE-TS'],
+] as const;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 
 export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };
@@ -33,7 +36,9 @@ function removeChains(log: Out): string[] {
     if (spawnSync('iptables', ['-t', table, '-n', '-L', chain], { stdio: 'ignore' }).status !== 0) continue;
     // Jumps into the chain first, then the chain itself.
     for (const parent of ['PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD', 'POSTROUTING']) {
-      while (spawnSync('iptables', ['-t', table, '-D', parent, '-j', chain], { stdio: 'ignore' }).status === 0) { /* all copies */ }
+      while (spawnSync('iptables', ['-t', table, '-D', parent, '-j', chain], { stdio: 'ignore' }).status === 0) {
+        /* all copies */
+      }
     }
     spawnSync('iptables', ['-t', table, '-F', chain], { stdio: 'ignore' });
     if (spawnSync('iptables', ['-t', table, '-X', chain], { stdio: 'ignore' }).status === 0) {
@@ -65,10 +70,16 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
   for (const x of ours) {
     const root = x.Labels[POD_ROOT_LABEL];
     if (root === undefined) continue;
-    try { for (const u of readdirSync(path.join(root, 'pods'))) uids.add(u); } catch { /* no pods */ }
+    try {
+      for (const u of readdirSync(path.join(root, 'pods'))) uids.add(u);
+    } catch {
+      /* no pods */
+    }
   }
   const candidates = await c.listContainers({ all: true, labels: [POD_UID_LABEL] });
-  const pods = candidates.filter((x) => x.Labels[ROLE_LABEL] === undefined && (nodes.has(x.Labels[POD_NODE_LABEL] ?? '') || uids.has(x.Labels[POD_UID_LABEL] ?? '')));
+  const pods = candidates.filter(
+    (x) => x.Labels[ROLE_LABEL] === undefined && (nodes.has(x.Labels[POD_NODE_LABEL] ?? '') || uids.has(x.Labels[POD_UID_LABEL] ?? '')),
+  );
 
   const removed: string[] = [];
   // Edge first, so no edgecore restarts a pod while we remove it.
@@ -97,7 +108,11 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
     // keadm up's per-node parents (<state-root>/<node>) and the root itself, once empty.
     for (const d of removedDirs) {
       for (let p = path.dirname(d), i = 0; i < 2; p = path.dirname(p), i++) {
-        try { rmdirSync(p); } catch { break; }
+        try {
+          rmdirSync(p);
+        } catch {
+          break;
+        }
       }
     }
   } else if (volumes.length > 0 || dirs.length > 0) {

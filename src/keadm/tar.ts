@@ -9,7 +9,7 @@ const BLOCK = 512;
 
 function octal(n: number, width: number): string {
   // width includes the trailing NUL
-  return n.toString(8).padStart(width - 1, '0') + '\0';
+  return `${n.toString(8).padStart(width - 1, '0')}\0`;
 }
 
 /** Splits a long path into ustar's prefix (155) and name (100) fields at a slash. */

@@ -47,7 +47,13 @@ export async function ensureImages(c: DockerClient, o: { baseImage?: string; reb
       base = (await ensureBaseImage({ docker: c, log: (l) => o.log(`  ${l}`) })).image;
     }
   }
-  const built = await buildImages({ docker: c, baseImage: base, log: (l) => { if (!l.startsWith('  ')) o.log(l); } });
+  const built = await buildImages({
+    docker: c,
+    baseImage: base,
+    log: (l) => {
+      if (!l.startsWith('  ')) o.log(l);
+    },
+  });
   o.log(`images: ${built.map((b) => `${b.image} ${(b.sizeBytes / 1e6).toFixed(1)} MB in ${b.seconds.toFixed(1)} s`).join(', ')}`);
 }
 
@@ -66,7 +72,9 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
     websocketPort: o.websocketPort,
     httpsPort: o.httpsPort,
     apiserverPort: o.apiserverPort,
-    log: (l) => { if (!l.startsWith('kubectl ')) log(l); },
+    log: (l) => {
+      if (!l.startsWith('kubectl ')) log(l);
+    },
   });
   const token = await waitToken(init.kubeConfig, 30_000);
   log('got the join token');

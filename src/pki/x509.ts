@@ -41,13 +41,13 @@ async function importSigningKey(keyDer: Buffer): Promise<CryptoKey> {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 function sanExtension(hosts: string[]): x509.SubjectAlternativeNameExtension | undefined {
-  const names = hosts
-    .filter((h) => h !== '')
-    .map((h) => (isIP(h) !== 0 ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
+  const names = hosts.filter((h) => h !== '').map((h) => (isIP(h) !== 0 ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }));
   return names.length > 0 ? new x509.SubjectAlternativeNameExtension(names) : undefined;
 }
 
@@ -64,10 +64,7 @@ export async function createCA(commonName = 'KubeEdge'): Promise<KeyPairDer> {
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -104,7 +101,10 @@ async function issue(ca: KeyPairDer, publicKey: CryptoKey | x509.PublicKey, o: I
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-    new x509.ExtendedKeyUsageExtension(o.usages.map((u) => EKU_OID[u]), false),
+    new x509.ExtendedKeyUsageExtension(
+      o.usages.map((u) => EKU_OID[u]),
+      false,
+    ),
     aki,
   ];
   const san = sanExtension(o.hosts ?? []);
@@ -164,4 +164,3 @@ export async function createCsr(subject: string, hosts: string[] = []): Promise<
   });
   return { csrDer: Buffer.from(csr.rawData), keyDer: await keyToSec1Der(keys.privateKey) };
 }
-

@@ -43,7 +43,11 @@ export function startDaemon(bin: 'cloudcore' | 'edgecore' | 'keadm', args: strin
 }
 
 /** Runs a binary to completion and returns its exit code and output. */
-export async function runBin(bin: 'cloudcore' | 'edgecore' | 'keadm', args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runBin(
+  bin: 'cloudcore' | 'edgecore' | 'keadm',
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

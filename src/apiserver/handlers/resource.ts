@@ -56,7 +56,15 @@ export function handleResource(r: ResourceRequest): void {
   const { req, def, query } = r;
   const method = req.method ?? 'GET';
   if (r.sub !== undefined && r.name === undefined) throw notFound(def.plural, def.group, '');
-  if (r.namespace !== undefined && r.namespace !== '' && def.namespaced && method !== 'GET' && r.name === undefined && method !== 'POST' && method !== 'DELETE') {
+  if (
+    r.namespace !== undefined &&
+    r.namespace !== '' &&
+    def.namespaced &&
+    method !== 'GET' &&
+    r.name === undefined &&
+    method !== 'POST' &&
+    method !== 'DELETE'
+  ) {
     throw methodNotAllowed();
   }
   const isWatch = r.watchPath || query.get('watch') === 'true' || query.get('watch') === '1';
@@ -82,7 +90,12 @@ export function handleResource(r: ResourceRequest): void {
         const opts = isObj(r.body) ? r.body : {};
         const out: KObj[] = [];
         for (const o of items) out.push(r.engine.delete(def, r.namespace, String(o['metadata']?.['name']), opts, dryRun(query)).object);
-        return sendJson(r.res, 200, { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(r.engine.store.currentRv) }, items: out });
+        return sendJson(r.res, 200, {
+          kind: `${def.kind}List`,
+          apiVersion: apiVersionOf(def),
+          metadata: { resourceVersion: String(r.engine.store.currentRv) },
+          items: out,
+        });
       }
       default:
         throw methodNotAllowed();
@@ -111,7 +124,11 @@ export function handleResource(r: ResourceRequest): void {
       if (query.has('gracePeriodSeconds')) opts['gracePeriodSeconds'] = Number(query.get('gracePeriodSeconds'));
       const { object, removed } = r.engine.delete(def, r.namespace, name, opts, dryRun(query));
       if (removed && def.returnDeletedObject !== true) {
-        return sendJson(r.res, 200, successStatus({ name, ...(def.group === '' ? {} : { group: def.group }), kind: def.plural, uid: object['metadata']?.['uid'] }));
+        return sendJson(
+          r.res,
+          200,
+          successStatus({ name, ...(def.group === '' ? {} : { group: def.group }), kind: def.plural, uid: object['metadata']?.['uid'] }),
+        );
       }
       return sendObject(r, 200, object);
     }
@@ -126,7 +143,12 @@ function sendList(r: ResourceRequest): void {
   const accept = r.req.headers.accept;
   if (wantsTable(accept)) return sendJson(r.res, 200, toTable(r.def, items, includeObjectOf(r.query), rv));
   if (partialMetadata(accept)) {
-    return sendJson(r.res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: rv }, items: items.map(asPartial) });
+    return sendJson(r.res, 200, {
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { resourceVersion: rv },
+      items: items.map(asPartial),
+    });
   }
   sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: { resourceVersion: rv }, items });
 }

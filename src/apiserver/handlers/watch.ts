@@ -95,7 +95,10 @@ export function serveWatch(r: ResourceRequest): void {
   timers.push(setTimeout(finish, timeoutS * 1000));
   if (bookmarks) {
     const bm = setInterval(() => {
-      write({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(Math.max(lastRv, store.currentRv)) } } });
+      write({
+        type: 'BOOKMARK',
+        object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(Math.max(lastRv, store.currentRv)) } },
+      });
     }, BOOKMARK_MS);
     timers.push(bm);
   }

@@ -10,8 +10,7 @@ function frame(m: Message): string {
   return `${JSON.stringify(m)}\n`;
 }
 
-const keepalive = (): Message =>
-  newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' });
+const keepalive = (): Message => newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' });
 
 let pki: LinkPki;
 before(async () => {
@@ -28,11 +27,15 @@ describe('cloudhub over real TLS + WebSocket', () => {
   });
 
   test('an edge connects with node_id/project_id/ConnectionUse; keepalives reach the session', async () => {
-    const c = await rawClient(cloud.port, { caPem: pki.caPem, ...pki.client }, {
-      node_id: 'edge-a',
-      project_id: 'e632aba927ea4ac2b575ec1603d56f10',
-      ConnectionUse: 'msg',
-    });
+    const c = await rawClient(
+      cloud.port,
+      { caPem: pki.caPem, ...pki.client },
+      {
+        node_id: 'edge-a',
+        project_id: 'e632aba927ea4ac2b575ec1603d56f10',
+        ConnectionUse: 'msg',
+      },
+    );
     try {
       await waitFor(() => cloud.hub.isConnected('edge-a'), 'session');
       const conn = cloud.hub.connection('edge-a');
@@ -41,12 +44,18 @@ describe('cloudhub over real TLS + WebSocket', () => {
       assert.equal(conn.projectId, 'e632aba927ea4ac2b575ec1603d56f10');
       assert.equal(conn.headers['connectionuse'], 'msg');
       assert.equal(conn.headers['node_id'], 'edge-a');
-      await waitFor(() => cloud.edgecontroller.find((m) => m.route.operation === 'connected' && m.route.resource === 'node/edge-a') !== undefined, 'connected event');
+      await waitFor(
+        () => cloud.edgecontroller.find((m) => m.route.operation === 'connected' && m.route.resource === 'node/edge-a') !== undefined,
+        'connected event',
+      );
       const before = cloud.hub.stats().keepalives;
       c.ws.send(frame(keepalive()));
       await waitFor(() => cloud.hub.stats().keepalives === before + 1, 'keepalive counted');
       // keepalives are handled inside cloudhub, never forwarded
-      assert.equal(cloud.edgecontroller.find((m) => m.route.operation === 'keepalive'), undefined);
+      assert.equal(
+        cloud.edgecontroller.find((m) => m.route.operation === 'keepalive'),
+        undefined,
+      );
     } finally {
       c.ws.close();
     }
@@ -74,7 +83,14 @@ describe('cloudhub over real TLS + WebSocket', () => {
     const c = await rawClient(cloud.port, { caPem: pki.caPem, ...pki.client }, { node_id: 'edge-c', project_id: 'p', ConnectionUse: 'msg' });
     try {
       await waitFor(() => cloud.hub.isConnected('edge-c'), 'session');
-      const push = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'insert', resource: 'node/edge-c/default/pod/web', content: { kind: 'Pod' }, resourceVersion: '7' });
+      const push = newMessage({
+        source: 'edgecontroller',
+        group: 'resource',
+        operation: 'insert',
+        resource: 'node/edge-c/default/pod/web',
+        content: { kind: 'Pod' },
+        resourceVersion: '7',
+      });
       const reply = cloud.bus.request('cloudhub', push, 5000);
       await waitFor(() => c.frames.length > 0, 'frame at edge');
       const raw = c.frames[0] ?? '';
@@ -84,9 +100,13 @@ describe('cloudhub over real TLS + WebSocket', () => {
       assert.equal(seen.route.resource, 'default/pod/web');
       assert.equal(seen.header.msg_id, push.header.msg_id);
       assert.equal(seen.header.resourceversion, '7');
-      assert.equal(push.route.resource, 'node/edge-c/default/pod/web', 'sender\'s message not mutated');
+      assert.equal(push.route.resource, 'node/edge-c/default/pod/web', "sender's message not mutated");
       // the edge acks like metamanager does: new id, parent = the pushed id, route of the message
-      const ack: Message = { header: { msg_id: 'ack-1', parent_msg_id: seen.header.msg_id, timestamp: Date.now() }, route: { ...seen.route, operation: 'response' }, content: 'OK' };
+      const ack: Message = {
+        header: { msg_id: 'ack-1', parent_msg_id: seen.header.msg_id, timestamp: Date.now() },
+        route: { ...seen.route, operation: 'response' },
+        content: 'OK',
+      };
       c.ws.send(frame(ack));
       const r = await reply;
       assert.equal(r.content, 'OK');
@@ -118,7 +138,10 @@ describe('cloudhub over real TLS + WebSocket', () => {
       assert.equal(s1.not_json, s0.not_json + 1);
       assert.equal(s1.invalid_message, s0.invalid_message + 1);
       assert.equal(s1.oversize, s0.oversize + 1);
-      assert.equal(cloud.edgecontroller.find((m) => m.header.msg_id === big.header.msg_id), undefined);
+      assert.equal(
+        cloud.edgecontroller.find((m) => m.header.msg_id === big.header.msg_id),
+        undefined,
+      );
       assert.equal(c.ws.readyState, c.ws.OPEN);
     } finally {
       c.ws.close();
@@ -159,13 +182,19 @@ describe('cloudhub over real TLS + WebSocket', () => {
   });
 
   test('replayed v1.15.4 edge frames (keepalive, membership get, queries, acks) are accepted and routed', async () => {
-    const lines = readFileSync(TRANSCRIPT, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(TRANSCRIPT, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const edgeFrames = lines
       .map((l) => JSON.parse(l) as { dir: string; conn: number; data: string })
       .filter((f) => f.dir === 'edge->cloud' && f.conn === 1)
       .slice(0, 12)
       .map((f) => f.data);
-    const c = await rawClient(cloud.port, { caPem: pki.caPem, ...pki.client }, { node_id: 'wire-edge-1', project_id: 'e632aba927ea4ac2b575ec1603d56f10', ConnectionUse: 'msg' });
+    const c = await rawClient(
+      cloud.port,
+      { caPem: pki.caPem, ...pki.client },
+      { node_id: 'wire-edge-1', project_id: 'e632aba927ea4ac2b575ec1603d56f10', ConnectionUse: 'msg' },
+    );
     try {
       const s0 = cloud.hub.stats();
       for (const f of edgeFrames) c.ws.send(f);
@@ -214,7 +243,10 @@ describe('cloudhub session limits', () => {
       const beat = setInterval(() => chatty.ws.send(frame(keepalive())), 100);
       try {
         await silent.closed;
-        await waitFor(() => cloud.edgecontroller.find((m) => m.route.operation === 'disconnected' && m.route.resource === 'node/quiet') !== undefined, 'disconnected event');
+        await waitFor(
+          () => cloud.edgecontroller.find((m) => m.route.operation === 'disconnected' && m.route.resource === 'node/quiet') !== undefined,
+          'disconnected event',
+        );
         assert.equal(cloud.hub.isConnected('quiet'), false);
         await new Promise((r) => setTimeout(r, 500));
         assert.equal(cloud.hub.isConnected('chatty'), true);
@@ -258,13 +290,19 @@ describe('cloudhub session limits', () => {
       proxy.stall();
       const blob = 'z'.repeat(1024 * 1024);
       const sends = Array.from({ length: 64 }, () =>
-        cloud.hub.dispatch('slow', newMessage({ source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'default/configmap/big', content: blob })),
+        cloud.hub.dispatch(
+          'slow',
+          newMessage({ source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'default/configmap/big', content: blob }),
+        ),
       );
       const results = await Promise.all(sends);
       assert.ok(results.includes(false), 'some writes gave up');
       assert.ok(cloud.hub.stats().writeFailures >= 1);
       await waitFor(() => !cloud.hub.isConnected('slow'), 'session ended');
-      await waitFor(() => cloud.edgecontroller.find((m) => m.route.operation === 'disconnected' && m.route.resource === 'node/slow') !== undefined, 'disconnected event');
+      await waitFor(
+        () => cloud.edgecontroller.find((m) => m.route.operation === 'disconnected' && m.route.resource === 'node/slow') !== undefined,
+        'disconnected event',
+      );
       c.ws.terminate();
     } finally {
       await proxy.close();

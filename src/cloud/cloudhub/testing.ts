@@ -150,8 +150,12 @@ export async function blackholeProxy(target: number): Promise<{ port: number; fr
     const pair = { frozen: false, stall: () => {} };
     pairs.push(pair);
     sockets.push(down, up);
-    down.on('data', (d) => { if (!pair.frozen) up.write(d); });
-    up.on('data', (d) => { if (!pair.frozen) down.write(d); });
+    down.on('data', (d) => {
+      if (!pair.frozen) up.write(d);
+    });
+    up.on('data', (d) => {
+      if (!pair.frozen) down.write(d);
+    });
     pair.stall = () => up.pause();
     down.on('error', () => up.destroy());
     up.on('error', () => down.destroy());

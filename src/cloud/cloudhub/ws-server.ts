@@ -211,10 +211,17 @@ export class CloudWsServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        reject(new CloudHubError('KE_CLOUDHUB_LISTEN', `cannot listen on ${this.#o.address}:${this.#o.port}`, {
-          address: this.#o.address,
-          port: this.#o.port,
-        }, err));
+        reject(
+          new CloudHubError(
+            'KE_CLOUDHUB_LISTEN',
+            `cannot listen on ${this.#o.address}:${this.#o.port}`,
+            {
+              address: this.#o.address,
+              port: this.#o.port,
+            },
+            err,
+          ),
+        );
       };
       this.#https.once('error', onError);
       this.#https.listen(this.#o.port, this.#o.address, () => {

@@ -66,7 +66,7 @@ describe('synccontroller: reconnects and cloudcore restarts send only what chang
       ]);
       const pod = back.about('default/pod/leaving')[0]?.content as KubeObject;
       assert.ok(pod.metadata?.['deletionTimestamp'], 'the pod arrives in its current (terminating) version');
-      assert.deepEqual((back.about('default/configmap/conf')[0]?.content as { data: unknown }).data, { mode: 'gamma' });
+      assert.deepEqual((back.about('default/configmap/conf')[0]?.content as { data: unknown } | undefined)?.data, { mode: 'gamma' });
     } finally {
       await back.close();
     }
@@ -96,14 +96,14 @@ describe('synccontroller: reconnects and cloudcore restarts send only what chang
       ]);
       const deletes = back.about('default/pod/gone-while-down', 'delete');
       assert.equal(deletes.length, 1, 'the vanished pod is deleted on the edge, once');
-      assert.equal((deletes[0]?.content as KubeObject).metadata?.uid, gone.metadata?.uid);
+      assert.equal((deletes[0]?.content as KubeObject | undefined)?.metadata?.uid, gone.metadata?.uid);
       assert.equal(back.about('default/pod/steady').length, 0, 'an acked, unchanged pod is not resent');
     } finally {
       await back.close();
     }
   });
 
-  test('node deletion ends the session and garbage-collects the node\'s ObjectSyncs; a re-joined node gets its pods again', async () => {
+  test("node deletion ends the session and garbage-collects the node's ObjectSyncs; a re-joined node gets its pods again", async () => {
     const edge = await FakeEdge.connect(stack.port, pki, 'edge-s');
     const store = new ObjectSyncStore(kube);
     const mine = async () => (await store.list()).filter((r) => r.nodeName === 'edge-s');

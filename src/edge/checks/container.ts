@@ -12,7 +12,11 @@ import { fail, ok, warn, type CheckResult } from './types.ts';
 export function ownContainerId(mountinfo?: string): string | undefined {
   let text = mountinfo;
   if (text === undefined) {
-    try { text = readFileSync('/proc/self/mountinfo', 'utf8'); } catch { return undefined; }
+    try {
+      text = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return undefined;
+    }
   }
   return /\/containers\/([0-9a-f]{64})\/(?:resolv\.conf|hostname|hosts)\b/.exec(text)?.[1];
 }
@@ -47,7 +51,13 @@ export async function checkSamePathMounts(endpoint: string, dirs: readonly strin
     const inspect = (await new DockerClient({ endpoint, timeoutMs: 5000 }).inspectContainer(containerId)) as unknown as { Mounts?: Mount[] };
     mounts = inspect.Mounts ?? [];
   } catch (err) {
-    return [warn(NAME, `cannot inspect our own container ${containerId.slice(0, 12)} through ${endpoint}: ${errorMessage(err)}`, 'make sure the engine socket belongs to the engine running this container')];
+    return [
+      warn(
+        NAME,
+        `cannot inspect our own container ${containerId.slice(0, 12)} through ${endpoint}: ${errorMessage(err)}`,
+        'make sure the engine socket belongs to the engine running this container',
+      ),
+    ];
   }
   return dirs.map((d) => {
     const host = hostPathOf(d, mounts);

@@ -39,11 +39,20 @@ export async function checkEngineSocket(endpoint: string): Promise<{ result: Che
     if (endpoint === KUBEEDGE_DEFAULT_ENDPOINT) {
       try {
         const engine = await probeEngine(DOCKER_ENDPOINT);
-        return { result: ok(NAME, `${endpoint} is KubeEdge's containerd default; Docker answers on ${DOCKER_ENDPOINT} (Docker ${engine.version}, API ${engine.apiVersion}) and edged uses it`), engine };
-      } catch { /* report the configured endpoint below */ }
+        return {
+          result: ok(
+            NAME,
+            `${endpoint} is KubeEdge's containerd default; Docker answers on ${DOCKER_ENDPOINT} (Docker ${engine.version}, API ${engine.apiVersion}) and edged uses it`,
+          ),
+          engine,
+        };
+      } catch {
+        /* report the configured endpoint below */
+      }
     }
     if (!existsSync(socket)) return { result: fail(NAME, `${socket} does not exist`, mountFix(socket)) };
-    if (!statSync(socket).isSocket()) return { result: fail(NAME, `${socket} exists but is not a socket (a bind mount of a missing path creates a directory)`, mountFix(socket)) };
+    if (!statSync(socket).isSocket())
+      return { result: fail(NAME, `${socket} exists but is not a socket (a bind mount of a missing path creates a directory)`, mountFix(socket)) };
     return { result: fail(NAME, `${endpoint} does not answer the Docker Engine API: ${errorMessage(err)}`, mountFix(socket)) };
   }
 }

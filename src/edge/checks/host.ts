@@ -34,7 +34,11 @@ export function checkClockSkew(caFile: string, now = new Date()): CheckResult {
     const notBefore = new Date(cert.validFrom);
     const notAfter = new Date(cert.validTo);
     if (now < notBefore) {
-      return fail(NAME, `this clock (${now.toISOString()}) is before the cloud CA's notBefore (${notBefore.toISOString()})`, 'synchronise the clock (timedatectl set-ntp true, or chrony)');
+      return fail(
+        NAME,
+        `this clock (${now.toISOString()}) is before the cloud CA's notBefore (${notBefore.toISOString()})`,
+        'synchronise the clock (timedatectl set-ntp true, or chrony)',
+      );
     }
     if (now > notAfter) return fail(NAME, `the cloud CA ${caFile} expired at ${notAfter.toISOString()}`, 'synchronise the clock, or rejoin with a fresh token');
     return ok(NAME, `clock is within the cloud CA's validity (${notBefore.toISOString()} .. ${notAfter.toISOString()})`);

@@ -12,7 +12,11 @@ export const CAP_NET_RAW = 13;
 export function effectiveCaps(status?: string): bigint | undefined {
   let text = status;
   if (text === undefined) {
-    try { text = readFileSync('/proc/self/status', 'utf8'); } catch { return undefined; }
+    try {
+      text = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return undefined;
+    }
   }
   const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(text);
   return m?.[1] !== undefined ? BigInt(`0x${m[1]}`) : undefined;
@@ -28,7 +32,12 @@ export function checkCapabilities(required: boolean): CheckResult {
   const NAME = 'capabilities';
   const caps = effectiveCaps();
   if (caps === undefined) return warn(NAME, 'cannot read CapEff from /proc/self/status', CAP_FIX);
-  const missing = [[CAP_NET_ADMIN, 'NET_ADMIN'], [CAP_NET_RAW, 'NET_RAW']].filter(([bit]) => !hasCap(caps, bit as number)).map(([, n]) => n as string);
+  const missing = [
+    [CAP_NET_ADMIN, 'NET_ADMIN'],
+    [CAP_NET_RAW, 'NET_RAW'],
+  ]
+    .filter(([bit]) => !hasCap(caps, bit as number))
+    .map(([, n]) => n as string);
   if (missing.length === 0) return ok(NAME, 'NET_ADMIN and NET_RAW are effective');
   const detail = `missing ${missing.join(' and ')} (CapEff ${caps.toString(16)})`;
   return required ? fail(NAME, `${detail}; iptables needs them`, CAP_FIX) : warn(NAME, `${detail}; needed only when EdgeMesh is enabled`, CAP_FIX);
@@ -40,7 +49,11 @@ export function checkIptables(required: boolean): CheckResult {
   const r = spawnSync('iptables', ['-t', 'nat', '-L', '-n'], { encoding: 'utf8', timeout: 10_000 });
   const mk = required ? fail : warn;
   if (r.error !== undefined) {
-    return mk(NAME, `iptables cannot run: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : r.error.message}`, 'install iptables (apt-get install iptables); the kubeedge-ts edge image has it');
+    return mk(
+      NAME,
+      `iptables cannot run: ${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : r.error.message}`,
+      'install iptables (apt-get install iptables); the kubeedge-ts edge image has it',
+    );
   }
   if (r.status !== 0) {
     const why = (r.stderr || r.stdout).trim().split('\n')[0] ?? `exit ${r.status}`;
@@ -70,6 +83,11 @@ export async function checkPort(port: number, what: string, ours: ReadonlySet<nu
     srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => srv.close(() => resolve(true)));
   });
   if (free === true) return ok(NAME, `${port} (${what}) is free`);
-  if (free === false) return fail(NAME, `${port} (${what}) is in use by another process`, `stop what listens there (ss -ltnp 'sport = :${port}') or choose another port in the config`);
+  if (free === false)
+    return fail(
+      NAME,
+      `${port} (${what}) is in use by another process`,
+      `stop what listens there (ss -ltnp 'sport = :${port}') or choose another port in the config`,
+    );
   return warn(NAME, `${port} (${what}) could not be tested: ${free}`, 'check the port by hand');
 }

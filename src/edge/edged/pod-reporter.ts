@@ -3,9 +3,7 @@ import { buildResource, Operation } from '../../core/message.ts';
 import type { Pod, PodStatus } from './pods/index.ts';
 import type { MetaClient } from './metaclient.ts';
 
-type Pending =
-  | { kind: 'status'; pod: Pod; status: PodStatus }
-  | { kind: 'deleted'; pod: Pod };
+type Pending = { kind: 'status'; pod: Pod; status: PodStatus } | { kind: 'deleted'; pod: Pod };
 
 /**
  * Sends pod status (`podpatch`) and "containers gone" (`delete` with grace 0) to the cloud. Only the newest

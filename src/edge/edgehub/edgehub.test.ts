@@ -100,7 +100,14 @@ describe('edgehub against a real cloudhub', () => {
 
   test('cloud push -> edge metamanager -> ack completes the cloud waiter', async () => {
     await waitFor(() => edge.hub.isConnected(), 'link');
-    const push = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'insert', resource: 'node/edge-x/default/pod/p', content: { kind: 'Pod' }, resourceVersion: '3' });
+    const push = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'insert',
+      resource: 'node/edge-x/default/pod/p',
+      content: { kind: 'Pod' },
+      resourceVersion: '3',
+    });
     const ack = await cloud.bus.request('cloudhub', push, 5000);
     assert.equal(ack.content, 'OK');
     assert.equal(ack.route.resource, 'node/edge-x/default/pod/p');
@@ -222,9 +229,15 @@ describe('edgehub helpers', () => {
     const b = new Backoff({ initialMs: 1000, maxMs: 30_000 });
     const caps = Array.from({ length: 8 }, () => b.next(() => 0.999999));
     assert.deepEqual(caps, [999, 1999, 3999, 7999, 15_999, 29_999, 29_999, 29_999]);
-    assert.equal(b.next(() => 0), 0);
+    assert.equal(
+      b.next(() => 0),
+      0,
+    );
     b.reset();
-    assert.equal(b.next(() => 0.5), 500);
+    assert.equal(
+      b.next(() => 0.5),
+      500,
+    );
   });
 
   test('frame decoder: non-JSON and oversized input is rejected with a reason, a v1.15.4-style frame is accepted', async () => {

@@ -165,11 +165,9 @@ export class EdgeHub implements Module {
     const beat = (): void => {
       if (!link.probe()) return;
       this.#stats.keepalivesSent++;
-      link
-        .send(newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' }))
-        .catch((err: unknown) => {
-          this.#stats.lastError = errorMessage(err);
-        });
+      link.send(newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' })).catch((err: unknown) => {
+        this.#stats.lastError = errorMessage(err);
+      });
     };
     beat();
     const timer = setInterval(beat, this.#o.heartbeatSec * 1000);

@@ -72,7 +72,14 @@ afterEach(async () => {
 describe('metamanager with a fake cloud on the bus', () => {
   test('cloud insert is persisted, forwarded to edged and acked "OK" with the acked route', async () => {
     const pod = { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'wire-pod', namespace: 'default', resourceVersion: '1081' } };
-    const m = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'insert', resource: 'default/pod/wire-pod', content: pod, resourceVersion: '1081' });
+    const m = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'insert',
+      resource: 'default/pod/wire-pod',
+      content: pod,
+      resourceVersion: '1081',
+    });
     bus.send('metamanager', m);
     const ack = await cloud.waitFor((x) => x.header.parent_msg_id === m.header.msg_id);
     assert.equal(ack.content, 'OK');
@@ -87,8 +94,22 @@ describe('metamanager with a fake cloud on the bus', () => {
   });
 
   test('cloud update with an older resourceVersion is acked but neither stored nor forwarded', async () => {
-    const m1 = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'default/configmap/wire-cm', content: cm('1136', 'gamma'), resourceVersion: '1136' });
-    const m2 = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'default/configmap/wire-cm', content: cm('1098', 'beta'), resourceVersion: '1098' });
+    const m1 = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'update',
+      resource: 'default/configmap/wire-cm',
+      content: cm('1136', 'gamma'),
+      resourceVersion: '1136',
+    });
+    const m2 = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'update',
+      resource: 'default/configmap/wire-cm',
+      content: cm('1098', 'beta'),
+      resourceVersion: '1098',
+    });
     bus.send('metamanager', m1);
     await cloud.waitFor((x) => x.header.parent_msg_id === m1.header.msg_id);
     bus.send('metamanager', m2);
@@ -99,10 +120,24 @@ describe('metamanager with a fake cloud on the bus', () => {
   });
 
   test('cloud delete removes the object; malformed content is rejected without ack', async () => {
-    const ins = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'insert', resource: 'default/pod/p', content: { metadata: { name: 'p', resourceVersion: '5' } }, resourceVersion: '5' });
+    const ins = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'insert',
+      resource: 'default/pod/p',
+      content: { metadata: { name: 'p', resourceVersion: '5' } },
+      resourceVersion: '5',
+    });
     bus.send('metamanager', ins);
     await cloud.waitFor((x) => x.header.parent_msg_id === ins.header.msg_id);
-    const del = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'delete', resource: 'default/pod/p', content: { metadata: { name: 'p', resourceVersion: '6' } }, resourceVersion: '6' });
+    const del = newMessage({
+      source: 'edgecontroller',
+      group: 'resource',
+      operation: 'delete',
+      resource: 'default/pod/p',
+      content: { metadata: { name: 'p', resourceVersion: '6' } },
+      resourceVersion: '6',
+    });
     bus.send('metamanager', del);
     await cloud.waitFor((x) => x.header.parent_msg_id === del.header.msg_id);
     assert.equal(mm.store.get('default/pod/p'), undefined);
@@ -110,7 +145,10 @@ describe('metamanager with a fake cloud on the bus', () => {
     const bad = newMessage({ source: 'edgecontroller', group: 'resource', operation: 'insert', resource: 'default/pod/q', content: 42 });
     bus.send('metamanager', bad);
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(cloud.msgs.some((x) => x.header.parent_msg_id === bad.header.msg_id), false);
+    assert.equal(
+      cloud.msgs.some((x) => x.header.parent_msg_id === bad.header.msg_id),
+      false,
+    );
     assert.equal(mm.stats.rejected, 1);
   });
 
@@ -144,7 +182,10 @@ describe('metamanager with a fake cloud on the bus', () => {
     const answer = await pending;
     assert.deepEqual(answer.content, { Object: { metadata: { name: 'n1' } }, Err: null });
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(cloud.msgs.some((x) => x.header.parent_msg_id === reply.header.msg_id), false);
+    assert.equal(
+      cloud.msgs.some((x) => x.header.parent_msg_id === reply.header.msg_id),
+      false,
+    );
   });
 
   test('offline: query answered from the store, pod list from the store, writes get an error', async () => {
@@ -159,7 +200,11 @@ describe('metamanager with a fake cloud on the bus', () => {
     assert.equal(missing.route.operation, 'error');
     const pods = await bus.request('metamanager', newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: 'default/pod' }), 2000);
     assert.deepEqual(pods.content, [{ metadata: { name: 'a', namespace: 'default' } }]);
-    const ins = await bus.request('metamanager', newMessage({ source: 'edged', group: 'meta', operation: 'insert', resource: 'kube-node-lease/lease/n1', content: {} }), 2000);
+    const ins = await bus.request(
+      'metamanager',
+      newMessage({ source: 'edged', group: 'meta', operation: 'insert', resource: 'kube-node-lease/lease/n1', content: {} }),
+      2000,
+    );
     assert.equal(ins.route.operation, 'error');
     assert.equal(ins.content, 'cloud not connected');
     assert.equal(cloud.msgs.length, 0, 'nothing goes to the hub while offline');
@@ -170,7 +215,11 @@ describe('metamanager with a fake cloud on the bus', () => {
     mm.store.put('default/node/n1', 'node', { metadata: { name: 'n1', resourceVersion: '3' } });
     const q = await bus.request('metamanager', newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: 'default/node/n1' }), 3000);
     assert.deepEqual(q.content, { metadata: { name: 'n1', resourceVersion: '3' } });
-    const ins = await bus.request('metamanager', newMessage({ source: 'edged', group: 'meta', operation: 'insert', resource: 'default/node/n1', content: {} }), 3000);
+    const ins = await bus.request(
+      'metamanager',
+      newMessage({ source: 'edged', group: 'meta', operation: 'insert', resource: 'default/node/n1', content: {} }),
+      3000,
+    );
     assert.equal(ins.route.operation, 'error');
     assert.match(String(ins.content), /timed out/);
   });
@@ -178,7 +227,11 @@ describe('metamanager with a fake cloud on the bus', () => {
   test('after cloud_disconnected requests are no longer forwarded', async () => {
     await connect('cloud_connected');
     await connect('cloud_disconnected');
-    const r = await bus.request('metamanager', newMessage({ source: 'edged', group: 'meta', operation: 'update', resource: 'kube-node-lease/lease/n1', content: {} }), 2000);
+    const r = await bus.request(
+      'metamanager',
+      newMessage({ source: 'edged', group: 'meta', operation: 'update', resource: 'kube-node-lease/lease/n1', content: {} }),
+      2000,
+    );
     assert.equal(r.content, 'cloud not connected');
     assert.equal(cloud.msgs.length, 0);
   });

@@ -2,15 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '../../core/bus.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import {
-  contentAsObject,
-  newErrorResponse,
-  newResponse,
-  Operation,
-  parseResource,
-  ResourceType,
-  type Message,
-} from '../../core/message.ts';
+import { contentAsObject, newErrorResponse, newResponse, Operation, parseResource, ResourceType, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { successObject } from './replies.ts';
 import { MetaStore, resourceVersionOf } from './store.ts';
@@ -31,12 +23,7 @@ export type MetaManagerOptions = {
 export type MetaManagerStats = { stored: number; stale: number; rejected: number; forwarded: number };
 
 /** Replies to these queries are objects worth keeping for offline use. */
-const CACHED_QUERY_TYPES = new Set<string>([
-  ResourceType.configmap,
-  ResourceType.secret,
-  ResourceType.node,
-  ResourceType.lease,
-]);
+const CACHED_QUERY_TYPES = new Set<string>([ResourceType.configmap, ResourceType.secret, ResourceType.node, ResourceType.lease]);
 /** Edged reads pods from the local store only: the cloud pushes them. */
 const LOCAL_ONLY_QUERY_TYPES = new Set<string>([ResourceType.pod, ResourceType.podList]);
 /** KubeEdge 1.15 acks the cloud's replies to these operations (not patch/delete). */

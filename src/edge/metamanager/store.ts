@@ -59,9 +59,7 @@ export class MetaStore {
       this.#db.exec('PRAGMA journal_mode=WAL');
       this.#db.exec('PRAGMA synchronous=FULL');
       this.#db.exec('PRAGMA busy_timeout=5000');
-      this.#db.exec(
-        'CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, type TEXT NOT NULL, value TEXT NOT NULL)',
-      );
+      this.#db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, type TEXT NOT NULL, value TEXT NOT NULL)');
       this.#migrate();
       this.#db.exec('CREATE INDEX IF NOT EXISTS meta_type ON meta(type)');
     } catch (err) {

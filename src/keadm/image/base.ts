@@ -36,10 +36,19 @@ export type BaseImageResult = { image: string; built: boolean; sizeBytes: number
 
 /** The mirror apt on this machine uses (deb822 or one-line format), else deb.debian.org. */
 export function aptMirror(): string {
-  const files = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d').filter((f) => /\.(list|sources)$/.test(f)).map((f) => `/etc/apt/sources.list.d/${f}`)];
+  const files = [
+    '/etc/apt/sources.list',
+    ...listDir('/etc/apt/sources.list.d')
+      .filter((f) => /\.(list|sources)$/.test(f))
+      .map((f) => `/etc/apt/sources.list.d/${f}`),
+  ];
   for (const f of files) {
     let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
     const m = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+bookworm\b/m.exec(text);
     if (m?.[1] !== undefined) return m[1];
   }
@@ -47,7 +56,11 @@ export function aptMirror(): string {
 }
 
 function listDir(d: string): string[] {
-  try { return readdirSync(d); } catch { return []; }
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
 }
 
 /** node_modules/node/bin/node is the real arch-specific binary the `node` npm package ships. */
@@ -66,7 +79,9 @@ function run(cmd: string, args: string[], log: (l: string) => void): Promise<voi
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
-    const keep = (c: Buffer) => { tail = (tail + c.toString()).slice(-4000); };
+    const keep = (c: Buffer) => {
+      tail = (tail + c.toString()).slice(-4000);
+    };
     p.stdout.on('data', keep);
     p.stderr.on('data', keep);
     p.on('error', (err) => reject(new BaseImageError(`${cmd} could not run: ${err.message}`)));
@@ -125,7 +140,7 @@ export async function ensureBaseImage(o: BaseImageOptions): Promise<BaseImageRes
     if (version.status !== 0) throw new BaseImageError(`the Node binary does not run inside the base filesystem: ${version.stderr.trim()}`);
     log(`rootfs ready: ${mb(dirBytes(root))}, node ${version.stdout.trim()}; importing as ${BASE_IMAGE}`);
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await importImage(o.docker, tar.stdout, BASE_IMAGE, [`ENV PATH=${BASE_PATH}`, 'ENV NODE_VERSION=' + version.stdout.trim().slice(1), 'CMD ["node"]']);
+    await importImage(o.docker, tar.stdout, BASE_IMAGE, [`ENV PATH=${BASE_PATH}`, `ENV NODE_VERSION=${version.stdout.trim().slice(1)}`, 'CMD ["node"]']);
     const facts = await imageFacts(o.docker, BASE_IMAGE);
     const seconds = (performance.now() - started) / 1000;
     log(`${BASE_IMAGE} built in ${seconds.toFixed(1)} s, ${mb(facts?.Size ?? 0)}`);

@@ -37,7 +37,12 @@ const dockerfileOf = (kind: ImageKind) => `build/${kind === 'cloudcore' ? 'cloud
 
 /** The build context: the Dockerfiles and the two bundles, nothing else (what .dockerignore keeps too). */
 export function buildContext(root: string): Buffer {
-  const entries: TarEntry[] = [{ name: 'build', dir: true }, { name: 'build/cloud', dir: true }, { name: 'build/edge', dir: true }, { name: 'dist', dir: true }];
+  const entries: TarEntry[] = [
+    { name: 'build', dir: true },
+    { name: 'build/cloud', dir: true },
+    { name: 'build/edge', dir: true },
+    { name: 'dist', dir: true },
+  ];
   for (const kind of IMAGE_KINDS) {
     const bundle = path.join(root, 'dist', `${kind}.mjs`);
     if (!existsSync(bundle)) throw new ImageBuildError(`${bundle} is missing: run \`npm run build\` first`, { bundle });
@@ -76,10 +81,20 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
     const image = imageRef(kind, o.tag);
     const started = performance.now();
     log(`building ${image} from ${dockerfileOf(kind)} on ${base} (context ${mb(context.length)})`);
-    const id = await buildImage(o.docker, context, { tag: image, dockerfile: dockerfileOf(kind), buildArgs: { BASE_IMAGE: base }, labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` } }, (p) => {
-      const s = p['stream'];
-      if (typeof s === 'string' && s.trim() !== '') log(`  ${s.trim()}`);
-    }).catch((err: unknown) => {
+    const id = await buildImage(
+      o.docker,
+      context,
+      {
+        tag: image,
+        dockerfile: dockerfileOf(kind),
+        buildArgs: { BASE_IMAGE: base },
+        labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` },
+      },
+      (p) => {
+        const s = p['stream'];
+        if (typeof s === 'string' && s.trim() !== '') log(`  ${s.trim()}`);
+      },
+    ).catch((err: unknown) => {
       throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base });
     });
     const facts = await imageFacts(o.docker, image);

@@ -45,7 +45,11 @@ async function isStatic(path: string): Promise<boolean> {
 /** A root filesystem: busybox with a symlink per applet, /etc/passwd and the usual empty directories. */
 export async function busyboxRootfs(busybox: string): Promise<Buffer> {
   const { stdout } = await run(busybox, ['--list']);
-  const entries: TarEntry[] = ['bin', 'etc', 'tmp', 'www', 'root', 'var', 'proc', 'sys', 'dev'].map((d) => ({ name: d, dir: true, mode: d === 'tmp' ? 0o1777 : 0o755 }));
+  const entries: TarEntry[] = ['bin', 'etc', 'tmp', 'www', 'root', 'var', 'proc', 'sys', 'dev'].map((d) => ({
+    name: d,
+    dir: true,
+    mode: d === 'tmp' ? 0o1777 : 0o755,
+  }));
   entries.push({ name: 'bin/busybox', data: readFileSync(busybox), mode: 0o755 });
   for (const applet of stdout.split('\n').map((s) => s.trim())) {
     if (applet === '' || applet === 'busybox' || applet.includes('/')) continue;

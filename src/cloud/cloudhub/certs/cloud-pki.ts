@@ -2,16 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { KubeEdgeError, errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
-import {
-  CertificateError,
-  chainsTo,
-  createCA,
-  issueKeyPair,
-  keyMatchesCert,
-  keyPemToDer,
-  pemToDer,
-  type KeyPairDer,
-} from '../../../pki/x509.ts';
+import { CertificateError, chainsTo, createCA, issueKeyPair, keyMatchesCert, keyPemToDer, pemToDer, type KeyPairDer } from '../../../pki/x509.ts';
 import { OID_SERVER_AUTH, certFacts, missingSans } from '../../../pki/cert-info.ts';
 import type { SecretStore } from './secret-store.ts';
 

@@ -10,10 +10,7 @@ export { LEGACY_EDGE_CN, NODE_ORG, nodeCommonName, isLegacyEdgeSubject } from '.
  * or anyone holding a valid join token (first enrolment). Mirrors KubeEdge's certificate/certs.go, except that
  * a bad client certificate does not hide a good token (the token alone would have been enough).
  */
-export type EdgeAuth =
-  | { ok: true; by: 'client-cert'; cn: string; legacy: boolean }
-  | { ok: true; by: 'token' }
-  | { ok: false; reason: string };
+export type EdgeAuth = { ok: true; by: 'client-cert'; cn: string; legacy: boolean } | { ok: true; by: 'token' } | { ok: false; reason: string };
 
 function peerCertDer(socket: TLSSocket): Buffer | undefined {
   const peer = socket.getPeerCertificate?.(false);

@@ -6,11 +6,11 @@ import { KubeEdgeError } from '../../../core/errors.ts';
  * them (KubeEdge: Secrets casecret, cloudcoresecret, tokensecret in namespace kubeedge). Values are raw bytes;
  * the Kubernetes implementation base64-encodes them into `data` as the API requires.
  */
-export interface SecretStore {
+export type SecretStore = {
   get(ns: string, name: string): Promise<Record<string, Buffer> | undefined>;
   put(ns: string, name: string, data: Record<string, Buffer>): Promise<void>;
   ensureNamespace(ns: string): Promise<void>;
-}
+};
 
 export class SecretStoreError extends KubeEdgeError {
   constructor(message: string, context: Record<string, unknown>, cause?: unknown) {

@@ -148,12 +148,16 @@ export class ReliableQueue implements ReliableDelivery {
       slot.deleted = true;
       slot.acked = undefined;
       slot.pending = undefined;
-      this.#store.remove(nodeId, e.ref).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'removing ObjectSync failed'));
+      this.#store
+        .remove(nodeId, e.ref)
+        .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'removing ObjectSync failed'));
       return;
     }
     if (slot.acked === undefined || compareRv(e.rv, slot.acked) > 0) {
       slot.acked = e.rv;
-      this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err: errorMessage(err) }, 'recording ObjectSync failed'));
+      this.#store
+        .record(nodeId, e.ref, e.rv)
+        .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err: errorMessage(err) }, 'recording ObjectSync failed'));
     }
     void this.#pump(nodeId, rec.uid);
   }
@@ -168,7 +172,9 @@ export class ReliableQueue implements ReliableDelivery {
     const slot = this.#slot(nodeId, e.ref.uid);
     if (slot.deleted || (slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0)) return;
     slot.acked = e.rv;
-    this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'recording ObjectSync failed'));
+    this.#store
+      .record(nodeId, e.ref, e.rv)
+      .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'recording ObjectSync failed'));
   }
 
   onConnected(nodeId: string): void {

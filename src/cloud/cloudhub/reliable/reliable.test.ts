@@ -79,10 +79,17 @@ describe('reliable delivery over a real cloudhub', () => {
       await waitFor(() => edge.about('default/pod/versions', 'update').some((m) => m.header.resourceversion === v2.metadata?.resourceVersion), 'v2');
       await sleep(100); // let the ack be recorded
       // A stale copy of v1 (as a lagging producer would send it) is offered to CloudHub again.
-      stack.bus.send('cloudhub', newMessage({
-        source: 'edgecontroller', group: 'resource', operation: 'update', resource: 'node/edge-r/default/pod/versions',
-        content: v1, resourceVersion: v1.metadata?.resourceVersion ?? '',
-      }));
+      stack.bus.send(
+        'cloudhub',
+        newMessage({
+          source: 'edgecontroller',
+          group: 'resource',
+          operation: 'update',
+          resource: 'node/edge-r/default/pod/versions',
+          content: v1,
+          resourceVersion: v1.metadata?.resourceVersion ?? '',
+        }),
+      );
       await sleep(500);
       const rvs = edge.about('default/pod/versions').map((m) => m.header.resourceversion);
       assert.deepEqual(rvs, [v1.metadata?.resourceVersion, v2.metadata?.resourceVersion]);

@@ -56,7 +56,12 @@ describe('edgecontroller downstream over a real cloudhub (fake edges that ack)',
 
   test('a ConfigMap used by a pod is pushed as update on change; an unused one is never sent', async () => {
     await kube.create(paths.namespaced('default', 'configmaps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'used' }, data: { mode: 'alpha' } });
-    await kube.create(paths.namespaced('default', 'configmaps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unused' }, data: { mode: 'alpha' } });
+    await kube.create(paths.namespaced('default', 'configmaps'), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'unused' },
+      data: { mode: 'alpha' },
+    });
     await kube.create(paths.namespaced('default', 'pods'), podManifest('with-cm', 'edge-a', { configMap: 'used' }));
     await a.waitFor('default/pod/with-cm', 'insert');
     const patched = await kube.patch(paths.namespaced('default', 'configmaps', 'used'), { data: { mode: 'beta' } }, 'merge');

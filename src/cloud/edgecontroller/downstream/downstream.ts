@@ -48,9 +48,22 @@ export class Downstream implements LiveObjects {
   constructor(o: DownstreamOptions) {
     this.#o = o;
     const base = { kc: o.kc, kube: o.kube, log: o.log, ...(o.backoff === undefined ? {} : { backoff: o.backoff }) };
-    this.#nodes = new Informer({ ...base, path: '/api/v1/nodes', kind: 'Node', apiVersion: 'v1', labelSelector: EDGE_ROLE_LABEL, onEvent: (t, obj, old) => this.#onNode(t, obj, old) });
+    this.#nodes = new Informer({
+      ...base,
+      path: '/api/v1/nodes',
+      kind: 'Node',
+      apiVersion: 'v1',
+      labelSelector: EDGE_ROLE_LABEL,
+      onEvent: (t, obj, old) => this.#onNode(t, obj, old),
+    });
     this.#pods = new Informer({ ...base, path: '/api/v1/pods', kind: 'Pod', apiVersion: 'v1', onEvent: (t, obj, old) => this.#onPod(t, obj, old) });
-    this.#configmaps = new Informer({ ...base, path: '/api/v1/configmaps', kind: 'ConfigMap', apiVersion: 'v1', onEvent: (t, obj) => this.#onRef('configmap', t, obj) });
+    this.#configmaps = new Informer({
+      ...base,
+      path: '/api/v1/configmaps',
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      onEvent: (t, obj) => this.#onRef('configmap', t, obj),
+    });
     this.#secrets = new Informer({ ...base, path: '/api/v1/secrets', kind: 'Secret', apiVersion: 'v1', onEvent: (t, obj) => this.#onRef('secret', t, obj) });
   }
 
@@ -102,7 +115,9 @@ export class Downstream implements LiveObjects {
       for (const pod of this.podsOn(name)) this.#podToNode('add', pod, undefined, name);
     } else if (type === 'delete') {
       // KubeEdge pushes nothing on node deletion; cloudhub just ends the session.
-      this.#o.send(newMessage({ source: EDGECONTROLLER_SOURCE, group: 'resource', operation: 'delete', resource: `node/${name}/null/node/${name}`, content: null }));
+      this.#o.send(
+        newMessage({ source: EDGECONTROLLER_SOURCE, group: 'resource', operation: 'delete', resource: `node/${name}/null/node/${name}`, content: null }),
+      );
     }
   }
 

@@ -146,10 +146,15 @@ export class Informer {
       }
     };
     try {
-      this.#abort = await w.watch(this.#o.path, params, (phase: string, obj: unknown) => {
-        gotEvent = true;
-        this.#onWatchEvent(phase, obj, () => (gone = true));
-      }, done);
+      this.#abort = await w.watch(
+        this.#o.path,
+        params,
+        (phase: string, obj: unknown) => {
+          gotEvent = true;
+          this.#onWatchEvent(phase, obj, () => (gone = true));
+        },
+        done,
+      );
     } catch (err) {
       done(err);
     }

@@ -105,6 +105,7 @@ export class FakeEdge {
   readonly #ws: WebSocket;
   readonly #waiters = new Map<string, (m: Message) => void>();
 
+  // biome-ignore lint/style/useConsistentMemberAccessibility: instances come only from FakeEdge.connect, which opens the socket first
   private constructor(ws: WebSocket, ack: boolean) {
     this.#ws = ws;
     this.ack = ack;

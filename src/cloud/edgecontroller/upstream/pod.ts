@@ -1,6 +1,14 @@
 import { contentAsObject } from '../../../core/message.ts';
 import { goStatusError, isNotFound, paths, type KubeObject } from '../../../kube/rest.ts';
-import { objectResp, resourceVersionOf, withoutTypeMeta, type UpstreamContext, type UpstreamHandler, type UpstreamReply, type UpstreamRequest } from './types.ts';
+import {
+  objectResp,
+  resourceVersionOf,
+  withoutTypeMeta,
+  type UpstreamContext,
+  type UpstreamHandler,
+  type UpstreamReply,
+  type UpstreamRequest,
+} from './types.ts';
 
 const podPath = (ns: string, name: string, sub?: string) => paths.namespaced(ns, 'pods', name, sub);
 

@@ -31,7 +31,18 @@ const runningPatch = (uid: string) =>
         { lastProbeTime: null, lastTransitionTime: '2026-11-29T23:09:36Z', status: 'True', type: 'Ready' },
         { lastProbeTime: null, lastTransitionTime: '2026-11-29T23:09:35Z', status: 'True', type: 'PodScheduled' },
       ],
-      containerStatuses: [{ image: 'busybox', imageID: 'sha256:4527', lastState: {}, name: 'main', ready: true, restartCount: 0, started: true, state: { running: { startedAt: '2026-11-29T23:09:35Z' } } }],
+      containerStatuses: [
+        {
+          image: 'busybox',
+          imageID: 'sha256:4527',
+          lastState: {},
+          name: 'main',
+          ready: true,
+          restartCount: 0,
+          started: true,
+          state: { running: { startedAt: '2026-11-29T23:09:35Z' } },
+        },
+      ],
       phase: 'Running',
       podIP: '10.88.0.62',
       podIPs: [{ ip: '10.88.0.62' }],
@@ -102,7 +113,12 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
   });
 
   test('configmap query reply has the recorded shape: bare object with kind/apiVersion and an rv header', async () => {
-    const created = await kube.create(paths.namespaced('default', 'configmaps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wire-cm' }, data: { mode: 'alpha' } });
+    const created = await kube.create(paths.namespaced('default', 'configmaps'), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'wire-cm' },
+      data: { mode: 'alpha' },
+    });
     const reply = await edge.request('query', 'default/configmap/wire-cm');
     const recorded = recordedConfigMapReply();
     assert.ok(recorded, 'transcript has a configmap reply');
@@ -127,7 +143,12 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
   });
 
   test('secret query returns the Secret with kind', async () => {
-    await kube.create(paths.namespaced('default', 'secrets'), { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wire-secret' }, data: { password: 'czNjcjN0LXZhbHVl' } });
+    await kube.create(paths.namespaced('default', 'secrets'), {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'wire-secret' },
+      data: { password: 'czNjcjN0LXZhbHVl' },
+    });
     const reply = await edge.request('query', 'default/secret/wire-secret');
     const c = reply.content as KubeObject;
     assert.equal(c.kind, 'Secret');
@@ -135,7 +156,11 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
   });
 
   test('serviceaccounttoken query returns a TokenRequest (empty token from the embedded server)', async () => {
-    const asked = { metadata: { creationTimestamp: null }, spec: { audiences: null, expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runner', uid: 'x' } }, status: { token: '', expirationTimestamp: null } };
+    const asked = {
+      metadata: { creationTimestamp: null },
+      spec: { audiences: null, expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runner', uid: 'x' } },
+      status: { token: '', expirationTimestamp: null },
+    };
     const reply = await edge.request('query', 'default/serviceaccounttoken/default', asked);
     const c = reply.content as KubeObject & { status: { token: string; expirationTimestamp: string } };
     assert.equal(c.kind, 'TokenRequest');

@@ -73,7 +73,10 @@ function readTrimmed(path: string): string {
 export function osImage(osRelease = readTrimmed('/etc/os-release')): string {
   const line = osRelease.split('\n').find((l) => l.startsWith('PRETTY_NAME='));
   if (line === undefined) return os.type();
-  return line.slice('PRETTY_NAME='.length).replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1');
+  return line
+    .slice('PRETTY_NAME='.length)
+    .replace(/^"(.*)"$/, '$1')
+    .replace(/^'(.*)'$/, '$1');
 }
 
 /** `nodeIP` if configured, else the first non-internal IPv4 address, else loopback. */

@@ -33,7 +33,15 @@ describe('host info and node objects', () => {
   test('nodepatch body keeps the kubelet key order', () => {
     const h = collectHostInfo({ nodeName: 'n', nodeIP: '10.0.0.9', maxPods: 110, containerRuntimeVersion: 'x', kubeletVersion: 'v' });
     const p = JSON.parse(nodeStatusPatch(h, '2026-11-29T23:12:21Z', '2026-11-29T23:08:27Z'));
-    assert.deepEqual(Object.keys(p.status), ['$setElementOrder/conditions', 'addresses', 'allocatable', 'capacity', 'conditions', 'daemonEndpoints', 'nodeInfo']);
+    assert.deepEqual(Object.keys(p.status), [
+      '$setElementOrder/conditions',
+      'addresses',
+      'allocatable',
+      'capacity',
+      'conditions',
+      'daemonEndpoints',
+      'nodeInfo',
+    ]);
     assert.deepEqual(Object.keys(p.status.conditions[0]), ['lastHeartbeatTime', 'lastTransitionTime', 'message', 'reason', 'status', 'type']);
     assert.equal(p.status.conditions[3].lastTransitionTime, '2026-11-29T23:08:27Z');
   });

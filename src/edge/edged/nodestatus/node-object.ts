@@ -57,12 +57,7 @@ export function nodeLabels(nodeName: string, info: HostInfo, extra: Record<strin
 }
 
 /** The Node that registration inserts (no kind/apiVersion, as KubeEdge's edged sends it). */
-export function registrationNode(
-  nodeName: string,
-  info: HostInfo,
-  extraLabels: Record<string, string>,
-  nowMs: number = Date.now(),
-): Record<string, unknown> {
+export function registrationNode(nodeName: string, info: HostInfo, extraLabels: Record<string, string>, nowMs: number = Date.now()): Record<string, unknown> {
   const t = k8sTime(nowMs);
   return {
     metadata: {

@@ -88,11 +88,17 @@ class FakeCloud {
       this.node!['metadata'].resourceVersion = rv;
       content = { Object: this.node, Err: null };
     } else if (type === 'lease' && op === 'query') {
-      content = this.lease === undefined ? { Object: null, Err: notFound('lease', 'coordination.k8s.io') } : { Object: { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', ...this.lease }, Err: null };
+      content =
+        this.lease === undefined
+          ? { Object: null, Err: notFound('lease', 'coordination.k8s.io') }
+          : { Object: { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', ...this.lease }, Err: null };
     } else if (type === 'lease' && (op === 'insert' || op === 'update')) {
       const c = structuredClone(m.content) as Obj;
       const { kind: _k, apiVersion: _a, ...rest } = c;
-      this.lease = { ...rest, metadata: { ...c['metadata'], uid: this.lease?.['metadata'].uid ?? randomUUID(), resourceVersion: rvNext(), creationTimestamp: '2026-11-29T23:08:27Z' } };
+      this.lease = {
+        ...rest,
+        metadata: { ...c['metadata'], uid: this.lease?.['metadata'].uid ?? randomUUID(), resourceVersion: rvNext(), creationTimestamp: '2026-11-29T23:08:27Z' },
+      };
       content = { Object: this.lease, Err: null };
     } else {
       return;
@@ -118,7 +124,7 @@ async function startEdge(opts: { statusMs: number; leaseSeconds: number; reportM
     nodeName: NODE,
     registerNodeNamespace: 'default',
     nodeIP: '10.1.2.3',
-    nodeLabels: { 'site': 'lab-7' },
+    nodeLabels: { site: 'lab-7' },
     maxPods: 42,
     nodeStatusUpdateFrequencyMs: opts.statusMs,
     // Unless a test says otherwise, report every tick, so the wire shapes show up quickly.
@@ -168,14 +174,25 @@ describe('edged node status against a fake cloud', { skip: await dockerSkip() },
     });
     assert.deepEqual(Object.keys(node['metadata'].labels), [...Object.keys(node['metadata'].labels)].sort(), 'labels sorted like Go maps');
     const conds = node['status'].conditions as Obj[];
-    assert.deepEqual(conds.map((c) => [c['type'], c['status']]), [['MemoryPressure', 'False'], ['DiskPressure', 'False'], ['PIDPressure', 'False'], ['Ready', 'True']]);
+    assert.deepEqual(
+      conds.map((c) => [c['type'], c['status']]),
+      [
+        ['MemoryPressure', 'False'],
+        ['DiskPressure', 'False'],
+        ['PIDPressure', 'False'],
+        ['Ready', 'True'],
+      ],
+    );
     assert.equal(conds[3]!['reason'], 'EdgeReady');
     assert.match(conds[3]!['lastHeartbeatTime'], HEARTBEAT);
     assert.equal(node['status'].capacity.pods, '42');
     assert.match(node['status'].capacity.memory, /^\d+Ki$/);
     assert.match(node['status'].capacity.cpu, /^\d+$/);
     assert.match(node['status'].capacity['ephemeral-storage'], /^\d+Ki$/);
-    assert.deepEqual(node['status'].addresses, [{ type: 'InternalIP', address: '10.1.2.3' }, { type: 'Hostname', address: NODE }]);
+    assert.deepEqual(node['status'].addresses, [
+      { type: 'InternalIP', address: '10.1.2.3' },
+      { type: 'Hostname', address: NODE },
+    ]);
     assert.deepEqual(node['status'].daemonEndpoints, { kubeletEndpoint: { Port: 10350 } });
     assert.match(node['status'].nodeInfo.containerRuntimeVersion, /^docker:\/\/\d+\./, 'the engine reports itself');
     assert.match(node['status'].nodeInfo.kubeletVersion, /^v1\.32\.10-kubeedge-ts-/);
@@ -186,7 +203,12 @@ describe('edged node status against a fake cloud', { skip: await dockerSkip() },
     assert.equal(typeof patch.content, 'string', 'nodepatch content is a JSON string');
     const body = JSON.parse(patch.content as string) as Obj;
     assert.deepEqual(Object.keys(body), ['status']);
-    assert.deepEqual(body['status']['$setElementOrder/conditions'], [{ type: 'MemoryPressure' }, { type: 'DiskPressure' }, { type: 'PIDPressure' }, { type: 'Ready' }]);
+    assert.deepEqual(body['status']['$setElementOrder/conditions'], [
+      { type: 'MemoryPressure' },
+      { type: 'DiskPressure' },
+      { type: 'PIDPressure' },
+      { type: 'Ready' },
+    ]);
     const ready = (body['status'].conditions as Obj[]).find((c) => c['type'] === 'Ready')!;
     assert.equal(ready['status'], 'True');
     assert.match(ready['lastHeartbeatTime'], HEARTBEAT);

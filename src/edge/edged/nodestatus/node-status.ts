@@ -4,16 +4,7 @@ import { buildResource, contentAsObject, newMessage, Operation, ResourceType, ty
 import { errorCode, unwrapReply } from '../../metamanager/replies.ts';
 import { EdgedRequestError } from './errors.ts';
 import type { HostInfo } from './host-info.ts';
-import {
-  k8sMicroTime,
-  k8sTime,
-  LEASE_NAMESPACE,
-  newLease,
-  nodeStatusPatch,
-  registrationNode,
-  renewedLease,
-  type Lease,
-} from './node-object.ts';
+import { k8sMicroTime, k8sTime, LEASE_NAMESPACE, newLease, nodeStatusPatch, registrationNode, renewedLease, type Lease } from './node-object.ts';
 import { Periodic, type StillCurrent } from './periodic.ts';
 
 export type NodeStatusOptions = {

@@ -3,8 +3,8 @@
  * `baseMs` and doubles up to `maxMs`; after `2 * maxMs` without a restart the delay resets.
  */
 export class Backoff {
-  private delayMs = 0;
-  private lastAt = 0;
+  #delayMs = 0;
+  #lastAt = 0;
   readonly baseMs: number;
   readonly maxMs: number;
 
@@ -15,23 +15,23 @@ export class Backoff {
 
   /** When the next attempt is allowed (ms epoch); 0 = now. */
   nextAllowedAt(now = Date.now()): number {
-    if (this.delayMs === 0 || now - this.lastAt > 2 * this.maxMs) return 0;
-    return this.lastAt + this.delayMs;
+    if (this.#delayMs === 0 || now - this.#lastAt > 2 * this.maxMs) return 0;
+    return this.#lastAt + this.#delayMs;
   }
 
   /** Records an attempt at `now` and grows the delay for the following one. */
   attempted(now = Date.now()): void {
-    if (this.delayMs === 0 || now - this.lastAt > 2 * this.maxMs) this.delayMs = this.baseMs;
-    else this.delayMs = Math.min(this.delayMs * 2, this.maxMs);
-    this.lastAt = now;
+    if (this.#delayMs === 0 || now - this.#lastAt > 2 * this.maxMs) this.#delayMs = this.baseMs;
+    else this.#delayMs = Math.min(this.#delayMs * 2, this.maxMs);
+    this.#lastAt = now;
   }
 
   get currentDelayMs(): number {
-    return this.delayMs;
+    return this.#delayMs;
   }
 
   reset(): void {
-    this.delayMs = 0;
-    this.lastAt = 0;
+    this.#delayMs = 0;
+    this.#lastAt = 0;
   }
 }

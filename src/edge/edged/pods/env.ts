@@ -1,13 +1,13 @@
 import { PodSetupError } from './errors.ts';
 import type { ConfigObject, Container, Pod } from './types.ts';
 
-export interface EnvSources {
+export type EnvSources = {
   getConfigMap(namespace: string, name: string): Promise<ConfigObject | undefined>;
   getSecret(namespace: string, name: string): Promise<ConfigObject | undefined>;
   nodeName: string;
   nodeIP: string;
   podIP: string;
-}
+};
 
 /** Key → text of a ConfigMap (data + binaryData) or Secret (base64 data + stringData). */
 export function configData(obj: ConfigObject, isSecret: boolean): Map<string, Buffer> {
@@ -22,14 +22,22 @@ function fieldValue(pod: Pod, path: string, src: EnvSources): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2] as string] ?? '';
   switch (path) {
-    case 'metadata.name': return pod.metadata.name;
-    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return pod.metadata.uid;
-    case 'spec.nodeName': return pod.spec.nodeName ?? src.nodeName;
-    case 'spec.serviceAccountName': return pod.spec.serviceAccountName ?? 'default';
-    case 'status.podIP': return src.podIP;
-    case 'status.hostIP': return src.nodeIP;
-    default: throw new PodSetupError('CreateContainerConfigError', `unsupported fieldRef ${path}`, { pod: pod.metadata.name });
+    case 'metadata.name':
+      return pod.metadata.name;
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid':
+      return pod.metadata.uid;
+    case 'spec.nodeName':
+      return pod.spec.nodeName ?? src.nodeName;
+    case 'spec.serviceAccountName':
+      return pod.spec.serviceAccountName ?? 'default';
+    case 'status.podIP':
+      return src.podIP;
+    case 'status.hostIP':
+      return src.nodeIP;
+    default:
+      throw new PodSetupError('CreateContainerConfigError', `unsupported fieldRef ${path}`, { pod: pod.metadata.name });
   }
 }
 
@@ -77,7 +85,11 @@ export async function resolveEnv(pod: Pod, c: Container, src: EnvSources): Promi
       const value = data?.get(ref.key);
       if (value === undefined) {
         if (ref.optional) continue;
-        throw new PodSetupError('CreateContainerConfigError', `couldn't find key ${ref.key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name ?? ''}`, { namespace: ns });
+        throw new PodSetupError(
+          'CreateContainerConfigError',
+          `couldn't find key ${ref.key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name ?? ''}`,
+          { namespace: ns },
+        );
       }
       vars.set(e.name, value.toString('utf8'));
     }

@@ -16,7 +16,7 @@ import type { ConfigObject, Pod, PodSpec, PodStatus } from './types.ts';
  * The PodManager scenarios, written once and run against every container runtime (Docker, CRI/containerd) through
  * a driver that gives the few engine-side views a user would take (the engine's list, kill, logs, settings).
  */
-export interface RuntimeDriver {
+export type RuntimeDriver = {
   /** e.g. 'dockerd', 'containerd (CRI)'. */
   name: string;
   /** The container id scheme PodStatus is expected to carry (`docker` → `docker://<id>`). */
@@ -34,7 +34,7 @@ export interface RuntimeDriver {
   settings(id: string): Promise<{ privileged: boolean; capAdd: string[]; capDrop: string[]; nanoCpus: number; memoryBytes: number }>;
   /** Force-removes every container carrying the labels (cleanup after failures). */
   removeAll(labels: Record<string, string>): Promise<void>;
-}
+};
 
 const NS = `ke-test-${process.pid}`;
 const NS_LABELS = { 'io.kubernetes.pod.namespace': NS };
@@ -53,7 +53,12 @@ function freePort(): Promise<number> {
 }
 
 function mkPod(name: string, spec: Partial<PodSpec> & Pick<PodSpec, 'containers'>): Pod {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, uid: randomUUID() }, spec: { terminationGracePeriodSeconds: 1, nodeName: 'edge-1', ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS, uid: randomUUID() },
+    spec: { terminationGracePeriodSeconds: 1, nodeName: 'edge-1', ...spec },
+  };
 }
 
 async function httpGet(url: string): Promise<string> {
@@ -75,14 +80,24 @@ class Harness {
   readonly manager: PodManager;
   constructor(runtime: ContainerRuntime, root: string, store: FakeStore, extra: Partial<PodManagerOptions> = {}) {
     this.manager = new PodManager({
-      runtime, nodeName: 'edge-1', nodeIP: '127.0.0.1', rootDirectory: root, podSandboxImage: PAUSE_IMAGE,
-      getConfigMap: store.getConfigMap, getSecret: store.getSecret, log, backoffBaseMs: 1000, monitorIntervalMs: 500,
+      runtime,
+      nodeName: 'edge-1',
+      nodeIP: '127.0.0.1',
+      rootDirectory: root,
+      podSandboxImage: PAUSE_IMAGE,
+      getConfigMap: store.getConfigMap,
+      getSecret: store.getSecret,
+      log,
+      backoffBaseMs: 1000,
+      monitorIntervalMs: 500,
       onStatus: (pod, status) => {
         const list = this.statuses.get(pod.metadata.uid) ?? [];
         list.push(status);
         this.statuses.set(pod.metadata.uid, list);
       },
-      onPodTerminated: (pod) => { this.terminated.push(pod); },
+      onPodTerminated: (pod) => {
+        this.terminated.push(pod);
+      },
       ...extra,
     });
   }
@@ -94,10 +109,14 @@ class Harness {
     return waitFor(async () => this.statuses.get(uid)?.find(pred), timeoutMs, 100) as Promise<PodStatus>;
   }
   waitStatus(uid: string, pred: (s: PodStatus) => boolean, timeoutMs = 30_000): Promise<PodStatus> {
-    return waitFor(async () => {
-      const s = this.last(uid);
-      return s && pred(s) ? s : undefined;
-    }, timeoutMs, 100) as Promise<PodStatus>;
+    return waitFor(
+      async () => {
+        const s = this.last(uid);
+        return s && pred(s) ? s : undefined;
+      },
+      timeoutMs,
+      100,
+    ) as Promise<PodStatus>;
   }
 }
 
@@ -128,11 +147,16 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       store.configMaps.set(`${NS}/web`, { metadata: { name: 'web', namespace: NS }, data: { 'index.html': 'hello v1' } });
       const hostPort = await freePort();
       const pod = mkPod('web', {
-        containers: [{
-          name: 'httpd', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '80', '-h', '/www'],
-          ports: [{ containerPort: 80, hostPort }], volumeMounts: [{ name: 'site', mountPath: '/www', readOnly: true }],
-          readinessProbe: { httpGet: { path: '/index.html', port: 80 }, periodSeconds: 1 },
-        }],
+        containers: [
+          {
+            name: 'httpd',
+            image: BUSYBOX_IMAGE,
+            command: ['httpd', '-f', '-p', '80', '-h', '/www'],
+            ports: [{ containerPort: 80, hostPort }],
+            volumeMounts: [{ name: 'site', mountPath: '/www', readOnly: true }],
+            readinessProbe: { httpGet: { path: '/index.html', port: 80 }, periodSeconds: 1 },
+          },
+        ],
         volumes: [{ name: 'site', configMap: { name: 'web' } }],
       });
       const uid = pod.metadata.uid;
@@ -192,7 +216,7 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       assert.equal(h2.manager.statusOf(uid), undefined);
     });
 
-    test('a nonexistent image gives ErrImagePull then ImagePullBackOff with the engine\'s message, while another pod runs', async () => {
+    test("a nonexistent image gives ErrImagePull then ImagePullBackOff with the engine's message, while another pod runs", async () => {
       const h = harness();
       const bad = mkPod('badimage', { containers: [{ name: 'c', image: 'local/nonexistent-kubeedge-ts:1' }] });
       const good = mkPod('good', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'] }] });
@@ -209,7 +233,11 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       const goodStatus = await h.waitStatus(good.metadata.uid, (s) => s.phase === 'Running');
       assert.equal(goodStatus.containerStatuses[0]?.ready, true);
       // It keeps retrying: ErrImagePull comes back after the back-off.
-      await waitFor(async () => (h.statuses.get(bad.metadata.uid) ?? []).filter((s) => s.containerStatuses[0]?.state.waiting?.reason === 'ErrImagePull').length >= 2, 120_000, 100);
+      await waitFor(
+        async () => (h.statuses.get(bad.metadata.uid) ?? []).filter((s) => s.containerStatuses[0]?.state.waiting?.reason === 'ErrImagePull').length >= 2,
+        120_000,
+        100,
+      );
       h.manager.deletePod(bad);
       h.manager.deletePod(good);
       await waitFor(async () => h.terminated.length === 2, 15_000, 100);
@@ -218,11 +246,14 @@ export function podManagerConformance(driver: RuntimeDriver): void {
     test('a failing liveness probe restarts the container', async () => {
       const h = harness();
       const pod = mkPod('liveness', {
-        containers: [{
-          name: 'c', image: BUSYBOX_IMAGE,
-          command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 1000'],
-          livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1 },
-        }],
+        containers: [
+          {
+            name: 'c',
+            image: BUSYBOX_IMAGE,
+            command: ['sh', '-c', 'touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 1000'],
+            livenessProbe: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 1 },
+          },
+        ],
       });
       h.manager.addOrUpdatePod(pod);
       await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Running');
@@ -238,20 +269,24 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       const h = harness();
       const pod = mkPod('envpod', {
         restartPolicy: 'Never',
-        containers: [{
-          name: 'c', image: BUSYBOX_IMAGE, workingDir: '/tmp',
-          command: ['sh', '-c', 'echo "COLOR=$COLOR PASS=$PASS NAME=$POD_NAME NS=$POD_NS NODE=$NODE IP=$POD_IP CM_size=$CM_size X=$(X) PWD=$(pwd)"'],
-          env: [
-            { name: 'COLOR', valueFrom: { configMapKeyRef: { name: 'envcm', key: 'color' } } },
-            { name: 'PASS', valueFrom: { secretKeyRef: { name: 'envsec', key: 'password' } } },
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-            { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-            { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-            { name: 'X', value: 'expanded-$(COLOR)' },
-          ],
-          envFrom: [{ prefix: 'CM_', configMapRef: { name: 'envcm' } }],
-        }],
+        containers: [
+          {
+            name: 'c',
+            image: BUSYBOX_IMAGE,
+            workingDir: '/tmp',
+            command: ['sh', '-c', 'echo "COLOR=$COLOR PASS=$PASS NAME=$POD_NAME NS=$POD_NS NODE=$NODE IP=$POD_IP CM_size=$CM_size X=$(X) PWD=$(pwd)"'],
+            env: [
+              { name: 'COLOR', valueFrom: { configMapKeyRef: { name: 'envcm', key: 'color' } } },
+              { name: 'PASS', valueFrom: { secretKeyRef: { name: 'envsec', key: 'password' } } },
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+              { name: 'POD_NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+              { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+              { name: 'X', value: 'expanded-$(COLOR)' },
+            ],
+            envFrom: [{ prefix: 'CM_', configMapRef: { name: 'envcm' } }],
+          },
+        ],
       });
       h.manager.addOrUpdatePod(pod);
       const done = await h.waitStatus(pod.metadata.uid, (s) => s.phase === 'Succeeded' || s.phase === 'Failed');
@@ -266,16 +301,38 @@ export function podManagerConformance(driver: RuntimeDriver): void {
     });
 
     test('volumes: secret items with defaultMode, emptyDir shared by two containers, hostPath, subPath', async () => {
-      store.secrets.set(`${NS}/vsec`, { metadata: { name: 'vsec', namespace: NS }, data: { pw: Buffer.from('pw-1').toString('base64'), other: Buffer.from('x').toString('base64') } });
+      store.secrets.set(`${NS}/vsec`, {
+        metadata: { name: 'vsec', namespace: NS },
+        data: { pw: Buffer.from('pw-1').toString('base64'), other: Buffer.from('x').toString('base64') },
+      });
       const hostDir = join(root, 'host-data');
       const h = harness();
       const pod = mkPod('vols', {
         restartPolicy: 'Never',
         containers: [
-          { name: 'writer', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo shared > /scratch/f; echo from-host > /host/h; echo sub > /scratch/f2'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'host', mountPath: '/host' }] },
-          { name: 'reader', image: BUSYBOX_IMAGE,
-            command: ['sh', '-c', 'sleep 1; cat /sec/creds/password; echo; stat -c %a /sec/creds/password; ls /sec/creds; cat /scratch/f; ls /only-sub; echo ro > /sec/x || echo readonly'],
-            volumeMounts: [{ name: 'sec', mountPath: '/sec', readOnly: true }, { name: 'scratch', mountPath: '/scratch' }, { name: 'scratch', mountPath: '/only-sub', subPath: 'subdir' }] },
+          {
+            name: 'writer',
+            image: BUSYBOX_IMAGE,
+            command: ['sh', '-c', 'echo shared > /scratch/f; echo from-host > /host/h; echo sub > /scratch/f2'],
+            volumeMounts: [
+              { name: 'scratch', mountPath: '/scratch' },
+              { name: 'host', mountPath: '/host' },
+            ],
+          },
+          {
+            name: 'reader',
+            image: BUSYBOX_IMAGE,
+            command: [
+              'sh',
+              '-c',
+              'sleep 1; cat /sec/creds/password; echo; stat -c %a /sec/creds/password; ls /sec/creds; cat /scratch/f; ls /only-sub; echo ro > /sec/x || echo readonly',
+            ],
+            volumeMounts: [
+              { name: 'sec', mountPath: '/sec', readOnly: true },
+              { name: 'scratch', mountPath: '/scratch' },
+              { name: 'scratch', mountPath: '/only-sub', subPath: 'subdir' },
+            ],
+          },
         ],
         volumes: [
           { name: 'sec', secret: { secretName: 'vsec', items: [{ key: 'pw', path: 'creds/password' }], defaultMode: 0o400 } },
@@ -299,7 +356,10 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       const h = harness();
       const pod = mkPod('crasher', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo bye; exit 3'] }] });
       h.manager.addOrUpdatePod(pod);
-      const looping = await h.waitStatus(pod.metadata.uid, (s) => s.containerStatuses[0]?.state.waiting?.reason === 'CrashLoopBackOff' && s.containerStatuses[0].restartCount >= 2);
+      const looping = await h.waitStatus(
+        pod.metadata.uid,
+        (s) => s.containerStatuses[0]?.state.waiting?.reason === 'CrashLoopBackOff' && s.containerStatuses[0].restartCount >= 2,
+      );
       assert.equal(looping.phase, 'Running');
       assert.equal(looping.containerStatuses[0]?.lastState.terminated?.exitCode, 3);
       assert.equal(looping.containerStatuses[0]?.lastState.terminated?.reason, 'Error');
@@ -313,7 +373,11 @@ export function podManagerConformance(driver: RuntimeDriver): void {
 
     test('syncPods removes pods that are no longer desired; tcpSocket readiness on a hostNetwork-free pod', async () => {
       const h = harness();
-      const keep = mkPod('keep', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '8080'], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] });
+      const keep = mkPod('keep', {
+        containers: [
+          { name: 'c', image: BUSYBOX_IMAGE, command: ['httpd', '-f', '-p', '8080'], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } },
+        ],
+      });
       const drop = mkPod('drop', { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'] }] });
       await h.manager.syncPods([keep, drop]);
       await h.waitStatus(keep.metadata.uid, (s) => s.containerStatuses[0]?.ready === true);
@@ -330,7 +394,15 @@ export function podManagerConformance(driver: RuntimeDriver): void {
       const h = harness();
       const pod = mkPod('priv', {
         restartPolicy: 'Never',
-        containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sleep', '1000'], securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] } }, resources: { limits: { cpu: '250m', memory: '32Mi' } } }],
+        containers: [
+          {
+            name: 'c',
+            image: BUSYBOX_IMAGE,
+            command: ['sleep', '1000'],
+            securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] } },
+            resources: { limits: { cpu: '250m', memory: '32Mi' } },
+          },
+        ],
       });
       h.manager.addOrUpdatePod(pod);
       const st = await h.waitStatus(pod.metadata.uid, (s) => {

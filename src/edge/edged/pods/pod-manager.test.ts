@@ -16,7 +16,9 @@ podManagerConformance({
   },
   stop: async () => undefined,
   ps: (labels) => dockerPs(filters(labels)),
-  kill: async (id) => { await runtime?.client.killContainer(id, 'SIGKILL'); },
+  kill: async (id) => {
+    await runtime?.client.killContainer(id, 'SIGKILL');
+  },
   logs: async (id) => (await runtime!.client.containerLogs(id)).stdout,
   settings: async (id) => {
     const h = (await runtime!.client.inspectContainer(id)).HostConfig;

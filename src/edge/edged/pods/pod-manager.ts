@@ -8,7 +8,7 @@ import { buildStatus } from './status.ts';
 import type { ConfigObject, Pod, PodStatus } from './types.ts';
 import { refreshConfigVolumes, removePodDir } from './volumes.ts';
 
-export interface PodManagerOptions {
+export type PodManagerOptions = {
   runtime: ContainerRuntime;
   nodeName: string;
   nodeIP: string;
@@ -26,7 +26,7 @@ export interface PodManagerOptions {
   backoffBaseMs?: number;
   /** How often every pod is re-checked against the engine (engine events also trigger checks). */
   monitorIntervalMs?: number;
-}
+};
 
 /**
  * Runs pods on a container engine. Each pod has one worker: its operations run one at a time, in order,
@@ -34,19 +34,19 @@ export interface PodManagerOptions {
  * does not restart pods; the next manager adopts them.
  */
 export class PodManager {
-  private readonly opts: PodManagerOptions;
-  private readonly ctx: SyncContext;
-  private readonly pods = new Map<string, PodState>();
-  private readonly idToUid = new Map<string, string>();
-  private monitor: NodeJS.Timeout | undefined;
-  private watcher: { close(): void } | undefined;
-  private stopped = false;
-  private orphansChecked = false;
+  readonly #opts: PodManagerOptions;
+  readonly #ctx: SyncContext;
+  readonly #pods = new Map<string, PodState>();
+  readonly #idToUid = new Map<string, string>();
+  #monitor: NodeJS.Timeout | undefined;
+  #watcher: { close(): void } | undefined;
+  #stopped = false;
+  #orphansChecked = false;
 
   constructor(opts: PodManagerOptions) {
-    this.opts = opts;
+    this.#opts = opts;
     const base = opts.backoffBaseMs ?? 10_000;
-    this.ctx = {
+    this.#ctx = {
       runtime: opts.runtime,
       nodeName: opts.nodeName,
       nodeIP: opts.nodeIP,
@@ -57,20 +57,22 @@ export class PodManager {
       log: opts.log,
       backoffBaseMs: base,
       backoffMaxMs: base * 30,
-      wakeAt: (st, at) => this.wakeAt(st, at),
-      probeChanged: (st, t, kind, ok) => this.probeChanged(st, t, kind, ok),
+      wakeAt: (st, at) => this.#wakeAt(st, at),
+      probeChanged: (st, t, kind, ok) => this.#probeChanged(st, t, kind, ok),
     };
-    this.startLoops();
+    this.#startLoops();
   }
 
-  private startLoops(): void {
-    const interval = this.opts.monitorIntervalMs ?? 2000;
-    this.monitor = setInterval(() => { for (const st of this.pods.values()) this.enqueue(st); }, interval);
-    this.monitor.unref();
-    this.watcher = this.opts.runtime.watch?.(`${L_MANAGED}=${this.opts.nodeName}`, (id) => {
-      const uid = this.idToUid.get(id);
-      const st = uid ? this.pods.get(uid) : undefined;
-      if (st) this.enqueue(st);
+  #startLoops(): void {
+    const interval = this.#opts.monitorIntervalMs ?? 2000;
+    this.#monitor = setInterval(() => {
+      for (const st of this.#pods.values()) this.#enqueue(st);
+    }, interval);
+    this.#monitor.unref();
+    this.#watcher = this.#opts.runtime.watch?.(`${L_MANAGED}=${this.#opts.nodeName}`, (id) => {
+      const uid = this.#idToUid.get(id);
+      const st = uid ? this.#pods.get(uid) : undefined;
+      if (st) this.#enqueue(st);
     });
   }
 
@@ -80,9 +82,9 @@ export class PodManager {
    */
   async syncPods(pods: Pod[]): Promise<void> {
     const wanted = new Set(pods.map((p) => p.metadata.uid));
-    for (const st of this.pods.values()) if (!wanted.has(st.uid) && !st.terminating) this.deletePod(st.pod);
+    for (const st of this.#pods.values()) if (!wanted.has(st.uid) && !st.terminating) this.deletePod(st.pod);
     for (const p of pods) this.addOrUpdatePod(p);
-    if (!this.orphansChecked) await this.adopt();
+    if (!this.#orphansChecked) await this.adopt();
   }
 
   /**
@@ -90,164 +92,192 @@ export class PodManager {
    * (same ids, nothing new started), others are removed.
    */
   async adopt(): Promise<void> {
-    this.orphansChecked = true;
-    const all = await this.opts.runtime.list({ [L_MANAGED]: this.opts.nodeName });
-    const orphans = all.filter((i) => !this.pods.has(i.labels[L_POD_UID] ?? ''));
+    this.#orphansChecked = true;
+    const all = await this.#opts.runtime.list({ [L_MANAGED]: this.#opts.nodeName });
+    const orphans = all.filter((i) => !this.#pods.has(i.labels[L_POD_UID] ?? ''));
     for (const o of orphans) {
-      this.opts.log.info({ id: o.id.slice(0, 12), pod: o.labels['io.kubernetes.pod.name'] }, 'removing container of a pod that is not desired');
-      await this.opts.runtime.stopContainer(o.id, 2).catch(() => undefined);
-      await this.opts.runtime.removeContainer(o.id).catch((err: unknown) => this.opts.log.warn({ err: errorMessage(err) }, 'remove failed'));
+      this.#opts.log.info({ id: o.id.slice(0, 12), pod: o.labels['io.kubernetes.pod.name'] }, 'removing container of a pod that is not desired');
+      await this.#opts.runtime.stopContainer(o.id, 2).catch(() => undefined);
+      await this.#opts.runtime.removeContainer(o.id).catch((err: unknown) => this.#opts.log.warn({ err: errorMessage(err) }, 'remove failed'));
     }
     // Known pods adopt their own containers inside their worker, before it creates anything.
-    for (const st of this.pods.values()) this.enqueue(st);
+    for (const st of this.#pods.values()) this.#enqueue(st);
   }
 
   addOrUpdatePod(pod: Pod): void {
-    if (this.stopped) return;
-    if (pod.metadata.deletionTimestamp) { this.deletePod(pod); return; }
+    if (this.#stopped) return;
+    if (pod.metadata.deletionTimestamp) {
+      this.deletePod(pod);
+      return;
+    }
     const uid = pod.metadata.uid;
-    let st = this.pods.get(uid);
+    let st = this.#pods.get(uid);
     if (st?.terminating) return;
     if (!st) {
-      st = this.newState(pod);
-      this.pods.set(uid, st);
+      st = this.#newState(pod);
+      this.#pods.set(uid, st);
     } else {
       st.pod = pod;
     }
-    this.enqueue(st);
+    this.#enqueue(st);
   }
 
   /** Graceful delete: SIGTERM, SIGKILL after the grace period, remove containers and volumes, then onPodTerminated. */
   deletePod(pod: Pod): void {
-    if (this.stopped) return;
+    if (this.#stopped) return;
     const uid = pod.metadata.uid;
-    let st = this.pods.get(uid);
+    let st = this.#pods.get(uid);
     if (!st) {
-      st = this.newState(pod);
-      this.pods.set(uid, st);
+      st = this.#newState(pod);
+      this.#pods.set(uid, st);
     } else {
       st.pod = { ...st.pod, metadata: { ...st.pod.metadata, ...pod.metadata } };
     }
     st.terminating = true;
-    this.enqueue(st);
+    this.#enqueue(st);
   }
 
   /** A ConfigMap changed: rewrite the files of every pod volume that projects it. */
   updateConfigMap(obj: ConfigObject): Promise<void> {
-    return this.refresh('configmap', obj);
+    return this.#refresh('configmap', obj);
   }
 
   updateSecret(obj: ConfigObject): Promise<void> {
-    return this.refresh('secret', obj);
+    return this.#refresh('secret', obj);
   }
 
-  private async refresh(kind: 'configmap' | 'secret', obj: ConfigObject): Promise<void> {
-    await Promise.all([...this.pods.values()].filter((st) => st.volumePaths && !st.terminating).map(async (st) => {
-      try {
-        await refreshConfigVolumes(this.ctx.rootDirectory, st.pod, kind, obj);
-      } catch (err) {
-        this.opts.log.warn({ pod: st.pod.metadata.name, kind, name: obj.metadata.name, err: errorMessage(err) }, 'volume refresh failed');
-      }
-    }));
+  async #refresh(kind: 'configmap' | 'secret', obj: ConfigObject): Promise<void> {
+    await Promise.all(
+      [...this.#pods.values()]
+        .filter((st) => st.volumePaths && !st.terminating)
+        .map(async (st) => {
+          try {
+            await refreshConfigVolumes(this.#ctx.rootDirectory, st.pod, kind, obj);
+          } catch (err) {
+            this.#opts.log.warn({ pod: st.pod.metadata.name, kind, name: obj.metadata.name, err: errorMessage(err) }, 'volume refresh failed');
+          }
+        }),
+    );
   }
 
   statusOf(uid: string): PodStatus | undefined {
-    const json = this.pods.get(uid)?.lastStatusJson;
-    return json === undefined ? undefined : JSON.parse(json) as PodStatus;
+    const json = this.#pods.get(uid)?.lastStatusJson;
+    return json === undefined ? undefined : (JSON.parse(json) as PodStatus);
   }
 
   /** The pods being managed (including those still terminating). */
   podUids(): string[] {
-    return [...this.pods.keys()];
+    return [...this.#pods.keys()];
   }
 
   /** Stops loops and probes; containers keep running. Waits for in-flight work to finish. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.monitor) clearInterval(this.monitor);
-    this.watcher?.close();
-    for (const st of this.pods.values()) {
+    this.#stopped = true;
+    if (this.#monitor) clearInterval(this.#monitor);
+    this.#watcher?.close();
+    for (const st of this.#pods.values()) {
       if (st.wakeTimer) clearTimeout(st.wakeTimer);
       for (const t of st.containers.values()) for (const p of t.probes) p.stop();
     }
-    await Promise.all([...this.pods.values()].map((st) => st.running?.catch(() => undefined)));
-    for (const st of this.pods.values()) for (const t of st.containers.values()) { for (const p of t.probes) p.stop(); t.probes = []; }
+    await Promise.all([...this.#pods.values()].map((st) => st.running?.catch(() => undefined)));
+    for (const st of this.#pods.values())
+      for (const t of st.containers.values()) {
+        for (const p of t.probes) p.stop();
+        t.probes = [];
+      }
   }
 
-  private newState(pod: Pod): PodState {
+  #newState(pod: Pod): PodState {
     return {
-      pod, uid: pod.metadata.uid, adopted: false, sandboxAttempt: 0, podIP: '',
+      pod,
+      uid: pod.metadata.uid,
+      adopted: false,
+      sandboxAttempt: 0,
+      podIP: '',
       startTime: pod.status?.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      containers: new Map(), terminating: false, conditionTimes: new Map(), again: false, gone: false,
+      containers: new Map(),
+      terminating: false,
+      conditionTimes: new Map(),
+      again: false,
+      gone: false,
     };
   }
 
-  private enqueue(st: PodState): void {
-    if (this.stopped || st.gone) return;
-    if (st.running) { st.again = true; return; }
+  #enqueue(st: PodState): void {
+    if (this.#stopped || st.gone) return;
+    if (st.running) {
+      st.again = true;
+      return;
+    }
     st.running = (async () => {
       do {
         st.again = false;
         try {
-          await this.work(st);
+          await this.#work(st);
         } catch (err) {
-          this.opts.log.warn({ pod: st.pod.metadata.name, err: errorMessage(err) }, 'pod sync failed; retrying on the next check');
+          this.#opts.log.warn({ pod: st.pod.metadata.name, err: errorMessage(err) }, 'pod sync failed; retrying on the next check');
         }
-      } while (st.again && !this.stopped && !st.gone);
+      } while (st.again && !this.#stopped && !st.gone);
       delete st.running;
     })();
   }
 
-  private async work(st: PodState): Promise<void> {
+  async #work(st: PodState): Promise<void> {
     if (st.terminating) {
-      if (!st.adopted) await adoptPod(st, this.ctx).catch(() => undefined);
-      await killPod(st, this.ctx);
-      await removePodDir(this.ctx.rootDirectory, st.uid);
+      if (!st.adopted) await adoptPod(st, this.#ctx).catch(() => undefined);
+      await killPod(st, this.#ctx);
+      await removePodDir(this.#ctx.rootDirectory, st.uid);
       st.gone = true;
       if (st.wakeTimer) clearTimeout(st.wakeTimer);
-      this.pods.delete(st.uid);
-      for (const [id, uid] of this.idToUid) if (uid === st.uid) this.idToUid.delete(id);
-      this.opts.log.info({ pod: st.pod.metadata.name }, 'pod terminated');
-      this.callback(() => this.opts.onPodTerminated?.(st.pod));
+      this.#pods.delete(st.uid);
+      for (const [id, uid] of this.#idToUid) if (uid === st.uid) this.#idToUid.delete(id);
+      this.#opts.log.info({ pod: st.pod.metadata.name }, 'pod terminated');
+      this.#callback(() => this.#opts.onPodTerminated?.(st.pod));
       return;
     }
     try {
-      await syncPod(st, this.ctx);
+      await syncPod(st, this.#ctx);
     } finally {
-      if (st.sandbox) this.idToUid.set(st.sandbox.id, st.uid);
-      for (const t of st.containers.values()) if (t.current) this.idToUid.set(t.current.id, st.uid);
-      if (!this.stopped && !st.terminating) this.report(st);
+      if (st.sandbox) this.#idToUid.set(st.sandbox.id, st.uid);
+      for (const t of st.containers.values()) if (t.current) this.#idToUid.set(t.current.id, st.uid);
+      if (!this.#stopped && !st.terminating) this.#report(st);
     }
   }
 
-  private report(st: PodState): void {
-    const status = buildStatus(st, this.opts.nodeIP, () => new Date().toISOString().replace(/\.\d+Z$/, 'Z'), this.opts.runtime.name);
+  #report(st: PodState): void {
+    const status = buildStatus(st, this.#opts.nodeIP, () => new Date().toISOString().replace(/\.\d+Z$/, 'Z'), this.#opts.runtime.name);
     const json = JSON.stringify(status);
     if (json === st.lastStatusJson) return;
     st.lastStatusJson = json;
-    this.callback(() => this.opts.onStatus?.(st.pod, status));
+    this.#callback(() => this.#opts.onStatus?.(st.pod, status));
   }
 
   /** Callbacks belong to the caller; their failures must not stop a pod worker. */
-  private callback(fn: () => void): void {
+  #callback(fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      this.opts.log.warn({ err: errorMessage(err) }, 'pod manager callback threw');
+      this.#opts.log.warn({ err: errorMessage(err) }, 'pod manager callback threw');
     }
   }
 
-  private wakeAt(st: PodState, at: number): void {
-    if (this.stopped || at <= 0) return;
+  #wakeAt(st: PodState, at: number): void {
+    if (this.#stopped || at <= 0) return;
     if (st.wakeTimer && st.wakeAt !== undefined && st.wakeAt <= at && st.wakeAt > Date.now()) return;
     if (st.wakeTimer) clearTimeout(st.wakeTimer);
     st.wakeAt = at;
-    st.wakeTimer = setTimeout(() => { delete st.wakeTimer; this.enqueue(st); }, Math.max(0, at - Date.now()) + 5);
+    st.wakeTimer = setTimeout(
+      () => {
+        delete st.wakeTimer;
+        this.#enqueue(st);
+      },
+      Math.max(0, at - Date.now()) + 5,
+    );
     st.wakeTimer.unref();
   }
 
-  private probeChanged(st: PodState, t: ContainerTrack, kind: 'liveness' | 'readiness', ok: boolean): void {
+  #probeChanged(st: PodState, t: ContainerTrack, kind: 'liveness' | 'readiness', ok: boolean): void {
     if (kind === 'liveness' && !ok && t.probedId) t.killRequested = t.probedId;
-    this.enqueue(st);
+    this.#enqueue(st);
   }
 }

@@ -5,16 +5,14 @@ import type { ContainerInfo, ContainerRuntime, PortMapping } from '../runtime/ty
 import { Backoff } from './backoff.ts';
 import { buildContainerSpec } from './container-spec.ts';
 import { PodSetupError } from './errors.ts';
-import {
-  L_CONTAINER_HASH, L_CONTAINER_NAME, L_MANAGED, L_POD_UID, L_RESTART_COUNT, SANDBOX_NAME, containerHash, dockerName, podLabels,
-} from './labels.ts';
+import { L_CONTAINER_HASH, L_CONTAINER_NAME, L_MANAGED, L_POD_UID, L_RESTART_COUNT, SANDBOX_NAME, containerHash, dockerName, podLabels } from './labels.ts';
 import { ProbeWorker, type ProbeKind } from './probes.ts';
 import type { ContainerTrack, PodState } from './state.ts';
 import { shouldRestart, terminatedOf } from './status.ts';
 import type { ConfigObject, Container, Pod } from './types.ts';
 import { setupVolumes } from './volumes.ts';
 
-export interface SyncContext {
+export type SyncContext = {
   runtime: ContainerRuntime;
   nodeName: string;
   nodeIP: string;
@@ -29,11 +27,14 @@ export interface SyncContext {
   wakeAt(st: PodState, at: number): void;
   /** A probe changed its verdict. */
   probeChanged(st: PodState, track: ContainerTrack, kind: ProbeKind, ok: boolean): void;
-}
+};
 
 export function newTrack(name: string, ctx: SyncContext): ContainerTrack {
   return {
-    name, restartCount: 0, everCreated: false, probes: [],
+    name,
+    restartCount: 0,
+    everCreated: false,
+    probes: [],
     crashBackoff: new Backoff(ctx.backoffBaseMs, ctx.backoffMaxMs),
     pullBackoff: new Backoff(ctx.backoffBaseMs, ctx.backoffMaxMs),
   };
@@ -47,8 +48,10 @@ function pullPolicy(c: Container): 'Always' | 'IfNotPresent' | 'Never' {
 
 /** Takes over the containers an earlier edgecore left for this pod, so nothing runs twice. */
 export async function adoptPod(st: PodState, ctx: SyncContext, found?: ContainerInfo[]): Promise<void> {
-  const infos = found ?? await ctx.runtime.list({ [L_MANAGED]: ctx.nodeName, [L_POD_UID]: st.uid });
-  const newestFirst = [...infos].sort((a, b) => Number(b.labels[L_RESTART_COUNT] ?? 0) - Number(a.labels[L_RESTART_COUNT] ?? 0) || b.createdAt.localeCompare(a.createdAt));
+  const infos = found ?? (await ctx.runtime.list({ [L_MANAGED]: ctx.nodeName, [L_POD_UID]: st.uid }));
+  const newestFirst = [...infos].sort(
+    (a, b) => Number(b.labels[L_RESTART_COUNT] ?? 0) - Number(a.labels[L_RESTART_COUNT] ?? 0) || b.createdAt.localeCompare(a.createdAt),
+  );
   const stale: ContainerInfo[] = [];
   for (const info of newestFirst) {
     const name = info.labels[L_CONTAINER_NAME] ?? '';
@@ -61,7 +64,10 @@ export async function adoptPod(st: PodState, ctx: SyncContext, found?: Container
     }
     const spec = st.pod.spec.containers.find((c) => c.name === name);
     const t = st.containers.get(name) ?? newTrack(name, ctx);
-    if (!spec || t.current) { stale.push(info); continue; }
+    if (!spec || t.current) {
+      stale.push(info);
+      continue;
+    }
     t.current = info;
     t.everCreated = true;
     t.restartCount = Number(info.labels[L_RESTART_COUNT] ?? 0);
@@ -69,7 +75,12 @@ export async function adoptPod(st: PodState, ctx: SyncContext, found?: Container
     ctx.log.info({ pod: st.pod.metadata.name, container: name, id: info.id.slice(0, 12), state: info.state }, 'adopted container');
   }
   // App containers of a dead sandbox are useless (their network is gone): the sync recreates them.
-  if (st.sandbox === undefined) for (const t of st.containers.values()) if (t.current) { stale.push(t.current); t.current = undefined; }
+  if (st.sandbox === undefined)
+    for (const t of st.containers.values())
+      if (t.current) {
+        stale.push(t.current);
+        t.current = undefined;
+      }
   for (const info of stale) {
     ctx.log.info({ pod: st.pod.metadata.name, id: info.id.slice(0, 12) }, 'removing stale container');
     await ctx.runtime.removeContainer(info.id);
@@ -97,7 +108,10 @@ async function createNamed(ctx: SyncContext, name: string, create: () => Promise
 async function ensureSandbox(st: PodState, ctx: SyncContext): Promise<void> {
   if (st.sandbox) {
     const info = await ctx.runtime.inspect(st.sandbox.id);
-    if (info?.state === 'running') { st.sandbox = info; return; }
+    if (info?.state === 'running') {
+      st.sandbox = info;
+      return;
+    }
     // The sandbox died: its network namespace is gone, so every app container goes with it.
     ctx.log.warn({ pod: st.pod.metadata.name }, 'pod sandbox is not running; recreating the pod');
     for (const t of st.containers.values()) {
@@ -120,12 +134,18 @@ async function ensureSandbox(st: PodState, ctx: SyncContext): Promise<void> {
   }
   const name = dockerName(pod, SANDBOX_NAME, st.sandboxAttempt);
   const labels = { ...podLabels(pod, SANDBOX_NAME, ctx.nodeName), [L_RESTART_COUNT]: String(st.sandboxAttempt) };
-  const id = await createNamed(ctx, name, () => ctx.runtime.runSandbox({
-    name, image: ctx.podSandboxImage, labels, hostname: pod.spec.hostname ?? pod.metadata.name,
-    hostNetwork: pod.spec.hostNetwork ?? false, portMappings: ports,
-    // CRI runtimes (containerd >= 1.7) only admit privileged containers into a sandbox created privileged.
-    privileged: pod.spec.containers.some((c) => c.securityContext?.privileged === true),
-  }));
+  const id = await createNamed(ctx, name, () =>
+    ctx.runtime.runSandbox({
+      name,
+      image: ctx.podSandboxImage,
+      labels,
+      hostname: pod.spec.hostname ?? pod.metadata.name,
+      hostNetwork: pod.spec.hostNetwork ?? false,
+      portMappings: ports,
+      // CRI runtimes (containerd >= 1.7) only admit privileged containers into a sandbox created privileged.
+      privileged: pod.spec.containers.some((c) => c.securityContext?.privileged === true),
+    }),
+  );
   st.sandbox = await ctx.runtime.inspect(id);
   ctx.log.info({ pod: pod.metadata.name, id: id.slice(0, 12) }, 'pod sandbox started');
 }
@@ -138,12 +158,18 @@ function stopProbes(t: ContainerTrack): void {
 
 function ensureProbes(st: PodState, t: ContainerTrack, c: Container, ctx: SyncContext): void {
   const cur = t.current;
-  if (!cur || cur.state !== 'running') { stopProbes(t); return; }
+  if (cur?.state !== 'running') {
+    stopProbes(t);
+    return;
+  }
   if (t.probedId === cur.id) return;
   stopProbes(t);
   t.probedId = cur.id;
   const target = { runtime: ctx.runtime, containerId: cur.id, container: c, podIP: () => st.podIP };
-  for (const [kind, probe] of [['liveness', c.livenessProbe], ['readiness', c.readinessProbe]] as const) {
+  for (const [kind, probe] of [
+    ['liveness', c.livenessProbe],
+    ['readiness', c.readinessProbe],
+  ] as const) {
     if (!probe) continue;
     const w = new ProbeWorker(kind, probe, target, (k, ok) => ctx.probeChanged(st, t, k, ok), ctx.log);
     t.probes.push(w);
@@ -188,7 +214,10 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
   if (t.current) {
     const exited = t.current;
     const specChanged = exited.labels[L_CONTAINER_HASH] !== containerHash(c);
-    if (!specChanged && !shouldRestart(pod, exited.exitCode)) { delete t.waiting; return; }
+    if (!specChanged && !shouldRestart(pod, exited.exitCode)) {
+      delete t.waiting;
+      return;
+    }
     const allowedAt = t.crashBackoff.nextAllowedAt();
     if (Date.now() < allowedAt) {
       const secs = Math.round(t.crashBackoff.currentDelayMs / 1000);
@@ -216,7 +245,10 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
     delete t.pullError;
     t.pullBackoff.reset();
   } catch (err) {
-    if (err instanceof PodSetupError) { t.waiting = { reason: err.reason, message: err.message }; return; }
+    if (err instanceof PodSetupError) {
+      t.waiting = { reason: err.reason, message: err.message };
+      return;
+    }
     t.pullError = errorMessage(err);
     t.pullBackoff.attempted();
     t.waiting = { reason: 'ErrImagePull', message: t.pullError };
@@ -226,16 +258,23 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
   }
 
   const attempt = t.everCreated ? t.restartCount + 1 : 0;
-  let spec;
+  let spec: Awaited<ReturnType<typeof buildContainerSpec>>;
   try {
     if (!st.sandbox || !st.volumePaths) return;
     const name = dockerName(pod, c.name, attempt);
     spec = await buildContainerSpec(pod, c, {
-      ...ctx, podIP: st.podIP, sandboxId: st.sandbox.id, volumePaths: st.volumePaths, name,
+      ...ctx,
+      podIP: st.podIP,
+      sandboxId: st.sandbox.id,
+      volumePaths: st.volumePaths,
+      name,
       labels: { ...podLabels(pod, c.name, ctx.nodeName), [L_RESTART_COUNT]: String(attempt), [L_CONTAINER_HASH]: containerHash(c) },
     });
   } catch (err) {
-    if (err instanceof PodSetupError) { t.waiting = { reason: err.reason, message: err.message }; return; }
+    if (err instanceof PodSetupError) {
+      t.waiting = { reason: err.reason, message: err.message };
+      return;
+    }
     throw err;
   }
   if (t.current) {
@@ -291,7 +330,7 @@ export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
     }
   }
   await ensureSandbox(st, ctx);
-  st.podIP = pod.spec.hostNetwork ? ctx.nodeIP : st.sandbox?.ip ?? '';
+  st.podIP = pod.spec.hostNetwork ? ctx.nodeIP : (st.sandbox?.ip ?? '');
   for (const c of pod.spec.containers) {
     try {
       await syncContainer(st, c, ctx);

@@ -7,12 +7,12 @@ import type { Container, Probe } from './types.ts';
 
 export type ProbeKind = 'liveness' | 'readiness';
 
-export interface ProbeTarget {
+export type ProbeTarget = {
   runtime: ContainerRuntime;
   containerId: string;
   container: Container;
   podIP: () => string;
-}
+};
 
 function resolvePort(port: number | string, c: Container): number {
   if (typeof port === 'number') return port;
@@ -51,8 +51,14 @@ export async function runProbe(probe: Probe, t: ProbeTarget): Promise<{ ok: bool
       const host = probe.tcpSocket.host ?? t.podIP();
       const port = resolvePort(probe.tcpSocket.port, t.container);
       await new Promise<void>((resolve, reject) => {
-        const s = net.connect({ host, port, timeout: timeoutMs }, () => { s.destroy(); resolve(); });
-        s.on('timeout', () => { s.destroy(); reject(new Error(`dial tcp ${host}:${port}: i/o timeout`)); });
+        const s = net.connect({ host, port, timeout: timeoutMs }, () => {
+          s.destroy();
+          resolve();
+        });
+        s.on('timeout', () => {
+          s.destroy();
+          reject(new Error(`dial tcp ${host}:${port}: i/o timeout`));
+        });
         s.on('error', reject);
       });
       return { ok: true, message: '' };
@@ -70,54 +76,62 @@ export async function runProbe(probe: Probe, t: ProbeTarget): Promise<{ ok: bool
 export class ProbeWorker {
   readonly kind: ProbeKind;
   result: boolean;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private successes = 0;
-  private failures = 0;
-  private readonly probe: Probe;
-  private readonly target: ProbeTarget;
-  private readonly onChange: (kind: ProbeKind, ok: boolean, message: string) => void;
-  private readonly log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #successes = 0;
+  #failures = 0;
+  readonly #probe: Probe;
+  readonly #target: ProbeTarget;
+  readonly #onChange: (kind: ProbeKind, ok: boolean, message: string) => void;
+  readonly #log: Logger;
 
   constructor(kind: ProbeKind, probe: Probe, target: ProbeTarget, onChange: (kind: ProbeKind, ok: boolean, message: string) => void, log: Logger) {
     this.kind = kind;
-    this.probe = probe;
-    this.target = target;
-    this.onChange = onChange;
-    this.log = log;
+    this.#probe = probe;
+    this.#target = target;
+    this.#onChange = onChange;
+    this.#log = log;
     this.result = kind === 'liveness';
   }
 
   start(): void {
-    this.schedule(Math.max(0, this.probe.initialDelaySeconds ?? 0) * 1000);
+    this.#schedule(Math.max(0, this.#probe.initialDelaySeconds ?? 0) * 1000);
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
   }
 
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => { void this.tick(); }, ms);
-    this.timer.unref();
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.#tick();
+    }, ms);
+    this.#timer.unref();
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    const { ok, message } = await runProbe(this.probe, this.target);
-    if (this.stopped) return;
-    if (ok) { this.successes++; this.failures = 0; } else { this.failures++; this.successes = 0; }
-    const successThreshold = Math.max(1, this.probe.successThreshold ?? 1);
-    const failureThreshold = Math.max(1, this.probe.failureThreshold ?? 3);
-    if (!this.result && ok && this.successes >= successThreshold) {
-      this.result = true;
-      this.onChange(this.kind, true, message);
-    } else if (this.result && !ok && this.failures >= failureThreshold) {
-      this.result = false;
-      this.log.info({ container: this.target.container.name, kind: this.kind, message }, 'probe failed');
-      this.onChange(this.kind, false, message);
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
+    const { ok, message } = await runProbe(this.#probe, this.#target);
+    if (this.#stopped) return;
+    if (ok) {
+      this.#successes++;
+      this.#failures = 0;
+    } else {
+      this.#failures++;
+      this.#successes = 0;
     }
-    this.schedule(Math.max(1, this.probe.periodSeconds ?? 10) * 1000);
+    const successThreshold = Math.max(1, this.#probe.successThreshold ?? 1);
+    const failureThreshold = Math.max(1, this.#probe.failureThreshold ?? 3);
+    if (!this.result && ok && this.#successes >= successThreshold) {
+      this.result = true;
+      this.#onChange(this.kind, true, message);
+    } else if (this.result && !ok && this.#failures >= failureThreshold) {
+      this.result = false;
+      this.#log.info({ container: this.#target.container.name, kind: this.kind, message }, 'probe failed');
+      this.#onChange(this.kind, false, message);
+    }
+    this.#schedule(Math.max(1, this.#probe.periodSeconds ?? 10) * 1000);
   }
 }

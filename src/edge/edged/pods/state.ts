@@ -4,7 +4,7 @@ import type { ProbeWorker } from './probes.ts';
 import type { ContainerStateTerminated, ContainerStateWaiting, Pod } from './types.ts';
 
 /** What we know about one container of a pod across its instances (restarts). */
-export interface ContainerTrack {
+export type ContainerTrack = {
   name: string;
   /** The current instance as last inspected; it may have exited. */
   current?: ContainerInfo | undefined;
@@ -23,9 +23,9 @@ export interface ContainerTrack {
   probedId?: string;
   /** Set by a liveness failure; the next sync stops this instance. */
   killRequested?: string;
-}
+};
 
-export interface PodState {
+export type PodState = {
   pod: Pod;
   uid: string;
   adopted: boolean;
@@ -45,4 +45,4 @@ export interface PodState {
   running?: Promise<void>;
   again: boolean;
   gone: boolean;
-}
+};

@@ -1,8 +1,6 @@
 import type { ContainerInfo } from '../runtime/types.ts';
 import type { ContainerTrack, PodState } from './state.ts';
-import type {
-  Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodStatus,
-} from './types.ts';
+import type { Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition, PodStatus } from './types.ts';
 
 export function restartPolicy(pod: Pod): 'Always' | 'OnFailure' | 'Never' {
   return pod.spec.restartPolicy ?? 'Always';
@@ -27,7 +25,7 @@ export function terminatedOf(info: ContainerInfo, scheme: string): ContainerStat
   };
 }
 
-function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined, scheme: string): ContainerStatus {
+function containerStatus(_pod: Pod, c: Container, t: ContainerTrack | undefined, scheme: string): ContainerStatus {
   const cur = t?.current;
   const lastFromPrev: ContainerState = t?.prevTerminated ? { terminated: t.prevTerminated } : {};
   let state: ContainerState;
@@ -60,11 +58,16 @@ function containerStatus(pod: Pod, c: Container, t: ContainerTrack | undefined, 
 
 /** kubelet's getPhase: waiting containers that never ran keep a pod Pending; finished ones settle the outcome. */
 function phaseOf(pod: Pod, statuses: ContainerStatus[]): PodStatus['phase'] {
-  let waiting = 0, running = 0, stopped = 0, succeeded = 0;
+  let waiting = 0,
+    running = 0,
+    stopped = 0,
+    succeeded = 0;
   for (const s of statuses) {
     if (s.state.running) running++;
-    else if (s.state.terminated) { stopped++; if (s.state.terminated.exitCode === 0) succeeded++; }
-    else if (s.lastState.terminated) stopped++;
+    else if (s.state.terminated) {
+      stopped++;
+      if (s.state.terminated.exitCode === 0) succeeded++;
+    } else if (s.lastState.terminated) stopped++;
     else waiting++;
   }
   if (waiting > 0) return 'Pending';
@@ -87,8 +90,12 @@ function qosClass(pod: Pod): PodStatus['qosClass'] {
   const guaranteed = cs.every((c) => {
     const l = c.resources?.limits ?? {};
     const r = c.resources?.requests ?? {};
-    return l['cpu'] !== undefined && l['memory'] !== undefined
-      && (r['cpu'] === undefined || r['cpu'] === l['cpu']) && (r['memory'] === undefined || r['memory'] === l['memory']);
+    return (
+      l['cpu'] !== undefined &&
+      l['memory'] !== undefined &&
+      (r['cpu'] === undefined || r['cpu'] === l['cpu']) &&
+      (r['memory'] === undefined || r['memory'] === l['memory'])
+    );
   });
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }

@@ -3,7 +3,7 @@
  * as RFC 3339 strings). Everything is optional except what the API server guarantees.
  */
 
-export interface ObjectMeta {
+export type ObjectMeta = {
   name: string;
   namespace?: string;
   uid: string;
@@ -13,11 +13,15 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
   creationTimestamp?: string;
-}
+};
 
-export interface KeySelector { name?: string; key: string; optional?: boolean }
+export type KeySelector = {
+  name?: string;
+  key: string;
+  optional?: boolean;
+};
 
-export interface EnvVar {
+export type EnvVar = {
   name: string;
   value?: string;
   valueFrom?: {
@@ -26,27 +30,36 @@ export interface EnvVar {
     fieldRef?: { fieldPath: string; apiVersion?: string };
     resourceFieldRef?: { resource: string; containerName?: string; divisor?: string };
   };
-}
+};
 
-export interface EnvFromSource {
+export type EnvFromSource = {
   prefix?: string;
   configMapRef?: { name: string; optional?: boolean };
   secretRef?: { name: string; optional?: boolean };
-}
+};
 
-export interface KeyToPath { key: string; path: string; mode?: number }
+export type KeyToPath = {
+  key: string;
+  path: string;
+  mode?: number;
+};
 
-export interface Volume {
+export type Volume = {
   name: string;
   configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
   secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
   emptyDir?: { medium?: string; sizeLimit?: string };
   hostPath?: { path: string; type?: string };
-}
+};
 
-export interface VolumeMount { name: string; mountPath: string; readOnly?: boolean; subPath?: string }
+export type VolumeMount = {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+};
 
-export interface Probe {
+export type Probe = {
   exec?: { command: string[] };
   httpGet?: { path?: string; port: number | string; host?: string; scheme?: string; httpHeaders?: Array<{ name: string; value: string }> };
   tcpSocket?: { port: number | string; host?: string };
@@ -55,11 +68,17 @@ export interface Probe {
   timeoutSeconds?: number;
   successThreshold?: number;
   failureThreshold?: number;
-}
+};
 
-export interface ContainerPort { name?: string; containerPort: number; hostPort?: number; protocol?: 'TCP' | 'UDP' | 'SCTP'; hostIP?: string }
+export type ContainerPort = {
+  name?: string;
+  containerPort: number;
+  hostPort?: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  hostIP?: string;
+};
 
-export interface Container {
+export type Container = {
   name: string;
   image: string;
   command?: string[];
@@ -82,9 +101,9 @@ export interface Container {
   };
   stdin?: boolean;
   tty?: boolean;
-}
+};
 
-export interface PodSpec {
+export type PodSpec = {
   containers: Container[];
   volumes?: Volume[];
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
@@ -94,33 +113,38 @@ export interface PodSpec {
   hostname?: string;
   serviceAccountName?: string;
   securityContext?: { runAsUser?: number; runAsGroup?: number };
-}
+};
 
-export interface Pod {
+export type Pod = {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
   spec: PodSpec;
   status?: Partial<PodStatus>;
-}
+};
 
-export interface ContainerStateWaiting { reason: string; message?: string }
-export interface ContainerStateRunning { startedAt: string }
-export interface ContainerStateTerminated {
+export type ContainerStateWaiting = {
+  reason: string;
+  message?: string;
+};
+export type ContainerStateRunning = {
+  startedAt: string;
+};
+export type ContainerStateTerminated = {
   exitCode: number;
   reason: string;
   message?: string;
   startedAt?: string;
   finishedAt?: string;
   containerID?: string;
-}
-export interface ContainerState {
+};
+export type ContainerState = {
   waiting?: ContainerStateWaiting;
   running?: ContainerStateRunning;
   terminated?: ContainerStateTerminated;
-}
+};
 
-export interface ContainerStatus {
+export type ContainerStatus = {
   name: string;
   image: string;
   imageID: string;
@@ -130,18 +154,18 @@ export interface ContainerStatus {
   restartCount: number;
   state: ContainerState;
   lastState: ContainerState;
-}
+};
 
-export interface PodCondition {
+export type PodCondition = {
   type: 'PodScheduled' | 'Initialized' | 'ContainersReady' | 'Ready';
   status: 'True' | 'False' | 'Unknown';
   lastProbeTime: null;
   lastTransitionTime: string;
   reason?: string;
   message?: string;
-}
+};
 
-export interface PodStatus {
+export type PodStatus = {
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   conditions: PodCondition[];
   hostIP: string;
@@ -153,13 +177,13 @@ export interface PodStatus {
   containerStatuses: ContainerStatus[];
   message?: string;
   reason?: string;
-}
+};
 
 /** A ConfigMap or Secret as JSON (Secret `data` is base64). */
-export interface ConfigObject {
+export type ConfigObject = {
   kind?: string;
   metadata: { name: string; namespace?: string; resourceVersion?: string };
   data?: Record<string, string>;
   binaryData?: Record<string, string>;
   stringData?: Record<string, string>;
-}
+};

@@ -30,7 +30,9 @@ test('back-off: first restart immediate, then doubling to the cap, reset after a
   assert.equal(b.nextAllowedAt(1001), 1010);
   b.attempted(1010);
   assert.equal(b.nextAllowedAt(1011), 1030);
-  b.attempted(1030); b.attempted(1070); b.attempted(1110);
+  b.attempted(1030);
+  b.attempted(1070);
+  b.attempted(1110);
   assert.equal(b.currentDelayMs, 40);
   assert.equal(b.nextAllowedAt(1110 + 81), 0, 'reset after 2x the cap');
 });

@@ -1,4 +1,5 @@
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import type { Mount } from '../runtime/types.ts';
 import { configData, type EnvSources } from './env.ts';
@@ -23,11 +24,15 @@ function safeRelative(p: string): string {
 
 async function listFiles(dir: string, base = dir): Promise<string[]> {
   const out: string[] = [];
-  let entries;
-  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return out; }
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
   for (const e of entries) {
     const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await listFiles(full, base));
+    if (e.isDirectory()) out.push(...(await listFiles(full, base)));
     else out.push(relative(base, full));
   }
   return out;
@@ -38,7 +43,13 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
  * reader never sees half a file, and files of removed keys deleted. The directory itself is bind-mounted, so
  * the new content appears inside running containers.
  */
-export async function writeConfigVolume(dir: string, obj: ConfigObject | undefined, isSecret: boolean, items: KeyToPath[] | undefined, defaultMode: number): Promise<void> {
+export async function writeConfigVolume(
+  dir: string,
+  obj: ConfigObject | undefined,
+  isSecret: boolean,
+  items: KeyToPath[] | undefined,
+  defaultMode: number,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const data = obj ? configData(obj, isSecret) : new Map<string, Buffer>();
   const wanted = new Map<string, { content: Buffer; mode: number }>();
@@ -102,7 +113,8 @@ async function setupVolume(root: string, uid: string, ns: string, v: Volume, src
     }
     if (type === 'Directory' || type === 'File') {
       const st = await stat(v.hostPath.path).catch(() => undefined);
-      if (!st || (type === 'Directory') !== st.isDirectory()) throw new PodSetupError('FailedMount', `hostPath ${v.hostPath.path} is not a ${type.toLowerCase()}`);
+      if (!st || (type === 'Directory') !== st.isDirectory())
+        throw new PodSetupError('FailedMount', `hostPath ${v.hostPath.path} is not a ${type.toLowerCase()}`);
     }
     return v.hostPath.path;
   }
@@ -119,11 +131,23 @@ export async function refreshConfigVolumes(rootDirectory: string, pod: Pod, kind
   let touched = false;
   for (const v of pod.spec.volumes ?? []) {
     if (kind === 'configmap' && v.configMap?.name === obj.metadata.name) {
-      await writeConfigVolume(volumeDir(rootDirectory, pod.metadata.uid, 'kubernetes.io~configmap', v.name), obj, false, v.configMap.items, v.configMap.defaultMode ?? 0o644);
+      await writeConfigVolume(
+        volumeDir(rootDirectory, pod.metadata.uid, 'kubernetes.io~configmap', v.name),
+        obj,
+        false,
+        v.configMap.items,
+        v.configMap.defaultMode ?? 0o644,
+      );
       touched = true;
     }
     if (kind === 'secret' && v.secret?.secretName === obj.metadata.name) {
-      await writeConfigVolume(volumeDir(rootDirectory, pod.metadata.uid, 'kubernetes.io~secret', v.name), obj, true, v.secret.items, v.secret.defaultMode ?? 0o644);
+      await writeConfigVolume(
+        volumeDir(rootDirectory, pod.metadata.uid, 'kubernetes.io~secret', v.name),
+        obj,
+        true,
+        v.secret.items,
+        v.secret.defaultMode ?? 0o644,
+      );
       touched = true;
     }
   }
@@ -139,7 +163,10 @@ export async function containerMounts(pod: Pod, c: Container, volumePaths: Map<s
     let hostPath = base;
     if (m.subPath) {
       hostPath = join(base, safeRelative(m.subPath));
-      const exists = await stat(hostPath).then(() => true, () => false);
+      const exists = await stat(hostPath).then(
+        () => true,
+        () => false,
+      );
       if (!exists) await mkdir(hostPath, { recursive: true });
     }
     mounts.push({ hostPath, containerPath: m.mountPath, readOnly: m.readOnly ?? false });

@@ -27,11 +27,9 @@ export async function connectRuntime(endpoint: string, options: CriRuntimeOption
     const { CriRuntime } = await import('./cri/runtime.ts');
     return await CriRuntime.connect(endpoint, options);
   } catch (criErr) {
-    throw new RuntimeUnavailableError(
-      endpoint,
-      `neither a Docker engine (${reason(dockerErr)}) nor a CRI runtime (${reason(criErr)}) answers`,
-      { cause: criErr },
-    );
+    throw new RuntimeUnavailableError(endpoint, `neither a Docker engine (${reason(dockerErr)}) nor a CRI runtime (${reason(criErr)}) answers`, {
+      cause: criErr,
+    });
   }
 }
 

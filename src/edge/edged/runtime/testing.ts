@@ -39,7 +39,9 @@ export function ensureTestImages(endpoint = DOCKER_ENDPOINT): Promise<void> {
     await ensureBusyboxImage(client, BUSYBOX_IMAGE, SHELL_CHANGES, quiet);
     await ensureBusyboxImage(client, PAUSE_IMAGE, PAUSE_CHANGES, quiet);
   })();
-  ensured.catch(() => { ensured = undefined; });
+  ensured.catch(() => {
+    ensured = undefined;
+  });
   return ensured;
 }
 

@@ -4,14 +4,14 @@
  * runtime's own ids; labels are the only durable memory a runtime gives us across edgecore restarts.
  */
 
-export interface PortMapping {
+export type PortMapping = {
   containerPort: number;
   hostPort: number;
   protocol: 'TCP' | 'UDP' | 'SCTP';
   hostIP?: string;
-}
+};
 
-export interface SandboxSpec {
+export type SandboxSpec = {
   /** Unique, stable for one attempt of one pod (engines reject duplicates, which guards double starts). */
   name: string;
   image: string;
@@ -21,15 +21,15 @@ export interface SandboxSpec {
   portMappings: PortMapping[];
   /** Some container of the pod is privileged (CRI runtimes refuse privileged containers in an unprivileged sandbox). */
   privileged?: boolean;
-}
+};
 
-export interface Mount {
+export type Mount = {
   hostPath: string;
   containerPath: string;
   readOnly: boolean;
-}
+};
 
-export interface ContainerSpec {
+export type ContainerSpec = {
   name: string;
   image: string;
   labels: Record<string, string>;
@@ -50,11 +50,11 @@ export interface ContainerSpec {
   memoryBytes?: number;
   tty?: boolean;
   stdin?: boolean;
-}
+};
 
 export type ContainerStateName = 'created' | 'running' | 'exited' | 'unknown';
 
-export interface ContainerInfo {
+export type ContainerInfo = {
   id: string;
   name: string;
   image: string;
@@ -71,21 +71,21 @@ export interface ContainerInfo {
   finishedAt?: string;
   /** The IP on the default network, for sandboxes. */
   ip?: string;
-}
+};
 
-export interface ExecResult {
+export type ExecResult = {
   exitCode: number;
   stdout: string;
   stderr: string;
-}
+};
 
-export interface RuntimeVersion {
+export type RuntimeVersion = {
   runtimeName: string;
   runtimeVersion: string;
   runtimeApiVersion: string;
-}
+};
 
-export interface ContainerRuntime {
+export type ContainerRuntime = {
   readonly name: string;
   /** The endpoint, e.g. `unix:///var/run/docker.sock`. */
   readonly endpoint: string;
@@ -108,4 +108,4 @@ export interface ContainerRuntime {
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
   /** Optional push notification when a container with the label changes state; polling still runs. */
   watch?(label: string, onChange: (id: string) => void): { close(): void };
-}
+};

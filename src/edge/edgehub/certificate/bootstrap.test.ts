@@ -49,7 +49,10 @@ function paths(name: string): Pick<EdgeCertOptions, 'caFile' | 'certFile' | 'key
 type Raw = { status: number; body: Buffer };
 
 /** A plain HTTPS GET (optionally chunked, optionally with a client certificate) to the cert server. */
-function rawGet(path: string, o: { headers?: Record<string, string>; body?: Buffer; chunked?: boolean; client?: { cert: string; key: string } } = {}): Promise<Raw> {
+function rawGet(
+  path: string,
+  o: { headers?: Record<string, string>; body?: Buffer; chunked?: boolean; client?: { cert: string; key: string } } = {},
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.body !== undefined) {
@@ -126,7 +129,8 @@ test('a token made for another CA is refused before anything is sent or written'
   const badToken = `${caCertHash(other.certDer)}.${jwtOf(token)}`;
   await assert.rejects(
     ensureEdgeCertificates({ httpServer, token: badToken, nodeName: 'edge2', ...p, log }),
-    (err: unknown) => err instanceof EdgeCertError && err.code === TOKEN_CA_MISMATCH && /join token refused: it does not match the cloud's CA/.test(err.message),
+    (err: unknown) =>
+      err instanceof EdgeCertError && err.code === TOKEN_CA_MISMATCH && /join token refused: it does not match the cloud's CA/.test(err.message),
   );
   await assert.rejects(stat(p.caFile), { code: 'ENOENT' });
 });
@@ -144,7 +148,10 @@ test('an expired JWT gets 401 and is not retried', async () => {
   await assert.rejects(
     ensureEdgeCertificates({ httpServer, token: expired, nodeName: 'edge4', ...paths('expired'), log, retry: { attempts: 5, baseDelayMs: 10 } }),
     (err: unknown) =>
-      err instanceof EdgeCertError && err.code === TOKEN_REFUSED && err.context['status'] === 401 && /join token refused by the cloud.*expired/.test(err.message),
+      err instanceof EdgeCertError &&
+      err.code === TOKEN_REFUSED &&
+      err.context['status'] === 401 &&
+      /join token refused by the cloud.*expired/.test(err.message),
   );
   assert.equal((srv.counts.get('/edge.crt 401') ?? 0) - before401, 1);
 });
@@ -204,7 +211,11 @@ test('a client certificate from another CA does not authorise', async () => {
   const foreign = await createCA();
   const pair = await issueKeyPair(foreign, { subject: 'O=system:nodes, CN=system:node:edge11', usages: ['clientAuth'], days: 365 });
   const { csrDer } = await createCsr('O=system:nodes, CN=system:node:edge11');
-  const r = await rawGet('/edge.crt', { headers: { NodeName: 'edge11' }, body: csrDer, client: { cert: certDerToPem(pair.certDer), key: keyDerToPem(pair.keyDer) } });
+  const r = await rawGet('/edge.crt', {
+    headers: { NodeName: 'edge11' },
+    body: csrDer,
+    client: { cert: certDerToPem(pair.certDer), key: keyDerToPem(pair.keyDer) },
+  });
   assert.equal(r.status, 401);
 });
 
@@ -226,7 +237,15 @@ test('an unreachable cloud is retried a bounded number of times, and abort stops
     (err: unknown) => err instanceof EdgeCertError && err.code === CLOUD_UNREACHABLE,
   );
   const ac = new AbortController();
-  const pending = ensureEdgeCertificates({ httpServer: 'https://127.0.0.1:1', token, nodeName: 'edge12', ...p, log, signal: ac.signal, retry: { attempts: 100, baseDelayMs: 60_000 } });
+  const pending = ensureEdgeCertificates({
+    httpServer: 'https://127.0.0.1:1',
+    token,
+    nodeName: 'edge12',
+    ...p,
+    log,
+    signal: ac.signal,
+    retry: { attempts: 100, baseDelayMs: 60_000 },
+  });
   setTimeout(() => ac.abort(new Error('shutting down')), 50);
   await assert.rejects(pending, /shutting down/);
 });

@@ -107,13 +107,23 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
   const { caHash, jwt } = parseToken(o.token);
   const signal = o.signal;
 
-  const caDer = await withRetry('GET /ca.crt', () => cloudGet({ url: endpoint(o.httpServer, '/ca.crt'), caPem: undefined, ...(signal ? { signal } : {}) }), log, o.retry, signal);
+  const caDer = await withRetry(
+    'GET /ca.crt',
+    () => cloudGet({ url: endpoint(o.httpServer, '/ca.crt'), caPem: undefined, ...(signal ? { signal } : {}) }),
+    log,
+    o.retry,
+    signal,
+  );
   if (caCertHash(caDer) !== caHash) {
-    throw new EdgeCertError(TOKEN_CA_MISMATCH, `join token refused: it does not match the cloud's CA (the CA served by ${o.httpServer} is not the one the token was made for); get a new one with \`keadm gettoken\``, {
-      tokenCaHash: caHash,
-      cloudCaHash: caCertHash(caDer),
-      httpServer: o.httpServer,
-    });
+    throw new EdgeCertError(
+      TOKEN_CA_MISMATCH,
+      `join token refused: it does not match the cloud's CA (the CA served by ${o.httpServer} is not the one the token was made for); get a new one with \`keadm gettoken\``,
+      {
+        tokenCaHash: caHash,
+        cloudCaHash: caCertHash(caDer),
+        httpServer: o.httpServer,
+      },
+    );
   }
   try {
     parseCert(caDer);
@@ -126,20 +136,22 @@ export async function ensureEdgeCertificates(o: EdgeCertOptions): Promise<EdgeCe
   // Loaded only here: the X.509 generation library costs edgecore ~17 MB it would otherwise carry idle.
   const { createCsr } = await import('../../../pki/x509.ts');
   const { csrDer, keyDer } = await createCsr(edgeCsrSubject(o.nodeName));
-  const certDer = await refusedTokenIsFatal(withRetry(
-    'GET /edge.crt',
-    () =>
-      cloudGet({
-        url: endpoint(o.httpServer, '/edge.crt'),
-        caPem,
-        body: csrDer,
-        headers: { NodeName: o.nodeName, Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/octet-stream' },
-        ...(signal ? { signal } : {}),
-      }),
-    log,
-    o.retry,
-    signal,
-  ));
+  const certDer = await refusedTokenIsFatal(
+    withRetry(
+      'GET /edge.crt',
+      () =>
+        cloudGet({
+          url: endpoint(o.httpServer, '/edge.crt'),
+          caPem,
+          body: csrDer,
+          headers: { NodeName: o.nodeName, Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/octet-stream' },
+          ...(signal ? { signal } : {}),
+        }),
+      log,
+      o.retry,
+      signal,
+    ),
+  );
   const certPem = checkIssued(certDer, caDer, keyDer, o.httpServer);
   const keyPem = keyDerToPem(keyDer);
   await writeAtomic(o.keyFile, keyPem, 0o600);

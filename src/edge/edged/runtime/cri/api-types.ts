@@ -5,41 +5,41 @@
 
 export type Int64 = string;
 
-export interface VersionResponse {
+export type VersionResponse = {
   version: string;
   runtime_name: string;
   runtime_version: string;
   runtime_api_version: string;
-}
+};
 
-export interface PodSandboxMetadata {
+export type PodSandboxMetadata = {
   name: string;
   uid: string;
   namespace: string;
   attempt: number;
-}
+};
 
-export interface ContainerMetadata {
+export type ContainerMetadata = {
   name: string;
   attempt: number;
-}
+};
 
 export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
 
-export interface NamespaceOption {
+export type NamespaceOption = {
   network: NamespaceMode;
   pid: NamespaceMode;
   ipc: NamespaceMode;
-}
+};
 
-export interface CriPortMapping {
+export type CriPortMapping = {
   protocol: 'TCP' | 'UDP' | 'SCTP';
   container_port: number;
   host_port: number;
   host_ip: string;
-}
+};
 
-export interface PodSandboxConfig {
+export type PodSandboxConfig = {
   metadata: PodSandboxMetadata;
   hostname: string;
   log_directory: string;
@@ -50,11 +50,11 @@ export interface PodSandboxConfig {
     cgroup_parent?: string;
     security_context: { namespace_options: NamespaceOption; privileged?: boolean };
   };
-}
+};
 
 export type PodSandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
 
-export interface PodSandboxStatus {
+export type PodSandboxStatus = {
   id: string;
   metadata: PodSandboxMetadata | null;
   state: PodSandboxState;
@@ -62,31 +62,31 @@ export interface PodSandboxStatus {
   network: { ip: string } | null;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-}
+};
 
-export interface PodSandbox {
+export type PodSandbox = {
   id: string;
   metadata: PodSandboxMetadata | null;
   state: PodSandboxState;
   created_at: Int64;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-}
+};
 
-export interface CriMount {
+export type CriMount = {
   container_path: string;
   host_path: string;
   readonly: boolean;
-}
+};
 
-export interface LinuxContainerResources {
+export type LinuxContainerResources = {
   cpu_period?: Int64;
   cpu_quota?: Int64;
   cpu_shares?: Int64;
   memory_limit_in_bytes?: Int64;
-}
+};
 
-export interface LinuxContainerSecurityContext {
+export type LinuxContainerSecurityContext = {
   capabilities?: { add_capabilities: string[]; drop_capabilities: string[] };
   privileged?: boolean;
   namespace_options: NamespaceOption;
@@ -94,9 +94,9 @@ export interface LinuxContainerSecurityContext {
   run_as_username?: string;
   run_as_group?: { value: Int64 };
   readonly_rootfs?: boolean;
-}
+};
 
-export interface ContainerConfig {
+export type ContainerConfig = {
   metadata: ContainerMetadata;
   image: { image: string };
   command: string[];
@@ -110,11 +110,11 @@ export interface ContainerConfig {
   stdin: boolean;
   tty: boolean;
   linux: { resources: LinuxContainerResources; security_context: LinuxContainerSecurityContext };
-}
+};
 
 export type CriContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
 
-export interface CriContainer {
+export type CriContainer = {
   id: string;
   pod_sandbox_id: string;
   metadata: ContainerMetadata | null;
@@ -122,9 +122,9 @@ export interface CriContainer {
   created_at: Int64;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-}
+};
 
-export interface CriContainerStatus {
+export type CriContainerStatus = {
   id: string;
   metadata: ContainerMetadata | null;
   state: CriContainerState;
@@ -139,17 +139,17 @@ export interface CriContainerStatus {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   log_path: string;
-}
+};
 
-export interface ExecSyncResponse {
+export type ExecSyncResponse = {
   stdout: Buffer;
   stderr: Buffer;
   exit_code: number;
-}
+};
 
-export interface CriImage {
+export type CriImage = {
   id: string;
   repo_tags: string[];
   repo_digests: string[];
   size: Int64;
-}
+};

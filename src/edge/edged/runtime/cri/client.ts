@@ -55,17 +55,17 @@ export function grpcTarget(endpoint: string): string {
   throw new RuntimeUnavailableError(endpoint, 'only unix:// endpoints are supported');
 }
 
-export interface CriClientOptions {
+export type CriClientOptions = {
   endpoint: string;
   /** Deadline for ordinary calls; pulls and stops get their own. */
   timeoutMs?: number;
-}
+};
 
 export class CriClient {
   readonly endpoint: string;
   readonly timeoutMs: number;
-  private readonly runtime: grpc.Client;
-  private readonly image: grpc.Client;
+  readonly #runtime: grpc.Client;
+  readonly #image: grpc.Client;
 
   constructor(options: CriClientOptions) {
     this.endpoint = options.endpoint;
@@ -77,32 +77,35 @@ export class CriClient {
     if (!RuntimeService || !ImageService) throw new Error('CRI schema lacks RuntimeService/ImageService');
     // containerd's default is 16 MiB; ExecSync output and big list answers can exceed gRPC's 4 MiB default.
     const channel: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
-    this.runtime = new RuntimeService(target, grpc.credentials.createInsecure(), channel);
-    this.image = new ImageService(target, grpc.credentials.createInsecure(), channel);
+    this.#runtime = new RuntimeService(target, grpc.credentials.createInsecure(), channel);
+    this.#image = new ImageService(target, grpc.credentials.createInsecure(), channel);
   }
 
   /** A RuntimeService call; `timeoutMs` 0 means no deadline. */
   call<T>(method: string, req: object, timeoutMs = this.timeoutMs): Promise<T> {
-    return this.invoke(this.runtime, method, req, timeoutMs);
+    return this.#invoke(this.#runtime, method, req, timeoutMs);
   }
 
   /** An ImageService call. */
   callImage<T>(method: string, req: object, timeoutMs = this.timeoutMs): Promise<T> {
-    return this.invoke(this.image, method, req, timeoutMs);
+    return this.#invoke(this.#image, method, req, timeoutMs);
   }
 
   close(): void {
-    this.runtime.close();
-    this.image.close();
+    this.#runtime.close();
+    this.#image.close();
   }
 
-  private invoke<T>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<T> {
+  #invoke<T>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<T> {
     const fn = (client as unknown as Record<string, Unary | undefined>)[method];
     if (typeof fn !== 'function') return Promise.reject(new Error(`CRI method ${method} is not in the schema`));
     const opts: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
     return new Promise<T>((resolve, reject) => {
       fn.call(client, req, new grpc.Metadata(), opts, (err, res) => {
-        if (!err) { resolve(res as T); return; }
+        if (!err) {
+          resolve(res as T);
+          return;
+        }
         if (err.code === grpc.status.UNAVAILABLE) {
           reject(new RuntimeUnavailableError(this.endpoint, `${method}: ${err.details || err.message}`, { cause: err }));
           return;

@@ -26,7 +26,14 @@ describe('CRI schema and mapping', () => {
   });
 
   test('container config: Kubernetes command/args, user forms, cpu/memory limits, capabilities, log path', () => {
-    const base = { name: 'k8s_c_p_ns_uid_2', image: 'busybox', sandboxId: 's', hostNetwork: false, env: [{ name: 'A', value: '1' }], mounts: [{ hostPath: '/h', containerPath: '/c', readOnly: true }] };
+    const base = {
+      name: 'k8s_c_p_ns_uid_2',
+      image: 'busybox',
+      sandboxId: 's',
+      hostNetwork: false,
+      env: [{ name: 'A', value: '1' }],
+      mounts: [{ hostPath: '/h', containerPath: '/c', readOnly: true }],
+    };
     const labels = { 'io.kubernetes.container.name': 'c', 'io.kubeedge-ts.restart-count': '2' };
     const c = containerConfig({ ...base, labels, command: ['sh'], user: '1000:2000', nanoCpus: 250_000_000, memoryBytes: 1 << 25, capAdd: ['NET_ADMIN'] });
     assert.deepEqual(c.metadata, { name: 'c', attempt: 2 });
@@ -45,7 +52,12 @@ describe('CRI schema and mapping', () => {
   });
 
   test('sandbox config: pod identity from the kubelet labels, kubelet log layout, ports only off the host network', () => {
-    const labels = { 'io.kubernetes.pod.name': 'web', 'io.kubernetes.pod.namespace': 'prod', 'io.kubernetes.pod.uid': 'u-1', 'io.kubeedge-ts.restart-count': '1' };
+    const labels = {
+      'io.kubernetes.pod.name': 'web',
+      'io.kubernetes.pod.namespace': 'prod',
+      'io.kubernetes.pod.uid': 'u-1',
+      'io.kubeedge-ts.restart-count': '1',
+    };
     const dir = podLogDirectory('/var/log/pods', labels, 'x');
     assert.equal(dir, '/var/log/pods/prod_web_u-1');
     const ports = [{ containerPort: 80, hostPort: 8080, protocol: 'TCP' as const }];
@@ -87,7 +99,7 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     assert.ok((await connectRuntime(DOCKER_ENDPOINT)) instanceof DockerRuntime);
   });
 
-  test('an endpoint where nothing listens fails with both probes\' reasons', async () => {
+  test("an endpoint where nothing listens fails with both probes' reasons", async () => {
     const missing = `unix://${join(tmpdir(), `ke-no-such-${process.pid}.sock`)}`;
     await assert.rejects(connectRuntime(missing), (err: unknown) => {
       assert.ok(err instanceof RuntimeUnavailableError);
@@ -97,7 +109,7 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     });
   });
 
-  test('images: present, absent, and a failed pull carries containerd\'s message', async () => {
+  test("images: present, absent, and a failed pull carries containerd's message", async () => {
     assert.match((await rt.imageId(BUSYBOX_IMAGE)) ?? '', /^sha256:[0-9a-f]{64}$/);
     assert.equal(await rt.imageId('local/not-here-kubeedge-ts:1'), undefined);
     await assert.rejects(rt.pullImage('local/not-here-kubeedge-ts:1'), (err: unknown) => {
@@ -108,12 +120,33 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
   });
 
   test('sandbox + container lifecycle: ids, pod IP, exec, stop with exit code, list by label, remove', async () => {
-    const labels = { 'io.kubernetes.pod.name': 'life', 'io.kubernetes.pod.namespace': `ns-${process.pid}`, 'io.kubernetes.pod.uid': `uid-${process.pid}`, 'io.kubeedge-ts.node': 'n-cri' };
-    const sid = await rt.runSandbox({ name: 'k8s_POD_life', image: PAUSE_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'POD' }, hostname: 'life', hostNetwork: false, portMappings: [] });
+    const labels = {
+      'io.kubernetes.pod.name': 'life',
+      'io.kubernetes.pod.namespace': `ns-${process.pid}`,
+      'io.kubernetes.pod.uid': `uid-${process.pid}`,
+      'io.kubeedge-ts.node': 'n-cri',
+    };
+    const sid = await rt.runSandbox({
+      name: 'k8s_POD_life',
+      image: PAUSE_IMAGE,
+      labels: { ...labels, 'io.kubernetes.container.name': 'POD' },
+      hostname: 'life',
+      hostNetwork: false,
+      portMappings: [],
+    });
     const sb = await rt.inspect(sid);
     assert.equal(sb?.state, 'running');
     assert.match(sb?.ip ?? '', /^\d+\.\d+\.\d+\.\d+$/);
-    const cid = await rt.createContainer({ name: 'k8s_c_life', image: BUSYBOX_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'c' }, sandboxId: sid, hostNetwork: false, command: ['sleep', '1000'], env: [{ name: 'GREETING', value: 'hi' }], mounts: [] });
+    const cid = await rt.createContainer({
+      name: 'k8s_c_life',
+      image: BUSYBOX_IMAGE,
+      labels: { ...labels, 'io.kubernetes.container.name': 'c' },
+      sandboxId: sid,
+      hostNetwork: false,
+      command: ['sleep', '1000'],
+      env: [{ name: 'GREETING', value: 'hi' }],
+      mounts: [],
+    });
     assert.equal((await rt.inspect(cid))?.state, 'created');
     await rt.startContainer(cid);
     const info = await rt.inspect(cid);
@@ -136,12 +169,32 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     assert.deepEqual(await rt.list({ 'io.kubeedge-ts.node': 'n-cri' }), []);
   });
 
-  test('hostNetwork pods share the node\'s network namespace and get no pod IP of their own', async () => {
-    const labels = { 'io.kubernetes.pod.name': 'hostnet', 'io.kubernetes.pod.namespace': `ns-${process.pid}`, 'io.kubernetes.pod.uid': `hn-${process.pid}`, 'io.kubeedge-ts.node': 'n-cri-hn' };
-    const sid = await rt.runSandbox({ name: 'k8s_POD_hostnet', image: PAUSE_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'POD' }, hostNetwork: true, portMappings: [] });
+  test("hostNetwork pods share the node's network namespace and get no pod IP of their own", async () => {
+    const labels = {
+      'io.kubernetes.pod.name': 'hostnet',
+      'io.kubernetes.pod.namespace': `ns-${process.pid}`,
+      'io.kubernetes.pod.uid': `hn-${process.pid}`,
+      'io.kubeedge-ts.node': 'n-cri-hn',
+    };
+    const sid = await rt.runSandbox({
+      name: 'k8s_POD_hostnet',
+      image: PAUSE_IMAGE,
+      labels: { ...labels, 'io.kubernetes.container.name': 'POD' },
+      hostNetwork: true,
+      portMappings: [],
+    });
     try {
       assert.equal((await rt.inspect(sid))?.ip, undefined);
-      const cid = await rt.createContainer({ name: 'k8s_c_hostnet', image: BUSYBOX_IMAGE, labels: { ...labels, 'io.kubernetes.container.name': 'c' }, sandboxId: sid, hostNetwork: true, command: ['sleep', '1000'], env: [], mounts: [] });
+      const cid = await rt.createContainer({
+        name: 'k8s_c_hostnet',
+        image: BUSYBOX_IMAGE,
+        labels: { ...labels, 'io.kubernetes.container.name': 'c' },
+        sandboxId: sid,
+        hostNetwork: true,
+        command: ['sleep', '1000'],
+        env: [],
+        mounts: [],
+      });
       await rt.startContainer(cid);
       const r = await rt.exec(cid, ['readlink', '/proc/self/ns/net'], 5000);
       assert.equal(r.stdout.trim(), readlinkSync('/proc/self/ns/net'));
@@ -155,9 +208,19 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     const dir = mkdtempSync(join(tmpdir(), 'ke-cri-bundle-'));
     try {
       const entry = join(dir, 'entry.ts');
-      writeFileSync(entry, `import { CriRuntime } from ${JSON.stringify(join(here, 'runtime.ts'))};\nconst rt = await CriRuntime.connect(process.argv[2]);\nconsole.log(JSON.stringify(await rt.version()));\nrt.close();\n`);
-      await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'out.mjs'), logLevel: 'silent',
-        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+      writeFileSync(
+        entry,
+        `import { CriRuntime } from ${JSON.stringify(join(here, 'runtime.ts'))};\nconst rt = await CriRuntime.connect(process.argv[2]);\nconsole.log(JSON.stringify(await rt.version()));\nrt.close();\n`,
+      );
+      await build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: join(dir, 'out.mjs'),
+        logLevel: 'silent',
+        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      });
       const { stdout } = await run(process.execPath, [join(dir, 'out.mjs'), cd.endpoint], { cwd: dir });
       assert.equal((JSON.parse(stdout) as { runtimeName: string }).runtimeName, 'containerd');
     } finally {

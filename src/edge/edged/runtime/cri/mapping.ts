@@ -1,7 +1,13 @@
 import type { ContainerInfo, ContainerSpec, ContainerStateName, SandboxSpec } from '../types.ts';
 import type {
-  ContainerConfig, CriContainerState, CriContainerStatus, LinuxContainerResources, LinuxContainerSecurityContext,
-  NamespaceOption, PodSandboxConfig, PodSandboxStatus,
+  ContainerConfig,
+  CriContainerState,
+  CriContainerStatus,
+  LinuxContainerResources,
+  LinuxContainerSecurityContext,
+  NamespaceOption,
+  PodSandboxConfig,
+  PodSandboxStatus,
 } from './api-types.ts';
 
 /**
@@ -49,11 +55,16 @@ export function sandboxConfig(spec: SandboxSpec, logDirectory: string): PodSandb
       namespace: spec.labels[L_POD_NAMESPACE] ?? 'default',
       attempt: attemptOf(spec.labels),
     },
-    hostname: spec.hostNetwork ? '' : spec.hostname ?? '',
+    hostname: spec.hostNetwork ? '' : (spec.hostname ?? ''),
     log_directory: logDirectory,
-    port_mappings: spec.hostNetwork ? [] : spec.portMappings.map((p) => ({
-      protocol: p.protocol, container_port: p.containerPort, host_port: p.hostPort, host_ip: p.hostIP ?? '',
-    })),
+    port_mappings: spec.hostNetwork
+      ? []
+      : spec.portMappings.map((p) => ({
+          protocol: p.protocol,
+          container_port: p.containerPort,
+          host_port: p.hostPort,
+          host_ip: p.hostIP ?? '',
+        })),
     labels: spec.labels,
     annotations: { [A_NAME]: spec.name, [A_IMAGE]: spec.image, [A_LOG_DIRECTORY]: logDirectory, [A_HOST_NETWORK]: String(spec.hostNetwork) },
     linux: { security_context: { namespace_options: namespaceOptions(spec.hostNetwork), ...(spec.privileged ? { privileged: true } : {}) } },
@@ -117,7 +128,8 @@ export function containerConfig(spec: ContainerSpec): ContainerConfig {
       security_context: {
         namespace_options: namespaceOptions(spec.hostNetwork),
         ...(spec.capAdd?.length || spec.capDrop?.length
-          ? { capabilities: { add_capabilities: spec.capAdd ?? [], drop_capabilities: spec.capDrop ?? [] } } : {}),
+          ? { capabilities: { add_capabilities: spec.capAdd ?? [], drop_capabilities: spec.capDrop ?? [] } }
+          : {}),
         ...(spec.privileged ? { privileged: true } : {}),
         ...(spec.readOnlyRootFilesystem ? { readonly_rootfs: true } : {}),
         ...userFields(spec.user),
@@ -135,10 +147,14 @@ export function nanosToIso(ns: string | number | undefined): string | undefined 
 
 function stateName(s: CriContainerState): ContainerStateName {
   switch (s) {
-    case 'CONTAINER_CREATED': return 'created';
-    case 'CONTAINER_RUNNING': return 'running';
-    case 'CONTAINER_EXITED': return 'exited';
-    default: return 'unknown';
+    case 'CONTAINER_CREATED':
+      return 'created';
+    case 'CONTAINER_RUNNING':
+      return 'running';
+    case 'CONTAINER_EXITED':
+      return 'exited';
+    default:
+      return 'unknown';
   }
 }
 
@@ -157,7 +173,7 @@ export function containerInfo(s: CriContainerStatus): ContainerInfo {
     labels: s.labels,
     state,
     exitCode: s.exit_code,
-    error: state === 'exited' && !ORDINARY_REASONS.has(s.reason) ? (s.message || s.reason) : '',
+    error: state === 'exited' && !ORDINARY_REASONS.has(s.reason) ? s.message || s.reason : '',
     oomKilled: s.reason === 'OOMKilled',
     createdAt: nanosToIso(s.created_at) ?? new Date(0).toISOString(),
     ...(startedAt ? { startedAt } : {}),

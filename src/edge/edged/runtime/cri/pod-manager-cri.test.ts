@@ -33,7 +33,9 @@ podManagerConformance({
     ]);
     return [...s.items.map((i) => i.id), ...c.containers.map((i) => i.id)];
   },
-  kill: async (id) => { await containerd!.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]); },
+  kill: async (id) => {
+    await containerd!.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
+  },
   logs: async (id) => readCriLog((await status(id)).status.log_path),
   settings: async (id) => {
     // The verbose answer carries both the CRI config we sent and the OCI spec containerd made from it.

@@ -3,17 +3,24 @@ import { resolve, sep } from 'node:path';
 import { RuntimeUnavailableError } from '../errors.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
 import type {
-  CriContainer, CriContainerStatus, CriImage, ExecSyncResponse, PodSandbox, PodSandboxConfig, PodSandboxStatus, VersionResponse,
+  CriContainer,
+  CriContainerStatus,
+  CriImage,
+  ExecSyncResponse,
+  PodSandbox,
+  PodSandboxConfig,
+  PodSandboxStatus,
+  VersionResponse,
 } from './api-types.ts';
 import { CriClient, CriError, isCriNotFound } from './client.ts';
 import { A_LOG_DIRECTORY, containerConfig, containerInfo, podLogDirectory, sandboxConfig, sandboxConfigFromStatus, sandboxInfo } from './mapping.ts';
 
-export interface CriRuntimeOptions {
+export type CriRuntimeOptions = {
   /** Where pod log directories go (kubelet's /var/log/pods); must be writable by us and by the runtime. */
   logRoot?: string;
   /** Deadline of one image pull. */
   pullTimeoutMs?: number;
-}
+};
 
 type Kind = 'sandbox' | 'container';
 
@@ -30,13 +37,13 @@ export class CriRuntime implements ContainerRuntime {
   readonly name = 'containerd';
   readonly client: CriClient;
   readonly logRoot: string;
-  private readonly pullTimeoutMs: number;
-  private readonly kinds = new Map<string, Kind>();
+  readonly #pullTimeoutMs: number;
+  readonly #kinds = new Map<string, Kind>();
 
   constructor(client: CriClient, options: CriRuntimeOptions = {}) {
     this.client = client;
     this.logRoot = resolve(options.logRoot ?? '/var/log/pods');
-    this.pullTimeoutMs = options.pullTimeoutMs ?? 15 * 60_000;
+    this.#pullTimeoutMs = options.pullTimeoutMs ?? 15 * 60_000;
   }
 
   get endpoint(): string {
@@ -77,7 +84,7 @@ export class CriRuntime implements ContainerRuntime {
   }
 
   async pullImage(image: string): Promise<void> {
-    await this.client.callImage('PullImage', { image: { image } }, this.pullTimeoutMs);
+    await this.client.callImage('PullImage', { image: { image } }, this.#pullTimeoutMs);
   }
 
   async runSandbox(spec: SandboxSpec): Promise<string> {
@@ -91,15 +98,15 @@ export class CriRuntime implements ContainerRuntime {
     } catch (err) {
       if (!isNameReserved(err)) throw err;
       // A leftover of an interrupted earlier attempt holds the name: remove it and try once more.
-      await this.removeSandboxesLike(config);
+      await this.#removeSandboxesLike(config);
       id = await run();
     }
-    this.kinds.set(id, 'sandbox');
+    this.#kinds.set(id, 'sandbox');
     return id;
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const sandbox = await this.sandboxStatus(spec.sandboxId);
+    const sandbox = await this.#sandboxStatus(spec.sandboxId);
     if (!sandbox) throw new CriError('CreateContainer', 5, `pod sandbox ${spec.sandboxId} not found`);
     const config = containerConfig(spec);
     const sandboxCfg = sandboxConfigFromStatus(sandbox);
@@ -117,7 +124,7 @@ export class CriRuntime implements ContainerRuntime {
       }
       id = await create();
     }
-    this.kinds.set(id, 'container');
+    this.#kinds.set(id, 'container');
     return id;
   }
 
@@ -128,7 +135,7 @@ export class CriRuntime implements ContainerRuntime {
   async stopContainer(id: string, graceSeconds: number): Promise<void> {
     const timeout = Math.max(0, Math.ceil(graceSeconds));
     try {
-      if ((await this.kindOf(id)) === 'sandbox') await this.client.call('StopPodSandbox', { pod_sandbox_id: id }, 2 * 60_000);
+      if ((await this.#kindOf(id)) === 'sandbox') await this.client.call('StopPodSandbox', { pod_sandbox_id: id }, 2 * 60_000);
       else await this.client.call('StopContainer', { container_id: id, timeout: String(timeout) }, (timeout + 60) * 1000);
     } catch (err) {
       if (isCriNotFound(err)) return;
@@ -137,31 +144,31 @@ export class CriRuntime implements ContainerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
-    const kind = await this.kindOf(id);
+    const kind = await this.#kindOf(id);
     try {
       if (kind === 'sandbox') {
-        const status = await this.sandboxStatus(id);
+        const status = await this.#sandboxStatus(id);
         // RemovePodSandbox needs the sandbox stopped (network torn down) first.
         await this.client.call('StopPodSandbox', { pod_sandbox_id: id }, 2 * 60_000);
         await this.client.call('RemovePodSandbox', { pod_sandbox_id: id }, 2 * 60_000);
-        this.removeLogDirectory(status?.annotations[A_LOG_DIRECTORY]);
+        this.#removeLogDirectory(status?.annotations[A_LOG_DIRECTORY]);
       } else if (kind === 'container') {
         await this.client.call('RemoveContainer', { container_id: id }, 2 * 60_000);
       }
     } catch (err) {
       if (!isCriNotFound(err)) throw err;
     }
-    this.kinds.delete(id);
+    this.#kinds.delete(id);
   }
 
   async inspect(id: string): Promise<ContainerInfo | undefined> {
-    const kind = await this.kindOf(id);
+    const kind = await this.#kindOf(id);
     if (kind === 'sandbox') {
-      const s = await this.sandboxStatus(id);
+      const s = await this.#sandboxStatus(id);
       return s ? sandboxInfo(s) : undefined;
     }
     if (kind === 'container') {
-      const s = await this.containerStatus(id);
+      const s = await this.#containerStatus(id);
       return s ? containerInfo(s) : undefined;
     }
     return undefined;
@@ -173,11 +180,17 @@ export class CriRuntime implements ContainerRuntime {
       this.client.call<{ items: PodSandbox[] }>('ListPodSandbox', { filter }),
       this.client.call<{ containers: CriContainer[] }>('ListContainers', { filter }),
     ]);
-    for (const s of sandboxes.items) this.kinds.set(s.id, 'sandbox');
-    for (const c of containers.containers) this.kinds.set(c.id, 'container');
+    for (const s of sandboxes.items) this.#kinds.set(s.id, 'sandbox');
+    for (const c of containers.containers) this.#kinds.set(c.id, 'container');
     const infos = await Promise.all([
-      ...sandboxes.items.map(async (s) => { const st = await this.sandboxStatus(s.id); return st ? sandboxInfo(st) : undefined; }),
-      ...containers.containers.map(async (c) => { const st = await this.containerStatus(c.id); return st ? containerInfo(st) : undefined; }),
+      ...sandboxes.items.map(async (s) => {
+        const st = await this.#sandboxStatus(s.id);
+        return st ? sandboxInfo(st) : undefined;
+      }),
+      ...containers.containers.map(async (c) => {
+        const st = await this.#containerStatus(c.id);
+        return st ? containerInfo(st) : undefined;
+      }),
     ]);
     return infos.filter((i): i is ContainerInfo => i !== undefined);
   }
@@ -188,7 +201,7 @@ export class CriRuntime implements ContainerRuntime {
     return { exitCode: r.exit_code, stdout: Buffer.from(r.stdout).toString('utf8'), stderr: Buffer.from(r.stderr).toString('utf8') };
   }
 
-  private async sandboxStatus(id: string): Promise<PodSandboxStatus | undefined> {
+  async #sandboxStatus(id: string): Promise<PodSandboxStatus | undefined> {
     try {
       return (await this.client.call<{ status: PodSandboxStatus | null }>('PodSandboxStatus', { pod_sandbox_id: id })).status ?? undefined;
     } catch (err) {
@@ -197,7 +210,7 @@ export class CriRuntime implements ContainerRuntime {
     }
   }
 
-  private async containerStatus(id: string): Promise<CriContainerStatus | undefined> {
+  async #containerStatus(id: string): Promise<CriContainerStatus | undefined> {
     try {
       return (await this.client.call<{ status: CriContainerStatus | null }>('ContainerStatus', { container_id: id })).status ?? undefined;
     } catch (err) {
@@ -207,30 +220,30 @@ export class CriRuntime implements ContainerRuntime {
   }
 
   /** Sandbox or app container? Remembered once known; otherwise asked (ids are never shared between the two). */
-  private async kindOf(id: string): Promise<Kind | undefined> {
-    const known = this.kinds.get(id);
+  async #kindOf(id: string): Promise<Kind | undefined> {
+    const known = this.#kinds.get(id);
     if (known) return known;
     let kind: Kind | undefined;
-    if (await this.containerStatus(id)) kind = 'container';
-    else if (await this.sandboxStatus(id)) kind = 'sandbox';
-    if (kind) this.kinds.set(id, kind);
+    if (await this.#containerStatus(id)) kind = 'container';
+    else if (await this.#sandboxStatus(id)) kind = 'sandbox';
+    if (kind) this.#kinds.set(id, kind);
     return kind;
   }
 
-  private async removeSandboxesLike(config: PodSandboxConfig): Promise<void> {
+  async #removeSandboxesLike(config: PodSandboxConfig): Promise<void> {
     const { items } = await this.client.call<{ items: PodSandbox[] }>('ListPodSandbox', { filter: {} });
     const m = config.metadata;
     for (const s of items) {
       const sm = s.metadata;
       if (sm && sm.name === m.name && sm.namespace === m.namespace && sm.uid === m.uid && sm.attempt === m.attempt) {
-        this.kinds.set(s.id, 'sandbox');
+        this.#kinds.set(s.id, 'sandbox');
         await this.removeContainer(s.id);
       }
     }
   }
 
   /** Only ever below our own log root: the path comes from an annotation. */
-  private removeLogDirectory(dir: string | undefined): void {
+  #removeLogDirectory(dir: string | undefined): void {
     if (!dir) return;
     const abs = resolve(dir);
     if (!abs.startsWith(this.logRoot + sep)) return;

@@ -37,7 +37,7 @@ export async function criSkip(): Promise<string | false> {
   return why;
 }
 
-export interface TestContainerd {
+export type TestContainerd = {
   /** `unix://<socket>`, for CriRuntime.connect / connectRuntime. */
   endpoint: string;
   socket: string;
@@ -46,7 +46,7 @@ export interface TestContainerd {
   /** Runs `ctr -a <socket> -n k8s.io ...`, e.g. `ctr(['tasks', 'kill', '-s', 'SIGKILL', id])`. */
   ctr(args: string[]): Promise<string>;
   stop(): Promise<void>;
-}
+};
 
 function configToml(dir: string, socket: string, cniConfDir: string): string {
   // native snapshotter: overlayfs may be refused inside sandboxes. restrict_oom_score_adj: the pause container's
@@ -83,17 +83,25 @@ state = "${dir}/state"
 
 /** A bridge + portmap network private to this containerd: own bridge name, subnet and IPAM state. */
 function cniConflist(bridge: string, subnet: string, ipamDir: string): string {
-  return JSON.stringify({
-    cniVersion: '0.4.0',
-    name: bridge,
-    plugins: [
-      {
-        type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: bridge,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 async function waitForCri(endpoint: string, child: ChildProcess, logFile: string): Promise<void> {
@@ -120,8 +128,12 @@ function pipeImport(socket: string, images: string[]): Promise<void> {
     const save = spawn('docker', ['save', ...images], { stdio: ['ignore', 'pipe', 'pipe'] });
     const imp = spawn('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', '--snapshotter', 'native', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
-    save.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    imp.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    save.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    imp.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
     save.stdout.pipe(imp.stdin);
     save.on('error', reject);
     imp.on('error', reject);
@@ -137,13 +149,18 @@ function shimPidsOf(socket: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (cmd[0]?.includes('containerd-shim') && cmd.includes(socket)) pids.push(Number(entry));
-    } catch { /* process ended meanwhile */ }
+    } catch {
+      /* process ended meanwhile */
+    }
   }
   return pids;
 }
 
 async function unmountUnder(dir: string): Promise<void> {
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir + '/'));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`));
   for (const m of mounts.sort((a, b) => b.length - a.length)) await run('umount', ['-l', m]).catch(() => undefined);
 }
 
@@ -156,7 +173,9 @@ export async function startTestContainerd(): Promise<TestContainerd> {
   if (external) {
     const socket = external.replace(/^unix:\/\//, '');
     return {
-      endpoint: external, socket, logRoot: mkdtempSync(join(tmpdir(), 'ke-cri-logs-')),
+      endpoint: external,
+      socket,
+      logRoot: mkdtempSync(join(tmpdir(), 'ke-cri-logs-')),
       ctr: async (args) => (await run('ctr', ['-a', socket, '-n', 'k8s.io', ...args])).stdout,
       stop: async () => undefined,
     };
@@ -185,14 +204,22 @@ export async function startTestContainerd(): Promise<TestContainerd> {
           await c.call('StopPodSandbox', { pod_sandbox_id: s.id }, 60_000).catch(() => undefined);
           await c.call('RemovePodSandbox', { pod_sandbox_id: s.id }, 60_000).catch(() => undefined);
         }
-      } catch { /* containerd is already unwell: kill it anyway */ }
+      } catch {
+        /* containerd is already unwell: kill it anyway */
+      }
       c.close();
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-    for (const pid of shimPidsOf(socket)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of shimPidsOf(socket)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     await run('ip', ['link', 'del', bridge]).catch(() => undefined);
     await unmountUnder(dir);
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });

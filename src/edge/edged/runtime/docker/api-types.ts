@@ -1,8 +1,11 @@
 /** The subset of Docker Engine API 1.41 shapes we read or write. Docker spells fields in PascalCase. */
 
-export interface PortBinding { HostIp?: string; HostPort: string }
+export type PortBinding = {
+  HostIp?: string;
+  HostPort: string;
+};
 
-export interface HostConfig {
+export type HostConfig = {
   NetworkMode?: string;
   IpcMode?: string;
   PidMode?: string;
@@ -18,9 +21,9 @@ export interface HostConfig {
   ExtraHosts?: string[];
   Dns?: string[];
   ShmSize?: number;
-}
+};
 
-export interface ContainerConfig {
+export type ContainerConfig = {
   Image: string;
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
@@ -34,9 +37,9 @@ export interface ContainerConfig {
   OpenStdin?: boolean;
   StopSignal?: string;
   HostConfig?: HostConfig;
-}
+};
 
-export interface ContainerState {
+export type ContainerState = {
   Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
   Running: boolean;
   Paused: boolean;
@@ -48,9 +51,9 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
-}
+};
 
-export interface ContainerInspect {
+export type ContainerInspect = {
   Id: string;
   Name: string;
   Created: string;
@@ -62,9 +65,9 @@ export interface ContainerInspect {
     IPAddress: string;
     Networks?: Record<string, { IPAddress: string; Gateway?: string }>;
   };
-}
+};
 
-export interface ContainerSummary {
+export type ContainerSummary = {
   Id: string;
   Names: string[];
   Image: string;
@@ -73,18 +76,18 @@ export interface ContainerSummary {
   State: string;
   Status: string;
   Created: number;
-}
+};
 
-export interface ImageInspect {
+export type ImageInspect = {
   Id: string;
   RepoTags: string[] | null;
   RepoDigests: string[] | null;
   Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } | null;
-}
+};
 
-export interface ExecInspect {
+export type ExecInspect = {
   ID: string;
   Running: boolean;
   ExitCode: number | null;
   Pid: number;
-}
+};

@@ -39,8 +39,12 @@ test('an endpoint nobody listens on gives RuntimeUnavailableError', async () => 
 
 describe('Docker Engine API client against the real dockerd', { skip }, () => {
   const client = new DockerClient({ endpoint: DOCKER_ENDPOINT });
-  before(async () => { await ensureTestImages(); });
-  after(async () => { await removeContainersWithLabel(TEST_LABEL); });
+  before(async () => {
+    await ensureTestImages();
+  });
+  after(async () => {
+    await removeContainersWithLabel(TEST_LABEL);
+  });
 
   test('ping, version and info', async () => {
     assert.equal(await client.ping(), 'OK');
@@ -50,12 +54,18 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
     assert.equal(typeof info['Containers'], 'number');
   });
 
-  test('pulling a nonexistent image fails with Docker\'s message', async () => {
-    const err = await client.pullImage('local/does-not-exist-kubeedge-ts:0').then(() => undefined, (e: unknown) => e);
+  test("pulling a nonexistent image fails with Docker's message", async () => {
+    const err = await client.pullImage('local/does-not-exist-kubeedge-ts:0').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof DockerError, `expected DockerError, got ${String(err)}`);
     assert.notEqual(err.message, '');
     // The same text the docker CLI prints for the same pull (registry unreachable or image unknown).
-    const cli = await run('docker', ['pull', 'local/does-not-exist-kubeedge-ts:0']).then(() => '', (e: { stderr?: string }) => e.stderr ?? '');
+    const cli = await run('docker', ['pull', 'local/does-not-exist-kubeedge-ts:0']).then(
+      () => '',
+      (e: { stderr?: string }) => e.stderr ?? '',
+    );
     assert.ok(cli.includes(err.message), `CLI said ${JSON.stringify(cli)}, client said ${JSON.stringify(err.message)}`);
   });
 
@@ -73,7 +83,10 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
     });
     await client.startContainer(Id);
     const listed = await client.listContainers({ labels: [TEST_LABEL] });
-    assert.deepEqual(listed.map((c) => c.Id), [Id]);
+    assert.deepEqual(
+      listed.map((c) => c.Id),
+      [Id],
+    );
     const inspected = await client.inspectContainer(Id);
     assert.equal(inspected.State.Running, true);
 
@@ -101,7 +114,9 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
   test('stop with a timeout SIGKILLs a process that ignores SIGTERM', async () => {
     const [k, v] = TEST_LABEL.split('=') as [string, string];
     const { Id } = await client.createContainer(`ke-client-stop-${process.pid}`, {
-      Image: BUSYBOX_IMAGE, Cmd: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done'], Labels: { [k]: v },
+      Image: BUSYBOX_IMAGE,
+      Cmd: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done'],
+      Labels: { [k]: v },
     });
     await client.startContainer(Id);
     await client.stopContainer(Id, 1);

@@ -6,26 +6,26 @@ import type { ContainerConfig, ContainerInspect, ContainerSummary, ExecInspect, 
  * A thin Docker Engine API client over node:http. Pinned to API 1.41: the Debian 12 daemon (20.10) rejects newer
  * versions, and every call we make exists there unchanged.
  */
-export interface DockerClientOptions {
+export type DockerClientOptions = {
   /** `unix:///var/run/docker.sock` (the form used in the edgecore config) or a bare socket path. */
   endpoint?: string;
   apiVersion?: string;
   /** For short calls; pulls, waits, log follows and event streams are not timed. */
   timeoutMs?: number;
-}
+};
 
-interface RequestOptions {
+type RequestOptions = {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   /** 0 = no timeout (long-running calls). */
   timeoutMs?: number;
-}
+};
 
-interface RawResponse {
+type RawResponse = {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
-}
+};
 
 export function socketPathOf(endpoint: string): string {
   if (endpoint.startsWith('unix://')) return endpoint.slice('unix://'.length);
@@ -70,7 +70,7 @@ export class DockerClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  #open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) qs.set(k, String(v));
     const q = qs.toString();
@@ -95,8 +95,8 @@ export class DockerClient {
     });
   }
 
-  private async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
-    const res = await this.open(method, path, opts);
+  async #request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
+    const res = await this.#open(method, path, opts);
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
@@ -105,26 +105,26 @@ export class DockerClient {
     return { statusCode, headers: res.headers, body };
   }
 
-  private async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const res = await this.request(method, path, opts);
+  async #json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.#request(method, path, opts);
     if (res.body.length === 0) return undefined as T;
     return JSON.parse(res.body.toString('utf8')) as T;
   }
 
   async ping(): Promise<string> {
-    return (await this.request('GET', '/_ping', { timeoutMs: 5000 })).body.toString('utf8');
+    return (await this.#request('GET', '/_ping', { timeoutMs: 5000 })).body.toString('utf8');
   }
 
   version(): Promise<{ Version: string; ApiVersion: string; Os: string; Arch: string; KernelVersion?: string }> {
-    return this.json('GET', '/version');
+    return this.#json('GET', '/version');
   }
 
   info(): Promise<Record<string, unknown>> {
-    return this.json('GET', '/info');
+    return this.#json('GET', '/info');
   }
 
   inspectImage(ref: string): Promise<ImageInspect> {
-    return this.json('GET', `/images/${encodeURIComponent(ref)}/json`);
+    return this.#json('GET', `/images/${encodeURIComponent(ref)}/json`);
   }
 
   /**
@@ -133,13 +133,16 @@ export class DockerClient {
    */
   async pullImage(ref: string, onProgress?: (line: Record<string, unknown>) => void): Promise<void> {
     const { name, tag } = splitImageRef(ref);
-    const res = await this.open('POST', '/images/create', { query: { fromImage: name, tag }, timeoutMs: 0 });
+    const res = await this.#open('POST', '/images/create', { query: { fromImage: name, tag }, timeoutMs: 0 });
     const statusCode = res.statusCode ?? 0;
     let buffered = '';
     let failure: string | undefined;
     const chunks: Buffer[] = [];
     for await (const c of res) {
-      if (statusCode >= 400) { chunks.push(c as Buffer); continue; }
+      if (statusCode >= 400) {
+        chunks.push(c as Buffer);
+        continue;
+      }
       buffered += (c as Buffer).toString('utf8');
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -154,49 +157,49 @@ export class DockerClient {
   }
 
   createContainer(name: string, config: ContainerConfig): Promise<{ Id: string; Warnings: string[] | null }> {
-    return this.json('POST', '/containers/create', { query: { name }, body: config });
+    return this.#json('POST', '/containers/create', { query: { name }, body: config });
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.request('POST', `/containers/${id}/start`);
+    await this.#request('POST', `/containers/${id}/start`);
   }
 
   /** Docker sends the image's stop signal (SIGTERM), then SIGKILL after `timeoutSec`. */
   async stopContainer(id: string, timeoutSec: number): Promise<void> {
-    await this.request('POST', `/containers/${id}/stop`, { query: { t: timeoutSec }, timeoutMs: (timeoutSec + 30) * 1000 });
+    await this.#request('POST', `/containers/${id}/stop`, { query: { t: timeoutSec }, timeoutMs: (timeoutSec + 30) * 1000 });
   }
 
   async killContainer(id: string, signal = 'SIGKILL'): Promise<void> {
-    await this.request('POST', `/containers/${id}/kill`, { query: { signal } });
+    await this.#request('POST', `/containers/${id}/kill`, { query: { signal } });
   }
 
   async removeContainer(id: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    await this.request('DELETE', `/containers/${id}`, { query: { force: opts.force ?? false, v: opts.volumes ?? false } });
+    await this.#request('DELETE', `/containers/${id}`, { query: { force: opts.force ?? false, v: opts.volumes ?? false } });
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
-    return this.json('GET', `/containers/${id}/json`);
+    return this.#json('GET', `/containers/${id}/json`);
   }
 
   /** `labels` are Docker label filters: `key` or `key=value`, all must match. */
   listContainers(opts: { all?: boolean; labels?: string[] } = {}): Promise<ContainerSummary[]> {
     const filters = opts.labels && opts.labels.length > 0 ? JSON.stringify({ label: opts.labels }) : undefined;
-    return this.json('GET', '/containers/json', { query: { all: opts.all ?? true, filters } });
+    return this.#json('GET', '/containers/json', { query: { all: opts.all ?? true, filters } });
   }
 
   waitContainer(id: string): Promise<{ StatusCode: number; Error?: { Message: string } | null }> {
-    return this.json('POST', `/containers/${id}/wait`, { timeoutMs: 0 });
+    return this.#json('POST', `/containers/${id}/wait`, { timeoutMs: 0 });
   }
 
   async containerLogs(id: string, opts: { tail?: number; timestamps?: boolean } = {}): Promise<{ stdout: string; stderr: string }> {
-    const res = await this.request('GET', `/containers/${id}/logs`, {
+    const res = await this.#request('GET', `/containers/${id}/logs`, {
       query: { stdout: true, stderr: true, tail: opts.tail ?? 'all', timestamps: opts.timestamps ?? false },
     });
     return demultiplex(res.body);
   }
 
   async execCreate(id: string, cmd: string[]): Promise<string> {
-    const r = await this.json<{ Id: string }>('POST', `/containers/${id}/exec`, {
+    const r = await this.#json<{ Id: string }>('POST', `/containers/${id}/exec`, {
       body: { Cmd: cmd, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false },
     });
     return r.Id;
@@ -204,12 +207,12 @@ export class DockerClient {
 
   /** Runs an attached exec to completion and returns its output; the daemon closes the stream at exit. */
   async execStart(execId: string, timeoutMs = 0): Promise<{ stdout: string; stderr: string }> {
-    const res = await this.request('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: false }, timeoutMs });
+    const res = await this.#request('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: false }, timeoutMs });
     return demultiplex(res.body);
   }
 
   execInspect(execId: string): Promise<ExecInspect> {
-    return this.json('GET', `/exec/${execId}/json`);
+    return this.#json('GET', `/exec/${execId}/json`);
   }
 
   /**
@@ -219,31 +222,56 @@ export class DockerClient {
   events(filters: Record<string, string[]>, onEvent: (e: Record<string, unknown>) => void, onEnd: (err?: Error) => void): { close(): void } {
     let closed = false;
     let res: http.IncomingMessage | undefined;
-    this.open('GET', '/events', { query: { filters: JSON.stringify(filters) }, timeoutMs: 0 }).then((r) => {
-      res = r;
-      if (closed) { r.destroy(); return; }
-      let buffered = '';
-      r.on('data', (c: Buffer) => {
-        buffered += c.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line === '') continue;
-          try { onEvent(JSON.parse(line) as Record<string, unknown>); } catch { /* a torn line is dropped; polling covers it */ }
+    this.#open('GET', '/events', { query: { filters: JSON.stringify(filters) }, timeoutMs: 0 }).then(
+      (r) => {
+        res = r;
+        if (closed) {
+          r.destroy();
+          return;
         }
-      });
-      r.on('end', () => { if (!closed) onEnd(); });
-      r.on('error', (err) => { if (!closed) onEnd(err); });
-    }, (err: Error) => { if (!closed) onEnd(err); });
-    return { close: () => { closed = true; res?.destroy(); } };
+        let buffered = '';
+        r.on('data', (c: Buffer) => {
+          buffered += c.toString('utf8');
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line === '') continue;
+            try {
+              onEvent(JSON.parse(line) as Record<string, unknown>);
+            } catch {
+              /* a torn line is dropped; polling covers it */
+            }
+          }
+        });
+        r.on('end', () => {
+          if (!closed) onEnd();
+        });
+        r.on('error', (err) => {
+          if (!closed) onEnd(err);
+        });
+      },
+      (err: Error) => {
+        if (!closed) onEnd(err);
+      },
+    );
+    return {
+      close: () => {
+        closed = true;
+        res?.destroy();
+      },
+    };
   }
 }
 
 function parseProgress(line: string, onProgress?: (line: Record<string, unknown>) => void): string | undefined {
   if (line === '') return undefined;
   let obj: Record<string, unknown>;
-  try { obj = JSON.parse(line) as Record<string, unknown>; } catch { return undefined; }
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
   onProgress?.(obj);
   if (typeof obj['error'] === 'string') return obj['error'];
   const detail = obj['errorDetail'] as { message?: string } | undefined;
@@ -256,6 +284,8 @@ function errorFrom(statusCode: number, body: Buffer, method: string, path: strin
   try {
     const parsed = JSON.parse(text) as { message?: string };
     if (typeof parsed.message === 'string') message = parsed.message;
-  } catch { /* plain-text error bodies are kept as they are */ }
+  } catch {
+    /* plain-text error bodies are kept as they are */
+  }
   return new DockerError(statusCode, message || `HTTP ${statusCode}`, { ...context, method, path });
 }

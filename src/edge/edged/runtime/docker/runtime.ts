@@ -1,7 +1,5 @@
 import { DockerError, RuntimeUnavailableError, isNotFound } from '../errors.ts';
-import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec,
-} from '../types.ts';
+import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
 import type { ContainerConfig, ContainerInspect, PortBinding } from './api-types.ts';
 import { DockerClient } from './client.ts';
 
@@ -161,16 +159,28 @@ export class DockerRuntime implements ContainerRuntime {
     let stream: { close(): void } | undefined;
     let closed = false;
     const open = (): void => {
-      stream = this.client.events({ type: ['container'], label: [label], event: ['die', 'start', 'destroy', 'oom'] }, (e) => {
-        const id = e['id'];
-        if (typeof id === 'string') onChange(id);
-      }, () => {
-        // The stream ended (daemon restart); re-open after a pause. Polling covers the gap.
-        if (!closed) setTimeout(() => { if (!closed) open(); }, 2000).unref();
-      });
+      stream = this.client.events(
+        { type: ['container'], label: [label], event: ['die', 'start', 'destroy', 'oom'] },
+        (e) => {
+          const id = e['id'];
+          if (typeof id === 'string') onChange(id);
+        },
+        () => {
+          // The stream ended (daemon restart); re-open after a pause. Polling covers the gap.
+          if (!closed)
+            setTimeout(() => {
+              if (!closed) open();
+            }, 2000).unref();
+        },
+      );
     };
     open();
-    return { close: () => { closed = true; stream?.close(); } };
+    return {
+      close: () => {
+        closed = true;
+        stream?.close();
+      },
+    };
   }
 }
 
@@ -179,10 +189,16 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 function toInfo(c: ContainerInspect): ContainerInfo {
   const s = c.State;
   // A failed start leaves a 'created' container with an Error and exit code 128: it ran and failed, to us.
-  const state = s.Running || s.Restarting || s.Paused ? 'running'
-    : s.Status === 'created' && !s.Error ? 'created'
-      : s.Status === 'created' ? 'exited'
-      : s.Status === 'exited' || s.Status === 'dead' ? 'exited' : 'unknown';
+  const state =
+    s.Running || s.Restarting || s.Paused
+      ? 'running'
+      : s.Status === 'created' && !s.Error
+        ? 'created'
+        : s.Status === 'created'
+          ? 'exited'
+          : s.Status === 'exited' || s.Status === 'dead'
+            ? 'exited'
+            : 'unknown';
   const nets = c.NetworkSettings?.Networks ?? {};
   const ip = c.NetworkSettings?.IPAddress || nets['bridge']?.IPAddress || Object.values(nets).find((n) => n.IPAddress)?.IPAddress || '';
   return {
