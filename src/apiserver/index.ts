@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { errorMessage } from '../core/errors.ts';
+import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
 import { loadOrCreateToken, makeTokenCheck, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
@@ -61,8 +61,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
         return;
       }
       stats.errors++;
-      log.error({ err: errorMessage(err), method: req.method, url: req.url }, 'request failed');
-      sendError(res, new ApiError(500, 'InternalError', `Internal error occurred: ${errorMessage(err)}`));
+      log.error({ err, method: req.method, url: req.url }, 'request failed');
+      sendError(res, new ApiError(500, 'InternalError', `Internal error occurred: ${describeError(err)}`));
     });
   };
 
@@ -133,9 +133,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('tlsClientError', (err) => log.debug({ err: errorMessage(err) }, 'TLS handshake failed'));
+  server.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
   server.on('clientError', (err, socket) => {
-    log.debug({ err: errorMessage(err) }, 'bad HTTP request');
+    log.debug({ err }, 'bad HTTP request');
     socket.destroy();
   });
   // events.once rejects if 'error' (e.g. EADDRINUSE) comes first.

@@ -1,6 +1,5 @@
 import { startApiServer, type RunningApiServer } from '../apiserver/index.ts';
 import { Bus } from '../core/bus.ts';
-import { errorMessage } from '../core/errors.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
 import { apiServerEnabled, type CloudCoreConfig } from '../config/index.ts';
@@ -32,7 +31,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
       try {
         await stack.pop()?.();
       } catch (err) {
-        log.warn({ err: errorMessage(err) }, 'error while stopping');
+        log.warn({ err }, 'error while stopping');
       }
     }
   };
@@ -147,7 +146,7 @@ async function waitForApiServer(kube: KubeRest): Promise<void> {
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      log.warn({ err: errorMessage(err), retryInMs: delay }, 'API server not reachable yet');
+      log.warn({ err, retryInMs: delay }, 'API server not reachable yet');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);
     }

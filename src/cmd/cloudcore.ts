@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/errors.ts';
+import { describeError } from '../core/errors.ts';
 import { logger } from '../core/log.ts';
 import { loadOrExit } from '../config/index.ts';
 import { onShutdownSignal, parseDaemonArgs } from './daemon-cli.ts';
@@ -15,7 +15,7 @@ if (configPath !== undefined) {
     onShutdownSignal(() => core.stop());
   } catch (err) {
     // One plain line an operator reads at once; the JSON log above has the steps that led here.
-    process.stderr.write(`cloudcore: ${errorMessage(err)}\n`);
+    process.stderr.write(`cloudcore: ${describeError(err)}\n`);
     process.exit(1);
   }
 }

@@ -27,6 +27,18 @@ export class MalformedMessageError extends KubeEdgeError {
   }
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * One line for a human (stderr of a CLI, a pod status message, a check result): the message followed by
+ * those of its causes, so a typed error need not repeat its cause's text. Logs get the structured form
+ * (code, context, cause) from the logger's `err` serializer instead.
+ */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e !== undefined && e !== null && !seen.has(e); e = e instanceof Error ? e.cause : undefined) {
+    seen.add(e);
+    const text = e instanceof Error ? e.message : String(e);
+    if (text !== '' && !parts.some((p) => p.endsWith(text))) parts.push(text);
+  }
+  return parts.join(': ');
 }

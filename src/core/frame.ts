@@ -1,5 +1,5 @@
 import { toMessage, type Message } from './message.ts';
-import { errorMessage } from './errors.ts';
+import { describeError } from './errors.ts';
 
 /** Why an inbound frame was dropped; also the keys of the rejected-frame counters. */
 export type FrameRejectReason = 'oversize' | 'not_json' | 'invalid_message';
@@ -25,12 +25,12 @@ export function decodeFrame(data: RawData, maxBytes: number): DecodedFrame {
   try {
     value = JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    return { ok: false, reason: 'not_json', detail: errorMessage(err) };
+    return { ok: false, reason: 'not_json', detail: describeError(err) };
   }
   try {
     return { ok: true, msg: toMessage(value) };
   } catch (err) {
-    return { ok: false, reason: 'invalid_message', detail: errorMessage(err) };
+    return { ok: false, reason: 'invalid_message', detail: describeError(err) };
   }
 }
 

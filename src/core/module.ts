@@ -1,5 +1,4 @@
 import type { Bus } from './bus.ts';
-import { errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 
 /**
@@ -51,7 +50,7 @@ export class ModuleRuntime {
         this.#started.push(m);
         this.#log.info({ module: m.name, group: m.group }, 'module started');
       } catch (err) {
-        this.#log.error({ module: m.name, err: errorMessage(err) }, 'module failed to start');
+        this.#log.error({ module: m.name, err }, 'module failed to start');
         await this.stop();
         throw err;
       }
@@ -66,7 +65,7 @@ export class ModuleRuntime {
       try {
         await m.stop();
       } catch (err) {
-        this.#log.warn({ module: m.name, err: errorMessage(err) }, 'module failed to stop cleanly');
+        this.#log.warn({ module: m.name, err }, 'module failed to stop cleanly');
       }
     }
     this.#bus.close();

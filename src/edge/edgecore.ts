@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Bus } from '../core/bus.ts';
-import { errorMessage } from '../core/errors.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
 import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
@@ -56,7 +55,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
     const certs = await ensureEdgeCertificates({ ...certPaths, token: joinToken(cfg), log: certLog });
     if (!hub.rotateCertificates) return certs;
     const r = await rotateIfDue({ ...certPaths, log: certLog }).catch((err: unknown) => {
-      certLog.warn({ err: errorMessage(err) }, 'certificate rotation failed; keeping the current certificate');
+      certLog.warn({ err }, 'certificate rotation failed; keeping the current certificate');
       return undefined;
     });
     return r?.certs ?? certs;
@@ -68,7 +67,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       await tls();
     } catch (err) {
       if (err instanceof EdgeCertError && FATAL_CERT_ERRORS.has(err.code)) throw err;
-      log.warn({ err: errorMessage(err) }, 'cloud not reachable for certificate bootstrap yet; will keep trying');
+      log.warn({ err }, 'cloud not reachable for certificate bootstrap yet; will keep trying');
     }
   }
   if (hub.quic.enable) log.warn('modules.edgeHub.quic is not supported; use websocket');

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../core/errors.ts';
+import { describeError } from '../core/errors.ts';
 import { VERSION } from '../version.ts';
 import { getToken } from './gettoken.ts';
 import { registerContainerCommands } from './commands.ts';
@@ -35,7 +35,7 @@ export async function runKeadm(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`keadm: ${errorMessage(err)}\n`);
+    process.stderr.write(`keadm: ${describeError(err)}\n`);
     return err instanceof KeadmError ? err.exitCode : 1;
   }
 }

@@ -4,7 +4,7 @@
  * ports, the kubeconfig and disk space.
  */
 import { existsSync } from 'node:fs';
-import { errorMessage } from '../core/errors.ts';
+import { describeError } from '../core/errors.ts';
 import {
   loadCloudCoreConfig,
   loadEdgeCoreConfig,
@@ -56,7 +56,7 @@ function loadConfig<T>(
       config: fallback(),
       line: fail(
         'config',
-        `${path}: ${errorMessage(err).split('\n')[0]}`,
+        `${path}: ${describeError(err).split('\n')[0]}`,
         `fix the file (${role === 'edge' ? 'edgecore' : 'cloudcore'} --config ${path} prints every problem)`,
       ),
     };
@@ -84,7 +84,7 @@ async function cloudChecks(cfg: CloudCoreConfig, o: DoctorOptions): Promise<Chec
       out.push(
         fail(
           'kubeconfig',
-          `${kubeConfig}: ${errorMessage(err)}`,
+          `${kubeConfig}: ${describeError(err)}`,
           'pass a kubeconfig of a reachable cluster with --kube-config, or leave it out for the embedded API server',
         ),
       );

@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type { Bus } from '../../core/bus.ts';
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
@@ -153,7 +152,7 @@ export class CloudHub implements Module {
       this.#counts.messagesOut++;
       return true;
     } catch (err) {
-      this.#log?.warn({ nodeId, err: errorMessage(err), resource: msg.route.resource }, 'send to node failed');
+      this.#log?.warn({ nodeId, err, resource: msg.route.resource }, 'send to node failed');
       return false;
     }
   }
@@ -223,7 +222,7 @@ export class CloudHub implements Module {
       try {
         this.#ackHook(conn.nodeId, msg);
       } catch (err) {
-        this.#log?.error({ err: errorMessage(err), nodeId: conn.nodeId }, 'ack hook threw');
+        this.#log?.error({ err, nodeId: conn.nodeId }, 'ack hook threw');
       }
       return;
     }

@@ -4,7 +4,6 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import { CloudHubError } from './errors.ts';
@@ -204,7 +203,7 @@ export class CloudWsServer {
     });
     this.#https.on('tlsClientError', (err: Error, sock: Socket) => {
       this.#stats.tlsErrors++;
-      this.#o.log.debug({ err: errorMessage(err), remote: sock.remoteAddress }, 'TLS handshake refused');
+      this.#o.log.debug({ err, remote: sock.remoteAddress }, 'TLS handshake refused');
     });
   }
 
@@ -226,7 +225,7 @@ export class CloudWsServer {
       this.#https.once('error', onError);
       this.#https.listen(this.#o.port, this.#o.address, () => {
         this.#https.off('error', onError);
-        this.#https.on('error', (err) => this.#o.log.error({ err: errorMessage(err) }, 'cloudhub server error'));
+        this.#https.on('error', (err) => this.#o.log.error({ err }, 'cloudhub server error'));
         resolve(this.#https.address() as AddressInfo);
       });
     });
@@ -251,7 +250,7 @@ export class CloudWsServer {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.#o.log.debug({ err: errorMessage(err) }, 'upgrade socket error'));
+    socket.on('error', (err) => this.#o.log.debug({ err }, 'upgrade socket error'));
     const log = this.#o.log;
     const nodeId = headerValue(req, 'node_id');
     const projectId = headerValue(req, 'project_id');
@@ -348,7 +347,7 @@ export class CloudWsServer {
       }
       this.#o.handlers.onMessage(conn, d.msg);
     });
-    ws.on('error', (err) => log.warn({ err: errorMessage(err) }, 'websocket error'));
+    ws.on('error', (err) => log.warn({ err }, 'websocket error'));
     ws.on('close', (code, reason) => this.#o.handlers.onClose(conn, code, reason.toString()));
     log.info({ remoteAddress, projectId }, 'edge connected');
     this.#o.handlers.onOpen(conn);

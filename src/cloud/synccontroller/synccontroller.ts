@@ -1,5 +1,4 @@
 import type { Bus } from '../../core/bus.ts';
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
@@ -113,7 +112,7 @@ export class SyncController implements Module {
    */
   #run(nodes: ReadonlySet<string> | undefined): void {
     void this.sync(nodes)
-      .catch((err: unknown) => this.#log?.warn({ err: errorMessage(err) }, 'sync pass failed'))
+      .catch((err: unknown) => this.#log?.warn({ err }, 'sync pass failed'))
       .then(() => {
         const again = this.#again;
         this.#again = undefined;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
 import { DockerClient } from '../edged/runtime/docker/client.ts';
 import { fail, ok, warn, type CheckResult } from './types.ts';
 
@@ -54,7 +54,7 @@ export async function checkSamePathMounts(endpoint: string, dirs: readonly strin
     return [
       warn(
         NAME,
-        `cannot inspect our own container ${containerId.slice(0, 12)} through ${endpoint}: ${errorMessage(err)}`,
+        `cannot inspect our own container ${containerId.slice(0, 12)} through ${endpoint}: ${describeError(err)}`,
         'make sure the engine socket belongs to the engine running this container',
       ),
     ];

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { errorMessage } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
 import { DockerClient, socketPathOf } from '../edged/runtime/docker/client.ts';
 import { fail, ok, type CheckResult } from './types.ts';
 
@@ -30,7 +30,7 @@ export async function checkEngineSocket(endpoint: string): Promise<{ result: Che
   try {
     socket = socketPathOf(endpoint);
   } catch (err) {
-    return { result: fail(NAME, `${endpoint}: ${errorMessage(err)}`, 'use a unix:// endpoint such as unix:///var/run/docker.sock') };
+    return { result: fail(NAME, `${endpoint}: ${describeError(err)}`, 'use a unix:// endpoint such as unix:///var/run/docker.sock') };
   }
   try {
     const engine = await probeEngine(endpoint);
@@ -53,6 +53,6 @@ export async function checkEngineSocket(endpoint: string): Promise<{ result: Che
     if (!existsSync(socket)) return { result: fail(NAME, `${socket} does not exist`, mountFix(socket)) };
     if (!statSync(socket).isSocket())
       return { result: fail(NAME, `${socket} exists but is not a socket (a bind mount of a missing path creates a directory)`, mountFix(socket)) };
-    return { result: fail(NAME, `${endpoint} does not answer the Docker Engine API: ${errorMessage(err)}`, mountFix(socket)) };
+    return { result: fail(NAME, `${endpoint} does not answer the Docker Engine API: ${describeError(err)}`, mountFix(socket)) };
   }
 }

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
 import { fail, ok, warn, type CheckResult } from './types.ts';
 
 function existingAncestor(p: string): string {
@@ -21,7 +21,7 @@ export function checkDiskSpace(dir: string, minBytes = 100e6, warnBytes = 1e9): 
     if (free < warnBytes) return warn(NAME, `${dir}: ${gb}`, 'images and pod volumes need room; free some disk space');
     return ok(NAME, `${dir}: ${gb}`);
   } catch (err) {
-    return warn(NAME, `cannot stat ${at}: ${errorMessage(err)}`, 'check the disk by hand');
+    return warn(NAME, `cannot stat ${at}: ${describeError(err)}`, 'check the disk by hand');
   }
 }
 
@@ -43,6 +43,6 @@ export function checkClockSkew(caFile: string, now = new Date()): CheckResult {
     if (now > notAfter) return fail(NAME, `the cloud CA ${caFile} expired at ${notAfter.toISOString()}`, 'synchronise the clock, or rejoin with a fresh token');
     return ok(NAME, `clock is within the cloud CA's validity (${notBefore.toISOString()} .. ${notAfter.toISOString()})`);
   } catch (err) {
-    return warn(NAME, `cannot read ${caFile}: ${errorMessage(err)}`, 'remove the file so edgecore fetches the CA again');
+    return warn(NAME, `cannot read ${caFile}: ${describeError(err)}`, 'remove the file so edgecore fetches the CA again');
   }
 }

@@ -1,5 +1,4 @@
 import type { Bus } from '../../core/bus.ts';
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
@@ -101,7 +100,7 @@ export class Edged implements Module {
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
     // The pods this node ran before a restart come from the local store, cloud or not: adopt them first.
     const stored = await meta.storedPods<Pod>().catch((err: unknown) => {
-      ctx.log.warn({ err: errorMessage(err) }, 'cannot read pods from the local store');
+      ctx.log.warn({ err }, 'cannot read pods from the local store');
       return [];
     });
     await this.#pods.syncPods(stored.filter((p) => p.spec?.nodeName === o.nodeName));
@@ -139,7 +138,7 @@ export class Edged implements Module {
         void pods.updateSecret(m.content as ConfigObject);
       }
     } catch (err) {
-      this.#log?.warn({ resource: r.resource, err: errorMessage(err) }, 'cannot apply resource');
+      this.#log?.warn({ resource: r.resource, err }, 'cannot apply resource');
     }
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus } from '../../core/bus.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { newErrorResponse, newMessage, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
@@ -150,8 +150,8 @@ export class EdgeHub implements Module {
       );
     } catch (err) {
       this.#stats.dialFailures++;
-      this.#stats.lastError = errorMessage(err);
-      log.warn({ err: errorMessage(err), server: this.#o.server }, 'cannot connect to the cloud');
+      this.#stats.lastError = describeError(err);
+      log.warn({ err, server: this.#o.server }, 'cannot connect to the cloud');
       return 0;
     }
     if (this.#abort.signal.aborted) {
@@ -166,7 +166,7 @@ export class EdgeHub implements Module {
       if (!link.probe()) return;
       this.#stats.keepalivesSent++;
       link.send(newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' })).catch((err: unknown) => {
-        this.#stats.lastError = errorMessage(err);
+        this.#stats.lastError = describeError(err);
       });
     };
     beat();
@@ -202,7 +202,7 @@ export class EdgeHub implements Module {
         this.#stats.messagesOut++;
       },
       (err: unknown) => {
-        this.#stats.lastError = errorMessage(err);
+        this.#stats.lastError = describeError(err);
         this.#refuse(msg, 'cloud not connected');
       },
     );

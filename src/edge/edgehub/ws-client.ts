@@ -1,5 +1,4 @@
 import WebSocket from 'ws';
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
 import { EdgeHubError } from './errors.ts';
@@ -62,7 +61,7 @@ export class CloudLink {
     return new Promise((resolve, reject) => {
       this.#ws.send(encodeFrame(msg), (err) => {
         if (err === undefined || err === null) return resolve();
-        this.#log.warn({ err: errorMessage(err) }, 'write to cloud failed, dropping link');
+        this.#log.warn({ err }, 'write to cloud failed, dropping link');
         this.#ws.terminate();
         reject(new EdgeHubError('KE_EDGEHUB_WRITE', `write to cloud failed: ${err.message}`, {}, err));
       });
@@ -84,7 +83,7 @@ export class CloudLink {
     try {
       this.#ws.ping();
     } catch (err) {
-      this.#log.debug({ err: errorMessage(err) }, 'ping failed');
+      this.#log.debug({ err }, 'ping failed');
     }
     return true;
   }
@@ -134,7 +133,7 @@ export function dialCloud(o: DialOptions, h: CloudLinkHandlers): Promise<CloudLi
     if (o.signal?.aborted === true) onAbort();
     ws.on('error', (err) => {
       if (!settled) fail(err);
-      else o.log.warn({ err: errorMessage(err) }, 'cloud link error');
+      else o.log.warn({ err }, 'cloud link error');
     });
     ws.once('open', () => {
       if (settled) return;

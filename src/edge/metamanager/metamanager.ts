@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../../core/bus.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { contentAsObject, newErrorResponse, newResponse, Operation, parseResource, ResourceType, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
@@ -88,7 +88,7 @@ export class MetaManager implements Module {
     }
     if (r.group === META_GROUP) {
       this.#handleLocal(m).catch((err: unknown) => {
-        this.#log?.error({ err: errorMessage(err), resource: r.resource }, 'edged request failed');
+        this.#log?.error({ err, resource: r.resource }, 'edged request failed');
       });
       return;
     }
@@ -120,7 +120,7 @@ export class MetaManager implements Module {
       result = op === Operation.delete ? store.delete(resource, rv) : store.put(resource, type, content, rv);
     } catch (err) {
       // No ack: the cloud re-sends what the edge did not acknowledge.
-      this.#log?.error({ err: errorMessage(err), resource }, 'cannot persist cloud message; not acknowledged');
+      this.#log?.error({ err, resource }, 'cannot persist cloud message; not acknowledged');
       return;
     }
     if (result === 'stale') {
@@ -154,8 +154,8 @@ export class MetaManager implements Module {
     try {
       reply = await waiting;
     } catch (err) {
-      this.#log?.warn({ op, resource: m.route.resource, err: errorMessage(err) }, 'no reply from the cloud');
-      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, errorMessage(err), META_MODULE));
+      this.#log?.warn({ op, resource: m.route.resource, err }, 'no reply from the cloud');
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, describeError(err), META_MODULE));
       return;
     }
     if (reply.route.operation === Operation.error) {
@@ -182,7 +182,7 @@ export class MetaManager implements Module {
     try {
       this.#store?.put(resource, parseResource(resource).type, obj, reply.header.resourceversion ?? resourceVersionOf(obj));
     } catch (err) {
-      this.#log?.warn({ err: errorMessage(err), resource }, 'cannot cache query reply');
+      this.#log?.warn({ err, resource }, 'cannot cache query reply');
     }
   }
 

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { errorMessage } from '../../core/errors.ts';
 import { MetaStoreError } from './errors.ts';
 
 /** One row of KubeEdge's `meta` table (plus the resourceVersion we keep beside it). */
@@ -63,7 +62,7 @@ export class MetaStore {
       this.#migrate();
       this.#db.exec('CREATE INDEX IF NOT EXISTS meta_type ON meta(type)');
     } catch (err) {
-      throw new MetaStoreError(`cannot open edge database ${dataSource}: ${errorMessage(err)}`, { dataSource }, err);
+      throw new MetaStoreError(`cannot open edge database ${dataSource}`, { dataSource }, err);
     }
     this.#put = this.#db.prepare(
       'INSERT INTO meta(key, type, value, resource_version) VALUES (?, ?, ?, ?) ' +
@@ -152,7 +151,7 @@ export class MetaStore {
         throw err;
       }
     } catch (err) {
-      throw new MetaStoreError(`write of ${key} failed: ${errorMessage(err)}`, { key, dataSource: this.#path }, err);
+      throw new MetaStoreError(`write of ${key} failed`, { key, dataSource: this.#path }, err);
     }
   }
 }

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { errorMessage } from '../../../core/errors.ts';
+import { describeError } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
 import { authorizeEdge, nodeCommonName } from './edge-auth.ts';
@@ -133,7 +133,7 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
       const info = await readCsr(body);
       subjectCn = /(?:^|,\s*)CN=([^,]*)/.exec(info.subject)?.[1];
     } catch (err) {
-      throw new HttpFailure(400, `invalid certificate request: ${errorMessage(err)}`);
+      throw new HttpFailure(400, `invalid certificate request: ${describeError(err)}`);
     }
     // A node rotating with its own identity may only renew that identity, not take another node's.
     if (auth.by === 'client-cert' && !auth.legacy && subjectCn !== nodeCommonName(nodeName)) {
@@ -186,7 +186,7 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     const route = path.startsWith('/node/') ? '/node' : path === '/ca.crt' || path === '/edge.crt' ? path : 'other';
     handle(req, res).catch((err: unknown) => {
       const status = err instanceof HttpFailure ? err.status : 500;
-      const message = err instanceof HttpFailure ? err.message : `internal error: ${errorMessage(err)}`;
+      const message = err instanceof HttpFailure ? err.message : `internal error: ${describeError(err)}`;
       log.warn({ route, status, remote: req.socket.remoteAddress, nodeName: header(req, 'NodeName'), err: message }, 'request rejected');
       if (status === 413) drainOrDrop(req);
       reply(res, route, status, message, 'text/plain; charset=utf-8');

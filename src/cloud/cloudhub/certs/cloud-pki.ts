@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
-import { KubeEdgeError, errorMessage } from '../../../core/errors.ts';
+import { KubeEdgeError, describeError } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { CertificateError, chainsTo, createCA, issueKeyPair, keyMatchesCert, keyPemToDer, pemToDer, type KeyPairDer } from '../../../pki/x509.ts';
 import { OID_SERVER_AUTH, certFacts, missingSans } from '../../../pki/cert-info.ts';
@@ -40,7 +40,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CloudPkiError(`cannot read ${path}: ${errorMessage(err)}`, { path }, err);
+    throw new CloudPkiError(`cannot read ${path}`, { path }, err);
   }
 }
 
@@ -53,7 +53,7 @@ async function pairFromFiles(certFile: string, keyFile: string): Promise<KeyPair
     if (!keyMatchesCert(pair.keyDer, pair.certDer)) throw new CertificateError('private key does not belong to the certificate');
     return pair;
   } catch (err) {
-    throw new CloudPkiError(`${certFile} / ${keyFile} are not a usable certificate and key: ${errorMessage(err)}`, { certFile, keyFile }, err);
+    throw new CloudPkiError(`${certFile} / ${keyFile} are not a usable certificate and key`, { certFile, keyFile }, err);
   }
 }
 
@@ -69,7 +69,7 @@ function pairProblem(pair: KeyPairDer): string | undefined {
     new X509Certificate(pair.certDer);
     return keyMatchesCert(pair.keyDer, pair.certDer) ? undefined : 'key does not match certificate';
   } catch (err) {
-    return `unreadable: ${errorMessage(err)}`;
+    return `unreadable: ${describeError(err)}`;
   }
 }
 

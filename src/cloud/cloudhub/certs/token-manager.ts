@@ -1,4 +1,3 @@
-import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { createJoinToken } from '../../../pki/token.ts';
 import type { KeyPairDer } from '../../../pki/x509.ts';
@@ -49,7 +48,7 @@ export async function startTokenManager(o: TokenManagerOptions): Promise<TokenMa
     refresh().then(
       () => log.info('join token refreshed'),
       // Keep serving the old token; it is valid for another refreshHours at least.
-      (err: unknown) => log.error({ err: errorMessage(err) }, 'join token refresh failed'),
+      (err: unknown) => log.error({ err }, 'join token refresh failed'),
     );
   }, periodMs);
   timer.unref();

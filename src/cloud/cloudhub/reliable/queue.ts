@@ -1,4 +1,3 @@
-import { errorMessage } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import type { Message } from '../../../core/message.ts';
 import { needsAck } from './needs-ack.ts';
@@ -148,16 +147,12 @@ export class ReliableQueue implements ReliableDelivery {
       slot.deleted = true;
       slot.acked = undefined;
       slot.pending = undefined;
-      this.#store
-        .remove(nodeId, e.ref)
-        .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'removing ObjectSync failed'));
+      this.#store.remove(nodeId, e.ref).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err }, 'removing ObjectSync failed'));
       return;
     }
     if (slot.acked === undefined || compareRv(e.rv, slot.acked) > 0) {
       slot.acked = e.rv;
-      this.#store
-        .record(nodeId, e.ref, e.rv)
-        .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err: errorMessage(err) }, 'recording ObjectSync failed'));
+      this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err }, 'recording ObjectSync failed'));
     }
     void this.#pump(nodeId, rec.uid);
   }
@@ -172,9 +167,7 @@ export class ReliableQueue implements ReliableDelivery {
     const slot = this.#slot(nodeId, e.ref.uid);
     if (slot.deleted || (slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0)) return;
     slot.acked = e.rv;
-    this.#store
-      .record(nodeId, e.ref, e.rv)
-      .catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err: errorMessage(err) }, 'recording ObjectSync failed'));
+    this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err }, 'recording ObjectSync failed'));
   }
 
   onConnected(nodeId: string): void {
@@ -267,7 +260,7 @@ export class ReliableQueue implements ReliableDelivery {
         (rv) => {
           if (rv !== undefined && (slot.acked === undefined || compareRv(rv, slot.acked) > 0)) slot.acked = rv;
         },
-        (err: unknown) => this.#log.warn({ nodeId, uid: ref.uid, err: errorMessage(err) }, 'reading ObjectSync failed; sending anyway'),
+        (err: unknown) => this.#log.warn({ nodeId, uid: ref.uid, err }, 'reading ObjectSync failed; sending anyway'),
       )
       .finally(() => {
         slot.loaded = true;

@@ -1,4 +1,3 @@
-import { errorMessage } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import { k8s } from '../../../kube/client.ts';
 import type { KubeObject, KubeRest } from '../../../kube/rest.ts';
@@ -83,7 +82,7 @@ export class Informer {
     try {
       this.#o.onEvent(type, obj, old);
     } catch (err) {
-      this.#o.log.error({ kind: this.#o.kind, key: keyOf(obj), err: errorMessage(err) }, 'informer handler threw');
+      this.#o.log.error({ kind: this.#o.kind, key: keyOf(obj), err }, 'informer handler threw');
     }
   }
 
@@ -189,7 +188,7 @@ export class Informer {
     if (this.#stopped) return;
     const delay = this.#delay;
     this.#delay = Math.min(this.#delay * 2, this.#o.backoff?.maxMs ?? 30_000);
-    this.#o.log.warn({ kind: this.#o.kind, what, err: errorMessage(err), retryInMs: delay }, 'informer error, retrying');
+    this.#o.log.warn({ kind: this.#o.kind, what, err, retryInMs: delay }, 'informer error, retrying');
     this.#timer = setTimeout(() => void fn(), delay);
   }
 }

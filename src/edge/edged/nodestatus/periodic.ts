@@ -1,4 +1,3 @@
-import { errorMessage } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 
 /** Tells a running tick whether it still owns the loop (it was not superseded or stopped). */
@@ -49,7 +48,7 @@ export class Periodic {
       await this.#tick(current);
     } catch (err) {
       // Never fatal: the next tick retries.
-      this.#log.warn({ loop: this.#name, err: errorMessage(err) }, 'tick failed; retrying next period');
+      this.#log.warn({ loop: this.#name, err }, 'tick failed; retrying next period');
     }
     if (current()) this.#timer = setTimeout(() => this.trigger(), this.#intervalMs);
   }

@@ -1,4 +1,3 @@
-import { errorMessage } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import type { ContainerRuntime } from '../runtime/types.ts';
 import { L_MANAGED, L_POD_UID } from './labels.ts';
@@ -98,7 +97,7 @@ export class PodManager {
     for (const o of orphans) {
       this.#opts.log.info({ id: o.id.slice(0, 12), pod: o.labels['io.kubernetes.pod.name'] }, 'removing container of a pod that is not desired');
       await this.#opts.runtime.stopContainer(o.id, 2).catch(() => undefined);
-      await this.#opts.runtime.removeContainer(o.id).catch((err: unknown) => this.#opts.log.warn({ err: errorMessage(err) }, 'remove failed'));
+      await this.#opts.runtime.removeContainer(o.id).catch((err: unknown) => this.#opts.log.warn({ err }, 'remove failed'));
     }
     // Known pods adopt their own containers inside their worker, before it creates anything.
     for (const st of this.#pods.values()) this.#enqueue(st);
@@ -154,7 +153,7 @@ export class PodManager {
           try {
             await refreshConfigVolumes(this.#ctx.rootDirectory, st.pod, kind, obj);
           } catch (err) {
-            this.#opts.log.warn({ pod: st.pod.metadata.name, kind, name: obj.metadata.name, err: errorMessage(err) }, 'volume refresh failed');
+            this.#opts.log.warn({ pod: st.pod.metadata.name, kind, name: obj.metadata.name, err }, 'volume refresh failed');
           }
         }),
     );
@@ -215,7 +214,7 @@ export class PodManager {
         try {
           await this.#work(st);
         } catch (err) {
-          this.#opts.log.warn({ pod: st.pod.metadata.name, err: errorMessage(err) }, 'pod sync failed; retrying on the next check');
+          this.#opts.log.warn({ pod: st.pod.metadata.name, err }, 'pod sync failed; retrying on the next check');
         }
       } while (st.again && !this.#stopped && !st.gone);
       delete st.running;
@@ -257,7 +256,7 @@ export class PodManager {
     try {
       fn();
     } catch (err) {
-      this.#opts.log.warn({ err: errorMessage(err) }, 'pod manager callback threw');
+      this.#opts.log.warn({ err }, 'pod manager callback threw');
     }
   }
 

@@ -1,4 +1,4 @@
-import { errorMessage } from '../../../core/errors.ts';
+import { describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import { DockerError } from '../runtime/errors.ts';
 import type { ContainerInfo, ContainerRuntime, PortMapping } from '../runtime/types.ts';
@@ -249,7 +249,7 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
       t.waiting = { reason: err.reason, message: err.message };
       return;
     }
-    t.pullError = errorMessage(err);
+    t.pullError = describeError(err);
     t.pullBackoff.attempted();
     t.waiting = { reason: 'ErrImagePull', message: t.pullError };
     ctx.log.warn({ pod: pod.metadata.name, image: c.image, err: t.pullError }, 'image pull failed');
@@ -287,7 +287,7 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
   try {
     id = await createNamed(ctx, spec.name, () => ctx.runtime.createContainer(s));
   } catch (err) {
-    t.waiting = { reason: 'CreateContainerError', message: errorMessage(err) };
+    t.waiting = { reason: 'CreateContainerError', message: describeError(err) };
     return;
   }
   if (t.everCreated) t.crashBackoff.attempted();
@@ -304,8 +304,8 @@ async function startOrRecord(t: ContainerTrack, id: string, ctx: SyncContext): P
     delete t.waiting;
   } catch (err) {
     // The engine refused (e.g. privileged on a host that withholds capabilities): show its words.
-    t.waiting = { reason: 'RunContainerError', message: errorMessage(err) };
-    ctx.log.warn({ container: t.name, err: errorMessage(err) }, 'container start failed');
+    t.waiting = { reason: 'RunContainerError', message: describeError(err) };
+    ctx.log.warn({ container: t.name, err }, 'container start failed');
   }
   t.current = await ctx.runtime.inspect(id);
 }
@@ -335,9 +335,9 @@ export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
     try {
       await syncContainer(st, c, ctx);
     } catch (err) {
-      ctx.log.warn({ pod: pod.metadata.name, container: c.name, err: errorMessage(err) }, 'container sync failed');
+      ctx.log.warn({ pod: pod.metadata.name, container: c.name, err }, 'container sync failed');
       const t = st.containers.get(c.name);
-      if (t && !t.current) t.waiting = { reason: 'CreateContainerError', message: errorMessage(err) };
+      if (t && !t.current) t.waiting = { reason: 'CreateContainerError', message: describeError(err) };
     }
   }
   // Containers removed from the spec (only possible through a pod update) are stopped.

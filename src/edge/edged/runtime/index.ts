@@ -3,7 +3,7 @@ export { DockerError, RuntimeUnavailableError } from './errors.ts';
 export { DockerClient } from './docker/client.ts';
 export { DockerRuntime } from './docker/runtime.ts';
 export type { CriRuntimeOptions } from './cri/runtime.ts';
-import { errorMessage } from '../../../core/errors.ts';
+import { describeError } from '../../../core/errors.ts';
 import type { CriRuntimeOptions } from './cri/runtime.ts';
 import { RuntimeUnavailableError } from './errors.ts';
 import { DockerRuntime } from './docker/runtime.ts';
@@ -34,5 +34,5 @@ export async function connectRuntime(endpoint: string, options: CriRuntimeOption
 }
 
 function reason(err: unknown): string {
-  return errorMessage(err).replace(/^container runtime at \S+ is unavailable: /, '');
+  return describeError(err).replace(/^container runtime at \S+ is unavailable: /, '');
 }

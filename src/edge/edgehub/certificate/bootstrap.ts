@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { errorMessage } from '../../../core/errors.ts';
+import { describeError } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { TokenError, caCertHash, splitJoinToken } from '../../../pki/token.ts';
 import { certDerToPem, chainsTo, keyDerToPem, keyMatchesCert, keyPemToDer, parseCert, pemToDer } from '../../../pki/pem.ts';
@@ -66,7 +66,7 @@ export function reuseProblem(caPem: string, certPem: string, keyPem: string, nod
     if (isLegacyEdgeSubject(f.cn, f.o) || f.cn === 'kubeedge.io') return undefined;
     return `the certificate is for CN=${f.cn ?? ''}, not ${nodeCommonName(nodeName)}`;
   } catch (err) {
-    return `unreadable: ${errorMessage(err)}`;
+    return `unreadable: ${describeError(err)}`;
   }
 }
 
@@ -86,7 +86,7 @@ function parseToken(token: string): { caHash: string; jwt: string } {
   try {
     return splitJoinToken(token);
   } catch (err) {
-    const why = err instanceof TokenError ? err.message : errorMessage(err);
+    const why = err instanceof TokenError ? err.message : describeError(err);
     throw new EdgeCertError(TOKEN_MALFORMED, `modules.edgeHub.token is malformed: ${why}`, { key: 'modules.edgeHub.token' }, err);
   }
 }
@@ -166,7 +166,7 @@ export function checkIssued(certDer: Buffer, caDer: Buffer, keyDer: Buffer, http
     if (!keyMatchesCert(keyDer, certDer)) throw new Error('certificate is not for our key');
     if (!chainsTo(certDer, caDer)) throw new Error('certificate is not signed by the CA or not yet valid');
   } catch (err) {
-    throw new EdgeCertError(BAD_CLOUD_REPLY, `${httpServer}/edge.crt returned an unusable certificate: ${errorMessage(err)}`, { httpServer }, err);
+    throw new EdgeCertError(BAD_CLOUD_REPLY, `${httpServer}/edge.crt returned an unusable certificate`, { httpServer }, err);
   }
   return certDerToPem(certDer);
 }

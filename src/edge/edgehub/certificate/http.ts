@@ -1,5 +1,4 @@
 import { request } from 'node:https';
-import { errorMessage } from '../../../core/errors.ts';
 import { CLOUD_REJECTED, CLOUD_UNREACHABLE, EdgeCertError } from './errors.ts';
 
 export type CloudGet = {
@@ -42,7 +41,7 @@ export function cloudGet(o: CloudGet): Promise<Buffer> {
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`)));
     req.on('error', (err) => {
-      reject(o.signal?.aborted === true ? err : new EdgeCertError(CLOUD_UNREACHABLE, `GET ${o.url} failed: ${errorMessage(err)}`, { url: o.url }, err));
+      reject(o.signal?.aborted === true ? err : new EdgeCertError(CLOUD_UNREACHABLE, `GET ${o.url} failed`, { url: o.url }, err));
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -56,7 +55,7 @@ export function cloudGet(o: CloudGet): Promise<Buffer> {
         }
         chunks.push(c);
       });
-      res.on('error', (err) => reject(new EdgeCertError(CLOUD_UNREACHABLE, `GET ${o.url} failed: ${errorMessage(err)}`, { url: o.url }, err)));
+      res.on('error', (err) => reject(new EdgeCertError(CLOUD_UNREACHABLE, `GET ${o.url} failed`, { url: o.url }, err)));
       res.on('end', () => {
         const body = Buffer.concat(chunks);
         const status = res.statusCode ?? 0;

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { errorMessage } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { keyDerToPem, pemToDer } from '../../../pki/pem.ts';
 import { certFacts } from '../../../pki/cert-info.ts';
@@ -74,7 +73,7 @@ export async function rotateIfDue(o: RotateOptions): Promise<RotateResult> {
     await writeAtomic(o.keyFile, newKeyPem, 0o600);
     await writeAtomic(o.certFile, newCertPem, 0o644);
   } catch (err) {
-    throw new EdgeCertError('KE_EDGE_CERT_WRITE', `writing the rotated certificate failed: ${errorMessage(err)}`, { certFile: o.certFile }, err);
+    throw new EdgeCertError('KE_EDGE_CERT_WRITE', `writing the rotated certificate failed`, { certFile: o.certFile }, err);
   }
   log.info({ certFile: o.certFile }, 'edge certificate rotated');
   return { rotated: true, dueAt, certs: { caPem, certPem: newCertPem, keyPem: newKeyPem, enrolled: true } };
