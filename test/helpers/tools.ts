@@ -16,12 +16,7 @@ export function kubectlPath(): string | undefined {
   return found !== '' ? found : undefined;
 }
 
-/** For `test(name, { skip: missing('kubectl') }, ...)`: never skips in CI. */
-export function skipUnless(available: boolean, what: string): string | false {
-  if (available) return false;
-  if (process.env['CI'] === 'true') throw new Error(`${what} is required in CI but missing`);
-  return `${what} not installed`;
-}
+export { skipUnless } from './skip.ts';
 
 export async function kubectl(kubeconfig: string, args: string[], timeoutMs = 30_000): Promise<string> {
   const bin = kubectlPath();
