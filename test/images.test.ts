@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
-import { dockerSkip } from '../src/edge/edged/runtime/testing.ts';
+import { dockerSkip } from './helpers/docker.ts';
 import { caServed } from '../src/keadm/init.ts';
 import { runBin } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';

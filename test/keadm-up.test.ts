@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
-import { BUSYBOX_IMAGE, dockerSkip, ensureTestImages } from '../src/edge/edged/runtime/testing.ts';
+import { BUSYBOX_IMAGE, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { runBin } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages, PAUSE_IMAGE } from '../src/edge/edged/runtime/testing.ts';
+import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages, PAUSE_IMAGE } from './helpers/docker.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import { startDaemon, type Daemon } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BUSYBOX_IMAGE, dockerPs, ensureTestImages, removeContainersWithLabel } from '../../src/edge/edged/runtime/testing.ts';
+import { BUSYBOX_IMAGE, dockerPs, ensureTestImages, removeContainersWithLabel } from '../../test/helpers/docker.ts';
 import { nowMs } from '../lib/api.ts';
 import { startBin, startCloud, type Cloud, type Daemon } from '../lib/cloud.ts';
 import { pool, sleep, waitUntil } from '../lib/pool.ts';
