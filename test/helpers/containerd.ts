@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, dockerAvailable, ensureTestImages } from './docker.ts';
 import { skipUnless } from './skip.ts';
-import { CriClient } from '../../src/edge/edged/runtime/cri/client.ts';
+import { CriClient } from '../../src/containers/cri/index.ts';
 
 const run = promisify(execFile);
 
