@@ -2,16 +2,16 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { CriError, isNotFound, probeCri } from '../../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
-import type {
-  CriContainer,
-  CriContainerStatus,
-  CriImage,
-  ExecSyncResponse,
-  PodSandbox,
-  PodSandboxConfig,
-  PodSandboxStatus,
+import {
+  CriClient,
+  type CriContainer,
+  type CriContainerStatus,
+  type CriImage,
+  type ExecSyncResponse,
+  type PodSandbox,
+  type PodSandboxConfig,
+  type PodSandboxStatus,
 } from '../../../../containers/cri/index.ts';
-import { CriClient } from '../../../../containers/cri/index.ts';
 import { A_LOG_DIRECTORY, containerConfig, containerInfo, podLogDirectory, sandboxConfig, sandboxConfigFromStatus, sandboxInfo } from './mapping.ts';
 
 export type CriRuntimeOptions = {
