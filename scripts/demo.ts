@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
+import { DockerClient } from '../src/containers/index.ts';
 import { ensureBusyboxImage, SHELL_CHANGES } from '../src/keadm/image/busybox.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

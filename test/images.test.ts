@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
+import { DockerClient } from '../src/containers/index.ts';
 import { dockerSkip } from './helpers/docker.ts';
 import { caServed } from '../src/keadm/init.ts';
 import { runBin } from './helpers/daemon.ts';

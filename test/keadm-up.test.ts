@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { DockerClient } from '../src/edge/edged/runtime/docker/client.ts';
+import { DockerClient } from '../src/containers/index.ts';
 import { BUSYBOX_IMAGE, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { runBin } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';

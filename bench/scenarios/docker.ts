@@ -2,7 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BUSYBOX_IMAGE, dockerPs, ensureTestImages, removeContainersWithLabel } from '../../test/helpers/docker.ts';
+import { DockerClient } from '../../src/containers/index.ts';
+import { ensureBusyboxImage, ensureSandboxImage, SHELL_CHANGES } from '../../src/keadm/image/busybox.ts';
 import { nowMs } from '../lib/api.ts';
 import { startBin, startCloud, type Cloud, type Daemon } from '../lib/cloud.ts';
 import { pool, sleep, waitUntil } from '../lib/pool.ts';
@@ -14,6 +15,26 @@ import { NodeWatch } from './session.ts';
 const run = promisify(execFile);
 const NODE = 'bench-edge-1';
 const NS = 'bench-docker';
+/** The same local images the tests use, made by keadm's busybox image builder (no registry needed). */
+const BUSYBOX_IMAGE = 'local/busybox:1';
+const PAUSE_IMAGE = 'kubeedge/pause:3.6';
+const docker = new DockerClient();
+
+/** Makes sure the busybox and pod sandbox images exist, built from the host's busybox-static when missing. */
+export async function ensureTestImages(): Promise<void> {
+  const quiet = () => {};
+  await ensureBusyboxImage(docker, BUSYBOX_IMAGE, SHELL_CHANGES, quiet);
+  await ensureSandboxImage(docker, PAUSE_IMAGE, quiet);
+}
+
+/** Ids of the containers (running or not) carrying the label (`key=value`). */
+async function containersWithLabel(label: string): Promise<string[]> {
+  return (await docker.listContainers({ all: true, labels: [label] })).map((c) => c.Id);
+}
+
+async function removeContainersWithLabel(label: string): Promise<void> {
+  await Promise.all((await containersWithLabel(label)).map((id) => docker.removeContainer(id, { force: true, volumes: true }).catch(() => undefined)));
+}
 
 async function dockerUp(): Promise<boolean> {
   try {
@@ -84,7 +105,7 @@ modules:
       watch.stop();
       await edge.stop();
       await cloud.stop();
-      await removeContainersWithLabel(`io.kubeedge-ts.node=${NODE}`).catch(() => 0);
+      await removeContainersWithLabel(`io.kubeedge-ts.node=${NODE}`).catch(() => undefined);
     },
   };
 }
@@ -207,7 +228,7 @@ export async function clearPods(env: DockerEnv, timeoutMs: number): Promise<bool
     async () => {
       const r = await env.cloud.api.request('GET', `/api/v1/namespaces/${NS}/pods`).catch(() => undefined);
       if (((r?.body as { items?: unknown[] } | undefined)?.items?.length ?? 1) !== 0) return false;
-      return (await dockerPs([`label=io.kubeedge-ts.node=${NODE}`]).catch(() => ['?'])).length === 0;
+      return (await containersWithLabel(`io.kubeedge-ts.node=${NODE}`).catch(() => ['?'])).length === 0;
     },
     timeoutMs,
     1000,
@@ -249,5 +270,3 @@ export async function podStartBench(env: DockerEnv, o: { pods: number; timeoutMs
     tracker.stop();
   }
 }
-
-export { ensureTestImages };

@@ -1,6 +1,6 @@
 /** Registers the container commands (image, init, join, up, reset, doctor) on keadm's commander program. */
 import { type Command, Option } from 'commander';
-import { DEFAULT_ENDPOINT } from './engine.ts';
+import { DOCKER_ENDPOINT } from '../containers/index.ts';
 import { DEFAULT_INSTANCE, EXIT, KeadmError, docker, stdoutLine, validateInstance } from './common.ts';
 import { ensureBaseImage, mb } from './image/base.ts';
 import { buildImages } from './image/build.ts';
@@ -21,7 +21,7 @@ function int(name: string) {
 }
 
 const endpointOption = () =>
-  new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DEFAULT_ENDPOINT);
+  new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DOCKER_ENDPOINT);
 const instanceOption = () =>
   new Option('--instance <name>', 'name of this installation: labels and container names; several can share one engine').default(DEFAULT_INSTANCE);
 
@@ -110,7 +110,7 @@ export function registerContainerCommands(program: Command): void {
     .requiredOption('--token <token>', 'join token from `keadm gettoken`')
     .option('--node-name <name>', 'node name (default: the hostname)')
     .option('--certport <port>', "cloudcore's certificate port", int('--certport'), 10002)
-    .option('--remote-runtime-endpoint <url>', 'container engine socket edgecore uses (mounted at the same path)', DEFAULT_ENDPOINT)
+    .option('--remote-runtime-endpoint <url>', 'container engine socket edgecore uses (mounted at the same path)', DOCKER_ENDPOINT)
     .option('--privileged', 'run privileged instead of adding NET_ADMIN and NET_RAW (fails on hosts that withhold a capability)')
     .option('--config-dir <dir>', 'edgecore config and certificates (same path inside)', DEFAULT_EDGE_DIRS.configDir)
     .option('--data-dir <dir>', 'edgecore database (same path inside)', DEFAULT_EDGE_DIRS.dataDir)

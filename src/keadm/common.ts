@@ -3,7 +3,7 @@
  * so reset finds exactly what we made (and several instances can live on one engine, e.g. parallel tests).
  */
 import { KubeEdgeError } from '../core/errors.ts';
-import { DEFAULT_ENDPOINT, DockerClient } from './engine.ts';
+import { DOCKER_ENDPOINT, DockerClient } from '../containers/index.ts';
 
 export const ROLE_LABEL = 'io.kubeedge-ts.role';
 export const INSTANCE_LABEL = 'io.kubeedge-ts.instance';
@@ -41,7 +41,7 @@ export function validateInstance(instance: string): string {
   return instance;
 }
 
-export function docker(endpoint: string = DEFAULT_ENDPOINT): DockerClient {
+export function docker(endpoint: string = DOCKER_ENDPOINT): DockerClient {
   return new DockerClient({ endpoint });
 }
 

@@ -17,7 +17,7 @@ import {
 import { checkDiskSpace, checkEngineSocket, checkPort, edgeChecks, fail, failures, formatCheck, ok, type CheckResult } from '../edge/checks/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
-import { DockerClient } from './engine.ts';
+import { DOCKER_ENDPOINT, DockerClient } from '../containers/index.ts';
 import { ROLE_LABEL, type Out } from './common.ts';
 
 export type DoctorOptions = {
@@ -64,8 +64,9 @@ function loadConfig<T>(
 }
 
 async function cloudChecks(cfg: CloudCoreConfig, o: DoctorOptions): Promise<CheckResult[]> {
-  const endpoint = o.runtimeEndpoint ?? 'unix:///var/run/docker.sock';
-  const out: CheckResult[] = [(await checkEngineSocket(endpoint)).result];
+  const endpoint = o.runtimeEndpoint ?? DOCKER_ENDPOINT;
+  // keadm runs cloudcore in a container through the Docker Engine API: a CRI runtime there does not serve.
+  const out: CheckResult[] = [(await checkEngineSocket(endpoint, { want: 'docker' })).result];
   const mine = await ourPorts(endpoint);
   const hub = cfg.modules.cloudHub;
   if (hub.websocket.enable) out.push(await checkPort(hub.websocket.port, 'cloudHub websocket', mine));

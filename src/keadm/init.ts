@@ -7,7 +7,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, detectHost } from '../config/index.ts';
-import { imageFacts, createVolume, type DockerClient } from './engine.ts';
+import type { DockerClient } from '../containers/index.ts';
 import {
   EXIT,
   INSTANCE_LABEL,
@@ -94,7 +94,7 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   const name = cloudContainerName(o.instance);
   await refuseIfExists(c, name, o.instance);
   const image = o.image ?? imageRef('cloudcore');
-  if ((await imageFacts(c, image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
+  if ((await c.imageFacts(image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
   const advertiseAddress = o.advertiseAddress ?? detectHost().ip;
   const realCluster = o.kubeConfig !== undefined;
   if (realCluster && !existsSync(o.kubeConfig!)) throw new KeadmError(`--kube-config ${o.kubeConfig} does not exist`, EXIT.usage);
@@ -111,7 +111,7 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   );
 
   const volume = cloudVolumeName(o.instance);
-  await createVolume(c, volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
+  await c.createVolume(volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
   const ports = [o.websocketPort, o.httpsPort];
   const portBindings: Record<string, Array<{ HostIp?: string; HostPort: string }>> = {};
   for (const p of ports) portBindings[`${p}/tcp`] = [{ HostPort: String(p) }];

@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { defaultEdgeCoreConfig, EDGECORE_API_VERSION, EDGECORE_KIND, isNodeName } from '../config/index.ts';
-import { socketPathOf } from '../edge/edged/runtime/docker/client.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
-import { imageFacts, type DockerClient } from './engine.ts';
+import { socketPathOf, type DockerClient } from '../containers/index.ts';
 import {
   EXIT,
   INSTANCE_LABEL,
@@ -123,7 +122,7 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
   const name = edgeContainerName(o.instance, o.nodeName);
   await refuseIfExists(c, name, o.instance);
   const image = o.image ?? imageRef('edgecore');
-  if ((await imageFacts(c, image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
+  if ((await c.imageFacts(image)) === undefined) throw new KeadmError(`image ${image} is missing (fix: keadm image build)`);
   // Every pod starts with a sandbox container: make sure its image is there before the first pod comes.
   await ensureSandboxImage(c, defaultEdgeCoreConfig().modules.edged.podSandboxImage, log);
 

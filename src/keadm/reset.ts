@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { listVolumes, removeVolume, type DockerClient } from './engine.ts';
+import type { DockerClient } from '../containers/index.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
 /** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
@@ -54,7 +54,7 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
   const log = o.log;
   await requireEngine(c);
   const ours = await c.listContainers({ all: true, labels: [ROLE_LABEL, `${INSTANCE_LABEL}=${o.instance}`] });
-  const volumes = await listVolumes(c, [ROLE_LABEL, `${INSTANCE_LABEL}=${o.instance}`]);
+  const volumes = await c.listVolumes([ROLE_LABEL, `${INSTANCE_LABEL}=${o.instance}`]);
   const dirs = [...new Set(ours.flatMap((x) => (x.Labels[STATE_LABEL] ?? '').split(',')).filter((d) => d !== '' && d !== '/'))];
   const willDelete = !o.keepData && (volumes.length > 0 || dirs.some((d) => existsSync(d)));
   if (ours.length === 0 && volumes.length === 0) log(`nothing of instance ${o.instance} found`);
@@ -95,7 +95,7 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
   const removedDirs: string[] = [];
   if (!o.keepData) {
     for (const v of volumes) {
-      await removeVolume(c, v.Name);
+      await c.removeVolume(v.Name);
       removedVolumes.push(v.Name);
       log(`removed volume ${v.Name}`);
     }

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { getToken } from './gettoken.ts';
-import { imageFacts, type DockerClient } from './engine.ts';
+import type { DockerClient } from '../containers/index.ts';
 import { KeadmError, requireEngine, sleep, type Out } from './common.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, ensureBaseImage } from './image/base.ts';
 import { IMAGE_KINDS, buildImages, imageRef } from './image/build.ts';
@@ -33,15 +33,15 @@ export const edgeNodeName = (i: number) => `edge-node-${i}`;
 
 export async function ensureImages(c: DockerClient, o: { baseImage?: string; rebuild: boolean; log: Out }): Promise<void> {
   const missing: string[] = [];
-  for (const k of IMAGE_KINDS) if ((await imageFacts(c, imageRef(k))) === undefined) missing.push(k);
+  for (const k of IMAGE_KINDS) if ((await c.imageFacts(imageRef(k))) === undefined) missing.push(k);
   if (missing.length === 0 && !o.rebuild) {
     o.log(`images ${IMAGE_KINDS.map((k) => imageRef(k)).join(', ')} present`);
     return;
   }
   let base = o.baseImage;
   if (base === undefined) {
-    if ((await imageFacts(c, BASE_IMAGE)) !== undefined) base = BASE_IMAGE;
-    else if ((await imageFacts(c, PUBLIC_BASE_IMAGE)) !== undefined) base = PUBLIC_BASE_IMAGE;
+    if ((await c.imageFacts(BASE_IMAGE)) !== undefined) base = BASE_IMAGE;
+    else if ((await c.imageFacts(PUBLIC_BASE_IMAGE)) !== undefined) base = PUBLIC_BASE_IMAGE;
     else {
       o.log(`no base image present; making ${BASE_IMAGE} from Debian's archive (a few minutes, once)`);
       base = (await ensureBaseImage({ docker: c, log: (l) => o.log(`  ${l}`) })).image;

@@ -1,7 +1,7 @@
 /**
  * Test helpers for code that talks to a real containerd over CRI. Tests run their own containerd (own root, state,
  * socket and CNI config under a temp dir) so they never disturb the host's or dockerd's containerd. No registry is
- * reachable, so the test images built for Docker (runtime/testing.ts) are moved over with `docker save | ctr import`.
+ * reachable, so the test images built for Docker (helpers/docker.ts, with keadm's busybox image builder) are moved over with `docker save | ctr import`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, dockerAvailable, ensureTestImages } from './docker.ts';
 import { skipUnless } from './skip.ts';
-import { CriClient } from '../../src/edge/edged/runtime/cri/client.ts';
+import { CriClient } from '../../src/containers/cri/index.ts';
 
 const run = promisify(execFile);
 

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ensureBusyboxImage, PAUSE_CHANGES, SHELL_CHANGES } from '../../src/keadm/image/busybox.ts';
 import { skipUnless } from './skip.ts';
-import { DockerClient } from '../../src/edge/edged/runtime/docker/client.ts';
+import { DockerClient } from '../../src/containers/index.ts';
 
 const run = promisify(execFile);
 

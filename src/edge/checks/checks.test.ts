@@ -34,8 +34,15 @@ test('hostPathOf: the deepest bind mount decides; named volumes have no host pat
 });
 
 test('same-path mounts outside a container are fine without asking the engine', async () => {
-  const r = await checkSamePathMounts('unix:///nonexistent.sock', ['/var/lib/kubelet'], undefined);
+  const r = await checkSamePathMounts({ kind: 'docker', endpoint: 'unix:///nonexistent.sock' }, ['/var/lib/kubelet'], undefined);
   assert.equal(r[0]?.status, 'ok');
+});
+
+test('same-path mounts inside a container on a CRI engine: said to be unverifiable (a warning with the fix), not failed', async () => {
+  const r = await checkSamePathMounts({ kind: 'cri', endpoint: 'unix:///run/containerd/containerd.sock' }, ['/var/lib/kubelet'], 'f'.repeat(64));
+  assert.equal(r.length, 1);
+  assert.equal(r[0]?.status, 'warn');
+  assert.match(formatCheck(r[0]!), /speaks CRI, which cannot show this container's mounts; \/var\/lib\/kubelet are not verified .*\(fix: bind-mount/);
 });
 
 test('a missing interface fails with the interfaces that do exist in the fix', () => {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../../core/errors.ts';
-import { DockerClient } from '../edged/runtime/docker/client.ts';
+import { DockerClient, type EngineFacts } from '../../containers/index.ts';
 import { fail, ok, warn, type CheckResult } from './types.ts';
 
 /**
@@ -41,11 +41,27 @@ export function hostPathOf(p: string, mounts: readonly Mount[]): string | undefi
 
 /**
  * The engine runs pod containers with host paths under these directories (volumes, logs), so inside a
- * container each must be a bind mount of the same host path. Outside a container they trivially are.
+ * container each must be a bind mount of the same host path. Outside a container they trivially are. Docker
+ * tells us our own container's mounts; CRI has no call for "the container I am in", so there the check says
+ * it cannot verify them (a warning: nothing is known to be wrong).
  */
-export async function checkSamePathMounts(endpoint: string, dirs: readonly string[], containerId = ownContainerId()): Promise<CheckResult[]> {
+export async function checkSamePathMounts(
+  engine: Pick<EngineFacts, 'kind' | 'endpoint'>,
+  dirs: readonly string[],
+  containerId = ownContainerId(),
+): Promise<CheckResult[]> {
   const NAME = 'same-path mounts';
+  const endpoint = engine.endpoint;
   if (containerId === undefined) return [ok(NAME, `not in a container: ${dirs.join(', ')} are host paths`)];
+  if (engine.kind !== 'docker') {
+    return [
+      warn(
+        NAME,
+        `edgecore runs in container ${containerId.slice(0, 12)} and edged's engine at ${endpoint} speaks CRI, which cannot show this container's mounts; ${dirs.join(', ')} are not verified`,
+        'bind-mount each at the same path inside and outside the container (-v DIR:DIR), since the engine resolves pod volume paths on the host',
+      ),
+    ];
+  }
   let mounts: Mount[];
   try {
     const inspect = (await new DockerClient({ endpoint, timeoutMs: 5000 }).inspectContainer(containerId)) as unknown as { Mounts?: Mount[] };

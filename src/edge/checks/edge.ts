@@ -29,7 +29,7 @@ export async function edgeChecks(cfg: EdgeCoreConfig, o: EdgeCheckOptions = {}):
     out.push(result);
     if (engine !== undefined) {
       const dataDir = path.dirname(cfg.database.dataSource);
-      out.push(...(await checkSamePathMounts(engine.endpoint, [...new Set([edged.rootDirectory, dataDir])])));
+      out.push(...(await checkSamePathMounts(engine, [...new Set([edged.rootDirectory, dataDir])])));
     }
   }
   if (mesh.enable) {

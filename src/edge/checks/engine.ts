@@ -1,58 +1,52 @@
 import { existsSync, statSync } from 'node:fs';
 import { describeError } from '../../core/errors.ts';
-import { DockerClient, socketPathOf } from '../edged/runtime/docker/client.ts';
+import { DOCKER_ENDPOINT, describeEngine, detectEngine, socketPathOf, type EngineFacts, type EngineKind } from '../../containers/index.ts';
 import { fail, ok, type CheckResult } from './types.ts';
 
-export const KUBEEDGE_DEFAULT_ENDPOINT = 'unix:///run/containerd/containerd.sock';
-export const DOCKER_ENDPOINT = 'unix:///var/run/docker.sock';
 const NAME = 'engine socket';
 
-export type EngineFacts = { endpoint: string; version: string; apiVersion: string };
-
-/** Pings the Docker Engine API on `endpoint`; resolves with its version or rejects with why not. */
-export async function probeEngine(endpoint: string): Promise<EngineFacts> {
-  const client = new DockerClient({ endpoint, timeoutMs: 5000 });
-  await client.ping();
-  const v = await client.version();
-  return { endpoint, version: v.Version, apiVersion: v.ApiVersion };
-}
-
 function mountFix(socket: string): string {
-  return `start the engine, or mount the host's socket at the same path (docker run -v ${socket}:${socket}), or set modules.edged.tailoredKubeletConfig.containerRuntimeEndpoint to the engine's socket`;
+  return `start the engine (containerd or Docker), or mount the host's socket at the same path (-v ${socket}:${socket}), or set modules.edged.tailoredKubeletConfig.containerRuntimeEndpoint to the engine's socket`;
 }
+
+/** Docker's containerd package ships with `disabled_plugins = ["cri"]`: a containerd socket that answers nothing else. */
+const NOT_ANSWERING_FIX =
+  'point containerRuntimeEndpoint at a Docker engine or a CRI runtime; for containerd, enable its CRI plugin (remove "cri" from disabled_plugins in /etc/containerd/config.toml) and restart it';
 
 /**
- * The container engine edged will use. KubeEdge's containerd default on a Docker host falls back to Docker,
- * as edged itself does, so that case is fine.
+ * The container engine edged will use: the Docker Engine API or a CRI runtime (CRI Version), found the way edged
+ * finds it (detectEngine). KubeEdge's containerd default on a Docker-only host falls back to Docker, as edged does,
+ * so that case is fine. `want` narrows the engines that serve (keadm drives Docker only).
  */
-export async function checkEngineSocket(endpoint: string): Promise<{ result: CheckResult; engine?: EngineFacts }> {
+export async function checkEngineSocket(endpoint: string, o: { want?: EngineKind } = {}): Promise<{ result: CheckResult; engine?: EngineFacts }> {
   let socket: string;
   try {
     socket = socketPathOf(endpoint);
   } catch (err) {
-    return { result: fail(NAME, `${endpoint}: ${describeError(err)}`, 'use a unix:// endpoint such as unix:///var/run/docker.sock') };
+    return {
+      result: fail(NAME, `${endpoint}: ${describeError(err)}`, `use a unix:// endpoint such as unix:///run/containerd/containerd.sock or ${DOCKER_ENDPOINT}`),
+    };
   }
+  let engine: EngineFacts;
   try {
-    const engine = await probeEngine(endpoint);
-    return { result: ok(NAME, `${endpoint} answers (Docker ${engine.version}, API ${engine.apiVersion})`), engine };
+    engine = await detectEngine(endpoint, o.want === 'cri' ? { fallback: false } : {});
   } catch (err) {
-    if (endpoint === KUBEEDGE_DEFAULT_ENDPOINT) {
-      try {
-        const engine = await probeEngine(DOCKER_ENDPOINT);
-        return {
-          result: ok(
-            NAME,
-            `${endpoint} is KubeEdge's containerd default; Docker answers on ${DOCKER_ENDPOINT} (Docker ${engine.version}, API ${engine.apiVersion}) and edged uses it`,
-          ),
-          engine,
-        };
-      } catch {
-        /* report the configured endpoint below */
-      }
-    }
     if (!existsSync(socket)) return { result: fail(NAME, `${socket} does not exist`, mountFix(socket)) };
     if (!statSync(socket).isSocket())
       return { result: fail(NAME, `${socket} exists but is not a socket (a bind mount of a missing path creates a directory)`, mountFix(socket)) };
-    return { result: fail(NAME, `${endpoint} does not answer the Docker Engine API: ${describeError(err)}`, mountFix(socket)) };
+    return { result: fail(NAME, `${endpoint} answers neither the Docker Engine API nor CRI: ${describeError(err)}`, NOT_ANSWERING_FIX) };
   }
+  if (o.want !== undefined && engine.kind !== o.want) {
+    const needed = o.want === 'docker' ? 'the Docker Engine API' : 'CRI';
+    return {
+      result: fail(NAME, `${engine.endpoint} is ${describeEngine(engine)}, but this needs ${needed}`, `pass the socket of an engine that speaks ${needed}`),
+    };
+  }
+  if (engine.endpoint !== endpoint) {
+    return {
+      result: ok(NAME, `${endpoint} is KubeEdge's containerd default; Docker answers on ${engine.endpoint} (${describeEngine(engine)}) and edged uses it`),
+      engine,
+    };
+  }
+  return { result: ok(NAME, `${endpoint} answers (${describeEngine(engine)})`), engine };
 }

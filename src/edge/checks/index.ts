@@ -2,7 +2,7 @@ export { assertEdgeEnvironment, edgeChecks, environmentChecksEnabled } from './e
 export type { EdgeCheckOptions } from './edge.ts';
 export { EnvironmentCheckError, failures, formatCheck, fail, ok, warn } from './types.ts';
 export type { CheckResult, CheckStatus } from './types.ts';
-export { checkEngineSocket, probeEngine, DOCKER_ENDPOINT, KUBEEDGE_DEFAULT_ENDPOINT } from './engine.ts';
+export { checkEngineSocket } from './engine.ts';
 export { checkSamePathMounts, hostPathOf, inContainer, ownContainerId } from './container.ts';
 export { checkCapabilities, checkInterface, checkIptables, checkPort, effectiveCaps, hasCap } from './network.ts';
 export { checkClockSkew, checkDiskSpace } from './host.ts';

@@ -8,7 +8,7 @@ import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
-import { resolveRuntime } from './runtime-endpoint.ts';
+import { connectRuntime } from './runtime/index.ts';
 
 export const EDGED_MODULE = 'edged';
 export const EDGED_GROUP = 'edged';
@@ -61,7 +61,7 @@ export class Edged implements Module {
     const o = this.#o;
     this.#bus = ctx.bus;
     this.#log = ctx.log;
-    const { runtime } = await resolveRuntime(o.containerRuntimeEndpoint, ctx.log);
+    const runtime = await connectRuntime(o.containerRuntimeEndpoint, { log: ctx.log });
     const v = await runtime.version();
     const meta = new MetaClient(ctx.bus, o.requestTimeoutMs ?? 10_000);
     const reporter = new PodReporter(meta, ctx.log.child({ part: 'podstatus' }));

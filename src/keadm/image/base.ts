@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { KubeEdgeError } from '../../core/errors.ts';
-import { imageFacts, importImage, type DockerClient } from '../engine.ts';
+import type { DockerClient } from '../../containers/index.ts';
 
 export const BASE_IMAGE = 'kubeedge-ts/node-base:24-bookworm';
 export const PUBLIC_BASE_IMAGE = 'node:24-bookworm-slim';
@@ -103,7 +103,7 @@ function dirBytes(d: string): number {
 export async function ensureBaseImage(o: BaseImageOptions): Promise<BaseImageResult> {
   const log = o.log ?? (() => undefined);
   const started = performance.now();
-  const existing = await imageFacts(o.docker, BASE_IMAGE);
+  const existing = await o.docker.imageFacts(BASE_IMAGE);
   if (existing !== undefined && o.force !== true) {
     log(`${BASE_IMAGE} exists (${mb(existing.Size ?? 0)}); use --force to rebuild`);
     return { image: BASE_IMAGE, built: false, sizeBytes: existing.Size ?? 0, seconds: 0 };
@@ -140,8 +140,8 @@ export async function ensureBaseImage(o: BaseImageOptions): Promise<BaseImageRes
     if (version.status !== 0) throw new BaseImageError(`the Node binary does not run inside the base filesystem: ${version.stderr.trim()}`);
     log(`rootfs ready: ${mb(dirBytes(root))}, node ${version.stdout.trim()}; importing as ${BASE_IMAGE}`);
     const tar = spawn('tar', ['--numeric-owner', '-C', root, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await importImage(o.docker, tar.stdout, BASE_IMAGE, [`ENV PATH=${BASE_PATH}`, `ENV NODE_VERSION=${version.stdout.trim().slice(1)}`, 'CMD ["node"]']);
-    const facts = await imageFacts(o.docker, BASE_IMAGE);
+    await o.docker.importImage(tar.stdout, BASE_IMAGE, [`ENV PATH=${BASE_PATH}`, `ENV NODE_VERSION=${version.stdout.trim().slice(1)}`, 'CMD ["node"]']);
+    const facts = await o.docker.imageFacts(BASE_IMAGE);
     const seconds = (performance.now() - started) / 1000;
     log(`${BASE_IMAGE} built in ${seconds.toFixed(1)} s, ${mb(facts?.Size ?? 0)}`);
     return { image: BASE_IMAGE, built: true, sizeBytes: facts?.Size ?? 0, seconds };

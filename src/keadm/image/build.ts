@@ -7,7 +7,7 @@ import path from 'node:path';
 import { KubeEdgeError } from '../../core/errors.ts';
 import { VERSION } from '../../version.ts';
 import { tarArchive, type TarEntry } from '../tar.ts';
-import { buildImage, imageFacts, type DockerClient } from '../engine.ts';
+import type { DockerClient } from '../../containers/index.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, mb } from './base.ts';
 
 export type ImageKind = 'cloudcore' | 'edgecore';
@@ -54,7 +54,7 @@ export function buildContext(root: string): Buffer {
 
 /** Our local base when it exists, else the public one (which needs a registry). */
 export async function defaultBaseImage(docker: DockerClient): Promise<string> {
-  return (await imageFacts(docker, BASE_IMAGE)) !== undefined ? BASE_IMAGE : PUBLIC_BASE_IMAGE;
+  return (await docker.imageFacts(BASE_IMAGE)) !== undefined ? BASE_IMAGE : PUBLIC_BASE_IMAGE;
 }
 
 export type BuiltImage = { kind: ImageKind; image: string; id: string; sizeBytes: number; seconds: number };
@@ -72,7 +72,7 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
   const log = o.log ?? (() => undefined);
   const root = o.sourceDir ?? sourceRoot();
   const base = o.baseImage ?? (await defaultBaseImage(o.docker));
-  if ((await imageFacts(o.docker, base)) === undefined) {
+  if ((await o.docker.imageFacts(base)) === undefined) {
     log(`base image ${base} is not present locally; Docker will try to pull it (run \`keadm image base\` to make one without a registry)`);
   }
   const context = buildContext(root);
@@ -81,23 +81,24 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
     const image = imageRef(kind, o.tag);
     const started = performance.now();
     log(`building ${image} from ${dockerfileOf(kind)} on ${base} (context ${mb(context.length)})`);
-    const id = await buildImage(
-      o.docker,
-      context,
-      {
-        tag: image,
-        dockerfile: dockerfileOf(kind),
-        buildArgs: { BASE_IMAGE: base },
-        labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` },
-      },
-      (p) => {
-        const s = p['stream'];
-        if (typeof s === 'string' && s.trim() !== '') log(`  ${s.trim()}`);
-      },
-    ).catch((err: unknown) => {
-      throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base });
-    });
-    const facts = await imageFacts(o.docker, image);
+    const id = await o.docker
+      .buildImage(
+        context,
+        {
+          tag: image,
+          dockerfile: dockerfileOf(kind),
+          buildArgs: { BASE_IMAGE: base },
+          labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` },
+        },
+        (p) => {
+          const s = p['stream'];
+          if (typeof s === 'string' && s.trim() !== '') log(`  ${s.trim()}`);
+        },
+      )
+      .catch((err: unknown) => {
+        throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base });
+      });
+    const facts = await o.docker.imageFacts(image);
     const seconds = (performance.now() - started) / 1000;
     const built = { kind, image, id, sizeBytes: facts?.Size ?? 0, seconds };
     log(`built ${image} in ${seconds.toFixed(1)} s: ${mb(built.sizeBytes)}`);

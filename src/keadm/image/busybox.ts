@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { KeadmError, type Out } from '../common.ts';
-import { imageFacts, importImage, type DockerClient } from '../engine.ts';
+import type { DockerClient } from '../../containers/index.ts';
 import { tarArchive, type TarEntry } from '../tar.ts';
 
 const run = promisify(execFile);
@@ -62,9 +62,9 @@ export async function busyboxRootfs(busybox: string): Promise<Buffer> {
 
 /** Imports `ref` from the host's busybox unless the engine already has it. */
 export async function ensureBusyboxImage(c: DockerClient, ref: string, changes: string[], log: Out): Promise<boolean> {
-  if ((await imageFacts(c, ref)) !== undefined) return false;
+  if ((await c.imageFacts(ref)) !== undefined) return false;
   const rootfs = await busyboxRootfs(await findStaticBusybox(log));
-  await importImage(c, Readable.from([rootfs]), ref, changes);
+  await c.importImage(Readable.from([rootfs]), ref, changes);
   log(`made ${ref} from the host's busybox (${(rootfs.length / 1e6).toFixed(1)} MB)`);
   return true;
 }
@@ -74,7 +74,7 @@ export async function ensureBusyboxImage(c: DockerClient, ref: string, changes: 
  * make a stand-in that does what pause does (sleep until stopped).
  */
 export async function ensureSandboxImage(c: DockerClient, ref: string, log: Out): Promise<void> {
-  if ((await imageFacts(c, ref)) !== undefined) return;
+  if ((await c.imageFacts(ref)) !== undefined) return;
   try {
     await c.pullImage(ref);
     log(`pulled ${ref}`);

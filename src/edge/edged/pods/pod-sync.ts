@@ -1,6 +1,6 @@
 import { describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
-import { DockerError } from '../runtime/errors.ts';
+import { isConflict } from '../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, PortMapping } from '../runtime/types.ts';
 import { Backoff } from './backoff.ts';
 import { buildContainerSpec } from './container-spec.ts';
@@ -99,7 +99,7 @@ async function createNamed(ctx: SyncContext, name: string, create: () => Promise
   try {
     return await create();
   } catch (err) {
-    if (!(err instanceof DockerError && err.statusCode === 409)) throw err;
+    if (!isConflict(err)) throw err;
     await ctx.runtime.removeContainer(name);
     return await create();
   }

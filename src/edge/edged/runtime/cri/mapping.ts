@@ -8,7 +8,7 @@ import type {
   NamespaceOption,
   PodSandboxConfig,
   PodSandboxStatus,
-} from './api-types.ts';
+} from '../../../../containers/cri/index.ts';
 
 /**
  * Pure translations between the engine-neutral runtime types and CRI messages. The pod identity CRI wants as

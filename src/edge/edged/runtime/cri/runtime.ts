@@ -1,18 +1,17 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { RuntimeUnavailableError } from '../errors.ts';
+import { CriError, isNotFound, probeCri } from '../../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
-import type {
-  CriContainer,
-  CriContainerStatus,
-  CriImage,
-  ExecSyncResponse,
-  PodSandbox,
-  PodSandboxConfig,
-  PodSandboxStatus,
-  VersionResponse,
-} from './api-types.ts';
-import { CriClient, CriError, isCriNotFound } from './client.ts';
+import {
+  CriClient,
+  type CriContainer,
+  type CriContainerStatus,
+  type CriImage,
+  type ExecSyncResponse,
+  type PodSandbox,
+  type PodSandboxConfig,
+  type PodSandboxStatus,
+} from '../../../../containers/cri/index.ts';
 import { A_LOG_DIRECTORY, containerConfig, containerInfo, podLogDirectory, sandboxConfig, sandboxConfigFromStatus, sandboxInfo } from './mapping.ts';
 
 export type CriRuntimeOptions = {
@@ -52,21 +51,8 @@ export class CriRuntime implements ContainerRuntime {
 
   /** Fails with RuntimeUnavailableError unless a CRI runtime.v1 RuntimeService answers Version on the endpoint. */
   static async connect(endpoint: string, options: CriRuntimeOptions & { timeoutMs?: number } = {}): Promise<CriRuntime> {
-    let client: CriClient;
-    try {
-      client = new CriClient({ endpoint });
-    } catch (err) {
-      if (err instanceof RuntimeUnavailableError) throw err;
-      throw new RuntimeUnavailableError(endpoint, err instanceof Error ? err.message : String(err), { cause: err });
-    }
-    try {
-      await client.call<VersionResponse>('Version', { version: 'v1' }, options.timeoutMs ?? 5000);
-      return new CriRuntime(client, options);
-    } catch (err) {
-      client.close();
-      if (err instanceof RuntimeUnavailableError) throw err;
-      throw new RuntimeUnavailableError(endpoint, `not a CRI runtime.v1 endpoint: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    await probeCri(endpoint, options.timeoutMs);
+    return new CriRuntime(new CriClient({ endpoint }), options);
   }
 
   close(): void {
@@ -74,7 +60,7 @@ export class CriRuntime implements ContainerRuntime {
   }
 
   async version(): Promise<RuntimeVersion> {
-    const v = await this.client.call<VersionResponse>('Version', { version: 'v1' });
+    const v = await this.client.version();
     return { runtimeName: v.runtime_name, runtimeVersion: v.runtime_version, runtimeApiVersion: v.runtime_api_version };
   }
 
@@ -138,7 +124,7 @@ export class CriRuntime implements ContainerRuntime {
       if ((await this.#kindOf(id)) === 'sandbox') await this.client.call('StopPodSandbox', { pod_sandbox_id: id }, 2 * 60_000);
       else await this.client.call('StopContainer', { container_id: id, timeout: String(timeout) }, (timeout + 60) * 1000);
     } catch (err) {
-      if (isCriNotFound(err)) return;
+      if (isNotFound(err)) return;
       throw err;
     }
   }
@@ -156,7 +142,7 @@ export class CriRuntime implements ContainerRuntime {
         await this.client.call('RemoveContainer', { container_id: id }, 2 * 60_000);
       }
     } catch (err) {
-      if (!isCriNotFound(err)) throw err;
+      if (!isNotFound(err)) throw err;
     }
     this.#kinds.delete(id);
   }
@@ -205,7 +191,7 @@ export class CriRuntime implements ContainerRuntime {
     try {
       return (await this.client.call<{ status: PodSandboxStatus | null }>('PodSandboxStatus', { pod_sandbox_id: id })).status ?? undefined;
     } catch (err) {
-      if (isCriNotFound(err)) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -214,7 +200,7 @@ export class CriRuntime implements ContainerRuntime {
     try {
       return (await this.client.call<{ status: CriContainerStatus | null }>('ContainerStatus', { container_id: id })).status ?? undefined;
     } catch (err) {
-      if (isCriNotFound(err)) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

@@ -1,7 +1,14 @@
-import { DockerError, RuntimeUnavailableError, isNotFound } from '../errors.ts';
+import {
+  DockerClient,
+  DockerError,
+  isNotFound,
+  probeDocker,
+  DOCKER_ENDPOINT,
+  type ContainerConfig,
+  type ContainerInspect,
+  type PortBinding,
+} from '../../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
-import type { ContainerConfig, ContainerInspect, PortBinding } from './api-types.ts';
-import { DockerClient } from './client.ts';
 
 /** ContainerRuntime over the Docker Engine API: a pod is a sandbox container whose namespaces the others join. */
 export class DockerRuntime implements ContainerRuntime {
@@ -17,17 +24,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   /** Talks to the endpoint and fails with RuntimeUnavailableError unless a Docker engine answers. */
-  static async connect(endpoint = 'unix:///var/run/docker.sock'): Promise<DockerRuntime> {
-    const client = new DockerClient({ endpoint });
-    let pong: string;
-    try {
-      pong = await client.ping();
-    } catch (err) {
-      if (err instanceof RuntimeUnavailableError) throw err;
-      throw new RuntimeUnavailableError(endpoint, err instanceof Error ? err.message : String(err), { cause: err });
-    }
-    if (pong.trim() !== 'OK') throw new RuntimeUnavailableError(endpoint, `unexpected ping answer ${JSON.stringify(pong.slice(0, 80))}`);
-    return new DockerRuntime(client);
+  static async connect(endpoint = DOCKER_ENDPOINT): Promise<DockerRuntime> {
+    await probeDocker(endpoint);
+    return new DockerRuntime(new DockerClient({ endpoint }));
   }
 
   async version(): Promise<RuntimeVersion> {

@@ -1,7 +1,7 @@
-import { podManagerConformance } from '../../pods/pod-manager.conformance.ts';
-import type { CriContainer, CriContainerStatus, PodSandbox } from '../../../../../../src/edge/edged/runtime/cri/api-types.ts';
-import { CriRuntime } from '../../../../../../src/edge/edged/runtime/cri/runtime.ts';
-import { criSkip, readCriLog, startTestContainerd, type TestContainerd } from '../../../../../helpers/containerd.ts';
+import { podManagerConformance } from './pod-manager.conformance.ts';
+import type { CriContainer, CriContainerStatus, PodSandbox } from '../../../../../src/containers/cri/index.ts';
+import { CriRuntime } from '../../../../../src/edge/edged/runtime/cri/runtime.ts';
+import { criSkip, readCriLog, startTestContainerd, type TestContainerd } from '../../../../helpers/containerd.ts';
 
 /** The shared PodManager scenarios over CRI, against a private real containerd. */
 

@@ -1,39 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { DockerError, RuntimeUnavailableError } from '../../../../../../src/edge/edged/runtime/errors.ts';
-import { BUSYBOX_IMAGE, DOCKER_ENDPOINT, dockerSkip, ensureTestImages, removeContainersWithLabel } from '../../../../../helpers/docker.ts';
-import { DockerClient, demultiplex, splitImageRef } from '../../../../../../src/edge/edged/runtime/docker/client.ts';
-import { DockerRuntime } from '../../../../../../src/edge/edged/runtime/docker/runtime.ts';
+import { DockerClient, DockerError, RuntimeUnavailableError, detectEngine, isConflict, isNotFound, probeDocker } from '../../../../src/containers/index.ts';
+import { tarArchive } from '../../../../src/keadm/tar.ts';
+import { BUSYBOX_IMAGE, DOCKER_ENDPOINT, dockerSkip, ensureTestImages, removeContainersWithLabel } from '../../../helpers/docker.ts';
 
 const run = promisify(execFile);
 const TEST_LABEL = `io.kubeedge-ts.test=client-${process.pid}`;
 const skip = await dockerSkip();
 
-test('splitImageRef keeps registry ports and digests apart from tags', () => {
-  assert.deepEqual(splitImageRef('busybox'), { name: 'busybox', tag: 'latest' });
-  assert.deepEqual(splitImageRef('local/busybox:1'), { name: 'local/busybox', tag: '1' });
-  assert.deepEqual(splitImageRef('reg:5000/a/b'), { name: 'reg:5000/a/b', tag: 'latest' });
-  assert.deepEqual(splitImageRef('reg:5000/a/b:v2'), { name: 'reg:5000/a/b', tag: 'v2' });
-  assert.deepEqual(splitImageRef('a@sha256:abc'), { name: 'a', tag: 'sha256:abc' });
-});
-
-test('demultiplex splits stdout and stderr frames', () => {
-  const frame = (stream: number, text: string): Buffer => {
-    const payload = Buffer.from(text);
-    const head = Buffer.alloc(8);
-    head[0] = stream;
-    head.writeUInt32BE(payload.length, 4);
-    return Buffer.concat([head, payload]);
-  };
-  assert.deepEqual(demultiplex(Buffer.concat([frame(1, 'out1 '), frame(2, 'err'), frame(1, 'out2')])), { stdout: 'out1 out2', stderr: 'err' });
-});
-
 test('an endpoint nobody listens on gives RuntimeUnavailableError', async () => {
   const client = new DockerClient({ endpoint: 'unix:///nonexistent/docker.sock' });
   await assert.rejects(client.ping(), RuntimeUnavailableError);
-  await assert.rejects(DockerRuntime.connect('unix:///nonexistent/docker.sock'), /unavailable/);
+  await assert.rejects(probeDocker('unix:///nonexistent/docker.sock'), /unavailable/);
   assert.throws(() => new DockerClient({ endpoint: 'tcp://127.0.0.1:2375' }), /only unix/);
 });
 
@@ -46,8 +27,10 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
     await removeContainersWithLabel(TEST_LABEL);
   });
 
-  test('ping, version and info', async () => {
+  test('ping, version and info; detectEngine names it Docker', async () => {
     assert.equal(await client.ping(), 'OK');
+    const engine = await detectEngine(DOCKER_ENDPOINT);
+    assert.deepEqual([engine.kind, engine.endpoint, engine.name], ['docker', DOCKER_ENDPOINT, 'docker']);
     const v = await client.version();
     assert.match(v.ApiVersion, /^1\.\d+$/);
     const info = await client.info();
@@ -106,9 +89,12 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
     const waiting = client.waitContainer(Id);
     await client.killContainer(Id, 'SIGKILL');
     assert.equal((await waiting).StatusCode, 137);
-    await assert.rejects(client.createContainer(name, { Image: BUSYBOX_IMAGE }), (e: unknown) => e instanceof DockerError && e.statusCode === 409);
+    await assert.rejects(
+      client.createContainer(name, { Image: BUSYBOX_IMAGE }),
+      (e: unknown) => e instanceof DockerError && e.statusCode === 409 && isConflict(e),
+    );
     await client.removeContainer(Id, { force: true });
-    await assert.rejects(client.inspectContainer(Id), (e: unknown) => e instanceof DockerError && e.statusCode === 404 && /No such container/i.test(e.message));
+    await assert.rejects(client.inspectContainer(Id), (e: unknown) => e instanceof DockerError && isNotFound(e) && /No such container/i.test(e.message));
   });
 
   test('stop with a timeout SIGKILLs a process that ignores SIGTERM', async () => {
@@ -123,5 +109,46 @@ describe('Docker Engine API client against the real dockerd', { skip }, () => {
     const st = (await client.inspectContainer(Id)).State;
     assert.equal(st.Running, false);
     assert.equal(st.ExitCode, 137);
+  });
+
+  test('import a root filesystem, build on it (a failing RUN is a DockerError with its output), remove the images', async () => {
+    const ref = `local/ke-client-import-${process.pid}:1`;
+    const built = `local/ke-client-build-${process.pid}:1`;
+    try {
+      const lines: string[] = [];
+      await client.importImage(Readable.from([tarArchive([{ name: 'hello.txt', data: Buffer.from('hi\n') }])]), ref, ['CMD ["sh"]'], (p) =>
+        lines.push(JSON.stringify(p)),
+      );
+      assert.ok(lines.length > 0, 'import progress is reported');
+      assert.deepEqual((await client.imageFacts(ref))?.Config?.Cmd, ['sh']);
+      const context = tarArchive([{ name: 'Dockerfile', data: Buffer.from(`FROM ${BUSYBOX_IMAGE}\nRUN echo built > /built\n`) }]);
+      const id = await client.buildImage(context, { tag: built, dockerfile: 'Dockerfile', labels: { 'io.kubeedge-ts.test': 'client' } });
+      assert.equal((await client.imageFacts(built))?.Id, id);
+      const failing = tarArchive([{ name: 'Dockerfile', data: Buffer.from(`FROM ${BUSYBOX_IMAGE}\nRUN echo no-luck; exit 3\n`) }]);
+      await assert.rejects(client.buildImage(failing, { tag: `${built}-x`, dockerfile: 'Dockerfile' }), (e: unknown) => {
+        assert.ok(e instanceof DockerError);
+        assert.match(e.message, /returned a non-zero code: 3/);
+        return true;
+      });
+    } finally {
+      await client.removeImage(built);
+      await client.removeImage(ref);
+    }
+    assert.equal(await client.imageFacts(ref), undefined);
+    await client.removeImage(ref);
+  });
+
+  test('volumes: create with labels, list by label, remove (twice is fine)', async () => {
+    const name = `ke-client-vol-${process.pid}`;
+    const [k, v] = TEST_LABEL.split('=') as [string, string];
+    const made = await client.createVolume(name, { [k]: v });
+    assert.equal(made.Name, name);
+    assert.deepEqual(
+      (await client.listVolumes([TEST_LABEL])).map((x) => x.Name),
+      [name],
+    );
+    await client.removeVolume(name);
+    await client.removeVolume(name);
+    assert.deepEqual(await client.listVolumes([TEST_LABEL]), []);
   });
 });

@@ -3,29 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { KubeEdgeError } from '../../../../core/errors.ts';
-import { RuntimeUnavailableError } from '../errors.ts';
+import { grpcTarget } from '../endpoints.ts';
+import { CriError, RuntimeUnavailableError } from '../errors.ts';
 import { CRI_API_PROTO } from './api-proto.ts';
+import type { VersionResponse } from './api-types.ts';
 
 /**
- * A minimal CRI (runtime.v1) gRPC client over a unix socket. The schema travels as a string constant
+ * The CRI (runtime.v1) gRPC client over a unix socket, for edged's CriRuntime and the start-up checks. The schema travels as a string constant
  * (api-proto.ts) rather than a file next to the module, so the same code works from a single-file bundle.
  */
-
-/** The runtime answered a CRI call with an error; `grpcCode` is the gRPC status, `message` containerd's own. */
-export class CriError extends KubeEdgeError {
-  readonly grpcCode: number;
-  readonly method: string;
-  constructor(method: string, grpcCode: number, message: string, context: Record<string, unknown> = {}) {
-    super('KE_CRI', message, { ...context, method, grpcCode });
-    this.grpcCode = grpcCode;
-    this.method = method;
-  }
-}
-
-export function isCriNotFound(err: unknown): boolean {
-  return err instanceof CriError && err.grpcCode === grpc.status.NOT_FOUND;
-}
 
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, objects: false };
 
@@ -48,13 +34,6 @@ function loadDefinition(): protoLoader.PackageDefinition {
 type ServiceCtor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client;
 type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
-/** `unix:///run/containerd/containerd.sock` or a bare socket path → a gRPC target. */
-export function grpcTarget(endpoint: string): string {
-  if (endpoint.startsWith('unix://')) return `unix://${endpoint.slice('unix://'.length)}`;
-  if (endpoint.startsWith('/')) return `unix://${endpoint}`;
-  throw new RuntimeUnavailableError(endpoint, 'only unix:// endpoints are supported');
-}
-
 export type CriClientOptions = {
   endpoint: string;
   /** Deadline for ordinary calls; pulls and stops get their own. */
@@ -74,7 +53,7 @@ export class CriClient {
     const target = grpcTarget(options.endpoint);
     const RuntimeService = pkg.runtime.v1['RuntimeService'];
     const ImageService = pkg.runtime.v1['ImageService'];
-    if (!RuntimeService || !ImageService) throw new Error('CRI schema lacks RuntimeService/ImageService');
+    if (!RuntimeService || !ImageService) throw new CriError('load', grpc.status.INTERNAL, 'CRI schema lacks RuntimeService/ImageService');
     // containerd's default is 16 MiB; ExecSync output and big list answers can exceed gRPC's 4 MiB default.
     const channel: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
     this.#runtime = new RuntimeService(target, grpc.credentials.createInsecure(), channel);
@@ -91,6 +70,11 @@ export class CriClient {
     return this.#invoke(this.#image, method, req, timeoutMs);
   }
 
+  /** RuntimeService.Version: which runtime answers, and which CRI version it speaks. */
+  version(timeoutMs = this.timeoutMs): Promise<VersionResponse> {
+    return this.call<VersionResponse>('Version', { version: 'v1' }, timeoutMs);
+  }
+
   close(): void {
     this.#runtime.close();
     this.#image.close();
@@ -98,7 +82,7 @@ export class CriClient {
 
   #invoke<T>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<T> {
     const fn = (client as unknown as Record<string, Unary | undefined>)[method];
-    if (typeof fn !== 'function') return Promise.reject(new Error(`CRI method ${method} is not in the schema`));
+    if (typeof fn !== 'function') return Promise.reject(new CriError(method, grpc.status.UNIMPLEMENTED, `CRI method ${method} is not in the schema`));
     const opts: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
     return new Promise<T>((resolve, reject) => {
       fn.call(client, req, new grpc.Metadata(), opts, (err, res) => {
