@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, cloudCoreSchema, type CloudCoreConfig } from './cloudcore.ts';
 import { EDGECORE_API_VERSION, EDGECORE_KIND, edgeCoreSchema, type EdgeCoreConfig } from './edgecore.ts';
+import { KUBEEDGE_DEFAULTS_VERSION } from './effects.ts';
 import { detectHost, type HostFacts } from './host.ts';
 import type { ConfigKind } from './load.ts';
 
@@ -18,7 +19,7 @@ function header(kind: ConfigKind, what: 'default' | 'min'): string {
         ]
       : [
           '# With --defaultconfig, you get the full default configuration, for reference.',
-          `# It suits users who know KubeEdge: ${kind} uses these values for every key a config file leaves out.`,
+          `# It suits users who know KubeEdge: ${kind} uses these values (KubeEdge ${KUBEEDGE_DEFAULTS_VERSION}'s defaults) for every key a file leaves out.`,
           '# Start from `--minconfig` instead unless you need to change many of them.',
         ];
   return lines.join('\n');
