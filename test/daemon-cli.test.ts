@@ -31,7 +31,11 @@ for (const bin of ['cloudcore', 'edgecore'] as const) {
       writeFileSync(file, r.stdout);
       const { parseCloudCoreConfig, parseEdgeCoreConfig } = await import('../src/config/index.ts');
       const parsed = bin === 'cloudcore' ? parseCloudCoreConfig(r.stdout, file) : parseEdgeCoreConfig(r.stdout, file);
-      assert.deepEqual(parsed.warnings, []);
+      // --defaultconfig holds KubeEdge v1.15.4's keys, some with no effect here: one line counts them
+      assert.deepEqual(
+        parsed.warnings.filter((w) => !/^\d+ keys of this file have no effect in kubeedge-ts/.test(w) || flag === '--minconfig'),
+        [],
+      );
     }
   });
 }

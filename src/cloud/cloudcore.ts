@@ -70,7 +70,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const tokens: TokenManager = await startTokenManager({ store, ca: pki.ca, refreshHours: hub.tokenRefreshDuration, log: logger('cloudhub-token') });
     stack.push(() => tokens.stop());
 
-    if (hub.https.enable) {
+    if (hub.enable && hub.https.enable) {
       const certServer: CertServer = await startCertServer({
         address: hub.https.address,
         port: hub.https.port,

@@ -1,9 +1,11 @@
 /**
- * cloudcore.yaml (KubeEdge `api/apis/componentconfig/cloudcore/v1alpha1`), with defaults at every level and
- * our extension `modules.apiServer` (the embedded API server) and `modules.edgeController.nodeMonitorGracePeriod`.
+ * cloudcore.yaml (KubeEdge `pkg/apis/componentconfig/cloudcore/v1alpha1`) with KubeEdge v1.15.4's defaults at
+ * every level, the keys later versions added (marked, no printed default), and our extensions `modules.apiServer`
+ * (the embedded API server) and `modules.edgeController.nodeMonitorGracePeriod`. What each key does here is in
+ * effects.ts (docs/config.md).
  */
 import { z } from 'zod';
-import { bool, intRecord, ipList, oneOf, port, posInt, str, strList, hostPort } from './fields.ts';
+import { bool, intFields, ipList, oneOf, port, posInt, str, strList, hostPort } from './fields.ts';
 import type { HostFacts } from './host.ts';
 
 export const CLOUDCORE_API_VERSION = 'cloudcore.config.kubeedge.io/v1alpha1';
@@ -15,46 +17,52 @@ const CA_KEY_FILE = '/etc/kubeedge/ca/rootCA.key';
 const CERT_FILE = '/etc/kubeedge/certs/server.crt';
 const KEY_FILE = '/etc/kubeedge/certs/server.key';
 
-/** KubeEdge's EdgeController buffer sizes (JSON keys as KubeEdge spells them). */
+/** KubeEdge v1.15.4's EdgeController buffer sizes (JSON keys as KubeEdge spells them). */
 export const EDGE_CONTROLLER_BUFFER_DEFAULTS: Readonly<Record<string, number>> = {
-  updatePodStatus: 1024,
-  updateNodeStatus: 1024,
-  queryConfigMap: 1024,
-  querySecret: 1024,
-  queryService: 1024,
-  queryEndpoints: 1024,
-  podEvent: 1,
   configMapEvent: 1,
-  secretEvent: 1,
-  serviceEvent: 1,
-  endpointsEvent: 1,
-  rulesEvent: 1,
-  ruleEndpointsEvent: 1,
+  createLease: 1524,
+  createNode: 1024,
+  createPod: 1024,
+  deletePod: 1024,
+  patchNode: 1274,
+  patchPod: 1024,
+  podEvent: 1,
+  queryConfigMap: 1024,
+  queryLease: 1024,
+  queryNode: 1524,
   queryPersistentVolume: 1024,
   queryPersistentVolumeClaim: 1024,
+  querySecret: 1024,
   queryVolumeAttachment: 1024,
-  queryNode: 1024,
-  updateNode: 1024,
-  deletePod: 1024,
+  ruleEndpointsEvent: 1,
+  rulesEvent: 1,
+  secretEvent: 1,
   serviceAccountToken: 1024,
+  updateNode: 1024,
+  updateNodeStatus: 1024,
+  updatePodStatus: 1024,
 };
 
-/** Worker counts; the last two keys really are capitalised in KubeEdge's JSON tags. */
+/** KubeEdge v1.15.4's worker counts; the capitalised keys (and `CreatePodWorks`) really are spelt so in its JSON tags. */
 export const EDGE_CONTROLLER_LOAD_DEFAULTS: Readonly<Record<string, number>> = {
-  updatePodStatusWorkers: 1,
-  updateNodeStatusWorkers: 1,
-  queryConfigMapWorkers: 4,
-  querySecretWorkers: 4,
-  queryServiceWorkers: 4,
-  queryEndpointsWorkers: 4,
-  queryPersistentVolumeWorkers: 4,
-  queryPersistentVolumeClaimWorkers: 4,
-  queryVolumeAttachmentWorkers: 4,
-  queryNodeWorkers: 4,
-  updateNodeWorkers: 4,
-  deletePodWorkers: 4,
+  CreatePodWorks: 4,
+  ServiceAccountTokenWorkers: 100,
   UpdateRuleStatusWorkers: 4,
-  ServiceAccountTokenWorkers: 4,
+  createLeaseWorkers: 500,
+  createNodeWorkers: 100,
+  deletePodWorkers: 100,
+  patchNodeWorkers: 110,
+  patchPodWorkers: 100,
+  queryConfigMapWorkers: 100,
+  queryLeaseWorkers: 100,
+  queryNodeWorkers: 500,
+  queryPersistentVolumeClaimWorkers: 4,
+  queryPersistentVolumeWorkers: 4,
+  querySecretWorkers: 100,
+  queryVolumeAttachmentWorkers: 4,
+  updateNodeStatusWorkers: 1,
+  updateNodeWorkers: 4,
+  updatePodStatusWorkers: 1,
 };
 
 const listener = (enable: boolean, address: string, p: number) => z.strictObject({ enable: bool(enable), address: str(address), port: port(p) }).prefault({});
@@ -89,13 +97,14 @@ function cloudHub(host: HostFacts) {
       dnsNames: strList(['']),
       edgeCertSigningDuration: posInt(365, 'number of days'),
       tokenRefreshDuration: posInt(12, 'number of hours'),
+      // KubeEdge v1.18+
       authorization: z
         .strictObject({
           enable: bool(false),
           debug: bool(true),
           modes: z.array(authorizationMode, { error: 'expected a list of modes such as [{node: {enable: true}}]' }).default(() => [{ node: { enable: true } }]),
         })
-        .prefault({}),
+        .optional(),
     })
     .prefault({});
 }
@@ -108,7 +117,9 @@ export function cloudCoreSchema(host: HostFacts) {
     commonConfig: z
       .strictObject({
         tunnelPort: port(10350),
-        monitorServer: z.strictObject({ bindAddress: hostPort('127.0.0.1:9091'), enableProfiling: bool(false) }).prefault({}),
+        monitorServer: z
+          .strictObject({ bindAddress: hostPort('127.0.0.1:9091'), enableProfiling: z.boolean({ error: 'expected true or false' }).optional() })
+          .prefault({}),
       })
       .prefault({}),
     kubeAPIConfig: z
@@ -122,7 +133,7 @@ export function cloudCoreSchema(host: HostFacts) {
       .prefault({}),
     featureGates: z
       .record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' })
-      .default(() => ({})),
+      .optional(),
     modules: z
       .strictObject({
         cloudHub: cloudHub(host),
@@ -130,28 +141,37 @@ export function cloudCoreSchema(host: HostFacts) {
           .strictObject({
             enable: bool(true),
             nodeUpdateFrequency: posInt(10, 'number of seconds'),
-            // ours: how long a node may stay silent before the embedded API server marks it Unknown
+            // kubeedge-ts extension: how long a node may stay silent before the embedded API server marks it Unknown
             nodeMonitorGracePeriod: posInt(40, 'number of seconds'),
-            buffer: intRecord(EDGE_CONTROLLER_BUFFER_DEFAULTS),
-            load: intRecord(EDGE_CONTROLLER_LOAD_DEFAULTS),
+            buffer: intFields(EDGE_CONTROLLER_BUFFER_DEFAULTS),
+            load: intFields(EDGE_CONTROLLER_LOAD_DEFAULTS),
           })
           .prefault({}),
+        // not built yet (effects.ts): printed `enable: false`
         deviceController: z
           .strictObject({
-            enable: bool(true),
-            buffer: intRecord({ updateDeviceTwins: 1024, updateDeviceStates: 1024, deviceEvent: 1, deviceModelEvent: 1 }),
-            load: intRecord({ updateDeviceStatusWorkers: 1 }),
+            enable: bool(false),
+            buffer: intFields({ deviceEvent: 1, deviceModelEvent: 1, updateDeviceStatus: 1024 }),
+            load: intFields({ updateDeviceStatusWorkers: 1 }),
+          })
+          .prefault({}),
+        nodeUpgradeJobController: z
+          .strictObject({
+            enable: bool(false),
+            buffer: intFields({ nodeUpgradeJobEvent: 1, updateNodeUpgradeJobStatus: 1024 }),
+            load: intFields({ nodeUpgradeJobWorkers: 1 }),
           })
           .prefault({}),
         syncController: z.strictObject({ enable: bool(true) }).prefault({}),
         dynamicController: z.strictObject({ enable: bool(false) }).prefault({}),
+        // KubeEdge v1.16+; not built
         taskManager: z
           .strictObject({
             enable: bool(false),
-            buffer: intRecord({ taskStatus: 1024, taskEvent: 1 }),
-            load: intRecord({ taskWorkers: 1 }),
+            buffer: intFields({ taskStatus: 1024, taskEvent: 1 }),
+            load: intFields({ taskWorkers: 1 }),
           })
-          .prefault({}),
+          .optional(),
         cloudStream: z
           .strictObject({
             enable: bool(false),
@@ -173,8 +193,8 @@ export function cloudCoreSchema(host: HostFacts) {
             restTimeout: posInt(60, 'number of seconds'),
           })
           .prefault({}),
-        iptablesManager: z.strictObject({ enable: bool(true), mode: oneOf(['internal', 'external'] as const, 'internal') }).prefault({}),
-        // ours: the embedded Kubernetes-compatible API server; `enable` unset means "auto" (apiServerEnabled)
+        iptablesManager: z.strictObject({ enable: bool(false), mode: oneOf(['internal', 'external'] as const, 'internal') }).prefault({}),
+        // kubeedge-ts extension: the embedded Kubernetes-compatible API server; `enable` unset means "auto" (apiServerEnabled)
         apiServer: z
           .strictObject({
             enable: z.boolean({ error: 'expected true or false (or leave it out for automatic)' }).optional(),

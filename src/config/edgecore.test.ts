@@ -23,7 +23,7 @@ function onlyProblem(text: string): ConfigProblem {
   return ps[0] as ConfigProblem;
 }
 
-test('defaults fill in every level, with host IP and hostname', () => {
+test('KubeEdge v1.15.4 defaults fill in every level, with host IP and hostname', () => {
   const { config, warnings } = parse('apiVersion: edgecore.config.kubeedge.io/v1alpha2\nkind: EdgeCore\nmodules:\n  edgeHub:\n    token: abc\n');
   assert.deepEqual(warnings, []);
   assert.deepEqual(config.database, { driverName: 'sqlite3', aliasName: 'default', dataSource: '/var/lib/kubeedge/edgecore.db' });
@@ -31,12 +31,15 @@ test('defaults fill in every level, with host IP and hostname', () => {
   assert.equal(edged.hostnameOverride, 'edge-node-1');
   assert.equal(edged.podSandboxImage, 'kubeedge/pause:3.6');
   assert.equal(edged.registerNodeNamespace, 'default');
-  assert.equal(edged.rootDirectory, '/var/lib/kubelet');
+  assert.equal(edged.rootDirectory, '/var/lib/edged');
+  assert.equal(edged.remoteRuntimeEndpoint, 'unix:///run/containerd/containerd.sock');
   const k = edged.tailoredKubeletConfig;
   assert.equal(k.containerRuntimeEndpoint, 'unix:///run/containerd/containerd.sock');
   assert.equal(k.imageServiceEndpoint, 'unix:///run/containerd/containerd.sock');
   assert.equal(k.maxPods, 110);
   assert.equal(k.cgroupDriver, 'cgroupfs');
+  assert.equal(k.imageGCHighThresholdPercent, 80);
+  assert.equal(k.imageGCLowThresholdPercent, 40);
   assert.equal(parseDuration(k.nodeStatusUpdateFrequency), 10_000);
   assert.equal(parseDuration(k.syncFrequency), 60_000);
   assert.equal(parseDuration(k.nodeStatusReportFrequency), 300_000);
@@ -49,6 +52,7 @@ test('defaults fill in every level, with host IP and hostname', () => {
   assert.equal(edgeHub.quic.enable, false);
   assert.equal(edgeHub.httpServer, 'https://192.0.2.20:10002');
   assert.equal(edgeHub.rotateCertificates, true);
+  assert.equal(eventBus.enable, false, 'not built: printed disabled');
   assert.equal(eventBus.mqttMode, 2);
   assert.equal(eventBus.mqttServerInternal, 'tcp://127.0.0.1:1884');
   assert.equal(eventBus.eventBusTLS.enable, false);
@@ -58,11 +62,11 @@ test('defaults fill in every level, with host IP and hostname', () => {
   assert.equal(metaManager.metaServer.server, '127.0.0.1:10550');
   assert.deepEqual(edgeMesh, { enable: false, lbStrategy: 'RoundRobin', listenInterface: 'docker0', subNet: '9.251.0.0/16', listenPort: 40001 });
   assert.deepEqual(serviceBus, { enable: false, server: '127.0.0.1', port: 9060, timeout: 60 });
-  assert.equal(deviceTwin.enable, true);
+  assert.equal(deviceTwin.enable, false, 'not built: printed disabled');
   assert.equal(edgeStream.server, '127.0.0.1:10004');
 });
 
-test('imageServiceEndpoint follows containerRuntimeEndpoint when unset; extra kubelet keys pass through silently', () => {
+test('imageServiceEndpoint follows containerRuntimeEndpoint when unset; kubelet keys edged does not apply are kept and warned about', () => {
   const { config, warnings } = parse(
     [
       'modules:',
@@ -77,7 +81,10 @@ test('imageServiceEndpoint follows containerRuntimeEndpoint when unset; extra ku
   assert.equal(k['imageServiceEndpoint'], 'unix:///var/run/docker.sock');
   assert.equal(k['serializeImagePulls'], false);
   assert.deepEqual(k['kubeReserved'], { cpu: '100m' });
-  assert.deepEqual(warnings, []);
+  assert.deepEqual(warnings, [
+    'modules.edged.tailoredKubeletConfig.serializeImagePulls (line 5): has no effect in kubeedge-ts: image pulls are not rate limited; each runs when its pod needs it',
+    'modules.edged.tailoredKubeletConfig.kubeReserved (line 6): has no effect in kubeedge-ts: resources are left to the engine: container limits only, no QoS cgroups, CPU/memory/topology managers or node allocatable enforcement',
+  ]);
 });
 
 test('`key:` with no value means "use the default"', () => {
@@ -231,7 +238,7 @@ test('empty file and comment-only file are problems', () => {
   assert.match(onlyProblem('- a\n- b\n').message, /top level must be a mapping/);
 });
 
-test('a real edgecore.yaml as keadm join writes it (v1.15 layout) loads cleanly', () => {
+test('a real edgecore.yaml as keadm join writes it (v1.16+ layout) loads, each key it sets without effect named', () => {
   const text = `apiVersion: edgecore.config.kubeedge.io/v1alpha2
 database:
   aliasName: default
@@ -347,7 +354,13 @@ modules:
     enable: false
 `;
   const { config, warnings } = parse(text);
-  assert.deepEqual(warnings, []);
+  assert.deepEqual(warnings, [
+    'modules.edged.tailoredKubeletConfig.rotateCertificates (line 78): unknown key, ignored',
+    'modules.deviceTwin.enable (line 12): module deviceTwin is not built in kubeedge-ts yet: it does not run (set modules.deviceTwin.enable: false to silence this)',
+    "modules.edged.tailoredKubeletConfig.clusterDNS (line 56): has no effect in kubeedge-ts: pods get the engine's DNS settings; no cluster DNS is written into them",
+    'modules.eventBus.enable (line 83): module eventBus is not built in kubeedge-ts yet: it does not run (set modules.eventBus.enable: false to silence this)',
+    "28 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
+  ]);
   assert.equal(config.modules.edgeHub.websocket.server, '192.168.1.10:10000');
   assert.equal(config.modules.edgeHub.token, '1f2e3d.eyJhbGciOiJIUzI1NiJ9');
   assert.deepEqual(config.modules.edged.tailoredKubeletConfig.clusterDNS, ['169.254.96.16']);

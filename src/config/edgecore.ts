@@ -1,9 +1,30 @@
 /**
- * edgecore.yaml v1alpha2 (KubeEdge `api/apis/componentconfig/edgecore/v1alpha2`), with defaults at every level
- * and our `modules.edgeMesh` (the v1.7-era EdgeMesh keys). Old v1alpha1 files are converted in v1alpha1.ts.
+ * edgecore.yaml v1alpha2 (KubeEdge `pkg/apis/componentconfig/edgecore/v1alpha2`) with KubeEdge v1.15.4's
+ * defaults at every level, the keys later versions added (marked `v1.16+` and so on, no printed default), and our
+ * `modules.edgeMesh` (the v1.7-era EdgeMesh keys). What each key does here is in effects.ts (docs/config.md).
+ * Old v1alpha1 files are converted in v1alpha1.ts.
  */
 import { z } from 'zod';
-import { bool, cidr, duration, hostPort, intRange, nodeName, nonNegInt, oneOf, port, posInt, str, stringMap, strList, url } from './fields.ts';
+import {
+  anyValue,
+  bool,
+  cidr,
+  duration,
+  hostPort,
+  int,
+  intRange,
+  nodeName,
+  nonNegInt,
+  num,
+  oneOf,
+  port,
+  posInt,
+  str,
+  stringMap,
+  strList,
+  url,
+} from './fields.ts';
+import { EDGED_KEYS_WITHOUT_DEFAULT, KUBELET_KEYS_WITHOUT_DEFAULT } from './effects.ts';
 import type { HostFacts } from './host.ts';
 
 export const EDGECORE_API_VERSION = 'edgecore.config.kubeedge.io/v1alpha2';
@@ -26,32 +47,83 @@ export const DEFAULT_EVICTION_HARD: Readonly<Record<string, string>> = {
 };
 
 const percent = (d: number) => intRange(d, 0, 100, 'percent');
+const strListOptional = () => z.array(z.string({ error: 'expected a string' }), { error: 'expected a list of strings' }).optional();
+
+/** KubeEdge v1.15.4's `tailoredKubeletConfig.logging` default (k8s component-base LoggingConfiguration). */
+const DEFAULT_KUBELET_LOGGING = { flushFrequency: 5_000_000_000, format: 'text', options: { json: { infoBufferSize: '0' } }, verbosity: 0 };
 
 /**
- * The tailored KubeletConfiguration. Loose: it is a full kubelet config in KubeEdge, so keys we do not model
- * are kept, not warned about. An unset imageServiceEndpoint follows containerRuntimeEndpoint, as in kubelet.
+ * The tailored KubeletConfiguration, with every key KubeEdge v1.15.4 knows and its v1.15.4 default. Which of
+ * them kubeedge-ts honours is in effects.ts; the rest are accepted and reported there. `anyValue` keys have no
+ * default in KubeEdge (omitted from `--defaultconfig`).
  */
 const tailoredKubeletConfig = z
-  .looseObject({
-    staticPodPath: str('/etc/kubeedge/manifests'),
+  .strictObject({
     address: str('127.0.0.1'),
-    readOnlyPort: intRange(10350, 0, 65535, '0 disables it'),
-    clusterDomain: str('cluster.local'),
-    clusterDNS: strList([]),
-    syncFrequency: duration('1m'),
-    nodeStatusUpdateFrequency: duration('10s'),
-    nodeStatusReportFrequency: duration('5m'),
-    nodeLeaseDurationSeconds: posInt(40, 'number of seconds'),
     cgroupDriver: oneOf(['cgroupfs', 'systemd'] as const, 'cgroupfs'),
     cgroupsPerQOS: bool(true),
-    containerRuntimeEndpoint: str(CONTAINERD),
-    imageServiceEndpoint: str(''),
-    maxPods: posInt(110, 'number of pods'),
-    imageGCHighThresholdPercent: percent(85),
-    imageGCLowThresholdPercent: percent(80),
-    registerNode: bool(true),
+    clusterDomain: str('cluster.local'),
+    configMapAndSecretChangeDetectionStrategy: oneOf(['Get', 'Cache', 'Watch'] as const, 'Get'),
+    containerLogMaxFiles: posInt(5, 'number of files'),
+    containerLogMaxSize: str('10Mi'),
     contentType: str('application/json'),
+    cpuCFSQuota: bool(true),
+    cpuCFSQuotaPeriod: duration('100ms'),
+    cpuManagerPolicy: str('none'),
+    cpuManagerReconcilePeriod: duration('10s'),
+    enableControllerAttachDetach: bool(true),
+    enableDebugFlagsHandler: bool(true),
+    enableDebuggingHandlers: bool(true),
+    enableProfilingHandler: bool(true),
+    enableSystemLogHandler: bool(true),
+    enforceNodeAllocatable: strList(['pods']),
     evictionHard: stringMap({ ...DEFAULT_EVICTION_HARD }),
+    evictionPressureTransitionPeriod: duration('5m0s'),
+    failSwapOn: bool(false),
+    hairpinMode: str('promiscuous-bridge'),
+    imageGCHighThresholdPercent: percent(80),
+    imageGCLowThresholdPercent: percent(40),
+    imageMinimumGCAge: duration('2m0s'),
+    iptablesDropBit: intRange(15, 0, 31, 'bit'),
+    iptablesMasqueradeBit: intRange(14, 0, 31, 'bit'),
+    logging: z
+      .record(z.string(), z.unknown(), { error: 'expected a mapping (kubelet logging options)' })
+      .default(() => structuredClone(DEFAULT_KUBELET_LOGGING)),
+    makeIPTablesUtilChains: bool(true),
+    maxOpenFiles: posInt(1_000_000, 'number of files'),
+    maxPods: posInt(110, 'number of pods'),
+    memoryManagerPolicy: str('None'),
+    memorySwap: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).default(() => ({})),
+    memoryThrottlingFactor: num(0.8),
+    nodeLeaseDurationSeconds: posInt(40, 'number of seconds'),
+    nodeStatusMaxImages: int(0),
+    nodeStatusReportFrequency: duration('5m0s'),
+    nodeStatusUpdateFrequency: duration('10s'),
+    oomScoreAdj: intRange(-999, -1000, 1000, ''),
+    podPidsLimit: int(-1),
+    readOnlyPort: intRange(10350, 0, 65535, '0 disables it'),
+    registerNode: bool(true),
+    registryBurst: nonNegInt(10, ''),
+    registryPullQPS: nonNegInt(5, ''),
+    resolvConf: str('/etc/resolv.conf'),
+    runtimeRequestTimeout: duration('2m0s'),
+    seccompDefault: bool(false),
+    serializeImagePulls: bool(true),
+    shutdownGracePeriod: duration('0s'),
+    shutdownGracePeriodCriticalPods: duration('0s'),
+    staticPodPath: str('/etc/kubeedge/manifests'),
+    streamingConnectionIdleTimeout: duration('4h0m0s'),
+    syncFrequency: duration('1m0s'),
+    topologyManagerPolicy: str('none'),
+    topologyManagerScope: str('container'),
+    volumePluginDir: str('/usr/libexec/kubernetes/kubelet-plugins/volume/exec/'),
+    volumeStatsAggPeriod: duration('1m0s'),
+    // KubeEdge v1.15.4 keys with no default (omitempty): accepted as written
+    clusterDNS: z.array(z.string({ error: 'expected a string' }), { error: 'expected a list of strings' }).optional(),
+    ...Object.fromEntries(KUBELET_KEYS_WITHOUT_DEFAULT.map((k) => [k, anyValue()])),
+    // KubeEdge v1.16+ (kubelet 1.27+): where the runtime endpoint lives in newer files; wins over edged.remote*
+    containerRuntimeEndpoint: z.string({ error: 'expected a string' }).optional(),
+    imageServiceEndpoint: z.string({ error: 'expected a string' }).optional(),
   })
   .superRefine((k, ctx) => {
     const { imageGCLowThresholdPercent: low, imageGCHighThresholdPercent: high } = k;
@@ -64,32 +136,57 @@ const tailoredKubeletConfig = z
       });
     }
   })
-  .transform((k) => ({ ...k, imageServiceEndpoint: k.imageServiceEndpoint !== '' ? k.imageServiceEndpoint : k.containerRuntimeEndpoint }))
   .prefault({});
 
 function edged(host: HostFacts) {
   return z
     .strictObject({
       enable: bool(true),
-      reportEvent: bool(false),
-      registerNodeNamespace: str('default'),
-      customInterfaceName: str(''),
+      containerRuntime: oneOf(['remote', 'docker'] as const, 'remote'),
       hostnameOverride: nodeName(host.hostname),
-      nodeIP: str(''),
-      podSandboxImage: str('kubeedge/pause:3.6'),
-      runtimeCgroups: str(''),
-      rootDirectory: str('/var/lib/kubelet'),
+      masterServiceNamespace: str('default'),
       maxContainerCount: z
         .int({ error: 'must be an integer (-1 means no limit)' })
         .min(-1, { error: 'must be an integer >= -1 (-1 means no limit)' })
         .default(-1),
       maxPerPodContainerCount: nonNegInt(1, ''),
       minimumGCAge: duration('0s'),
-      nodeLabels: stringMap({}),
+      podSandboxImage: str('kubeedge/pause:3.6'),
+      registerNode: bool(true),
+      registerNodeNamespace: str('default'),
       registerSchedulable: bool(true),
+      remoteImageEndpoint: str(CONTAINERD),
+      remoteRuntimeEndpoint: str(CONTAINERD),
+      rootDirectory: str('/var/lib/edged'),
       tailoredKubeletConfig,
+      // KubeEdge v1.15.4 keys with no default (omitempty)
+      customInterfaceName: str(''),
+      nodeIP: str(''),
+      nodeLabels: stringMap({}),
+      runtimeCgroups: str(''),
+      ...Object.fromEntries(EDGED_KEYS_WITHOUT_DEFAULT.map((k) => [k, anyValue()])),
+      // KubeEdge v1.19+
+      reportEvent: z.boolean({ error: 'expected true or false' }).optional(),
     })
+    .transform((e) => ({ ...e, tailoredKubeletConfig: { ...e.tailoredKubeletConfig, ...runtimeEndpoints(e) } }))
     .prefault({});
+}
+
+/**
+ * The endpoints edged uses, as KubeEdge v1.16-v1.17 decide them: a non-empty
+ * `tailoredKubeletConfig.containerRuntimeEndpoint` wins (with its imageServiceEndpoint); otherwise v1.15's
+ * `edged.remoteRuntimeEndpoint` and `remoteImageEndpoint`. An empty image endpoint follows the runtime endpoint.
+ */
+export function runtimeEndpoints(e: {
+  remoteRuntimeEndpoint: string;
+  remoteImageEndpoint: string;
+  tailoredKubeletConfig: { containerRuntimeEndpoint?: string | undefined; imageServiceEndpoint?: string | undefined };
+}): { containerRuntimeEndpoint: string; imageServiceEndpoint: string } {
+  const k = e.tailoredKubeletConfig;
+  const newer = k.containerRuntimeEndpoint !== undefined && k.containerRuntimeEndpoint !== '';
+  const runtime = newer ? (k.containerRuntimeEndpoint ?? '') : e.remoteRuntimeEndpoint;
+  const image = newer ? (k.imageServiceEndpoint ?? '') : e.remoteImageEndpoint;
+  return { containerRuntimeEndpoint: runtime, imageServiceEndpoint: image !== '' ? image : runtime };
 }
 
 const stream = (server: string) => ({
@@ -131,9 +228,10 @@ function edgeHub(host: HostFacts) {
     .prefault({});
 }
 
+// not built yet (effects.ts): printed `enable: false`
 const eventBus = z
   .strictObject({
-    enable: bool(true),
+    enable: bool(false),
     mqttQOS: intRange(0, 0, 2, 'MQTT QoS'),
     mqttRetain: bool(false),
     mqttSessionQueueSize: posInt(100, 'number of messages'),
@@ -169,7 +267,10 @@ const metaManager = z
         tlsCertFile: str(CERT_FILE),
         tlsPrivateKeyFile: str(KEY_FILE),
         serviceAccountIssuers: strList(['https://kubernetes.default.svc.cluster.local']),
-        dummyServer: hostPort('169.254.30.10:10550'),
+        apiAudiences: strListOptional(),
+        serviceAccountKeyFiles: strListOptional(),
+        // KubeEdge v1.17+
+        dummyServer: z.string({ error: 'expected host:port' }).optional(),
       })
       .prefault({}),
   })
@@ -180,10 +281,11 @@ export function edgeCoreSchema(host: HostFacts) {
   return z.strictObject({
     apiVersion: str(EDGECORE_API_VERSION),
     kind: str(EDGECORE_KIND),
-    edgecoreVersion: str(''),
+    // KubeEdge v1.19+
+    edgecoreVersion: z.string({ error: 'expected a string' }).optional(),
     featureGates: z
       .record(z.string(), z.boolean({ error: 'expected true or false' }), { error: 'expected a map of feature names to true or false' })
-      .default(() => ({})),
+      .optional(),
     database: z
       .strictObject({
         driverName: oneOf(['sqlite3'] as const, 'sqlite3'),
@@ -198,7 +300,8 @@ export function edgeCoreSchema(host: HostFacts) {
         eventBus,
         metaManager,
         serviceBus: z.strictObject({ enable: bool(false), server: str('127.0.0.1'), port: port(9060), timeout: posInt(60, 'number of seconds') }).prefault({}),
-        deviceTwin: z.strictObject({ enable: bool(true), dmiSockPath: str('/etc/kubeedge/') }).prefault({}),
+        // KubeEdge v1.16+ added dmiSockPath
+        deviceTwin: z.strictObject({ enable: bool(false), dmiSockPath: z.string({ error: 'expected a string' }).optional() }).prefault({}),
         dbTest: z.strictObject({ enable: bool(false) }).prefault({}),
         edgeStream: z
           .strictObject({
@@ -209,8 +312,9 @@ export function edgeCoreSchema(host: HostFacts) {
             tlsTunnelPrivateKeyFile: str(KEY_FILE),
           })
           .prefault({}),
-        taskManager: z.strictObject({ enable: bool(false) }).prefault({}),
-        // ours: EdgeMesh as it lived inside edgecore v1.1-v1.7
+        // KubeEdge v1.16+; not built
+        taskManager: z.strictObject({ enable: bool(false) }).optional(),
+        // kubeedge-ts extension: EdgeMesh as it lived inside edgecore v1.1-v1.7 (keys and checks only, no module)
         edgeMesh: z
           .strictObject({
             enable: bool(false),

@@ -14,7 +14,7 @@ export const strList = (d: string[]) => z.array(z.string({ error: 'expected a st
 
 /** Positive integer with a unit in the message (`seconds`, `days`, `nodes`). */
 export function posInt(d: number, what: string) {
-  const error = `must be a positive integer ${what}`;
+  const error = `must be a positive integer ${what}`.trimEnd();
   return z.int({ error }).positive({ error }).default(d);
 }
 
@@ -116,15 +116,26 @@ export function cidr(d: string) {
     .default(d);
 }
 
-/** Free-form map of ints (worker counts, buffer sizes) merged over defaults, so a partial map keeps the rest. */
-export function intRecord(defaults: Readonly<Record<string, number>>) {
-  const error = 'must be a positive integer';
-  return z
-    .record(z.string(), z.int({ error }).positive({ error }), { error: 'expected a map of names to positive integers' })
-    .optional()
-    .transform((v) => ({ ...defaults, ...v }));
-}
-
 export function stringMap(d: Record<string, string>) {
   return z.record(z.string(), z.string({ error: 'expected a string' }), { error: 'expected a map of strings' }).default(() => ({ ...d }));
+}
+
+/** Any integer (kubelet knobs such as oomScoreAdj -999 or podPidsLimit -1). */
+export function int(d: number) {
+  return z.int({ error: 'must be an integer' }).default(d);
+}
+
+/** A number, fractions allowed (memoryThrottlingFactor). */
+export function num(d: number) {
+  return z.number({ error: 'must be a number' }).default(d);
+}
+
+/** A key KubeEdge accepts with no default of its own: any value, kept as written, absent when unset. */
+export const anyValue = () => z.unknown().optional();
+
+/** A fixed set of positive integer fields (KubeEdge's buffer and load maps), typos warned as unknown keys. */
+export function intFields(defaults: Readonly<Record<string, number>>) {
+  const shape: Record<string, ReturnType<typeof posInt>> = {};
+  for (const [k, v] of Object.entries(defaults)) shape[k] = posInt(v, '');
+  return z.strictObject(shape).prefault({});
 }

@@ -20,3 +20,5 @@ export type { ConfigKind, LoadOptions } from './load.ts';
 export type { ParseResult } from './validate.ts';
 export { defaultConfigYaml, minConfigYaml, defaultCloudCoreConfig, defaultEdgeCoreConfig, minCloudCoreConfig, minEdgeCoreConfig } from './print.ts';
 export { loadOrExit, CONFIG_EXIT_CODE } from './cli.ts';
+export { configNotes, effectOf, EXTENSIONS, HONOURED, KUBEEDGE_DEFAULTS_VERSION, NOT_APPLICABLE, NOT_BUILT_MODULES } from './effects.ts';
+export type { KeyEffect } from './effects.ts';

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { cloudCoreSchema, type CloudCoreConfig } from './cloudcore.ts';
 import { edgeCoreSchema, type EdgeCoreConfig } from './edgecore.ts';
+import { configNotes } from './effects.ts';
 import { ConfigError } from './errors.ts';
 import { detectHost, type HostFacts } from './host.ts';
 import { convertEdgeCoreV1alpha1, isEdgeCoreV1alpha1 } from './v1alpha1.ts';
@@ -24,13 +25,16 @@ export function starterFix(kind: ConfigKind): string {
  * @example const { config, warnings } = parseCloudCoreConfig(text, '/etc/kubeedge/config/cloudcore.yaml')
  */
 export function parseCloudCoreConfig(text: string, source: string, opts: LoadOptions = {}): ParseResult<CloudCoreConfig> {
-  return parseWithSchema(text, source, cloudCoreSchema(opts.host ?? detectHost()), { fix: starterFix('cloudcore') });
+  const schema = cloudCoreSchema(opts.host ?? detectHost());
+  return parseWithSchema(text, source, schema, { fix: starterFix('cloudcore'), notes: (raw) => configNotes('cloudcore', raw, schema.parse({})) });
 }
 
 /** Validate edgecore.yaml text (v1alpha2, or the old v1alpha1 layout, which is converted). */
 export function parseEdgeCoreConfig(text: string, source: string, opts: LoadOptions = {}): ParseResult<EdgeCoreConfig> {
-  return parseWithSchema(text, source, edgeCoreSchema(opts.host ?? detectHost()), {
+  const schema = edgeCoreSchema(opts.host ?? detectHost());
+  return parseWithSchema(text, source, schema, {
     fix: starterFix('edgecore'),
+    notes: (raw) => configNotes('edgecore', raw, schema.parse({})),
     convert: (raw) => (isEdgeCoreV1alpha1(raw) ? convertEdgeCoreV1alpha1(raw) : undefined),
   });
 }

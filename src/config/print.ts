@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, cloudCoreSchema, type CloudCoreConfig } from './cloudcore.ts';
 import { EDGECORE_API_VERSION, EDGECORE_KIND, edgeCoreSchema, type EdgeCoreConfig } from './edgecore.ts';
+import { KUBEEDGE_DEFAULTS_VERSION } from './effects.ts';
 import { detectHost, type HostFacts } from './host.ts';
 import type { ConfigKind } from './load.ts';
 
@@ -18,7 +19,7 @@ function header(kind: ConfigKind, what: 'default' | 'min'): string {
         ]
       : [
           '# With --defaultconfig, you get the full default configuration, for reference.',
-          `# It suits users who know KubeEdge: ${kind} uses these values for every key a config file leaves out.`,
+          `# It suits users who know KubeEdge: ${kind} uses these values (KubeEdge ${KUBEEDGE_DEFAULTS_VERSION}'s defaults) for every key a file leaves out.`,
           '# Start from `--minconfig` instead unless you need to change many of them.',
         ];
   return lines.join('\n');
@@ -33,7 +34,32 @@ export function defaultEdgeCoreConfig(host: HostFacts = detectHost()): EdgeCoreC
   return edgeCoreSchema(host).parse({});
 }
 
-/** KubeEdge's NewMinCloudCoreConfig: only what an operator usually edits. */
+/**
+ * Keys `--defaultconfig` leaves out, as KubeEdge v1.15.4 does: the endpoints resolved into tailoredKubeletConfig
+ * (v1.16+ keys; printing them would override edged.remoteRuntimeEndpoint) and the v1.15.4 keys it omits when
+ * empty.
+ */
+const EDGE_PRINT_OMIT: readonly (readonly string[])[] = [
+  ['modules', 'edged', 'tailoredKubeletConfig', 'containerRuntimeEndpoint'],
+  ['modules', 'edged', 'tailoredKubeletConfig', 'imageServiceEndpoint'],
+];
+const EDGE_PRINT_OMIT_EMPTY: readonly string[] = ['customInterfaceName', 'nodeIP', 'nodeLabels', 'runtimeCgroups'];
+
+function printableEdgeCoreConfig(host: HostFacts): Record<string, unknown> {
+  const out = structuredClone(defaultEdgeCoreConfig(host)) as unknown as Record<string, unknown>;
+  for (const path of EDGE_PRINT_OMIT) {
+    const parent = path.slice(0, -1).reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, out);
+    delete parent[path[path.length - 1] ?? ''];
+  }
+  const edged = (out['modules'] as Record<string, Record<string, unknown>>)['edged'] ?? {};
+  for (const k of EDGE_PRINT_OMIT_EMPTY) {
+    const v = edged[k];
+    if (v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0)) delete edged[k];
+  }
+  return out;
+}
+
+/** KubeEdge's NewMinCloudCoreConfig, keeping only keys kubeedge-ts honours, and with cloudHub enabled. */
 export function minCloudCoreConfig(host: HostFacts = detectHost()): Record<string, unknown> {
   const d = defaultCloudCoreConfig(host);
   const hub = d.modules.cloudHub;
@@ -42,13 +68,14 @@ export function minCloudCoreConfig(host: HostFacts = detectHost()): Record<strin
     kind: CLOUDCORE_KIND,
     modules: {
       cloudHub: {
+        // KubeEdge v1.15.4 prints `enable: false` here (an unset Go bool), which would serve no edge
+        enable: true,
         nodeLimit: 1000,
         tlsCAFile: hub.tlsCAFile,
         tlsCAKeyFile: hub.tlsCAKeyFile,
         tlsCertFile: hub.tlsCertFile,
         tlsPrivateKeyFile: hub.tlsPrivateKeyFile,
         advertiseAddress: hub.advertiseAddress,
-        unixsocket: hub.unixsocket,
         websocket: hub.websocket,
         https: hub.https,
       },
@@ -58,30 +85,27 @@ export function minCloudCoreConfig(host: HostFacts = detectHost()): Record<strin
   };
 }
 
-/** KubeEdge's NewMinEdgeCoreConfig. */
+/** KubeEdge's NewMinEdgeCoreConfig, keeping only keys kubeedge-ts honours, and with edgeHub enabled. */
 export function minEdgeCoreConfig(host: HostFacts = detectHost()): Record<string, unknown> {
   const d = defaultEdgeCoreConfig(host);
   const { edged, edgeHub, eventBus } = d.modules;
-  const k = edged.tailoredKubeletConfig;
   return {
     apiVersion: EDGECORE_API_VERSION,
     kind: EDGECORE_KIND,
     database: { dataSource: d.database.dataSource },
     modules: {
-      deviceTwin: { dmiSockPath: d.modules.deviceTwin.dmiSockPath },
       edged: {
+        enable: edged.enable,
         hostnameOverride: edged.hostnameOverride,
         podSandboxImage: edged.podSandboxImage,
         registerNodeNamespace: edged.registerNodeNamespace,
-        tailoredKubeletConfig: {
-          cgroupDriver: k.cgroupDriver,
-          clusterDNS: k.clusterDNS,
-          clusterDomain: k.clusterDomain,
-          containerRuntimeEndpoint: k.containerRuntimeEndpoint,
-          imageServiceEndpoint: k.imageServiceEndpoint,
-        },
+        remoteImageEndpoint: edged.remoteImageEndpoint,
+        remoteRuntimeEndpoint: edged.remoteRuntimeEndpoint,
+        rootDirectory: edged.rootDirectory,
       },
       edgeHub: {
+        // KubeEdge v1.15.4 prints `enable: false` here (an unset Go bool), which would leave the edge offline
+        enable: true,
         heartbeat: edgeHub.heartbeat,
         tlsCaFile: edgeHub.tlsCaFile,
         tlsCertFile: edgeHub.tlsCertFile,
@@ -89,14 +113,13 @@ export function minEdgeCoreConfig(host: HostFacts = detectHost()): Record<string
         websocket: {
           enable: edgeHub.websocket.enable,
           handshakeTimeout: edgeHub.websocket.handshakeTimeout,
-          readDeadline: edgeHub.websocket.readDeadline,
           server: edgeHub.websocket.server,
-          writeDeadline: edgeHub.websocket.writeDeadline,
         },
         httpServer: edgeHub.httpServer,
         token: edgeHub.token,
       },
       eventBus: {
+        enable: eventBus.enable,
         mqttMode: eventBus.mqttMode,
         mqttQOS: eventBus.mqttQOS,
         mqttRetain: eventBus.mqttRetain,
@@ -114,7 +137,7 @@ function render(kind: ConfigKind, what: 'default' | 'min', obj: unknown): string
 
 /** What `<kind> --defaultconfig` prints. */
 export function defaultConfigYaml(kind: ConfigKind, host: HostFacts = detectHost()): string {
-  return render(kind, 'default', kind === 'cloudcore' ? defaultCloudCoreConfig(host) : defaultEdgeCoreConfig(host));
+  return render(kind, 'default', kind === 'cloudcore' ? defaultCloudCoreConfig(host) : printableEdgeCoreConfig(host));
 }
 
 /** What `<kind> --minconfig` prints. */

@@ -15,6 +15,8 @@ export type PipelineOptions = {
   fix?: string;
   /** Rewrites an old layout into the current one (edgecore v1alpha1), or returns undefined to leave it. */
   convert?: (raw: Record<string, unknown>) => Conversion | undefined;
+  /** Start-up notes about a valid file (effects.ts: modules not built, keys with no effect), as warnings. */
+  notes?: (raw: Record<string, unknown>) => { path: Path; message: string }[];
 };
 
 const isPlainMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -171,6 +173,10 @@ export function parseWithSchema<S extends z.ZodType>(text: string, source: strin
     throw new ConfigError(source, problems);
   }
   warnings.sort(byLine);
+  // notes after the file's own warnings, in file order, the whole-file ones last
+  const notes = (opts.notes?.(raw) ?? []).map((n) => place(n.path, n.message));
+  notes.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+  warnings.push(...notes);
   return { config: result.data as z.output<S>, warnings: warnings.map(formatProblem) };
 }
 

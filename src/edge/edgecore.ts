@@ -71,16 +71,18 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
     }
   }
   if (hub.quic.enable) log.warn('modules.edgeHub.quic is not supported; use websocket');
-  runtime.add(
-    new EdgeHub({
-      server: hub.websocket.server,
-      projectId: hub.projectID,
-      nodeName,
-      heartbeatSec: hub.heartbeat,
-      handshakeTimeoutSec: hub.websocket.handshakeTimeout,
-      tls,
-    }),
-  );
+  // edgeHub.enable: false runs edgecore without a cloud link, as KubeEdge does (the config loader warned)
+  if (hub.enable)
+    runtime.add(
+      new EdgeHub({
+        server: hub.websocket.server,
+        projectId: hub.projectID,
+        nodeName,
+        heartbeatSec: hub.heartbeat,
+        handshakeTimeoutSec: hub.websocket.handshakeTimeout,
+        tls,
+      }),
+    );
 
   runtime.add(
     new Edged({
