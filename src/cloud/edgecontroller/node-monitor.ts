@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.ts';
 import { paths, type KubeObject, type KubeRest } from '../../kube/rest.ts';
-import { EDGE_ROLE_LABEL } from './upstream/node.ts';
+import { EDGE_ROLE_LABEL } from '../common/nodes.ts';
 
 type Condition = { type: string; status: string; lastHeartbeatTime?: string; lastTransitionTime?: string; reason?: string; message?: string };
 type List = { items: KubeObject[] };

@@ -1,5 +1,6 @@
 import { contentAsObject } from '../../../core/message.ts';
 import { goStatusError, isAlreadyExists, paths, type KubeObject } from '../../../kube/rest.ts';
+import { EDGE_ROLE_LABEL } from '../../common/nodes.ts';
 import {
   objectResp,
   resourceVersionOf,
@@ -9,9 +10,6 @@ import {
   type UpstreamReply,
   type UpstreamRequest,
 } from './types.ts';
-
-export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
-export const AGENT_ROLE_LABEL = 'node-role.kubernetes.io/agent';
 
 function withTypeMeta(node: KubeObject): KubeObject {
   return { kind: 'Node', apiVersion: 'v1', ...node };
