@@ -16,9 +16,6 @@ const log = logger('cloudcore');
 
 export type RunningCloudCore = { stop(): Promise<void> };
 
-/** `=1`: EdgeController also sends status-only pod changes to the edges, as before the filter (bench only). */
-export const ECHO_POD_STATUS_ENV = 'KUBEEDGE_TS_ECHO_POD_STATUS';
-
 /**
  * Assembles cloudcore: API access (a real cluster or the embedded API server), the PKI kept in the API
  * server, the certificate service, and the modules on the bus.
@@ -104,8 +101,6 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         edgeController: {
           enable: ec.enable,
           ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
-          // Not a config key: a switch for measuring what the pod update filter saves (bench/README.md).
-          echoPodStatus: process.env[ECHO_POD_STATUS_ENV] === '1',
         },
         syncController: { enable: cfg.modules.syncController.enable },
       },

@@ -16,8 +16,6 @@ export type CloudModulesConfig = {
     enable: boolean;
     /** Only with the embedded API server: there is no controller-manager to mark silent nodes. */
     nodeMonitor?: { gracePeriodMs: number; periodMs: number };
-    /** Send status-only pod changes to the edge too (the behaviour before the filter; for the bench). */
-    echoPodStatus?: boolean;
   };
   syncController: { enable: boolean; periodMs?: number };
   /** Watch retry backoff of the shared informers. */
@@ -65,7 +63,6 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
     informers,
     log: log('edgecontroller'),
     ...(ec.nodeMonitor === undefined ? {} : { nodeMonitor: ec.nodeMonitor }),
-    ...(ec.echoPodStatus === undefined ? {} : { echoPodStatus: ec.echoPodStatus }),
   });
   modules.push(edgeController);
   // KubeEdge's synccontroller repairs what edgecontroller sent; without edgecontroller there is nothing to repair.

@@ -14,7 +14,7 @@ import type { EdgeController } from '../../src/cloud/edgecontroller/edgecontroll
 import { EDGE_ROLE_LABEL } from '../../src/cloud/common/nodes.ts';
 import { assembleCloudModules } from '../../src/cloud/modules.ts';
 
-export type StackOptions = { retryIntervalMs?: number; syncPeriodMs?: number; echoPodStatus?: boolean };
+export type StackOptions = { retryIntervalMs?: number; syncPeriodMs?: number };
 
 /** One cloudcore's worth of modules over an API server; `stop` leaves the API server running. */
 export type CloudStack = {
@@ -35,7 +35,7 @@ export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions 
   const set = assembleCloudModules(
     {
       cloudHub: testHubOptions(pki, { keepaliveIntervalSec: 600, reliable: { retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 } }),
-      edgeController: { enable: true, ...(o.echoPodStatus === undefined ? {} : { echoPodStatus: o.echoPodStatus }) },
+      edgeController: { enable: true },
       syncController: { enable: true, periodMs: o.syncPeriodMs ?? 60_000 },
       informerBackoff: { initialMs: 50, maxMs: 500 },
     },

@@ -21,8 +21,6 @@ export type EdgeControllerOptions = {
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   /** cloudcore's shared informers; they enable the downstream half (pods, ConfigMaps, Secrets to the edges). */
   informers?: CloudInformers;
-  /** Downstream: send status-only pod changes too (a bench switch; see the downstream half). */
-  echoPodStatus?: boolean;
   log?: Logger;
 };
 
@@ -57,7 +55,6 @@ export class EdgeController implements Module {
             informers: o.informers,
             log: o.log ?? logger(CloudModules.edgeController),
             send: (m) => this.#bus?.send(CloudModules.cloudHub, m),
-            ...(o.echoPodStatus === undefined ? {} : { echoPodStatus: o.echoPodStatus }),
           });
   }
 

@@ -14,11 +14,6 @@ export type DownstreamOptions = {
   log: Logger;
   /** Hands a `node/<n>/...` message to CloudHub. */
   send: (msg: Message) => void;
-  /**
-   * Sends every pod change, status-only ones included (what this project did before it filtered them, kept to
-   * measure the difference; see bench/README.md). Default false: KubeEdge's behaviour.
-   */
-  echoPodStatus?: boolean;
 };
 
 export type DownstreamStats = {
@@ -103,7 +98,7 @@ export class Downstream {
     }
     // A pod that was not on this node before (bound just now) is new to the edge: insert.
     const fresh = type === 'add' || old === undefined || nodeNameOf(old) !== node;
-    if (!fresh && this.#o.echoPodStatus !== true && !podChangedForEdge(old, pod)) {
+    if (!fresh && !podChangedForEdge(old, pod)) {
       // Status only (most often the edge's own report coming back): the edge has nothing to do with it.
       this.#stats.podStatusOnlySkipped++;
       return;
