@@ -115,7 +115,7 @@ export class EdgeController implements Module {
       const reply = await handler(ctx, req);
       if (reply !== undefined) this.#reply(req, reply);
     } catch (err) {
-      log.error({ resource: req.msg.route.resource, err: String(err) }, 'upstream handler failed');
+      log.error({ resource: req.msg.route.resource, err }, 'upstream handler failed');
       this.#reply(req, { content: goStatusError(err) });
     }
   }

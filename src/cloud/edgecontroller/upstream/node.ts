@@ -49,7 +49,7 @@ async function registerNode(ctx: UpstreamContext, req: UpstreamRequest): Promise
       const existing = await ctx.kube.get(paths.node(req.name)).catch(() => null);
       if (existing !== null) return { content: objectResp(withoutTypeMeta(existing)) };
     }
-    ctx.log.warn({ node: req.name, err: String(err) }, 'node registration failed');
+    ctx.log.warn({ node: req.name, err }, 'node registration failed');
     return { content: objectResp(null, goStatusError(err)) };
   }
 }
