@@ -31,11 +31,19 @@ export function podChangedForEdge(old: KubeObject, cur: KubeObject): boolean {
  */
 export function edgeFingerprint(obj: unknown): string | undefined {
   if (typeof obj !== 'object' || obj === null || (obj as KubeObject).kind !== 'Pod') return undefined;
-  return createHash('sha256')
-    .update(stableJson(desiredState(obj as KubeObject)))
-    .digest('base64url')
-    .slice(0, 22);
+  // Informer objects are replaced, never changed in place, and the sync pass asks about the same ones every 5 s.
+  let f = memo.get(obj);
+  if (f === undefined) {
+    f = createHash('sha256')
+      .update(stableJson(desiredState(obj as KubeObject)))
+      .digest('base64url')
+      .slice(0, 22);
+    memo.set(obj, f);
+  }
+  return f;
 }
+
+const memo = new WeakMap<object, string>();
 
 /** JSON with object keys sorted, so equal objects give equal text whatever order their keys came in. */
 function stableJson(v: unknown): string {
