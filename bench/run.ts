@@ -117,7 +117,7 @@ if (wantFleet) {
     if (only.has('fanout')) {
       say(
         await runBench('fanout', `Fan-out latency: ${P.fanoutPods} pods over ${n} simulated nodes`, profile, m, (out) =>
-          fanoutBench(s, { pods: P.fanoutPods, nodes: n, concurrency: 16, timeoutMs: 60_000 + P.fanoutPods * 30 }, out),
+          fanoutBench(s, { pods: P.fanoutPods, nodes: n, concurrency: 16, timeoutMs: 60_000 + P.fanoutPods * 30, settleMs: 7000 }, out),
         ),
       );
     }

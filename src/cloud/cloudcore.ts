@@ -10,11 +10,7 @@ import { startCertServer, type CertServer } from './cloudhub/certs/cert-server.t
 import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.ts';
 import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
 import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
-import { CloudHub } from './cloudhub/cloudhub.ts';
-import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
-import { ReliableQueue } from './cloudhub/reliable/queue.ts';
-import { EdgeController } from './edgecontroller/edgecontroller.ts';
-import { SyncController } from './synccontroller/synccontroller.ts';
+import { assembleCloudModules } from './modules.ts';
 
 const log = logger('cloudcore');
 
@@ -86,35 +82,31 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
 
     const bus = new Bus(logger('bus'));
     const runtime = new ModuleRuntime(bus, log);
-    // Ack-required downstream messages go through the ObjectSync-backed queue (KubeEdge's reliable sync).
-    const objectSyncs = new ObjectSyncStore(kube);
-    const reliable = new ReliableQueue({ store: objectSyncs, log: logger('cloudhub-reliable') });
-    if (hub.enable && hub.websocket.enable) {
-      const cloudHub = new CloudHub({
-        address: hub.websocket.address,
-        port: hub.websocket.port,
-        caPem: certDerToPem(pki.ca.certDer),
-        certPem: certDerToPem(pki.server.certDer),
-        keyPem: keyDerToPem(pki.server.keyDer),
-        nodeLimit: hub.nodeLimit,
-        keepaliveIntervalSec: hub.keepaliveInterval,
-        writeTimeoutSec: hub.writeTimeout,
-      });
-      cloudHub.setReliable(reliable);
-      runtime.add(cloudHub);
-    }
     const ec = cfg.modules.edgeController;
-    const edgeController = new EdgeController({
-      enabled: ec.enable,
-      kube,
-      kubeConfig: kc,
-      onObjectDelivered: (node, obj) => reliable.noteDelivered(node, obj),
-      ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
-    });
-    runtime.add(edgeController);
-    if (ec.enable && cfg.modules.syncController.enable && edgeController.downstream !== undefined) {
-      runtime.add(new SyncController({ records: objectSyncs, live: edgeController.downstream }));
-    }
+    const { modules } = assembleCloudModules(
+      {
+        cloudHub:
+          hub.enable && hub.websocket.enable
+            ? {
+                address: hub.websocket.address,
+                port: hub.websocket.port,
+                caPem: certDerToPem(pki.ca.certDer),
+                certPem: certDerToPem(pki.server.certDer),
+                keyPem: keyDerToPem(pki.server.keyDer),
+                nodeLimit: hub.nodeLimit,
+                keepaliveIntervalSec: hub.keepaliveInterval,
+                writeTimeoutSec: hub.writeTimeout,
+              }
+            : undefined,
+        edgeController: {
+          enable: ec.enable,
+          ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
+        },
+        syncController: { enable: cfg.modules.syncController.enable },
+      },
+      { kube, kubeConfig: kc },
+    );
+    for (const m of modules) runtime.add(m);
     await runtime.start();
     stack.push(() => runtime.stop());
     log.info({ websocket: `${hub.websocket.address}:${hub.websocket.port}`, https: `${hub.https.address}:${hub.https.port}` }, 'cloudcore started');

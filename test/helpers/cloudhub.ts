@@ -6,6 +6,7 @@ import { certDerToPem, createCA, issueKeyPair, keyDerToPem, type KeyPairDer } fr
 import WebSocket from 'ws';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { CloudHub, type CloudHubOptions } from '../../src/cloud/cloudhub/cloudhub.ts';
+import { CloudGroups, CloudModules } from '../../src/cloud/common/modules.ts';
 
 export type Pem = { certPem: string; keyPem: string };
 
@@ -69,7 +70,7 @@ export type CloudFixture = {
   stop(): Promise<void>;
 };
 
-/** CloudHub on a free loopback port with the test PKI; `o` overrides. */
+/** CloudHub options on a free loopback port with the test PKI; `o` overrides. */
 export function testHubOptions(pki: LinkPki, o: Partial<CloudHubOptions> = {}): CloudHubOptions {
   return {
     address: '127.0.0.1',
@@ -84,6 +85,11 @@ export function testHubOptions(pki: LinkPki, o: Partial<CloudHubOptions> = {}): 
   };
 }
 
+/**
+ * CloudHub alone (no API server, no reliable queue: nothing to keep ObjectSyncs in) on a free loopback port with
+ * the test PKI, with recorders in place of the controllers; `o` overrides. The full module set is `startStack`
+ * in downstream.ts, assembled as cloudcore assembles it.
+ */
 export async function startCloud(pki: LinkPki, o: Partial<CloudHubOptions> = {}): Promise<CloudFixture> {
   const log = quietLog('cloudhub-test');
   const bus = new Bus(log);
@@ -95,8 +101,8 @@ export async function startCloud(pki: LinkPki, o: Partial<CloudHubOptions> = {})
     bus,
     hub,
     port,
-    edgecontroller: new Recorder(bus, 'edgecontroller', 'edgecontroller'),
-    devicecontroller: new Recorder(bus, 'devicecontroller', 'devicecontroller'),
+    edgecontroller: new Recorder(bus, CloudModules.edgeController, CloudGroups.edgeController),
+    devicecontroller: new Recorder(bus, CloudModules.deviceController, CloudGroups.deviceController),
     stop: async () => {
       abort.abort();
       await hub.stop();

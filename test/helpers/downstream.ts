@@ -4,15 +4,15 @@ import WebSocket from 'ws';
 import { startTestServer, type TestServer } from './apiserver.ts';
 import { Bus } from '../../src/core/bus.ts';
 import { newMessage, newResponse, toMessage, type Message } from '../../src/core/message.ts';
+import { ModuleRuntime } from '../../src/core/module.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeRest, paths, type KubeObject } from '../../src/kube/rest.ts';
-import { CloudHub } from '../../src/cloud/cloudhub/cloudhub.ts';
-import { ObjectSyncStore } from '../../src/cloud/cloudhub/reliable/objectsync.ts';
-import { ReliableQueue } from '../../src/cloud/cloudhub/reliable/queue.ts';
+import type { CloudHub } from '../../src/cloud/cloudhub/cloudhub.ts';
 import { quietLog, testHubOptions, waitFor, type LinkPki } from './cloudhub.ts';
-import { SyncController } from '../../src/cloud/synccontroller/synccontroller.ts';
-import { EdgeController } from '../../src/cloud/edgecontroller/edgecontroller.ts';
-import { EDGE_ROLE_LABEL } from '../../src/cloud/edgecontroller/upstream/node.ts';
+import type { SyncController } from '../../src/cloud/synccontroller/synccontroller.ts';
+import type { EdgeController } from '../../src/cloud/edgecontroller/edgecontroller.ts';
+import { EDGE_ROLE_LABEL } from '../../src/cloud/common/nodes.ts';
+import { assembleCloudModules } from '../../src/cloud/modules.ts';
 
 export type StackOptions = { retryIntervalMs?: number; syncPeriodMs?: number };
 
@@ -22,48 +22,39 @@ export type CloudStack = {
   hub: CloudHub;
   ec: EdgeController;
   sync: SyncController;
-  reliable: ReliableQueue;
   port: number;
   stop(): Promise<void>;
 };
 
+/** cloudcore's module set, assembled as cloudcore assembles it, on a loopback CloudHub with the test PKI. */
 export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions = {}): Promise<CloudStack> {
   const log = quietLog('cloud-test');
   const kc = loadKubeConfig({ kubeConfig: api.kubeConfigPath });
   const kube = new KubeRest(kc);
   const bus = new Bus(log);
-  const store = new ObjectSyncStore(kube);
-  const reliable = new ReliableQueue({ store, log, retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 });
-  const hub = new CloudHub(testHubOptions(pki, { keepaliveIntervalSec: 600 }));
-  hub.setReliable(reliable);
-  const ec = new EdgeController({
-    enabled: true,
-    kube,
-    kubeConfig: kc,
-    log,
-    onObjectDelivered: (n, obj) => reliable.noteDelivered(n, obj),
-    downstreamBackoff: { initialMs: 50, maxMs: 500 },
-  });
-  const sync = new SyncController({ records: store, live: ec.downstream!, periodMs: o.syncPeriodMs ?? 60_000 });
-  const abort = new AbortController();
-  const ctx = { bus, log, signal: abort.signal };
-  await hub.start(ctx);
-  await ec.start(ctx);
-  await sync.start(ctx);
-  await ec.downstream!.ready();
+  const set = assembleCloudModules(
+    {
+      cloudHub: testHubOptions(pki, { keepaliveIntervalSec: 600, reliable: { retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 } }),
+      edgeController: { enable: true },
+      syncController: { enable: true, periodMs: o.syncPeriodMs ?? 60_000 },
+      informerBackoff: { initialMs: 50, maxMs: 500 },
+    },
+    { kube, kubeConfig: kc, log: () => log },
+  );
+  const runtime = new ModuleRuntime(bus, log);
+  for (const m of set.modules) runtime.add(m);
+  await runtime.start();
+  await set.informers.ready();
+  const { hub, syncController: sync } = set;
+  if (hub === undefined || sync === undefined) throw new Error('the stack has no cloudhub or synccontroller');
   return {
     bus,
     hub,
-    ec,
+    ec: set.edgeController,
     sync,
-    reliable,
     port: hub.address()?.port ?? 0,
     stop: async () => {
-      abort.abort();
-      await sync.stop();
-      await ec.stop();
-      await hub.stop();
-      bus.close();
+      await runtime.stop(); // also closes the bus
       kube.close();
     },
   };

@@ -3,8 +3,9 @@ import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { CloudHubError } from './errors.ts';
-import type { ReliableDelivery } from './reliable/queue.ts';
+import { ReliableQueue, type AckRecordStore, type ReliableQueueOptions, type ReliableStats } from './reliable/queue.ts';
 import { isOwnNodeDelete, stripNodePrefix, upstreamTarget, withNodePrefix } from './routing.ts';
 import { SessionManager } from './session-manager.ts';
 import { CloudWsServer, emptyWsStats, type NodeConnection, type WsServerStats } from './ws-server.ts';
@@ -21,6 +22,13 @@ export type CloudHubOptions = {
   maxMessageBytes?: number;
   upstreamQps?: number;
   upstreamBurst?: number;
+  /**
+   * Where acked resourceVersions are kept (the ObjectSyncs). With it, ack-required downstream messages go
+   * through CloudHub's reliable queue (KubeEdge's reliable sync); without it everything is fire-and-forget.
+   */
+  objectSyncs?: AckRecordStore;
+  /** Timing of the reliable queue (defaults: KubeEdge's). */
+  reliable?: Pick<ReliableQueueOptions, 'retryIntervalMs' | 'maxRetries' | 'requeueDelayMs'>;
 };
 
 export type CloudHubStats = WsServerStats & {
@@ -33,24 +41,20 @@ export type CloudHubStats = WsServerStats & {
   downstreamDropped: number;
 };
 
-/** Called with each upstream `response` (the edge's ack or reply). The reliable queue hooks in here later. */
-export type AckHook = (nodeId: string, msg: Message) => void;
-
 /**
  * CloudHub (`cloudhub`): the cloud end of the edge link. Downstream `node/<n>/...` messages lose their prefix
  * and go to node n's socket; upstream messages gain it and go to the controllers.
  */
 export class CloudHub implements Module {
-  readonly name = 'cloudhub';
-  readonly group = 'cloudhub';
+  readonly name = CloudModules.cloudHub;
+  readonly group = CloudGroups.cloudHub;
   readonly enabled = true;
   readonly #o: CloudHubOptions;
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #server: CloudWsServer | undefined;
   #sessions: SessionManager | undefined;
-  #ackHook: AckHook = () => {};
-  #reliable: ReliableDelivery | undefined;
+  #reliable: ReliableQueue | undefined;
   readonly #counts = { messagesIn: 0, messagesOut: 0, keepalives: 0, acks: 0, downstreamDropped: 0 };
 
   constructor(o: CloudHubOptions) {
@@ -73,6 +77,14 @@ export class CloudHub implements Module {
       log: ctx.log,
     });
     this.#sessions = sessions;
+    if (this.#o.objectSyncs !== undefined) {
+      this.#reliable = new ReliableQueue({
+        ...this.#o.reliable,
+        store: this.#o.objectSyncs,
+        link: { dispatch: (n, m) => this.dispatch(n, m), isConnected: (n) => this.isConnected(n) },
+        log: ctx.log.child({ part: 'reliable' }),
+      });
+    }
     this.#server = new CloudWsServer({
       address: this.#o.address,
       port: this.#o.port,
@@ -121,14 +133,9 @@ export class CloudHub implements Module {
     return this.#sessions?.nodes() ?? [];
   }
 
-  setAckHook(hook: AckHook): void {
-    this.#ackHook = hook;
-  }
-
-  /** Routes ack-required downstream messages through `r` (KubeEdge's ObjectSync-backed queue) and feeds it acks and session changes. */
-  setReliable(r: ReliableDelivery): void {
-    this.#reliable = r;
-    r.bind(this);
+  /** The reliable queue's counters; undefined without `objectSyncs` or before start. */
+  reliableStats(): ReliableStats | undefined {
+    return this.#reliable?.stats();
   }
 
   stats(): CloudHubStats {
@@ -136,10 +143,7 @@ export class CloudHub implements Module {
     return { ...server, ...this.#counts, connectedNodes: this.#sessions?.size ?? 0 };
   }
 
-  /**
-   * Sends one message (already in the edge's short form) to a node. Returns false when the node has no session.
-   * This is the seam for the reliable per-node queue: it will call dispatch and watch the ack hook.
-   */
+  /** Sends one message (already in the edge's short form) to a node. Returns false when the node has no session. */
   async dispatch(nodeId: string, msg: Message): Promise<boolean> {
     const s = this.#sessions?.get(nodeId);
     if (s === undefined) {
@@ -171,8 +175,8 @@ export class CloudHub implements Module {
       this.#reliable?.forgetNode(d.nodeId);
       return;
     }
-    if (this.#reliable?.offer(d.nodeId, d.msg) === true) return;
-    void this.dispatch(d.nodeId, d.msg);
+    if (this.#reliable !== undefined) this.#reliable.send(d.nodeId, d.msg);
+    else void this.dispatch(d.nodeId, d.msg);
   }
 
   #onOpen(conn: NodeConnection): void {
@@ -192,9 +196,9 @@ export class CloudHub implements Module {
   }
 
   #sessionEvent(nodeId: string, operation: 'connected' | 'disconnected', replaced: boolean): void {
-    const m = newMessage({ source: 'cloudhub', group: 'resource', operation, resource: `node/${nodeId}` });
+    const m = newMessage({ source: CloudModules.cloudHub, group: 'resource', operation, resource: `node/${nodeId}` });
     this.#log?.debug({ nodeId, operation, replaced }, 'session event');
-    this.#bus?.send('edgecontroller', m);
+    this.#bus?.send(CloudModules.edgeController, m);
   }
 
   #onUpstream(conn: NodeConnection, msg: Message): void {
@@ -215,15 +219,10 @@ export class CloudHub implements Module {
     const prefixed = withNodePrefix(conn.nodeId, msg);
     const parent = msg.header.parent_msg_id;
     if ((op === Operation.response || op === Operation.error) && parent !== undefined && parent !== '') {
-      // Acks and replies: complete a cloud-side waiter if any, and tell the (future) reliable queue.
+      // Acks and replies: complete a cloud-side waiter if any, and tell the reliable queue.
       this.#counts.acks++;
       bus.respond(prefixed);
       if (op === Operation.response) this.#reliable?.onAck(conn.nodeId, msg);
-      try {
-        this.#ackHook(conn.nodeId, msg);
-      } catch (err) {
-        this.#log?.error({ err, nodeId: conn.nodeId }, 'ack hook threw');
-      }
       return;
     }
     if (op === Operation.error) {

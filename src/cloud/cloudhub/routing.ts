@@ -1,4 +1,5 @@
 import type { Message } from '../../core/message.ts';
+import { CloudModules, UpstreamSources } from '../common/modules.ts';
 
 /** Cloud-internal resources are `node/<nodeId>/<ns>/<type>/<name>`; the edge sees only `<ns>/<type>/<name>`. */
 export function withNodePrefix(nodeId: string, msg: Message): Message {
@@ -21,12 +22,12 @@ export function stripNodePrefix(msg: Message): Downstream | undefined {
 /** Which cloud module gets an upstream message, after KubeEdge's DispatchUpstream (by route source). */
 export function upstreamTarget(msg: Message): string {
   switch (msg.route.source) {
-    case 'twin':
-      return 'devicecontroller';
-    case 'metaserver':
-      return 'dynamiccontroller';
+    case UpstreamSources.twin:
+      return CloudModules.deviceController;
+    case UpstreamSources.metaServer:
+      return CloudModules.dynamicController;
     default:
-      return 'edgecontroller';
+      return CloudModules.edgeController;
   }
 }
 

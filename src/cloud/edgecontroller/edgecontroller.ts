@@ -2,32 +2,25 @@ import type { Bus } from '../../core/bus.ts';
 import { logger, type Logger } from '../../core/log.ts';
 import { newResponse, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
-import type { k8s } from '../../kube/client.ts';
 import { goStatusError, type KubeRest } from '../../kube/rest.ts';
-import { Downstream } from './downstream/downstream.ts';
+import type { CloudInformers } from '../common/informers/informers.ts';
+import { CloudGroups, CloudModules } from '../common/modules.ts';
+import { Downstream, type DownstreamStats } from './downstream/downstream.ts';
 import { NodeMonitor } from './node-monitor.ts';
-import { queryHandlers, type DeliveredHook } from './upstream/configmap.ts';
+import { queryHandlers } from './upstream/configmap.ts';
 import { eventHandlers } from './upstream/event.ts';
 import { leaseHandlers } from './upstream/lease.ts';
 import { nodeHandlers } from './upstream/node.ts';
 import { podHandlers } from './upstream/pod.ts';
 import type { UpstreamContext, UpstreamHandler, UpstreamRequest } from './upstream/types.ts';
 
-export const EDGECONTROLLER = 'edgecontroller';
-const CLOUDHUB = 'cloudhub';
-const SYNCCONTROLLER = 'synccontroller';
-
 export type EdgeControllerOptions = {
   enabled: boolean;
   kube: KubeRest;
   /** Set only with the embedded API server: there is no controller-manager to mark silent nodes. */
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
-  /** Enables the downstream half (watches need the kubeconfig itself, not just the REST client). */
-  kubeConfig?: k8s.KubeConfig;
-  /** Watch retry backoff of the downstream informers. */
-  downstreamBackoff?: { initialMs: number; maxMs: number };
-  /** Told about ConfigMaps/Secrets handed to an edge in query replies (the reliable queue records them). */
-  onObjectDelivered?: DeliveredHook;
+  /** cloudcore's shared informers; they enable the downstream half (pods, ConfigMaps, Secrets to the edges). */
+  informers?: CloudInformers;
   log?: Logger;
 };
 
@@ -39,13 +32,13 @@ const OWN_NODE_TYPES = new Set(['node', 'nodepatch', 'nodestatus']);
  * KubeEdge's reply shapes. Each request is handled on its own; a slow API call never blocks other nodes.
  */
 export class EdgeController implements Module {
-  readonly name = EDGECONTROLLER;
-  readonly group = EDGECONTROLLER;
+  readonly name = CloudModules.edgeController;
+  readonly group = CloudGroups.edgeController;
   readonly enabled: boolean;
   readonly #o: EdgeControllerOptions;
   readonly #handlers: Map<string, UpstreamHandler>;
-  /** The downstream half; undefined without `kubeConfig`. Also the synccontroller's view of live objects. */
-  readonly downstream: Downstream | undefined;
+  /** The downstream half; undefined without `informers` or when disabled. */
+  readonly #downstream: Downstream | undefined;
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #monitor: NodeMonitor | undefined;
@@ -54,16 +47,14 @@ export class EdgeController implements Module {
   constructor(o: EdgeControllerOptions) {
     this.#o = o;
     this.enabled = o.enabled;
-    this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers, ...podHandlers, ...eventHandlers, ...queryHandlers(o.onObjectDelivered) }));
-    this.downstream =
-      o.kubeConfig === undefined
+    this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers, ...podHandlers, ...eventHandlers, ...queryHandlers }));
+    this.#downstream =
+      o.informers === undefined || !o.enabled
         ? undefined
         : new Downstream({
-            kc: o.kubeConfig,
-            kube: o.kube,
-            log: o.log ?? logger(EDGECONTROLLER),
-            send: (m) => this.#bus?.send(CLOUDHUB, m),
-            ...(o.downstreamBackoff === undefined ? {} : { backoff: o.downstreamBackoff }),
+            informers: o.informers,
+            log: o.log ?? logger(CloudModules.edgeController),
+            send: (m) => this.#bus?.send(CloudModules.cloudHub, m),
           });
   }
 
@@ -75,22 +66,27 @@ export class EdgeController implements Module {
       this.#monitor.start();
     }
     ctx.bus.register(this.name, this.group, (m) => this.#onMessage(m));
-    this.downstream?.start();
+    this.#downstream?.start();
   }
 
   async stop(): Promise<void> {
     this.#bus?.unregister(this.name);
     this.#monitor?.stop();
-    this.downstream?.stop();
+    this.#downstream?.stop();
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** Counters of the downstream half (undefined without it). */
+  downstreamStats(): DownstreamStats | undefined {
+    return this.#downstream?.stats();
   }
 
   #onMessage(msg: Message): void {
     const op = msg.route.operation ?? '';
-    if (msg.route.source === 'cloudhub' && (op === 'connected' || op === 'disconnected')) {
+    if (msg.route.source === CloudModules.cloudHub && (op === 'connected' || op === 'disconnected')) {
       this.#log?.info({ node: (msg.route.resource ?? '').split('/')[1], op }, 'edge session event');
       // A (re)connected edge gets what changed while it was away.
-      if (op === 'connected') this.#bus?.send(SYNCCONTROLLER, msg);
+      if (op === 'connected') this.#bus?.send(CloudModules.syncController, msg);
       return;
     }
     const req = splitUpstream(msg);
@@ -119,18 +115,18 @@ export class EdgeController implements Module {
       const reply = await handler(ctx, req);
       if (reply !== undefined) this.#reply(req, reply);
     } catch (err) {
-      log.error({ resource: req.msg.route.resource, err: String(err) }, 'upstream handler failed');
+      log.error({ resource: req.msg.route.resource, err }, 'upstream handler failed');
       this.#reply(req, { content: goStatusError(err) });
     }
   }
 
   #reply(req: UpstreamRequest, reply: { content: unknown; resourceVersion?: string }): void {
     const resp = newResponse(req.msg, reply.content, {
-      source: EDGECONTROLLER,
+      source: CloudModules.edgeController,
       group: 'resource',
       ...(reply.resourceVersion === undefined ? {} : { resourceVersion: reply.resourceVersion }),
     });
-    this.#bus?.send(CLOUDHUB, resp);
+    this.#bus?.send(CloudModules.cloudHub, resp);
   }
 }
 

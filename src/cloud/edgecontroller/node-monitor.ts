@@ -1,6 +1,6 @@
 import type { Logger } from '../../core/log.ts';
 import { paths, type KubeObject, type KubeRest } from '../../kube/rest.ts';
-import { EDGE_ROLE_LABEL } from './upstream/node.ts';
+import { EDGE_ROLE_LABEL } from '../common/nodes.ts';
 
 type Condition = { type: string; status: string; lastHeartbeatTime?: string; lastTransitionTime?: string; reason?: string; message?: string };
 type List = { items: KubeObject[] };
@@ -53,7 +53,7 @@ export class NodeMonitor {
       }
       for (const node of nodes.items) await this.#checkNode(node, renewed.get(node.metadata?.name ?? '') ?? 0, now);
     } catch (err) {
-      this.#o.log.warn({ err: String(err) }, 'node monitor could not list nodes and leases');
+      this.#o.log.warn({ err }, 'node monitor could not list nodes and leases');
     } finally {
       this.#running = false;
     }
@@ -83,7 +83,7 @@ export class NodeMonitor {
       await this.#o.kube.patch(paths.nodeStatus(name), patch, 'strategic');
       this.#o.log.info({ node: name, silentForMs: now - last }, 'edge node stopped reporting; conditions set to Unknown');
     } catch (err) {
-      this.#o.log.warn({ node: name, err: String(err) }, 'could not mark node Unknown');
+      this.#o.log.warn({ node: name, err }, 'could not mark node Unknown');
     }
   }
 }

@@ -5,10 +5,10 @@ import type { Module, ModuleContext } from '../../core/module.ts';
 import type { KubeObject } from '../../kube/rest.ts';
 import type { ObjectSyncRecord } from '../cloudhub/reliable/objectsync.ts';
 import { compareRv } from '../cloudhub/reliable/rv.ts';
-import type { LiveObjects } from '../edgecontroller/downstream/downstream.ts';
+import { nodeNameOf, type LiveObjects } from '../common/informers/informers.ts';
+import { CloudGroups, CloudModules } from '../common/modules.ts';
+import { edgeFingerprint } from '../common/pod-changes.ts';
 import { objectMessage, TYPE_OF_KIND } from '../edgecontroller/downstream/messages.ts';
-
-export const SYNCCONTROLLER = 'synccontroller';
 
 /** The ObjectSync operations the synccontroller needs. */
 export type SyncRecords = {
@@ -18,24 +18,33 @@ export type SyncRecords = {
 
 export type SyncControllerOptions = {
   records: SyncRecords;
-  live: LiveObjects;
+  /** The shared informers' caches (read only; started here too if nothing else started them). */
+  live: LiveObjects & { start(): void; stop(): void };
   /** Period of the full pass (KubeEdge: 5 s). */
   periodMs?: number;
 };
 
-export type SyncPassResult = { updates: number; deletes: number; inserts: number; collected: number };
+export type SyncPassResult = {
+  updates: number;
+  deletes: number;
+  inserts: number;
+  collected: number;
+  /** Pods whose live resourceVersion is newer than the acked one but whose metadata and spec are not (status only). */
+  unchanged: number;
+};
 
 /**
  * SyncController (`synccontroller`): repairs what the edge holds from the ObjectSync records. For each record
- * it compares the acked resourceVersion with the live object: newer → `update` with the current object; gone
+ * it compares the acked resourceVersion with the live object: newer → `update` with the current object (for a
+ * pod, only if its metadata or spec differ from the acked ones: see the pass); gone
  * or replaced (other UID) → `delete`. Pods bound to a node with no record at all (created while cloudcore was
  * down) → `insert`. Records of nodes that are no longer edge nodes are deleted. Runs at start, on every edge
  * (re)connect (the `connected` event edgecontroller forwards) and periodically. Messages go through CloudHub's
  * reliable queue, which drops what is already queued, in flight or acked, so overlapping passes are harmless.
  */
 export class SyncController implements Module {
-  readonly name = SYNCCONTROLLER;
-  readonly group = SYNCCONTROLLER;
+  readonly name = CloudModules.syncController;
+  readonly group = CloudGroups.syncController;
   readonly enabled = true;
   readonly #o: SyncControllerOptions;
   #bus: Bus | undefined;
@@ -53,6 +62,7 @@ export class SyncController implements Module {
     this.#bus = ctx.bus;
     this.#log = ctx.log;
     ctx.bus.register(this.name, this.group, (m) => this.#onMessage(m));
+    this.#o.live.start();
     void this.#o.live.ready().then(
       () => {
         if (this.#stopped) return;
@@ -69,6 +79,7 @@ export class SyncController implements Module {
     clearInterval(this.#timer);
     this.#bus?.unregister(this.name);
     await this.#running?.catch(() => undefined);
+    this.#o.live.stop();
   }
 
   /** One pass, for some nodes or all; a pass in progress finishes first. */
@@ -123,7 +134,7 @@ export class SyncController implements Module {
 
   async #pass(only: ReadonlySet<string> | undefined): Promise<SyncPassResult> {
     const live = this.#o.live;
-    const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0 };
+    const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0, unchanged: 0 };
     const records = (await this.#o.records.list()).filter((r) => only === undefined || only.has(r.nodeName));
     const tracked = new Set<string>();
     for (const r of records) {
@@ -140,11 +151,21 @@ export class SyncController implements Module {
         this.#send(objectMessage(r.nodeName, 'delete', type, minimalObject(r)));
         result.deletes++;
       } else if (compareRv(obj.metadata?.resourceVersion, r.ackedRv) > 0) {
-        this.#send(objectMessage(r.nodeName, 'update', type, obj));
-        result.updates++;
+        // A pod's resourceVersion also moves with every status report, which the edge is not sent (it reported
+        // it). The ObjectSync keeps the fingerprint of the acked pod's metadata and spec: equal means the edge's
+        // copy is current in everything it acts on, so nothing is sent (and the acked RV stays behind; this
+        // check runs again each pass, a hash of one pod). Without a fingerprint (ConfigMaps, Secrets, records a
+        // KubeEdge cloudcore wrote) the resourceVersion alone decides, as in KubeEdge.
+        const f = r.ackedFingerprint;
+        if (f !== undefined && edgeFingerprint(obj) === f) {
+          result.unchanged++;
+        } else {
+          this.#send(objectMessage(r.nodeName, 'update', type, obj));
+          result.updates++;
+        }
       }
     }
-    const nodes = only === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeOf(p)))] : [...only];
+    const nodes = only === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeNameOf(p)))] : [...only];
     for (const node of nodes) {
       for (const pod of live.podsOn(node)) {
         const uid = pod.metadata?.uid ?? '';
@@ -160,13 +181,8 @@ export class SyncController implements Module {
   }
 
   #send(msg: Message): void {
-    this.#bus?.send('cloudhub', msg);
+    this.#bus?.send(CloudModules.cloudHub, msg);
   }
-}
-
-function nodeOf(pod: KubeObject): string {
-  const spec = pod['spec'] as { nodeName?: unknown } | undefined;
-  return typeof spec?.nodeName === 'string' ? spec.nodeName : '';
 }
 
 /** What is left of an object that is gone: enough metadata for the edge to find and drop its copy. */

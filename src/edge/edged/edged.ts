@@ -1,5 +1,6 @@
 import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
+import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { KUBE_VERSION, VERSION } from '../../version.ts';
@@ -10,8 +11,8 @@ import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
 
-export const EDGED_MODULE = 'edged';
-export const EDGED_GROUP = 'edged';
+export const EDGED_MODULE = EdgeModules.edged;
+export const EDGED_GROUP = EdgeGroups.edged;
 
 export type EdgedOptions = {
   enable?: boolean;

@@ -1,9 +1,10 @@
 import type { Bus } from '../../core/bus.ts';
+import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { buildResource, newMessage, Operation, type Message } from '../../core/message.ts';
 import { unwrapReply } from '../metamanager/replies.ts';
 import { EdgedRequestError } from './nodestatus/errors.ts';
 
-const META = 'metamanager';
+const META = EdgeModules.metaManager;
 
 /**
  * Edged's view of the API server, through MetaManager: answers come from the cloud when connected and from the
@@ -19,7 +20,7 @@ export class MetaClient {
   }
 
   async request(operation: string, resource: string, content: unknown = null): Promise<Message> {
-    const m = newMessage({ source: 'edged', group: 'meta', operation, resource, content });
+    const m = newMessage({ source: EdgeModules.edged, group: EdgeGroups.meta, operation, resource, content });
     const reply = await this.#bus.request(META, m, this.#timeoutMs);
     if (reply.route.operation === Operation.error) {
       throw new EdgedRequestError(operation, resource, String(reply.content));

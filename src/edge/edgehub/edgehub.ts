@@ -4,6 +4,7 @@ import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { newErrorResponse, newMessage, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import type { FrameRejectReason } from '../../core/frame.ts';
 import { dispatchInbound } from './inbound.ts';
@@ -38,7 +39,7 @@ export type EdgeHubStats = {
 };
 
 /** Groups told about link changes, as in docs/bus-contract.md. */
-const CONNECTION_GROUPS = ['meta', 'edged', 'twin', 'bus'] as const;
+const CONNECTION_GROUPS = [EdgeGroups.meta, EdgeGroups.edged, EdgeGroups.twin, EdgeGroups.bus] as const;
 /** A link that lived this long was healthy: the next failure starts the backoff from the beginning. */
 const HEALTHY_LINK_MS = 60_000;
 
@@ -47,8 +48,8 @@ const HEALTHY_LINK_MS = 60_000;
  * failure, and moves messages between that link and the edge bus.
  */
 export class EdgeHub implements Module {
-  readonly name = 'websocket';
-  readonly group = 'hub';
+  readonly name = EdgeModules.edgeHub;
+  readonly group = EdgeGroups.hub;
   readonly enabled = true;
   readonly #o: EdgeHubOptions;
   readonly #backoff: Backoff;
@@ -165,7 +166,7 @@ export class EdgeHub implements Module {
     const beat = (): void => {
       if (!link.probe()) return;
       this.#stats.keepalivesSent++;
-      link.send(newMessage({ source: 'websocket', group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' })).catch((err: unknown) => {
+      link.send(newMessage({ source: this.name, group: 'resource', operation: 'keepalive', resource: 'node', content: 'ping' })).catch((err: unknown) => {
         this.#stats.lastError = describeError(err);
       });
     };
@@ -181,7 +182,7 @@ export class EdgeHub implements Module {
 
   #broadcast(bus: Bus, content: 'cloud_connected' | 'cloud_disconnected'): void {
     for (const group of CONNECTION_GROUPS) {
-      bus.sendToGroup(group, newMessage({ source: 'websocket', group, operation: 'connect', resource: 'node/connection', content }));
+      bus.sendToGroup(group, newMessage({ source: EdgeModules.edgeHub, group, operation: 'connect', resource: 'node/connection', content }));
     }
   }
 
@@ -211,7 +212,7 @@ export class EdgeHub implements Module {
   /** Nobody waiting on a message must hang until their timeout just because the link is down. */
   #refuse(msg: Message, text: string): void {
     this.#stats.outboundRefused++;
-    const answered = this.#bus?.respond(newErrorResponse(msg, text, 'websocket')) ?? false;
+    const answered = this.#bus?.respond(newErrorResponse(msg, text, EdgeModules.edgeHub)) ?? false;
     if (!answered) {
       this.#log?.debug({ resource: msg.route.resource, operation: msg.route.operation }, 'cloud not connected, message dropped');
     }

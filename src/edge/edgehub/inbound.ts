@@ -1,6 +1,7 @@
 import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Message } from '../../core/message.ts';
+import { EdgeGroups, EdgeModules, RouterSources } from '../common/modules.ts';
 
 /** Where a cloud message went: a waiter (`respond`), a module name, or nowhere. */
 export type InboundRoute = 'respond' | 'dropped' | string;
@@ -18,17 +19,17 @@ export function dispatchInbound(bus: Bus, msg: Message, log: Logger): InboundRou
   switch (group) {
     case 'resource':
     case 'func':
-      target = 'metamanager';
+      target = EdgeModules.metaManager;
       break;
-    case 'twin':
-      target = 'twin';
+    case EdgeGroups.twin:
+      target = EdgeModules.deviceTwin;
       break;
-    case 'user':
-      if (msg.route.source === 'router_eventbus') target = 'eventbus';
-      else if (msg.route.source === 'router_servicebus') target = 'servicebus';
+    case EdgeGroups.user:
+      if (msg.route.source === RouterSources.eventBus) target = EdgeModules.eventBus;
+      else if (msg.route.source === RouterSources.serviceBus) target = EdgeModules.serviceBus;
       break;
     case 'taskmanager':
-      target = 'taskmanager';
+      target = EdgeModules.taskManager;
       break;
   }
   if (target === undefined) {

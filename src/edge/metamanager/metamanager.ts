@@ -4,13 +4,14 @@ import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { contentAsObject, newErrorResponse, newResponse, Operation, parseResource, ResourceType, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { successObject } from './replies.ts';
 import { MetaStore, resourceVersionOf } from './store.ts';
 
-export const META_MODULE = 'metamanager';
-export const META_GROUP = 'meta';
-const HUB_MODULE = 'websocket';
-const EDGED_MODULE = 'edged';
+export const META_MODULE = EdgeModules.metaManager;
+export const META_GROUP = EdgeGroups.meta;
+const HUB_MODULE = EdgeModules.edgeHub;
+const EDGED_MODULE = EdgeModules.edged;
 
 export type MetaManagerOptions = {
   enable?: boolean;

@@ -4,12 +4,21 @@ import { compareRv } from './rv.ts';
 export const RELIABLESYNCS_GROUP = 'reliablesyncs.kubeedge.io';
 export const RELIABLESYNCS_VERSION = 'v1alpha1';
 const API = `/apis/${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}`;
+/**
+ * Our addition to KubeEdge's ObjectSync (an annotation, so a KubeEdge cloudcore reading the same objects is not
+ * disturbed): the {@link edgeFingerprint} of the acked object. A pod's resourceVersion moves with every status
+ * report, which the edge is not sent; this says whether the edge's copy is still current anyway.
+ */
+export const ACKED_FINGERPRINT_ANNOTATION = 'reliablesyncs.kubeedge-ts.io/acked-fingerprint';
 
 /** Which object an ObjectSync tracks; namespace '' = a cluster-scoped object (ClusterObjectSync). */
 export type ObjectRef = { apiVersion: string; kind: string; namespace: string; name: string; uid: string };
 
-/** One ObjectSync/ClusterObjectSync, decoded: the node, the object and the resourceVersion the node acked. */
-export type ObjectSyncRecord = ObjectRef & { nodeName: string; syncName: string; ackedRv: string };
+/** What a node acked of an object: its resourceVersion and, for pods, the fingerprint of what the edge acts on. */
+export type Acked = { rv: string; fingerprint?: string };
+
+/** One ObjectSync/ClusterObjectSync, decoded: the node, the object and what the node acked. */
+export type ObjectSyncRecord = ObjectRef & { nodeName: string; syncName: string; ackedRv: string; ackedFingerprint?: string };
 
 /** KubeEdge's name: `<node>.<objectUID>`. UIDs contain no dots, so the node is everything before the last one. */
 export function objectSyncName(nodeName: string, uid: string): string {
@@ -48,7 +57,14 @@ function decode(o: SyncObject): ObjectSyncRecord | undefined {
     kind: o.spec?.objectKind ?? '',
     name: o.spec?.objectName ?? '',
     ackedRv: o.status?.objectResourceVersion ?? '0',
+    ...fingerprintOf(o),
   };
+}
+
+function fingerprintOf(o: SyncObject): { ackedFingerprint?: string } {
+  const annotations = o.metadata?.['annotations'] as Record<string, unknown> | undefined;
+  const f = annotations?.[ACKED_FINGERPRINT_ANNOTATION];
+  return typeof f === 'string' && f !== '' ? { ackedFingerprint: f } : {};
 }
 
 /**
@@ -63,20 +79,21 @@ export class ObjectSyncStore {
     this.#kube = kube;
   }
 
-  /** The acked resourceVersion, or undefined when there is no ObjectSync for (node, object). */
-  async ackedRv(nodeName: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<string | undefined> {
+  /** What the node acked, or undefined when there is no ObjectSync for (node, object). */
+  async acked(nodeName: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<Acked | undefined> {
     try {
       const o = await this.#kube.get<SyncObject>(itemPath(ref.namespace, objectSyncName(nodeName, ref.uid)));
-      return o.status?.objectResourceVersion ?? '0';
+      const f = fingerprintOf(o).ackedFingerprint;
+      return { rv: o.status?.objectResourceVersion ?? '0', ...(f === undefined ? {} : { fingerprint: f }) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   }
 
-  /** Records that `nodeName` acked `ref` at `rv`, creating the ObjectSync the first time. */
-  record(nodeName: string, ref: ObjectRef, rv: string): Promise<void> {
-    return this.#serial(ref.namespace, objectSyncName(nodeName, ref.uid), () => this.#record(nodeName, ref, rv));
+  /** Records that `nodeName` acked `ref` at `acked.rv`, creating the ObjectSync the first time. */
+  record(nodeName: string, ref: ObjectRef, acked: Acked): Promise<void> {
+    return this.#serial(ref.namespace, objectSyncName(nodeName, ref.uid), () => this.#record(nodeName, ref, acked));
   }
 
   /** Forgets (node, object): after a delete was acked, or when the node is gone. Absent is fine. */
@@ -105,7 +122,8 @@ export class ObjectSyncStore {
     return out;
   }
 
-  async #record(nodeName: string, ref: ObjectRef, rv: string): Promise<void> {
+  async #record(nodeName: string, ref: ObjectRef, acked: Acked): Promise<void> {
+    const { rv, fingerprint } = acked;
     const name = objectSyncName(nodeName, ref.uid);
     const path = itemPath(ref.namespace, name);
     let current: SyncObject | undefined;
@@ -119,7 +137,11 @@ export class ObjectSyncStore {
       const body: SyncObject = {
         apiVersion: `${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}`,
         kind,
-        metadata: { name, ...(ref.namespace === '' ? {} : { namespace: ref.namespace }) },
+        metadata: {
+          name,
+          ...(ref.namespace === '' ? {} : { namespace: ref.namespace }),
+          ...(fingerprint === undefined ? {} : { annotations: { [ACKED_FINGERPRINT_ANNOTATION]: fingerprint } }),
+        },
         spec: { objectAPIVersion: ref.apiVersion, objectKind: ref.kind, objectName: ref.name },
         status: { objectResourceVersion: rv },
       };
@@ -133,6 +155,12 @@ export class ObjectSyncStore {
     // A server with a status subresource drops status on create; and never move the recorded RV backwards.
     const have = current.status?.objectResourceVersion;
     if (have === rv || compareRv(have, rv) > 0) return;
+    // Two writes (a status subresource takes only status). The fingerprint first: a crash between them leaves
+    // the old RV with the new fingerprint, which still matches the live object, so nothing is resent for it.
+    const f = fingerprintOf(current).ackedFingerprint;
+    if (fingerprint !== f) {
+      await this.#kube.patch(path, { metadata: { annotations: { [ACKED_FINGERPRINT_ANNOTATION]: fingerprint ?? null } } }, 'merge');
+    }
     await this.#kube.patch(`${path}/status`, { status: { objectResourceVersion: rv } }, 'merge');
   }
 

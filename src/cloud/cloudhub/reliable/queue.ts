@@ -1,7 +1,8 @@
 import type { Logger } from '../../../core/log.ts';
-import type { Message } from '../../../core/message.ts';
+import { Operation, type Message } from '../../../core/message.ts';
+import { edgeFingerprint } from '../../common/pod-changes.ts';
 import { needsAck } from './needs-ack.ts';
-import type { ObjectRef } from './objectsync.ts';
+import type { Acked, ObjectRef } from './objectsync.ts';
 import { compareRv } from './rv.ts';
 
 /** What the queue needs from CloudHub: a way to write to a node and to know whether it is there. */
@@ -10,11 +11,13 @@ export type NodeLink = {
   isConnected(nodeId: string): boolean;
 };
 
-/** The hooks CloudHub calls. Implemented by {@link ReliableQueue}. */
+/** What CloudHub calls. Implemented by {@link ReliableQueue}. */
 export type ReliableDelivery = {
-  bind(link: NodeLink): void;
-  /** Takes a downstream message (edge form) if it needs an ack; false = send it fire-and-forget. */
-  offer(nodeId: string, msg: Message): boolean;
+  /**
+   * Sends a downstream message (edge form): queued until acked if it needs an ack, else written at once. Either
+   * way the queue notes what the edge now holds.
+   */
+  send(nodeId: string, msg: Message): void;
   onAck(nodeId: string, ack: Message): void;
   onConnected(nodeId: string): void;
   onDisconnected(nodeId: string): void;
@@ -25,13 +28,14 @@ export type ReliableDelivery = {
 
 /** Where acked resourceVersions live (ObjectSyncStore in production). */
 export type AckRecordStore = {
-  ackedRv(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<string | undefined>;
-  record(nodeId: string, ref: ObjectRef, rv: string): Promise<void>;
+  acked(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<Acked | undefined>;
+  record(nodeId: string, ref: ObjectRef, acked: Acked): Promise<void>;
   remove(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<void>;
 };
 
 export type ReliableQueueOptions = {
   store: AckRecordStore;
+  link: NodeLink;
   log: Logger;
   /** Resend interval while unacked (KubeEdge: 5 s). */
   retryIntervalMs?: number;
@@ -46,17 +50,25 @@ export type ReliableStats = {
   sent: number;
   resent: number;
   acked: number;
-  /** Offers dropped because a newer (or the same) version was already queued, in flight or acked. */
+  /**
+   * Offers dropped because a newer (or the same) version was already queued, in flight or acked, or because
+   * the edge's acked copy has the same metadata and spec (a pod whose status alone moved on).
+   */
   stale: number;
+  /** Objects the edge got in query replies (stored there like a push), recorded as acked. */
+  noted: number;
   /** Reliable messages without a resourceVersion (KubeEdge drops those too). */
   dropped: number;
 };
 
-type Entry = { ref: ObjectRef; op: string; rv: string; msg: Message };
+type Entry = { ref: ObjectRef; op: string; rv: string; fingerprint: string | undefined; msg: Message };
+
+/** Objects an edge stores when it gets them in a query reply (KubeEdge's metamanager does for these). */
+const STORED_REPLY_KINDS = new Set(['ConfigMap', 'Secret']);
 type Inflight = { entry: Entry; attempts: number; timer: NodeJS.Timeout | undefined };
 type Slot = {
-  /** The node's acked RV for this object; undefined = none known (never acked, or not loaded yet). */
-  acked: string | undefined;
+  /** What the node acked of this object; undefined = none known (never acked, or not loaded yet). */
+  acked: Acked | undefined;
   loaded: boolean;
   loading: Promise<void> | undefined;
   pending: Entry | undefined;
@@ -70,22 +82,25 @@ type Slot = {
  * Per-node reliable delivery after KubeEdge's ObjectSync design. Each node has one slot per object UID holding
  * at most one message in flight and one waiting; a newer version replaces a waiting older one. A message in
  * flight is resent every `retryIntervalMs` until the edge acks it (`response` with `parent_msg_id` = its id);
- * the acked RV is then written to the node's ObjectSync. Nothing older than what a node acked is ever sent,
- * and the acked RV is read from the ObjectSync before the first send, so a restarted cloudcore resends nothing
- * the edge already has. Waiting messages survive disconnects and go out on reconnect.
+ * the acked RV (and, for a pod, the fingerprint of its metadata and spec) is then written to the node's
+ * ObjectSync. Nothing older than what a node acked is ever sent, nor a pod whose metadata and spec equal the
+ * acked ones; what was acked is read from the ObjectSync before the first send, so a restarted cloudcore resends
+ * nothing the edge already has. Waiting messages survive disconnects and go out on reconnect. The queue notes
+ * deliveries itself: acks of what it sent, and the ConfigMaps/Secrets the edge got in query replies.
  */
 export class ReliableQueue implements ReliableDelivery {
-  readonly #o: Required<Omit<ReliableQueueOptions, 'store' | 'log'>>;
+  readonly #o: Required<Omit<ReliableQueueOptions, 'store' | 'link' | 'log'>>;
   readonly #store: AckRecordStore;
+  readonly #link: NodeLink;
   readonly #log: Logger;
   readonly #nodes = new Map<string, Map<string, Slot>>();
   readonly #byMsgId = new Map<string, { nodeId: string; uid: string; entry: Entry }>();
-  readonly #stats: ReliableStats = { queued: 0, sent: 0, resent: 0, acked: 0, stale: 0, dropped: 0 };
-  #link: NodeLink | undefined;
+  readonly #stats: ReliableStats = { queued: 0, sent: 0, resent: 0, acked: 0, stale: 0, noted: 0, dropped: 0 };
   #stopped = false;
 
   constructor(o: ReliableQueueOptions) {
     this.#store = o.store;
+    this.#link = o.link;
     this.#log = o.log;
     this.#o = {
       retryIntervalMs: o.retryIntervalMs ?? 5000,
@@ -94,22 +109,19 @@ export class ReliableQueue implements ReliableDelivery {
     };
   }
 
-  bind(link: NodeLink): void {
-    this.#link = link;
-  }
-
   stats(): ReliableStats {
     return { ...this.#stats };
   }
 
-  /** Messages waiting or in flight for a node (for tests and diagnostics). */
-  backlog(nodeId: string): number {
-    let n = 0;
-    for (const s of this.#nodes.get(nodeId)?.values() ?? []) n += (s.pending !== undefined ? 1 : 0) + (s.inflight !== undefined ? 1 : 0);
-    return n;
+  send(nodeId: string, msg: Message): void {
+    if (this.#offer(nodeId, msg)) return;
+    void this.#link.dispatch(nodeId, msg).then((written) => {
+      if (written) this.#noteReply(nodeId, msg);
+    });
   }
 
-  offer(nodeId: string, msg: Message): boolean {
+  /** Takes a message that needs an ack into its slot; false = not one of those (send it fire-and-forget). */
+  #offer(nodeId: string, msg: Message): boolean {
     if (!needsAck(msg)) return false;
     const entry = toEntry(msg);
     if (entry === undefined) return false; // nothing to key it by: fire-and-forget
@@ -150,24 +162,32 @@ export class ReliableQueue implements ReliableDelivery {
       this.#store.remove(nodeId, e.ref).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err }, 'removing ObjectSync failed'));
       return;
     }
-    if (slot.acked === undefined || compareRv(e.rv, slot.acked) > 0) {
-      slot.acked = e.rv;
-      this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err }, 'recording ObjectSync failed'));
-    }
+    this.#acked(nodeId, slot, e);
     void this.#pump(nodeId, rec.uid);
   }
 
   /**
-   * The node received `obj` outside the queue (a ConfigMap/Secret query reply, which the edge stores like a
-   * push): count it as acked, so later changes are compared against it and an older queued copy is not sent.
+   * A reply was written to the node. One carrying a ConfigMap/Secret (a query reply) is stored by the edge like
+   * a push: count it as acked, so later changes are compared against it and an older queued copy is not sent.
    */
-  noteDelivered(nodeId: string, obj: { apiVersion?: string; kind?: string; metadata?: Record<string, unknown> }): void {
-    const e = toEntry({ header: { msg_id: '', timestamp: 0 }, route: { operation: 'update' }, content: obj });
-    if (e === undefined || e.rv === '' || this.#stopped) return;
+  #noteReply(nodeId: string, msg: Message): void {
+    if (msg.route.operation !== Operation.response || this.#stopped) return;
+    const kind = (msg.content as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string' || !STORED_REPLY_KINDS.has(kind)) return;
+    const e = toEntry(msg);
+    if (e === undefined || e.rv === '') return;
     const slot = this.#slot(nodeId, e.ref.uid);
-    if (slot.deleted || (slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0)) return;
-    slot.acked = e.rv;
-    this.#store.record(nodeId, e.ref, e.rv).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err }, 'recording ObjectSync failed'));
+    if (slot.deleted) return;
+    if (this.#acked(nodeId, slot, e)) this.#stats.noted++;
+  }
+
+  /** Moves the slot's acked version forward to `e` and writes it to the ObjectSync; false if `e` is not newer. */
+  #acked(nodeId: string, slot: Slot, e: Entry): boolean {
+    if (slot.acked !== undefined && compareRv(e.rv, slot.acked.rv) <= 0) return false;
+    const acked: Acked = { rv: e.rv, ...(e.fingerprint === undefined ? {} : { fingerprint: e.fingerprint }) };
+    slot.acked = acked;
+    this.#store.record(nodeId, e.ref, acked).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err }, 'recording ObjectSync failed'));
+    return true;
   }
 
   onConnected(nodeId: string): void {
@@ -236,11 +256,12 @@ export class ReliableQueue implements ReliableDelivery {
       await this.#load(nodeId, slot, slot.pending.ref);
       return this.#pump(nodeId, uid);
     }
-    const link = this.#link;
-    if (link === undefined || !link.isConnected(nodeId)) return; // sent by onConnected
+    if (!this.#link.isConnected(nodeId)) return; // sent by onConnected
     let e: Entry = slot.pending;
     slot.pending = undefined;
-    if (e.op !== 'delete' && slot.acked !== undefined && compareRv(e.rv, slot.acked) <= 0) {
+    if (e.op !== 'delete' && slot.acked !== undefined && (compareRv(e.rv, slot.acked.rv) <= 0 || sameForEdge(e, slot.acked))) {
+      // Not newer, or newer only in what the edge is not sent (a pod's status; e.g. the re-list after a cloudcore
+      // restart offers every pod again, most of them with a status reported since the last ack).
       this.#stats.stale++;
       return;
     }
@@ -255,10 +276,10 @@ export class ReliableQueue implements ReliableDelivery {
 
   async #load(nodeId: string, slot: Slot, ref: ObjectRef): Promise<void> {
     slot.loading ??= this.#store
-      .ackedRv(nodeId, ref)
+      .acked(nodeId, ref)
       .then(
-        (rv) => {
-          if (rv !== undefined && (slot.acked === undefined || compareRv(rv, slot.acked) > 0)) slot.acked = rv;
+        (acked) => {
+          if (acked !== undefined && (slot.acked === undefined || compareRv(acked.rv, slot.acked.rv) > 0)) slot.acked = acked;
         },
         (err: unknown) => this.#log.warn({ nodeId, uid: ref.uid, err }, 'reading ObjectSync failed; sending anyway'),
       )
@@ -270,13 +291,12 @@ export class ReliableQueue implements ReliableDelivery {
   }
 
   #transmit(nodeId: string, uid: string, inf: Inflight): void {
-    const link = this.#link;
-    if (link === undefined || this.#stopped) return;
+    if (this.#stopped) return;
     inf.attempts++;
     if (inf.attempts === 1) this.#stats.sent++;
     else this.#stats.resent++;
     this.#byMsgId.set(inf.entry.msg.header.msg_id, { nodeId, uid, entry: inf.entry });
-    void link.dispatch(nodeId, inf.entry.msg);
+    void this.#link.dispatch(nodeId, inf.entry.msg);
     inf.timer = setTimeout(() => this.#onTimeout(nodeId, uid, inf), this.#o.retryIntervalMs);
     inf.timer.unref();
   }
@@ -284,7 +304,7 @@ export class ReliableQueue implements ReliableDelivery {
   #onTimeout(nodeId: string, uid: string, inf: Inflight): void {
     const slot = this.#nodes.get(nodeId)?.get(uid);
     if (slot === undefined || slot.inflight !== inf || this.#stopped) return;
-    const connected = this.#link?.isConnected(nodeId) ?? false;
+    const connected = this.#link.isConnected(nodeId);
     if (connected && inf.attempts <= this.#o.maxRetries) {
       this.#log.debug({ nodeId, uid, attempt: inf.attempts, resource: inf.entry.msg.route.resource }, 'no ack yet, resending');
       this.#transmit(nodeId, uid, inf);
@@ -312,6 +332,11 @@ function supersedes(e: Entry, other: Entry | undefined): boolean {
   return compareRv(e.rv, other.rv) > 0;
 }
 
+/** The edge's acked copy has the metadata and spec of `e` (only for kinds with a fingerprint: pods). */
+function sameForEdge(e: Entry, acked: Acked): boolean {
+  return e.fingerprint !== undefined && e.fingerprint === acked.fingerprint;
+}
+
 function toEntry(msg: Message): Entry | undefined {
   const c = msg.content as { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown> } | null;
   if (typeof c !== 'object' || c === null) return undefined;
@@ -332,6 +357,7 @@ function toEntry(msg: Message): Entry | undefined {
     },
     op: msg.route.operation ?? '',
     rv,
+    fingerprint: edgeFingerprint(c),
     msg,
   };
 }

@@ -14,7 +14,3 @@ export function compareRv(a: string | undefined, b: string | undefined): -1 | 0 
   const y = parseRv(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
-
-export function isNewerRv(a: string | undefined, b: string | undefined): boolean {
-  return compareRv(a, b) > 0;
-}

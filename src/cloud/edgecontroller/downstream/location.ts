@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../../kube/rest.ts';
-import { keyOf } from './informer.ts';
+import { keyOf } from '../../common/informers/informer.ts';
 import { podReferences } from './pod-refs.ts';
 
 export type RefKind = 'configmap' | 'secret';
@@ -48,10 +48,5 @@ export class LocationIndex {
 
   nodesFor(kind: RefKind, namespace: string, name: string): string[] {
     return [...(this.#objects.get(`${kind}:${namespace}/${name}`)?.keys() ?? [])];
-  }
-
-  /** Node of a recorded pod. */
-  nodeOfPod(pod: KubeObject): string | undefined {
-    return this.#pods.get(keyOf(pod))?.node;
   }
 }

@@ -1,7 +1,6 @@
 import { newMessage, type Message } from '../../../core/message.ts';
 import type { KubeObject } from '../../../kube/rest.ts';
-
-export const EDGECONTROLLER_SOURCE = 'edgecontroller';
+import { CloudModules } from '../../common/modules.ts';
 
 /**
  * A downstream resource message as KubeEdge's edgecontroller builds it: `node/<node>/<ns>/<type>/<name>`,
@@ -10,7 +9,7 @@ export const EDGECONTROLLER_SOURCE = 'edgecontroller';
 export function objectMessage(nodeId: string, operation: string, type: string, obj: KubeObject): Message {
   const ns = obj.metadata?.namespace ?? '';
   return newMessage({
-    source: EDGECONTROLLER_SOURCE,
+    source: CloudModules.edgeController,
     group: 'resource',
     operation,
     resource: `node/${nodeId}/${ns === '' ? 'null' : ns}/${type}/${obj.metadata?.name ?? ''}`,

@@ -2,15 +2,11 @@ import type { KubeObject } from '../../../kube/rest.ts';
 import { goStatusError, isNotFound, KubeApiError, paths } from '../../../kube/rest.ts';
 import { resourceVersionOf, type UpstreamContext, type UpstreamHandler, type UpstreamReply, type UpstreamRequest } from './types.ts';
 
-/** Told about each object handed to an edge in a query reply (the edge stores it like a pushed one). */
-export type DeliveredHook = (nodeId: string, obj: KubeObject) => void;
-
-function queryObject(plural: string, kind: string, delivered?: DeliveredHook): UpstreamHandler {
+function queryObject(plural: string, kind: string): UpstreamHandler {
   return async function queryNamespaced(ctx: UpstreamContext, req: UpstreamRequest): Promise<UpstreamReply> {
     try {
       const raw = await ctx.kube.get(paths.namespaced(req.namespace, plural, req.name));
       const obj: KubeObject = { ...raw, kind, apiVersion: 'v1' };
-      delivered?.(req.nodeId, obj);
       const rv = resourceVersionOf(obj);
       return { content: obj, ...(rv === undefined ? {} : { resourceVersion: rv }) };
     } catch (err) {
@@ -48,11 +44,12 @@ async function queryServiceAccountToken(ctx: UpstreamContext, req: UpstreamReque
   }
 }
 
-/** Query handlers for configmaps, secrets and service-account tokens. */
-export function queryHandlers(delivered?: DeliveredHook): Record<string, UpstreamHandler> {
-  return {
-    'configmap:query': queryObject('configmaps', 'ConfigMap', delivered),
-    'secret:query': queryObject('secrets', 'Secret', delivered),
-    'serviceaccounttoken:query': queryServiceAccountToken,
-  };
-}
+/**
+ * Query handlers for configmaps, secrets and service-account tokens. The edge stores a ConfigMap/Secret it gets
+ * in a reply like a pushed one; CloudHub's reliable queue records that when it writes the reply.
+ */
+export const queryHandlers: Record<string, UpstreamHandler> = {
+  'configmap:query': queryObject('configmaps', 'ConfigMap'),
+  'secret:query': queryObject('secrets', 'Secret'),
+  'serviceaccounttoken:query': queryServiceAccountToken,
+};

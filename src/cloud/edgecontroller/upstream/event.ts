@@ -28,7 +28,7 @@ async function writeEvent(ctx: UpstreamContext, req: UpstreamRequest): Promise<U
     }
     return { content: objectResp(withoutTypeMeta(out)) };
   } catch (err) {
-    ctx.log.debug({ node: req.nodeId, event: `${ns}/${name}`, err: String(err) }, 'event from edge not written');
+    ctx.log.debug({ node: req.nodeId, event: `${ns}/${name}`, err }, 'event from edge not written');
     return { content: objectResp(null, goStatusError(err)) };
   }
 }

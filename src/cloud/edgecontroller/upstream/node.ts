@@ -1,5 +1,6 @@
 import { contentAsObject } from '../../../core/message.ts';
 import { goStatusError, isAlreadyExists, paths, type KubeObject } from '../../../kube/rest.ts';
+import { EDGE_ROLE_LABEL } from '../../common/nodes.ts';
 import {
   objectResp,
   resourceVersionOf,
@@ -9,9 +10,6 @@ import {
   type UpstreamReply,
   type UpstreamRequest,
 } from './types.ts';
-
-export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
-export const AGENT_ROLE_LABEL = 'node-role.kubernetes.io/agent';
 
 function withTypeMeta(node: KubeObject): KubeObject {
   return { kind: 'Node', apiVersion: 'v1', ...node };
@@ -51,7 +49,7 @@ async function registerNode(ctx: UpstreamContext, req: UpstreamRequest): Promise
       const existing = await ctx.kube.get(paths.node(req.name)).catch(() => null);
       if (existing !== null) return { content: objectResp(withoutTypeMeta(existing)) };
     }
-    ctx.log.warn({ node: req.name, err: String(err) }, 'node registration failed');
+    ctx.log.warn({ node: req.name, err }, 'node registration failed');
     return { content: objectResp(null, goStatusError(err)) };
   }
 }

@@ -55,7 +55,7 @@ async function legacyPodStatus(ctx: UpstreamContext, req: UpstreamRequest): Prom
       if (typeof uid === 'string' && uid !== '' && pod.metadata?.uid !== uid) continue;
       await ctx.kube.patch(podPath(req.namespace, name, 'status'), { metadata: { uid: pod.metadata?.uid }, status }, 'merge');
     } catch (err) {
-      ctx.log.warn({ node: req.nodeId, pod: `${req.namespace}/${name}`, err: String(err) }, 'legacy podstatus update failed');
+      ctx.log.warn({ node: req.nodeId, pod: `${req.namespace}/${name}`, err }, 'legacy podstatus update failed');
     }
   }
   return undefined;
@@ -75,7 +75,7 @@ async function deletePod(ctx: UpstreamContext, req: UpstreamRequest): Promise<Up
     return { content: 'OK' };
   } catch (err) {
     if (isNotFound(err)) return { content: 'OK' };
-    ctx.log.warn({ node: req.nodeId, pod: `${req.namespace}/${req.name}`, err: String(err) }, 'pod delete from edge failed');
+    ctx.log.warn({ node: req.nodeId, pod: `${req.namespace}/${req.name}`, err }, 'pod delete from edge failed');
     return { content: goStatusError(err) };
   }
 }

@@ -1,5 +1,6 @@
 import type { Bus } from '../../../core/bus.ts';
 import type { Logger } from '../../../core/log.ts';
+import { EdgeGroups, EdgeModules } from '../../common/modules.ts';
 import { buildResource, contentAsObject, newMessage, Operation, ResourceType, type Message } from '../../../core/message.ts';
 import { errorCode, unwrapReply } from '../../metamanager/replies.ts';
 import { EdgedRequestError } from './errors.ts';
@@ -26,7 +27,7 @@ export type NodeStatusOptions = {
   hostInfo: () => HostInfo;
 };
 
-const META = 'metamanager';
+const META = EdgeModules.metaManager;
 
 /**
  * Registers the Node, then keeps it current as kubelet does: the status is computed every `updateFrequencyMs`
@@ -205,7 +206,7 @@ export class NodeStatusManager {
   }
 
   async #request(operation: string, resource: string, content: unknown, timeoutMs: number): Promise<Message> {
-    const m = newMessage({ source: 'edged', group: 'meta', operation, resource, content });
+    const m = newMessage({ source: EdgeModules.edged, group: EdgeGroups.meta, operation, resource, content });
     const reply = await this.#bus.request(META, m, timeoutMs);
     if (reply.route.operation === Operation.error) {
       throw new EdgedRequestError(operation, resource, String(reply.content));

@@ -45,13 +45,13 @@ describe('reliable delivery over a real cloudhub', () => {
       assert.equal(new Set(copies.map((m) => m.header.msg_id)).size, 1, 'a resend is the same message');
       const uid = pod.metadata?.uid ?? '';
       const store = new ObjectSyncStore(kube);
-      assert.equal(await store.ackedRv('edge-r', { namespace: 'default', uid }), undefined, 'nothing recorded before the ack');
+      assert.equal(await store.acked('edge-r', { namespace: 'default', uid }), undefined, 'nothing recorded before the ack');
 
       edge.ack = true;
       await waitFor(() => edge.about('default/pod/retry-me', 'insert').length >= 4, 'the next resend');
       const rv = pod.metadata?.resourceVersion ?? '';
       const end = Date.now() + 5000;
-      while ((await store.ackedRv('edge-r', { namespace: 'default', uid })) !== rv) {
+      while ((await store.acked('edge-r', { namespace: 'default', uid }))?.rv !== rv) {
         if (Date.now() > end) assert.fail('ObjectSync not written');
         await sleep(50);
       }
@@ -93,7 +93,7 @@ describe('reliable delivery over a real cloudhub', () => {
       await sleep(500);
       const rvs = edge.about('default/pod/versions').map((m) => m.header.resourceversion);
       assert.deepEqual(rvs, [v1.metadata?.resourceVersion, v2.metadata?.resourceVersion]);
-      assert.ok(stack.reliable.stats().stale >= 1);
+      assert.ok(stack.hub.reliableStats()!.stale >= 1);
     } finally {
       await edge.close();
     }
@@ -103,12 +103,12 @@ describe('reliable delivery over a real cloudhub', () => {
     const edge = await FakeEdge.connect(stack.port, pki, 'edge-r', { ack: false });
     try {
       await kube.create(paths.namespaced('default', 'configmaps'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'q' }, data: {} });
-      const before = stack.reliable.stats();
+      const before = stack.hub.reliableStats()!;
       const reply = await edge.request('query', 'default/configmap/q');
       assert.equal(reply.route.operation, 'response');
       await sleep(500);
       assert.equal(edge.about('default/configmap/q').length, 0, 'the reply is not resent');
-      assert.equal(stack.reliable.stats().sent, before.sent);
+      assert.equal(stack.hub.reliableStats()!.sent, before.sent);
     } finally {
       await edge.close();
     }

@@ -85,6 +85,29 @@ describe('edgecontroller downstream over a real cloudhub (fake edges that ack)',
     assert.equal(a.about('default/secret/pw').length, 0);
   });
 
+  test('a status-only change sends nothing to the edge, not even from a sync pass; a label change sends an update', async () => {
+    await kube.create(paths.namespaced('default', 'pods'), podManifest('reporter', 'edge-a'));
+    await a.waitFor('default/pod/reporter', 'insert');
+    await sleep(200); // the ack is recorded
+    // As the edge's podpatch does: the status moves on, and with it the resourceVersion.
+    await kube.patch(paths.namespaced('default', 'pods', 'reporter', 'status'), { status: { phase: 'Running' } }, 'merge');
+    const before = stack.ec.downstreamStats()?.podStatusOnlySkipped ?? 0;
+    await waitForCondition(() => (stack.ec.downstreamStats()?.podStatusOnlySkipped ?? 0) > before, 'the status change seen and skipped');
+    const pass = await stack.sync.sync('edge-a');
+    assert.equal(pass.updates, 0, 'the sync pass sees the newer resourceVersion but the same metadata and spec');
+    assert.ok(pass.unchanged >= 1);
+    assert.equal(a.about('default/pod/reporter', 'update').length, 0, 'no update for a status-only change');
+
+    const labelled = await kube.patch(paths.namespaced('default', 'pods', 'reporter'), { metadata: { labels: { tier: 'web' } } }, 'merge');
+    const m = await a.waitFor('default/pod/reporter', 'update');
+    assert.equal(m.header.resourceversion, labelled.metadata?.resourceVersion);
+    assert.deepEqual((m.content as KubeObject).metadata?.['labels'], { app: 'reporter', tier: 'web' });
+    assert.equal(((m.content as KubeObject)['status'] as { phase?: string }).phase, 'Running', 'the update carries the current status');
+    await sleep(200);
+    assert.equal((await stack.sync.sync('edge-a')).updates, 0, 'nothing left to repair');
+    assert.equal(a.about('default/pod/reporter', 'update').length, 1);
+  });
+
   test('pod deletion: update with deletionTimestamp, then delete after the edge removes it', async () => {
     const pod = await kube.create(paths.namespaced('default', 'pods'), podManifest('doomed', 'edge-a'));
     await a.waitFor('default/pod/doomed', 'insert');
@@ -96,6 +119,14 @@ describe('edgecontroller downstream over a real cloudhub (fake edges that ack)',
     assert.equal((del.content as KubeObject).metadata?.uid, pod.metadata?.uid);
   });
 });
+
+async function waitForCondition(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
 
 async function waitForUpdate(edge: FakeEdge, resource: string, pred: (o: KubeObject) => boolean): Promise<void> {
   const end = Date.now() + 10_000;

@@ -84,8 +84,12 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
     assert.equal(reply.header.resourceversion, c.Object.metadata?.resourceVersion);
     const out = await kubectlOk(api, ['get', 'pods', 'runner', '--no-headers']);
     assert.match(out, /^runner\s+1\/1\s+Running\s+0\s+/);
-    // The status change is echoed back as a pod update (KubeEdge 1.15 does the same).
-    await edge.waitFor('default/pod/runner', 'update');
+    // The status change is not echoed back (KubeEdge's edgecontroller sends a pod only when its metadata or
+    // spec changed); a label change is. So the first update the edge gets is the label's.
+    const labelled = await kube.patch(paths.namespaced('default', 'pods', 'runner'), { metadata: { labels: { tier: 'web' } } }, 'merge');
+    const upd = await edge.waitFor('default/pod/runner', 'update');
+    assert.equal(edge.about('default/pod/runner', 'update').length, 1);
+    assert.equal(upd.header.resourceversion, labelled.metadata?.resourceVersion);
   });
 
   test('a podpatch with a non-JSON body is answered with an error, not a crash', async () => {

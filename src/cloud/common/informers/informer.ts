@@ -14,7 +14,6 @@ export type InformerOptions = {
   apiVersion: string;
   labelSelector?: string;
   log: Logger;
-  onEvent: InformerHandler;
   backoff?: { initialMs: number; maxMs: number };
 };
 
@@ -33,6 +32,7 @@ export function keyOf(o: KubeObject): string {
 export class Informer {
   readonly #o: InformerOptions;
   readonly #cache = new Map<string, KubeObject>();
+  readonly #handlers: InformerHandler[] = [];
   #rv = '';
   #stopped = false;
   #abort: AbortController | undefined;
@@ -46,6 +46,14 @@ export class Informer {
     this.#o = o;
     this.#delay = o.backoff?.initialMs ?? 500;
     this.synced = new Promise((r) => (this.#resolveSynced = r));
+  }
+
+  /**
+   * Adds a handler for every later event. Handlers are added before `start` (each module that reads events
+   * adds its own when it is built), so every handler sees the first list as `add` events.
+   */
+  addHandler(h: InformerHandler): void {
+    this.#handlers.push(h);
   }
 
   start(): void {
@@ -79,10 +87,12 @@ export class Informer {
   }
 
   #emit(type: InformerEventType, obj: KubeObject, old: KubeObject | undefined): void {
-    try {
-      this.#o.onEvent(type, obj, old);
-    } catch (err) {
-      this.#o.log.error({ kind: this.#o.kind, key: keyOf(obj), err }, 'informer handler threw');
+    for (const h of this.#handlers) {
+      try {
+        h(type, obj, old);
+      } catch (err) {
+        this.#o.log.error({ kind: this.#o.kind, key: keyOf(obj), err }, 'informer handler threw');
+      }
     }
   }
 
