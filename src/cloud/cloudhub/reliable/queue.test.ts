@@ -23,7 +23,14 @@ function memoryStore(records = new Map<string, Acked>()): AckRecordStore & { rec
 /** A node link that is always up and keeps what was written. */
 function link(): { sent: Message[]; dispatch(n: string, m: Message): Promise<boolean>; isConnected(): boolean } {
   const sent: Message[] = [];
-  return { sent, dispatch: async (_n, m) => (sent.push(m), true), isConnected: () => true };
+  return {
+    sent,
+    dispatch: async (_n, m) => {
+      sent.push(m);
+      return true;
+    },
+    isConnected: () => true,
+  };
 }
 
 const pod = (rv: string, o: { phase?: string; labels?: Record<string, string> } = {}): KubeObject => ({
