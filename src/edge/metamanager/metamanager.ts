@@ -166,6 +166,7 @@ export class MetaManager implements Module {
     }
     if (ACKED_REPLY_OPS.has(op)) bus.send(HUB_MODULE, newResponse(reply, 'OK', ackRoute(reply)));
     if (op === Operation.query && CACHED_QUERY_TYPES.has(type)) this.#cache(m, reply);
+    if (op === Operation.patch && type === ResourceType.podPatch) this.#keepPodStatus(m, reply);
     const rv = reply.header.resourceversion;
     bus.respond(
       newResponse(m, reply.content, {
@@ -184,6 +185,30 @@ export class MetaManager implements Module {
       this.#store?.put(resource, parseResource(resource).type, obj, reply.header.resourceversion ?? resourceVersionOf(obj));
     } catch (err) {
       this.#log?.warn({ err, resource }, 'cannot cache query reply');
+    }
+  }
+
+  /**
+   * The cloud echoes no status-only change back to the edge (as in KubeEdge), so the stored pod would keep the
+   * status it had when it arrived. KubeEdge keeps the cloud's answer to a status patch for that reason: the status
+   * the cloud accepted goes into the stored pod, and edged restarted offline resumes from it (start time, restart
+   * counts) instead of from the status at insert. The stored resourceVersion stays, so any cloud update still applies.
+   */
+  #keepPodStatus(req: Message, reply: Message): void {
+    const store = this.#store;
+    const patched = successObject(contentAsObject(reply));
+    if (store === undefined || patched === null || typeof patched['status'] !== 'object') return;
+    const { namespace, name } = parseResource(req.route.resource ?? '');
+    const key = `${namespace}/${ResourceType.pod}/${name}`;
+    const rec = store.get(key);
+    const stored = rec === undefined ? undefined : parseStored(rec.value);
+    if (rec === undefined || typeof stored !== 'object' || stored === null) return;
+    const uid = (o: Record<string, unknown>) => (o['metadata'] as { uid?: unknown } | undefined)?.uid;
+    if (uid(patched) !== uid(stored as Record<string, unknown>)) return;
+    try {
+      store.put(key, ResourceType.pod, { ...stored, status: patched['status'] }, rec.resourceVersion);
+    } catch (err) {
+      this.#log?.warn({ err, resource: key }, 'cannot keep the pod status the cloud accepted');
     }
   }
 

@@ -188,6 +188,35 @@ describe('metamanager with a fake cloud on the bus', () => {
     );
   });
 
+  test("the status the cloud accepts for a pod is kept in the stored pod, under the pod's own resourceVersion", async () => {
+    const pod = { kind: 'Pod', apiVersion: 'v1', metadata: { name: 'p', namespace: 'default', uid: 'u1', resourceVersion: '40' }, spec: { nodeName: 'n1' } };
+    mm.store.put('default/pod/p', 'pod', pod);
+    await connect('cloud_connected');
+    const status = { phase: 'Running', startTime: '2026-12-01T10:00:00Z' };
+    const pending = bus.request(
+      'metamanager',
+      newMessage({ source: 'edged', group: 'meta', operation: 'patch', resource: 'default/podpatch/p', content: '{}' }),
+      3000,
+    );
+    const fwd = await cloud.waitFor((x) => x.route.operation === 'patch');
+    const patched = { ...pod, metadata: { ...pod.metadata, resourceVersion: '41' }, status };
+    bus.respond(newResponse(fwd, { Object: patched, Err: null }, { source: 'edgecontroller', group: 'resource' }));
+    await pending;
+    assert.deepEqual(mm.store.getObject('default/pod/p'), { ...pod, status });
+    assert.equal(mm.store.get('default/pod/p')?.resourceVersion, '40', 'a later cloud update (rv 41) must still apply');
+
+    const other = { ...patched, metadata: { ...patched.metadata, uid: 'u2' }, status: { phase: 'Failed' } };
+    const again = bus.request(
+      'metamanager',
+      newMessage({ source: 'edged', group: 'meta', operation: 'patch', resource: 'default/podpatch/p', content: '{}' }),
+      3000,
+    );
+    const fwd2 = await cloud.waitFor((x) => x.route.operation === 'patch' && x.header.msg_id !== fwd.header.msg_id);
+    bus.respond(newResponse(fwd2, { Object: other, Err: null }, { source: 'edgecontroller', group: 'resource' }));
+    await again;
+    assert.deepEqual((mm.store.getObject('default/pod/p') as { status: unknown }).status, status, 'a reply about another pod of that name changes nothing');
+  });
+
   test('offline: query answered from the store, pod list from the store, writes get an error', async () => {
     mm.store.put('default/configmap/wire-cm', 'configmap', cm('1098', 'beta'));
     mm.store.put('default/pod/a', 'pod', { metadata: { name: 'a', namespace: 'default' } });
