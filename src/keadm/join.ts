@@ -75,7 +75,7 @@ export function edgeCoreYaml(o: {
       edged: {
         hostnameOverride: o.nodeName,
         rootDirectory: podRoot,
-        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint, staticPodPath: path.join(configDir, 'manifests') },
+        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint },
       },
       edgeHub: {
         token: o.token,
@@ -85,10 +85,9 @@ export function edgeCoreYaml(o: {
         tlsCertFile: path.join(configDir, 'certs', 'server.crt'),
         tlsPrivateKeyFile: path.join(configDir, 'certs', 'server.key'),
       },
-      deviceTwin: { dmiSockPath: `${configDir}/` },
     },
   };
-  return `# Written by keadm join; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;
+  return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;
 }
 
 export async function waitNodeReady(kubeConfig: string, nodeName: string, timeoutMs: number): Promise<void> {

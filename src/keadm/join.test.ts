@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseEdgeCoreConfig } from '../config/load.ts';
+import { DEFAULT_EDGE_DIRS, edgeCoreYaml } from './join.ts';
+
+test('the edgecore.yaml keadm join writes loads with no warning: every key it sets has an effect', () => {
+  const yaml = edgeCoreYaml({
+    cloudcoreIpPort: '192.0.2.10:10000',
+    certPort: 10002,
+    token: 'abc.def',
+    nodeName: 'edge-a',
+    runtimeEndpoint: 'unix:///var/run/docker.sock',
+    dirs: DEFAULT_EDGE_DIRS,
+  });
+  const { config, warnings } = parseEdgeCoreConfig(yaml, 'edgecore.yaml', { host: { ip: '192.0.2.20', hostname: 'edge-a' } });
+  assert.deepEqual(
+    warnings.filter((w) => !/hold KubeEdge v1\.15\.4's default/.test(w)),
+    [],
+  );
+  assert.equal(config.modules.edged.tailoredKubeletConfig.containerRuntimeEndpoint, 'unix:///var/run/docker.sock');
+  assert.equal(config.modules.edged.rootDirectory, '/var/lib/kubelet');
+  assert.equal(config.modules.edgeHub.httpServer, 'https://192.0.2.10:10002');
+});
