@@ -5,6 +5,7 @@
  * Old v1alpha1 files are converted in v1alpha1.ts.
  */
 import { z } from 'zod';
+import { KUBEEDGE_DEFAULT_ENDPOINT } from '../containers/endpoints.ts';
 import {
   anyValue,
   bool,
@@ -36,7 +37,6 @@ export const DEFAULT_PROJECT_ID = 'e632aba927ea4ac2b575ec1603d56f10';
 const CA_FILE = '/etc/kubeedge/ca/rootCA.crt';
 const CERT_FILE = '/etc/kubeedge/certs/server.crt';
 const KEY_FILE = '/etc/kubeedge/certs/server.key';
-const CONTAINERD = 'unix:///run/containerd/containerd.sock';
 
 /** kubelet's default hard eviction thresholds. */
 export const DEFAULT_EVICTION_HARD: Readonly<Record<string, string>> = {
@@ -155,8 +155,8 @@ function edged(host: HostFacts) {
       registerNode: bool(true),
       registerNodeNamespace: str('default'),
       registerSchedulable: bool(true),
-      remoteImageEndpoint: str(CONTAINERD),
-      remoteRuntimeEndpoint: str(CONTAINERD),
+      remoteImageEndpoint: str(KUBEEDGE_DEFAULT_ENDPOINT),
+      remoteRuntimeEndpoint: str(KUBEEDGE_DEFAULT_ENDPOINT),
       rootDirectory: str('/var/lib/edged'),
       tailoredKubeletConfig,
       // KubeEdge v1.15.4 keys with no default (omitempty)

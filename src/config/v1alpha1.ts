@@ -3,6 +3,7 @@
  * validation. edged's flat kubelet-like fields move into `tailoredKubeletConfig`; the runtime endpoint follows
  * `runtimeType`. Every moved key remembers where it came from so problems point at the line the user wrote.
  */
+import { DOCKER_ENDPOINT } from '../containers/endpoints.ts';
 import { EDGECORE_API_VERSION } from './edgecore.ts';
 
 export type Path = (string | number)[];
@@ -133,7 +134,7 @@ export function convertEdgeCoreV1alpha1(raw: Record<string, unknown>): Conversio
 
   const runtimeType = old['runtimeType'] ?? 'docker';
   if (runtimeType === 'docker') {
-    const endpoint = old['dockerAddress'] ?? 'unix:///var/run/docker.sock';
+    const endpoint = old['dockerAddress'] ?? DOCKER_ENDPOINT;
     kubelet['containerRuntimeEndpoint'] = endpoint;
     kubelet['imageServiceEndpoint'] = endpoint;
     if ('dockerAddress' in old) {
