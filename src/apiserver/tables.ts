@@ -1,3 +1,4 @@
+import { crdPrinter } from './crd/printer.ts';
 import type { ResourceDef } from './resources.ts';
 import type { KObj } from './store.ts';
 import { podStatusReason, podReadyCount, podRestarts } from './podstatus.ts';
@@ -96,6 +97,7 @@ type Printer = { columns: Column[]; cells: (x: KObj) => unknown[] };
 const AGE = col('Age');
 
 function printerFor(def: ResourceDef): Printer {
+  if (def.crd !== undefined) return crdPrinter(def);
   const nameCol = col('Name', 'string', 0, 'name');
   const name = (x: KObj) => o(x['metadata'])['name'];
   const created = (x: KObj) => age(o(x['metadata'])['creationTimestamp']);

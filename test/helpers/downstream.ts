@@ -8,6 +8,7 @@ import { loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeRest, paths, type KubeObject } from '../../src/kube/rest.ts';
 import { CloudHub } from '../../src/cloud/cloudhub/cloudhub.ts';
 import { ObjectSyncStore } from '../../src/cloud/cloudhub/reliable/objectsync.ts';
+import { installKubeEdgeCrds } from '../../src/kube/crds.ts';
 import { ReliableQueue } from '../../src/cloud/cloudhub/reliable/queue.ts';
 import { quietLog, testHubOptions, waitFor, type LinkPki } from './cloudhub.ts';
 import { SyncController } from '../../src/cloud/synccontroller/synccontroller.ts';
@@ -72,6 +73,7 @@ export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions 
 export async function newApi(): Promise<{ api: TestServer; kube: KubeRest }> {
   const api = await startTestServer();
   const kube = new KubeRest(loadKubeConfig({ kubeConfig: api.kubeConfigPath }));
+  await installKubeEdgeCrds(kube);
   return { api, kube };
 }
 
