@@ -37,6 +37,8 @@ const ROOTS: [string, string, string, string][] = [
 
 type Schema = Record<string, unknown>;
 
+const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+
 /** V1Pod → io.k8s.api.v1.Pod, EventsV1Event → io.k8s.api.events.v1.Event: the last segment is what explain prints. */
 function defName(cls: string): string {
   const m = /^([A-Z][a-z]+)?(V\d+(?:alpha\d+|beta\d+)?)([A-Z].*)$/.exec(cls);
@@ -88,7 +90,8 @@ function typeSchema(t: string, format: string): Schema {
     case 'V1MicroTime':
       return { type: 'string', format: 'date-time' };
     case 'IntOrString':
-      return { 'x-kubernetes-int-or-string': true };
+      schemas[INT_OR_STRING] = { type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true };
+      return { $ref: `#/components/schemas/${INT_OR_STRING}` };
     case 'any':
       return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     default:

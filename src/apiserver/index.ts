@@ -10,6 +10,7 @@ import { loadOrCreateToken, makeTokenCheck, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
+import { installValidation } from './validation/hooks.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
 import { openApiForPath, openApiIndex, openApiV2 } from './openapi.ts';
@@ -46,6 +47,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const store = new Store(join(o.dataDir, 'apiserver.db'), log);
   const engine = new Engine(store);
   installCrdSupport(engine);
+  installValidation(engine);
   engine.bootstrap();
   let serverAddress = '';
   const stats = { requests: 0, rejected: 0, errors: 0 };
