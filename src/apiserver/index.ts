@@ -13,7 +13,7 @@ import { Engine } from './engine.ts';
 import { installValidation } from './validation/hooks.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
-import { openApiForPath, openApiIndex, openApiV2 } from './openapi.ts';
+import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
 import { route } from './router.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
@@ -94,8 +94,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
     if (path === '/openapi/v2') {
-      // JSON only: a client asking for the protobuf form alone (kubectl apply does) gets 406 and does without.
-      if (!/json|\*\/\*/.test(req.headers.accept ?? '*/*')) throw new ApiError(406, 'NotAcceptable', 'only application/json is served for /openapi/v2');
+      if (!/json|\*\/\*/.test(req.headers.accept ?? '*/*')) {
+        const pb = openApiV2Protobuf();
+        res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': pb.length });
+        res.end(pb);
+        return;
+      }
       return sendJson(res, 200, openApiV2(engine.resources.all()));
     }
     if (path === '/openapi/v3') return sendJson(res, 200, openApiIndex(engine.resources.all()));

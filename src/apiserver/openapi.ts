@@ -197,3 +197,18 @@ export function openApiV2(all: readonly ResourceDef[] = RESOURCES): Record<strin
     definitions: v2Refs(schemasFor(all)),
   };
 }
+
+function pbString(field: number, s: string | Buffer): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s) : s;
+  return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+}
+
+/**
+ * `/openapi/v2` in the protobuf form kubectl asks for: a document with no definitions (swagger and info only).
+ * kubectl then validates nothing client-side and computes apply patches from its compiled-in types, as it
+ * does against a real server for kinds it finds no schema for; an unknown kind gets the real "no matches for
+ * kind" error instead of a failed OpenAPI download. Real validation happens server-side (fieldValidation).
+ */
+export function openApiV2Protobuf(): Buffer {
+  return Buffer.concat([pbString(1, '2.0'), pbString(2, Buffer.concat([pbString(1, 'Kubernetes'), pbString(2, 'v1.32.10')]))]);
+}

@@ -69,6 +69,15 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     await t.cleanup();
   });
 
+  test('an object of a kind no CRD defines yet is refused as kubectl is refused by a real server', async () => {
+    const r = await t.kubectl(
+      ['apply', '-f', '-'],
+      device('early', '  nodeName: edge-1\n').replace('devices.kubeedge.io/v1beta1', 'not-yet.kubeedge-ts.io/v1'),
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no matches for kind "Device" in version "not-yet\.kubeedge-ts\.io\/v1"/);
+  });
+
   test("KubeEdge's device CRDs apply and are Established; their kinds are discoverable at once", async () => {
     const out = await t.kubectlOk(['apply', '-f', join(CRDS, 'devices_v1beta1_device.yaml'), '-f', join(CRDS, 'devices_v1beta1_devicemodel.yaml')]);
     assert.match(out, /customresourcedefinition\.apiextensions\.k8s\.io\/devices\.devices\.kubeedge\.io (created|configured|unchanged)/);

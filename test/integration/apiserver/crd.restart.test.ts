@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { kubectl, kubectlOk, kubectlStream, startTestServer, type TestServer } from '../../helpers/apiserver.ts';
+
+let s: TestServer | undefined;
+after(async () => {
+  await s?.cleanup();
+});
+
+const CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: lamps.restart.kubeedge-ts.io}
+spec:
+  group: restart.kubeedge-ts.io
+  scope: Cluster
+  names: {plural: lamps, kind: Lamp}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {lit: {type: boolean}}}
+`;
+
+test('a CRD and its objects survive a restart of the embedded server; a watch sees custom objects change', async () => {
+  s = await startTestServer();
+  await kubectlOk(s, ['apply', '-f', '-'], CRD);
+  await kubectlOk(s, ['apply', '-f', '-'], 'apiVersion: restart.kubeedge-ts.io/v1\nkind: Lamp\nmetadata: {name: hall}\nspec: {lit: true}\n');
+  const w = kubectlStream(s, ['get', 'lamps', '-w', '-o', 'custom-columns=NAME:.metadata.name,LIT:.spec.lit']);
+  try {
+    await w.waitFor(/hall\s+true/);
+    await kubectlOk(s, ['patch', 'lamp', 'hall', '--type=merge', '-p', '{"spec":{"lit":false}}']);
+    await w.waitFor(/hall\s+false/);
+  } finally {
+    w.stop();
+  }
+  s = await s.restart();
+  assert.equal(await kubectlOk(s, ['get', 'lamp', 'hall', '-o', 'jsonpath={.spec.lit}']), 'false');
+  const bad = await kubectl(s, ['patch', 'lamp', 'hall', '--type=merge', '-p', '{"spec":{"lit":"yes"}}']);
+  assert.match(bad.stderr, /spec\.lit: Invalid value: "string": spec\.lit in body must be of type boolean/);
+});
