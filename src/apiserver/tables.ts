@@ -221,6 +221,8 @@ function printerFor(def: ResourceDef): Printer {
           ];
         },
       };
+    case 'customresourcedefinitions.apiextensions.k8s.io':
+      return { columns: [nameCol, col('Created At', 'date')], cells: (x) => [name(x), String(o(x['metadata'])['creationTimestamp'] ?? '')] };
     default:
       return { columns: [nameCol, AGE], cells: (x) => [name(x), created(x)] };
   }

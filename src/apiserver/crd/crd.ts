@@ -183,16 +183,43 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
   return out;
 }
 
-function condition(type: string, reason: string, message: string, old: KObj[]): KObj {
-  const prev = old.find((c) => c['type'] === type && c['status'] === 'True');
-  return { type, status: 'True', lastTransitionTime: prev?.['lastTransitionTime'] ?? rfc3339(), reason, message };
+function condition(type: string, status: 'True' | 'False', reason: string, message: string, old: KObj[]): KObj {
+  const prev = old.find((c) => c['type'] === type && c['status'] === status);
+  return { type, status, lastTransitionTime: prev?.['lastTransitionTime'] ?? rfc3339(), reason, message };
+}
+
+/** Why `crd`'s names clash with another CRD of the same group (kind, list kind, singular or a short name), if they do. */
+export function nameConflict(crd: KObj, others: KObj[]): { reason: string; message: string } | undefined {
+  const spec = obj(crd['spec']);
+  const names = obj(spec['names']);
+  const mine = String(obj(crd['metadata'])['name']);
+  for (const o of others) {
+    if (String(obj(o['metadata'])['name']) === mine || obj(o['spec'])['group'] !== spec['group']) continue;
+    const theirs = obj(obj(o['status'])['acceptedNames']);
+    const taken = new Set([theirs['plural'], theirs['singular'], ...strs(theirs['shortNames'])].filter((x) => typeof x === 'string'));
+    for (const n of [names['singular'], ...strs(names['shortNames'])]) {
+      if (typeof n === 'string' && taken.has(n))
+        return { reason: n === names['singular'] ? 'SingularConflict' : 'ShortNamesConflict', message: `"${n}" is already in use` };
+    }
+    if (names['kind'] !== undefined && (names['kind'] === theirs['kind'] || names['kind'] === theirs['listKind']))
+      return { reason: 'KindConflict', message: `"${names['kind']}" is already in use` };
+    if (names['listKind'] !== undefined && (names['listKind'] === theirs['listKind'] || names['listKind'] === theirs['kind']))
+      return { reason: 'ListKindConflict', message: `"${names['listKind']}" is already in use` };
+  }
+  return undefined;
+}
+
+/** Established=True: the CRD's names were accepted and its kinds are served. */
+export function isEstablished(crd: KObj): boolean {
+  return arr(obj(crd['status'])['conditions']).some((c) => c['type'] === 'Established' && c['status'] === 'True');
 }
 
 /**
  * Admission of a CustomResourceDefinition: validation (422 with causes), defaults (singular, listKind,
- * conversion), and the status a real server converges to at once: names accepted, Established, storedVersions.
+ * conversion), and the status a real server converges to at once: names accepted (or the clash with another
+ * CRD of the group named, and then nothing served), Established, storedVersions.
  */
-export function admitCrd(crd: KObj, old: KObj | undefined): void {
+export function admitCrd(crd: KObj, old: KObj | undefined, others: KObj[] = []): void {
   const spec = obj(crd['spec']);
   crd['spec'] = spec;
   const names = obj(spec['names']);
@@ -209,12 +236,19 @@ export function admitCrd(crd: KObj, old: KObj | undefined): void {
   const storage = String(arr(spec['versions']).find((v) => v['storage'] === true)?.['name']);
   const stored = strs(oldStatus['storedVersions']);
   if (!stored.includes(storage)) stored.push(storage);
+  const clash = nameConflict(crd, others);
   crd['status'] = {
-    conditions: [
-      condition('NamesAccepted', 'NoConflicts', 'no conflicts found', oldConds),
-      condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted', oldConds),
-    ],
-    acceptedNames: { ...names },
+    conditions:
+      clash === undefined
+        ? [
+            condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found', oldConds),
+            condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted', oldConds),
+          ]
+        : [
+            condition('NamesAccepted', 'False', clash.reason, clash.message, oldConds),
+            condition('Established', 'False', 'NotAccepted', 'not all names are accepted', oldConds),
+          ],
+    acceptedNames: clash === undefined ? { ...names } : obj(oldStatus['acceptedNames']),
     storedVersions: stored,
   };
 }

@@ -2,7 +2,7 @@ import type { Engine, WriteHooks, WriteOptions } from '../engine.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { invalidCauses, strictDecodingError } from '../validation/errors.ts';
-import { admitCrd, defsOfCrd } from './crd.ts';
+import { admitCrd, defsOfCrd, isEstablished } from './crd.ts';
 import { applyDefaults, prune, validate } from './schema.ts';
 
 const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
@@ -43,17 +43,17 @@ export function admitCustomObject(def: ResourceDef, o: KObj, old: KObj | undefin
  * restart), objects of a CRD kind are checked against its schema, and deleting a CRD deletes its objects.
  */
 export function installCrdSupport(engine: Engine): void {
-  for (const crd of engine.store.list(CRD_KEY)) engine.resources.setCrd(String(crd['metadata']?.['name']), defsOfCrd(crd));
+  for (const crd of engine.store.list(CRD_KEY)) if (isEstablished(crd)) engine.resources.setCrd(String(crd['metadata']?.['name']), defsOfCrd(crd));
   const hooks: WriteHooks = {
     admit(def, o, old, sub, opts) {
-      if (isCrdDef(def)) admitCrd(o, old);
+      if (isCrdDef(def)) admitCrd(o, old, engine.store.list(CRD_KEY));
       else admitCustomObject(def, o, old, sub, opts);
     },
     stored(def, o, type) {
       if (!isCrdDef(def)) return;
       const name = String(o['metadata']?.['name']);
       if (type !== 'DELETED') {
-        engine.resources.setCrd(name, defsOfCrd(o));
+        engine.resources.setCrd(name, isEstablished(o) ? defsOfCrd(o) : []);
         return;
       }
       engine.resources.removeCrd(name);

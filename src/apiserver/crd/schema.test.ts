@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyDefaults, prune, validate, type JsonSchema } from './schema.ts';
-import { admitCrd, compareKubeVersions, defsOfCrd } from './crd.ts';
+import { admitCrd, compareKubeVersions, defsOfCrd, isEstablished } from './crd.ts';
 import { ApiError } from '../status.ts';
 
 const schema: JsonSchema = {
@@ -127,4 +127,23 @@ test('a CRD with two storage versions, a wrong name or no schema is Invalid', ()
 
 test('versions sort as Kubernetes sorts them', () => {
   assert.deepEqual(['v1alpha1', 'v2beta1', 'v1', 'v1beta2', 'foo', 'v2'].sort(compareKubeVersions), ['v2', 'v1', 'v2beta1', 'v1beta2', 'v1alpha1', 'foo']);
+});
+
+test('a CRD whose kind or short name another CRD of the group has already is not Established', () => {
+  const first: Record<string, any> = crd();
+  admitCrd(first, undefined);
+  const second: Record<string, any> = crd();
+  second['metadata']['name'] = 'gizmos.example.com';
+  second['spec']['names'] = { plural: 'gizmos', kind: 'Gizmo', shortNames: ['wd'] };
+  admitCrd(second, undefined, [first]);
+  assert.equal(isEstablished(second), false);
+  const names = second['status']['conditions'].find((c: any) => c.type === 'NamesAccepted');
+  assert.deepEqual([names.status, names.reason, names.message], ['False', 'ShortNamesConflict', '"wd" is already in use']);
+  const third: Record<string, any> = crd();
+  third['metadata']['name'] = 'others.example.com';
+  third['spec']['names'] = { plural: 'others', singular: 'other', kind: 'Widget' };
+  admitCrd(third, undefined, [first]);
+  assert.equal(third['status']['conditions'][0].reason, 'KindConflict');
+  admitCrd(first, first, [first, second, third]);
+  assert.equal(isEstablished(first), true, 'its own entry is no conflict');
 });
