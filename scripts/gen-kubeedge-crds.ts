@@ -50,6 +50,7 @@ const DESCRIBE: Record<string, Record<string, string>> = {
   Rule: { '': 'Rule routes messages from a source RuleEndpoint to a target RuleEndpoint.', spec: 'Source and target endpoints and their resources.' },
   RuleEndpoint: { '': 'RuleEndpoint is one end of a message route (rest, eventbus or servicebus).', spec: 'The endpoint type and its properties.' },
   NodeUpgradeJob: { '': 'NodeUpgradeJob upgrades the KubeEdge version of selected edge nodes.', spec: 'Target version, nodes and rollout settings.' },
+  ImagePrePullJob: { '': 'ImagePrePullJob pulls container images onto selected edge nodes ahead of use.', spec: 'The images, the nodes and how to pull.' },
   EdgeApplication: {
     '': 'EdgeApplication deploys workload templates to node groups with per-group overrides.',
     spec: 'Workload templates and their per-group overrides.',
