@@ -178,6 +178,7 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     const files = ['objectsync_v1alpha1.yaml', 'cluster_objectsync_v1alpha1.yaml', 'router_v1_rule.yaml', 'router_v1_ruleEndpoint.yaml'];
     files.push(
       'operations_v1alpha1_nodeupgradejob.yaml',
+      'operations_v1alpha1_imageprepulljob.yaml',
       'apps_v1alpha1_edgeapplication.yaml',
       'apps_v1alpha1_nodegroup.yaml',
       'policy_v1alpha1_serviceaccountaccess.yaml',
@@ -190,6 +191,7 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
       'rules.rules.kubeedge.io',
       'nodegroups.apps.kubeedge.io',
       'nodeupgradejobs.operations.kubeedge.io',
+      'imageprepulljobs.operations.kubeedge.io',
     ]) {
       assert.match(res, new RegExp(r.replaceAll('.', '\\.')));
     }
