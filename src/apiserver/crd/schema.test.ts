@@ -147,3 +147,36 @@ test('a CRD whose kind or short name another CRD of the group has already is not
   admitCrd(first, first, [first, second, third]);
   assert.equal(isEstablished(first), true, 'its own entry is no conflict');
 });
+
+test('list types set and map refuse duplicates; embedded resources keep apiVersion, kind and metadata', () => {
+  const s: JsonSchema = {
+    type: 'object',
+    properties: {
+      tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+      ports: {
+        type: 'array',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+        items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+      },
+      template: {
+        type: 'object',
+        'x-kubernetes-embedded-resource': true,
+        properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    },
+  };
+  assert.deepEqual(
+    validate(s, {
+      tags: ['a', 'b', 'a'],
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'http', port: 81 },
+      ],
+    }).map((c) => `${c.field}: ${c.message}`),
+    ['tags[2]: Duplicate value: "a"', 'ports[1]: Duplicate value: map[name:http]'],
+  );
+  const o = { template: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { any: 1 }, junk: 1 } };
+  assert.deepEqual(prune(s, o), ['template.junk']);
+  assert.deepEqual(o.template, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { any: 1 } });
+});

@@ -59,8 +59,9 @@ function walkPrune(schema: JsonSchema | undefined, v: unknown, resolve: Resolver
   if (!isObj(v)) return;
   const props = isObj(s['properties']) ? (s['properties'] as Record<string, JsonSchema>) : undefined;
   const addl = s['additionalProperties'];
+  const embedded = root || s['x-kubernetes-embedded-resource'] === true;
   for (const key of Object.keys(v)) {
-    if (root && (key === 'apiVersion' || key === 'kind' || key === 'metadata')) continue;
+    if (embedded && (key === 'apiVersion' || key === 'kind' || key === 'metadata')) continue;
     const p = props?.[key];
     if (p !== undefined) walkPrune(p, v[key], resolve, child(path, key), out, false, remove);
     else if (isObj(addl)) walkPrune(addl, v[key], resolve, child(path, key), out, false, remove);
@@ -187,6 +188,7 @@ function walkValidate(schema: JsonSchema | undefined, v: unknown, resolve: Resol
     if (typeof s['maxItems'] === 'number' && v.length > s['maxItems']) {
       out.push({ reason: 'FieldValueTooMany', message: `Too many: ${v.length}: must have at most ${s['maxItems']} items`, field });
     }
+    listTypeCauses(s, v, path, out);
     if (isObj(s['items'])) for (const [i, x] of v.entries()) walkValidate(s['items'], x, resolve, `${path}[${i}]`, out, false);
     return;
   }
@@ -201,6 +203,22 @@ function walkValidate(schema: JsonSchema | undefined, v: unknown, resolve: Resol
     if (root && key === 'metadata') continue;
     const p = props[key] ?? (isObj(s['additionalProperties']) ? s['additionalProperties'] : undefined);
     if (p !== undefined) walkValidate(p, x, resolve, child(path, key), out, false);
+  }
+}
+
+/** `x-kubernetes-list-type: set` (no duplicate items) and `map` (no two items with the same map keys). */
+function listTypeCauses(s: JsonSchema, v: unknown[], path: string, out: Cause[]): void {
+  const type = s['x-kubernetes-list-type'];
+  if (type !== 'set' && type !== 'map') return;
+  const keys: string[] = Array.isArray(s['x-kubernetes-list-map-keys']) ? s['x-kubernetes-list-map-keys'] : [];
+  const seen = new Set<string>();
+  for (const [i, x] of v.entries()) {
+    const id = type === 'set' ? JSON.stringify(x) : JSON.stringify(keys.map((k) => (isObj(x) ? x[k] : undefined)));
+    if (seen.has(id)) {
+      const shown = type === 'set' ? show(x) : `map[${keys.map((k) => `${k}:${isObj(x) ? String(x[k]) : ''}`).join(' ')}]`;
+      out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${shown}`, field: `${path}[${i}]` });
+    }
+    seen.add(id);
   }
 }
 
