@@ -27,7 +27,12 @@ export function admitCustomObject(def: ResourceDef, o: KObj, old: KObj | undefin
   // With a status subresource, status is written only through /status (a create starts without one).
   if (old === undefined && def.subresources.includes('status')) delete o['status'];
   if (info.schema === undefined) return;
-  const unknown = prune(info.schema, o);
+  let unknown = prune(info.schema, o);
+  // Fields the stored object already had (written under an older schema) are dropped without blame.
+  if (unknown.length > 0 && old !== undefined) {
+    const before = new Set(prune(info.schema, old, undefined, '', false));
+    unknown = unknown.filter((f) => !before.has(f));
+  }
   if (unknown.length > 0) {
     const mode = fieldValidationOf(opts);
     if (mode === 'Strict' && sub === undefined) throw strictDecodingError(def.kind, def.version, unknown);

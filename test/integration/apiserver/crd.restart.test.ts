@@ -42,3 +42,15 @@ test('a CRD and its objects survive a restart of the embedded server; a watch se
   const bad = await kubectl(s, ['patch', 'lamp', 'hall', '--type=merge', '-p', '{"spec":{"lit":"yes"}}']);
   assert.match(bad.stderr, /spec\.lit: Invalid value: "string": spec\.lit in body must be of type boolean/);
 });
+
+test('after a schema change, an object keeps working: the field the schema dropped goes at the next write, under Strict too', async () => {
+  if (s === undefined) s = await startTestServer();
+  await kubectlOk(s, ['apply', '-f', '-'], CRD);
+  await kubectlOk(s, ['apply', '-f', '-'], 'apiVersion: restart.kubeedge-ts.io/v1\nkind: Lamp\nmetadata: {name: porch}\nspec: {lit: true}\n');
+  await kubectlOk(s, ['apply', '-f', '-'], CRD.replace('{lit: {type: boolean}}', '{level: {type: integer}}'));
+  const r = await kubectl(s, ['patch', 'lamp', 'porch', '--type=merge', '-p', '{"spec":{"level":3}}']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await kubectlOk(s, ['get', 'lamp', 'porch', '-o', 'jsonpath={.spec}']), '{"level":3}');
+  const typo = await kubectl(s, ['patch', 'lamp', 'porch', '--type=merge', '-p', '{"spec":{"levle":4}}']);
+  assert.match(typo.stderr, /unknown field "spec\.levle"/);
+});
