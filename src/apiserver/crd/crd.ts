@@ -15,6 +15,8 @@ export type CrdVersionInfo = {
   schema?: JsonSchema;
   columns: PrinterColumn[];
   scale?: ScaleInfo;
+  /** Set for a version marked `deprecated`: the Warning every request to it gets. */
+  deprecationWarning?: string;
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -67,6 +69,12 @@ export function defsOfCrd(crd: KObj): ResourceDef[] {
       crdName: String(obj(crd['metadata'])['name']),
       storageVersion,
       columns: arr(v['additionalPrinterColumns']) as PrinterColumn[],
+      ...(v['deprecated'] === true
+        ? {
+            deprecationWarning:
+              typeof v['deprecationWarning'] === 'string' ? v['deprecationWarning'] : `${spec['group']}/${v['name']} ${names['kind']} is deprecated`,
+          }
+        : {}),
       ...(typeof schema === 'object' && schema !== null ? { schema: schema as JsonSchema } : {}),
       ...(scale === undefined
         ? {}

@@ -1,5 +1,5 @@
 import { apiVersionOf, type ResourceDef } from '../resources.ts';
-import type { KObj } from '../store.ts';
+import type { KObj, StoreEvent } from '../store.ts';
 
 /**
  * One server's resource table: the built-in kinds plus the kinds of its CustomResourceDefinitions, which come
@@ -49,4 +49,14 @@ export function presentAs(def: ResourceDef, o: KObj): KObj {
   if (def.crd === undefined) return o;
   const want = apiVersionOf(def);
   return o['apiVersion'] === want ? o : { ...o, apiVersion: want };
+}
+
+/** A watch of a CRD kind ends when that CRD is deleted, as on a real server. */
+export function endsWithCrd(def: ResourceDef, e: StoreEvent): boolean {
+  return (
+    def.crd !== undefined &&
+    e.type === 'DELETED' &&
+    e.key === 'apiextensions.k8s.io/customresourcedefinitions' &&
+    e.object['metadata']?.['name'] === def.crd.crdName
+  );
 }

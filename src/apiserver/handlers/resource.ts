@@ -8,6 +8,7 @@ import type { KObj } from '../store.ts';
 import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
 import { presentAs } from '../crd/registry.ts';
 import { handleScale } from '../crd/scale.ts';
+import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
 import { sendJson } from './http.ts';
 import { serveWatch } from './watch.ts';
@@ -59,6 +60,7 @@ export function handleResource(r: ResourceRequest): void {
   const { req, def, query } = r;
   const method = req.method ?? 'GET';
   if (r.sub !== undefined && r.name === undefined) throw notFound(def.plural, def.group, '');
+  if (def.crd?.deprecationWarning !== undefined) addWarning(r.res, def.crd.deprecationWarning);
   if (r.sub === 'scale' && r.name !== undefined && def.crd?.scale !== undefined) return handleScale(r);
   if (
     r.namespace !== undefined &&

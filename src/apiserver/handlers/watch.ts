@@ -1,4 +1,4 @@
-import { presentAs } from '../crd/registry.ts';
+import { endsWithCrd, presentAs } from '../crd/registry.ts';
 import { apiVersionOf, storageKey } from '../resources.ts';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { expired, badRequest } from '../status.ts';
@@ -56,6 +56,7 @@ export function serveWatch(r: ResourceRequest): void {
   };
 
   const onEvent = (e: StoreEvent): void => {
+    if (endsWithCrd(def, e)) return finish();
     if (e.key !== key || (ns !== undefined && e.namespace !== ns)) return;
     lastRv = e.rv;
     const now = matches(e.object);

@@ -25,6 +25,7 @@ spec:
   - name: v1alpha1
     served: true
     storage: false
+    deprecated: true
     schema:
       openAPIV3Schema:
         type: object
@@ -142,8 +143,9 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     const missing = await t.kubectl(['create', '-f', '-'], w('w3', '{replicas: 2}'));
     assert.match(missing.stderr, /spec\.size: Required value/);
     // The other served version reads the same object.
-    const old = await t.kubectlOk(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', 'w1', '-n', NS, '-o', 'jsonpath={.apiVersion} {.spec.size}']);
-    assert.equal(old, 'conformance.kubeedge-ts.io/v1alpha1 small');
+    const old = await t.kubectl(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', 'w1', '-n', NS, '-o', 'jsonpath={.apiVersion} {.spec.size}']);
+    assert.equal(old.stdout, 'conformance.kubeedge-ts.io/v1alpha1 small');
+    assert.match(old.stderr, /Warning: conformance\.kubeedge-ts\.io\/v1alpha1 Widget is deprecated/);
     // Categories and printer columns.
     const cat = await t.kubectlOk(['get', 'kets-test', '-n', NS]);
     assert.match(cat, /NAME\s+SIZE\s+REPLICAS\s+AGE/);

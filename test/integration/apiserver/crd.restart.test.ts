@@ -54,3 +54,17 @@ test('after a schema change, an object keeps working: the field the schema dropp
   const typo = await kubectl(s, ['patch', 'lamp', 'porch', '--type=merge', '-p', '{"spec":{"levle":4}}']);
   assert.match(typo.stderr, /unknown field "spec\.levle"/);
 });
+
+test('deleting a CRD ends the watches of its kind', async () => {
+  if (s === undefined) s = await startTestServer();
+  await kubectlOk(s, ['apply', '-f', '-'], CRD);
+  const w = kubectlStream(s, ['get', 'lamps', '-w']);
+  try {
+    await w.waitFor(/porch|NAME|No resources/);
+    const exited = new Promise<number | null>((resolve) => w.child.on('exit', (code) => resolve(code)));
+    await kubectlOk(s, ['delete', 'crd', 'lamps.restart.kubeedge-ts.io']);
+    assert.equal(await exited, 0);
+  } finally {
+    w.stop();
+  }
+});
