@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RESOURCES, type ResourceDef } from '../resources.ts';
-import { builtinCauses } from './builtin.ts';
+import { builtinCauses, parseQuantity } from './builtin.ts';
 import { unknownFields } from './hooks.ts';
 
 const def = (kind: string): ResourceDef => {
@@ -73,4 +73,32 @@ test('unknown fields of a built-in kind are found through its OpenAPI schema, me
   };
   assert.deepEqual(unknownFields(def('Pod'), pod), ['spec.contianers', 'spec.containers[0].imagePullPolicey', 'metadata.labelz']);
   assert.deepEqual(unknownFields(def('Service'), { metadata: { name: 's' }, spec: { ports: [{ port: 80, targetPort: 'http' }] } }), []);
+});
+
+test('resource quantities parse as Kubernetes writes them; a request above its limit or a bad quantity is Invalid', () => {
+  assert.deepEqual(['500m', '1Gi', '2e3', '1.5', '128974848', '129M', 3, '1x', ''].map(parseQuantity), [
+    0.5,
+    2 ** 30,
+    2000,
+    1.5,
+    128974848,
+    129e6,
+    3,
+    undefined,
+    undefined,
+  ]);
+  const pod = (resources: unknown) => ({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x', resources }] } });
+  assert.deepEqual(
+    builtinCauses(def('Pod'), pod({ limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '500m', memory: '512Mi' } }), undefined, undefined),
+    [],
+  );
+  assert.deepEqual(
+    builtinCauses(def('Pod'), pod({ limits: { cpu: '1' }, requests: { cpu: '2', memory: '1 Gi' } }), undefined, undefined).map(
+      (c) => `${c.field}: ${c.message}`,
+    ),
+    [
+      'spec.containers[0].resources.requests[memory]: Invalid value: "1 Gi": must match the regex ^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$',
+      'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
+    ],
+  );
 });

@@ -86,6 +86,47 @@ function portCauses(field: string, v: unknown, need: boolean): Cause[] {
   return [];
 }
 
+const QUANTITY = /^([+-]?[0-9.]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/;
+const QUANTITY_MSG = 'must match the regex ^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+const SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+/** A resource.Quantity (`500m`, `1Gi`, `2e3`, `1.5`) as a number, undefined when it is not one. */
+export function parseQuantity(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const m = QUANTITY.exec(v);
+  if (m === null || Number.isNaN(Number(m[1]))) return undefined;
+  const n = Number(m[1]);
+  const suf = m[2];
+  if (suf === undefined) return n;
+  if (/^[eE]/.test(suf)) return n * 10 ** Number(suf.slice(1));
+  if (suf.endsWith('i')) return n * 1024 ** ('KMGTPE'.indexOf(suf[0] ?? '') + 1);
+  return n * (SUFFIX[suf] ?? 1);
+}
+
+/** Quantities that parse, are not negative, and requests that do not exceed their limits. */
+function resourceCauses(res: KObj, path: string): Cause[] {
+  const out: Cause[] = [];
+  const parsed: Record<'limits' | 'requests', Record<string, number>> = { limits: {}, requests: {} };
+  for (const part of ['limits', 'requests'] as const) {
+    for (const [name, q] of Object.entries(obj(res[part]))) {
+      const n = parseQuantity(q);
+      if (n === undefined) out.push(badValue(`${path}.${part}[${name}]`, q, QUANTITY_MSG));
+      else if (n < 0) out.push(badValue(`${path}.${part}[${name}]`, q, 'must be greater than or equal to 0'));
+      else parsed[part][name] = n;
+    }
+  }
+  for (const [name, req] of Object.entries(parsed.requests)) {
+    const lim = parsed.limits[name];
+    if (lim !== undefined && req > lim) {
+      out.push(
+        badValue(`${path}.requests`, String(obj(res['requests'])[name]), `must be less than or equal to ${name} limit of ${String(obj(res['limits'])[name])}`),
+      );
+    }
+  }
+  return out;
+}
+
 function containerCauses(list: unknown, path: string, needOne: boolean): Cause[] {
   const out: Cause[] = [];
   const cs = arr(list);
@@ -102,6 +143,7 @@ function containerCauses(list: unknown, path: string, needOne: boolean): Cause[]
     const pull = c['imagePullPolicy'];
     if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull))
       out.push(notSupported(`${p}.imagePullPolicy`, pull, ['Always', 'IfNotPresent', 'Never']));
+    out.push(...resourceCauses(obj(c['resources']), `${p}.resources`));
     arr(c['ports']).forEach((port, j) => {
       out.push(...portCauses(`${p}.ports[${j}].containerPort`, port['containerPort'], true));
       out.push(...portCauses(`${p}.ports[${j}].hostPort`, port['hostPort'], false));

@@ -59,6 +59,11 @@ describe('validation and OpenAPI of built-in kinds through kubectl', { skip: ski
     const none = await t.kubectl(['create', '-f', '-'], pod('no-containers', '  restartPolicy: Sometimes\n  containers: []\n'));
     assert.match(none.stderr, /spec\.containers: Required value/);
     assert.match(none.stderr, /spec\.restartPolicy: Unsupported value: "Sometimes"/);
+    const res = await t.kubectl(
+      ['create', '-f', '-'],
+      pod('greedy', '  containers:\n  - {name: c, image: busybox, resources: {limits: {cpu: 500m}, requests: {cpu: "1"}}}\n'),
+    );
+    assert.match(res.stderr, /spec\.containers\[0\]\.resources\.requests: Invalid value: "1": must be less than or equal to cpu limit of 500m/);
     const ns = await t.kubectl(['create', 'namespace', 'Bad_Name']);
     assert.notEqual(ns.code, 0);
     assert.match(ns.stderr, /metadata\.name: Invalid value: "Bad_Name"/);
