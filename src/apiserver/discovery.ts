@@ -1,4 +1,5 @@
-import { RESOURCES, apiVersionOf, groupVersions, verbsOf } from './resources.ts';
+import { compareKubeVersions } from './crd/crd.ts';
+import { RESOURCES, apiVersionOf, groupVersions, verbsOf, type ResourceDef } from './resources.ts';
 
 export const KUBE_VERSION = {
   major: '1',
@@ -16,19 +17,25 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-export function apiGroupList(): Record<string, unknown> {
-  const groups = groupVersions()
-    .filter((gv) => gv.group !== '')
-    .map((gv) => {
-      const groupVersion = `${gv.group}/${gv.version}`;
-      return { name: gv.group, versions: [{ groupVersion, version: gv.version }], preferredVersion: { groupVersion, version: gv.version } };
-    });
+/** Every group with all its versions, the preferred one (by Kubernetes version priority) first. */
+export function apiGroupList(defs: readonly ResourceDef[] = RESOURCES): Record<string, unknown> {
+  const byGroup = new Map<string, string[]>();
+  for (const gv of groupVersions(defs)) {
+    if (gv.group === '') continue;
+    const list = byGroup.get(gv.group) ?? [];
+    list.push(gv.version);
+    byGroup.set(gv.group, list);
+  }
+  const groups = [...byGroup].map(([name, versions]) => {
+    const vs = versions.sort(compareKubeVersions).map((version) => ({ groupVersion: `${name}/${version}`, version }));
+    return { name, versions: vs, preferredVersion: vs[0] };
+  });
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
 
 /** APIResourceList of one group/version, or undefined when we serve no such group/version. */
-export function apiResourceList(group: string, version: string): Record<string, unknown> | undefined {
-  const defs = RESOURCES.filter((r) => r.group === group && r.version === version);
+export function apiResourceList(group: string, version: string, all: readonly ResourceDef[] = RESOURCES): Record<string, unknown> | undefined {
+  const defs = all.filter((r) => r.group === group && r.version === version);
   if (defs.length === 0) return undefined;
   const resources: Record<string, unknown>[] = [];
   for (const r of defs) {
@@ -42,7 +49,8 @@ export function apiResourceList(group: string, version: string): Record<string, 
       ...(r.categories !== undefined ? { categories: r.categories } : {}),
     });
     for (const s of r.subresources) {
-      resources.push({ name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+      const scale = s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind };
+      resources.push({ name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, ...scale, verbs: ['get', 'patch', 'update'] });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(defs[0] ?? RESOURCES[0]!), resources };

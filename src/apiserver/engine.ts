@@ -1,5 +1,6 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
+import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
@@ -35,10 +36,35 @@ function sameIgnoringRv(a: KObj, b: KObj): boolean {
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
+/** Per-request options of a write: `fieldValidation` (Strict/Warn/Ignore) and where warnings go. */
+export type WriteOptions = { fieldValidation?: string | null; warn?: (message: string) => void };
+
+/**
+ * Plug-ins around writes (CRDs in crd/, validation in validation/). `admit` sees the object about to be stored
+ * (create, update or status update) and may change it or throw an ApiError; `stored` runs after a write or removal.
+ */
+export type WriteHooks = {
+  admit?(def: ResourceDef, obj: KObj, old: KObj | undefined, sub: string | undefined, opts: WriteOptions): void;
+  stored?(def: ResourceDef, obj: KObj, type: 'ADDED' | 'MODIFIED' | 'DELETED'): void;
+};
+
 export class Engine {
   readonly store: Store;
+  /** What this server serves: the built-ins plus the kinds of its CustomResourceDefinitions. */
+  readonly resources: ResourceRegistry;
+  readonly hooks: WriteHooks[] = [];
   constructor(store: Store) {
     this.store = store;
+    this.resources = new ResourceRegistry(RESOURCES);
+  }
+
+  #admit(def: ResourceDef, obj: KObj, old: KObj | undefined, sub: string | undefined, opts: WriteOptions): void {
+    for (const h of this.hooks) h.admit?.(def, obj, old, sub, opts);
+  }
+
+  #stored(def: ResourceDef, obj: KObj, type: 'ADDED' | 'MODIFIED' | 'DELETED'): KObj {
+    for (const h of this.hooks) h.stored?.(def, obj, type);
+    return obj;
   }
 
   /** Creates the namespaces every cluster has; idempotent across restarts. */
@@ -53,11 +79,12 @@ export class Engine {
   get(def: ResourceDef, ns: string | undefined, name: string): KObj {
     const o = this.store.get(storageKey(def), nsOf(def, ns), name);
     if (o === undefined) throw notFound(def.plural, def.group, name);
-    return o;
+    return presentAs(def, o);
   }
 
   list(def: ResourceDef, ns: string | undefined): KObj[] {
-    return this.store.list(storageKey(def), def.namespaced ? ns : undefined);
+    const items = this.store.list(storageKey(def), def.namespaced ? ns : undefined);
+    return def.crd === undefined ? items : items.map((o) => presentAs(def, o));
   }
 
   #checkKind(def: ResourceDef, body: KObj): void {
@@ -82,7 +109,7 @@ export class Engine {
     return ns;
   }
 
-  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false): KObj {
+  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false, opts: WriteOptions = {}): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const o: KObj = structuredClone(body);
@@ -111,8 +138,9 @@ export class Engine {
     o['kind'] = def.kind;
     o['apiVersion'] = apiVersionOf(def);
     applyCreateDefaults(def, o, this.store);
+    this.#admit(def, o, undefined, undefined, opts);
     if (dryRun) return { ...o, metadata: { ...md, resourceVersion: '' } };
-    return this.store.put(storageKey(def), ns, reorder(o), 'ADDED');
+    return this.#stored(def, this.store.put(storageKey(def), ns, reorder(o), 'ADDED'), 'ADDED');
   }
 
   #requireNamespace(ns: string): void {
@@ -124,7 +152,7 @@ export class Engine {
    * PUT semantics. `sub` = 'status' changes only status; a main-resource update of a resource with a status
    * subresource keeps the stored status. Stale resourceVersion → 409.
    */
-  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false): KObj {
+  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false, opts: WriteOptions = {}): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const ns = nsOf(def, urlNs);
@@ -161,11 +189,12 @@ export class Engine {
     nmd['resourceVersion'] = cur['metadata']?.['resourceVersion'];
     next['kind'] = def.kind;
     next['apiVersion'] = apiVersionOf(def);
+    this.#admit(def, next, cur, sub, opts);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
     const ordered = reorder(next);
     if (sameIgnoringRv(ordered, cur) || dryRun) return dryRun ? ordered : cur;
     if (this.#finalizeIfDone(def, ns, ordered)) return ordered;
-    return this.store.put(storageKey(def), ns, ordered, 'MODIFIED', cur);
+    return this.#stored(def, this.store.put(storageKey(def), ns, ordered, 'MODIFIED', cur), 'MODIFIED');
   }
 
   /** An object being deleted whose finalizers are gone (and, for pods, whose grace period reached 0) is removed. */
@@ -174,7 +203,7 @@ export class Engine {
     if (md['deletionTimestamp'] === undefined) return false;
     if (Array.isArray(md['finalizers']) && md['finalizers'].length > 0) return false;
     if (isPod(def) && md['deletionGracePeriodSeconds'] !== 0) return false;
-    this.store.remove(storageKey(def), ns, o);
+    this.#stored(def, this.store.remove(storageKey(def), ns, o), 'DELETED');
     return true;
   }
 
@@ -229,13 +258,15 @@ export class Engine {
       return { object: this.store.put(storageKey(def), ns, next, 'MODIFIED', cur), removed: false };
     }
     if (def.group === '' && def.kind === 'Namespace') this.#emptyNamespace(name);
-    return { object: this.store.remove(storageKey(def), ns, cur), removed: true };
+    return { object: this.#stored(def, this.store.remove(storageKey(def), ns, cur), 'DELETED'), removed: true };
   }
 
   /** Namespace deletion removes everything in it at once (there is no namespace controller to wait for). */
   #emptyNamespace(ns: string): void {
-    for (const def of RESOURCES) {
-      if (!def.namespaced) continue;
+    const seen = new Set<string>();
+    for (const def of this.resources.all()) {
+      if (!def.namespaced || seen.has(storageKey(def))) continue;
+      seen.add(storageKey(def));
       for (const o of this.store.list(storageKey(def), ns)) this.store.remove(storageKey(def), ns, o);
     }
   }

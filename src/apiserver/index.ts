@@ -8,10 +8,12 @@ import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
 import { loadOrCreateToken, makeTokenCheck, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
+import { installValidation } from './validation/hooks.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
-import { openApiForPath, openApiIndex } from './openapi.ts';
+import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
 import { route } from './router.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
@@ -44,6 +46,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const authorized = makeTokenCheck(token);
   const store = new Store(join(o.dataDir, 'apiserver.db'), log);
   const engine = new Engine(store);
+  installCrdSupport(engine);
+  installValidation(engine);
   engine.bootstrap();
   let serverAddress = '';
   const stats = { requests: 0, rejected: 0, errors: 0 };
@@ -81,17 +85,26 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       throw unauthorized();
     }
     const method = req.method ?? 'GET';
-    const r = route(path);
-    if (r.type === 'unknown' && !path.startsWith('/openapi/v3')) {
+    const r = route(path, engine.resources.all());
+    if (r.type === 'unknown' && !path.startsWith('/openapi/v3') && path !== '/openapi/v2') {
       req.resume();
       throw notFoundPath();
     }
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
-    if (path === '/openapi/v3') return sendJson(res, 200, openApiIndex());
+    if (path === '/openapi/v2') {
+      if (!/json|\*\/\*/.test(req.headers.accept ?? '*/*')) {
+        const pb = openApiV2Protobuf();
+        res.writeHead(200, { 'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf', 'Content-Length': pb.length });
+        res.end(pb);
+        return;
+      }
+      return sendJson(res, 200, openApiV2(engine.resources.all()));
+    }
+    if (path === '/openapi/v3') return sendJson(res, 200, openApiIndex(engine.resources.all()));
     if (path.startsWith('/openapi/v3/')) {
-      const doc = openApiForPath(path.slice('/openapi/v3/'.length));
+      const doc = openApiForPath(path.slice('/openapi/v3/'.length), engine.resources.all());
       if (doc === undefined) throw notFoundPath();
       return sendJson(res, 200, doc);
     }
@@ -99,13 +112,13 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       case 'api':
         return sendJson(res, 200, apiVersions(serverAddress));
       case 'apis':
-        return sendJson(res, 200, apiGroupList());
+        return sendJson(res, 200, apiGroupList(engine.resources.all()));
       case 'group': {
-        const g = (apiGroupList()['groups'] as { name: string }[]).find((x) => x.name === r.group);
+        const g = (apiGroupList(engine.resources.all())['groups'] as { name: string }[]).find((x) => x.name === r.group);
         return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
       }
       case 'groupVersion': {
-        const list = apiResourceList(r.group, r.version);
+        const list = apiResourceList(r.group, r.version, engine.resources.all());
         if (list === undefined) throw notFoundPath();
         return sendJson(res, 200, list);
       }

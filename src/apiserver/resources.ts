@@ -1,3 +1,5 @@
+import type { CrdVersionInfo } from './crd/crd.ts';
+
 /**
  * The resource table: every served resource is one entry. Handlers, discovery and tables read only this,
  * so adding a resource needs no code elsewhere (unless it wants custom defaults or table columns).
@@ -16,6 +18,8 @@ export type ResourceDef = {
   /** Field selectors accepted besides metadata.name / metadata.namespace. */
   fields?: string[];
   categories?: string[];
+  /** Set on the kinds a CustomResourceDefinition defines (one entry per served version); see crd/. */
+  crd?: CrdVersionInfo;
 };
 
 const VERBS_ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -127,26 +131,17 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['spec.holderIdentity'],
   },
-  // KubeEdge's reliable-delivery CRDs: the acked resourceVersion of each object per edge node.
+  // KubeEdge's own kinds (ObjectSync, Device, ...) are CustomResourceDefinitions: see crd/kubeedge.ts.
   {
-    group: 'reliablesyncs.kubeedge.io',
-    version: 'v1alpha1',
-    kind: 'ObjectSync',
-    plural: 'objectsyncs',
-    singular: 'objectsync',
-    namespaced: true,
-    shortNames: [],
-    subresources: ['status'],
-  },
-  {
-    group: 'reliablesyncs.kubeedge.io',
-    version: 'v1alpha1',
-    kind: 'ClusterObjectSync',
-    plural: 'clusterobjectsyncs',
-    singular: 'clusterobjectsync',
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    singular: 'customresourcedefinition',
     namespaced: false,
-    shortNames: [],
+    shortNames: ['crd', 'crds'],
     subresources: ['status'],
+    categories: ['api-extensions'],
   },
   {
     group: 'events.k8s.io',
@@ -174,12 +169,13 @@ export function storageKey(r: ResourceDef): string {
   return `${r.group}/${r.plural}`;
 }
 
-export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
-  return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
+/** `defs`: a server's live table (engine.resources.all(), CRD kinds included); the built-ins by default. */
+export function findResource(group: string, version: string, plural: string, defs: readonly ResourceDef[] = RESOURCES): ResourceDef | undefined {
+  return defs.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
-export function groupVersions(): { group: string; version: string }[] {
+export function groupVersions(defs: readonly ResourceDef[] = RESOURCES): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
-  for (const r of RESOURCES) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
+  for (const r of defs) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
   return [...seen.values()];
 }

@@ -9,7 +9,7 @@ export type Route =
   | { type: 'unknown' };
 
 /** Maps a path under /api or /apis to a resource; everything else (health, version) is handled before. */
-export function route(pathname: string): Route {
+export function route(pathname: string, defs: readonly ResourceDef[] = RESOURCES): Route {
   let segs: string[];
   try {
     segs = pathname
@@ -31,7 +31,7 @@ export function route(pathname: string): Route {
     if (segs[1] === undefined) return { type: 'apis' };
     group = segs[1];
     version = segs[2];
-    if (version === undefined) return RESOURCES.some((r) => r.group === group) ? { type: 'group', group } : { type: 'unknown' };
+    if (version === undefined) return defs.some((r) => r.group === group) ? { type: 'group', group } : { type: 'unknown' };
     rest = segs.slice(3);
   } else return { type: 'unknown' };
   if (rest.length === 0) return { type: 'groupVersion', group, version };
@@ -42,12 +42,12 @@ export function route(pathname: string): Route {
   }
   // /namespaces/{ns}/{plural}/... unless {plural} is a namespace subresource (/namespaces/{name}/status).
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const def = findResource(group, version, rest[2] ?? '');
+    const def = findResource(group, version, rest[2] ?? '', defs);
     if (def?.namespaced) {
       return build(def, rest[1], rest[3], rest[4], rest.length > 5, watchPath);
     }
   }
-  const def = findResource(group, version, rest[0] ?? '');
+  const def = findResource(group, version, rest[0] ?? '', defs);
   if (def === undefined) return { type: 'unknown' };
   if (def.namespaced && rest.length > 1) return { type: 'unknown' };
   return build(def, undefined, rest[1], rest[2], rest.length > 3, watchPath);

@@ -59,11 +59,17 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
+/** `message` is `<field>: <what>`; it becomes the one cause kubectl prints (`The Pod "x" is invalid: <field>: <what>`). */
 export function invalid(kind: string, group: string, name: string, message: string): ApiError {
+  const i = message.indexOf(': ');
+  const field = i > 0 ? message.slice(0, i) : '';
+  const what = i > 0 ? message.slice(i + 2) : message;
+  const reason = what.startsWith('Required value') ? 'FieldValueRequired' : 'FieldValueInvalid';
   return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${message}`, {
     name,
     ...(group === '' ? {} : { group }),
     kind,
+    causes: [{ reason, message: what, field }],
   });
 }
 

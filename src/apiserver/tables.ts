@@ -1,3 +1,4 @@
+import { crdPrinter } from './crd/printer.ts';
 import type { ResourceDef } from './resources.ts';
 import type { KObj } from './store.ts';
 import { podStatusReason, podReadyCount, podRestarts } from './podstatus.ts';
@@ -96,6 +97,7 @@ type Printer = { columns: Column[]; cells: (x: KObj) => unknown[] };
 const AGE = col('Age');
 
 function printerFor(def: ResourceDef): Printer {
+  if (def.crd !== undefined) return crdPrinter(def);
   const nameCol = col('Name', 'string', 0, 'name');
   const name = (x: KObj) => o(x['metadata'])['name'];
   const created = (x: KObj) => age(o(x['metadata'])['creationTimestamp']);
@@ -219,6 +221,8 @@ function printerFor(def: ResourceDef): Printer {
           ];
         },
       };
+    case 'customresourcedefinitions.apiextensions.k8s.io':
+      return { columns: [nameCol, col('Created At', 'date')], cells: (x) => [name(x), String(o(x['metadata'])['creationTimestamp'] ?? '')] };
     default:
       return { columns: [nameCol, AGE], cells: (x) => [name(x), created(x)] };
   }

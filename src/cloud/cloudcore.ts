@@ -4,6 +4,7 @@ import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
 import { apiServerEnabled, type CloudCoreConfig } from '../config/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
+import { installKubeEdgeCrds } from '../kube/crds.ts';
 import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
 import { certDerToPem, keyDerToPem } from '../pki/x509.ts';
 import { startCertServer, type CertServer } from './cloudhub/certs/cert-server.ts';
@@ -51,6 +52,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const kube = new KubeRest(kc);
     stack.push(() => kube.close());
     await waitForApiServer(kube);
+    await installKubeEdgeCrds(kube);
 
     const hub = cfg.modules.cloudHub;
     const store = kubeSecretStore(kc);

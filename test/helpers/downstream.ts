@@ -8,6 +8,7 @@ import { ModuleRuntime } from '../../src/core/module.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeRest, paths, type KubeObject } from '../../src/kube/rest.ts';
 import type { CloudHub } from '../../src/cloud/cloudhub/cloudhub.ts';
+import { installKubeEdgeCrds } from '../../src/kube/crds.ts';
 import { quietLog, testHubOptions, waitFor, type LinkPki } from './cloudhub.ts';
 import type { SyncController } from '../../src/cloud/synccontroller/synccontroller.ts';
 import type { EdgeController } from '../../src/cloud/edgecontroller/edgecontroller.ts';
@@ -63,6 +64,7 @@ export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions 
 export async function newApi(): Promise<{ api: TestServer; kube: KubeRest }> {
   const api = await startTestServer();
   const kube = new KubeRest(loadKubeConfig({ kubeConfig: api.kubeConfigPath }));
+  await installKubeEdgeCrds(kube);
   return { api, kube };
 }
 

@@ -6,6 +6,10 @@ import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { badRequest, methodNotAllowed, notFound, successStatus, unsupportedMediaType, conflict } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
+import { presentAs } from '../crd/registry.ts';
+import { handleScale } from '../crd/scale.ts';
+import { addWarning } from '../validation/errors.ts';
+import { writeOptions } from '../validation/options.ts';
 import { sendJson } from './http.ts';
 import { serveWatch } from './watch.ts';
 
@@ -56,6 +60,8 @@ export function handleResource(r: ResourceRequest): void {
   const { req, def, query } = r;
   const method = req.method ?? 'GET';
   if (r.sub !== undefined && r.name === undefined) throw notFound(def.plural, def.group, '');
+  if (def.crd?.deprecationWarning !== undefined) addWarning(r.res, def.crd.deprecationWarning);
+  if (r.sub === 'scale' && r.name !== undefined && def.crd?.scale !== undefined) return handleScale(r);
   if (
     r.namespace !== undefined &&
     r.namespace !== '' &&
@@ -81,7 +87,7 @@ export function handleResource(r: ResourceRequest): void {
         return sendList(r);
       case 'POST': {
         if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
-        const created = r.engine.create(def, r.namespace, r.body, dryRun(query));
+        const created = r.engine.create(def, r.namespace, r.body, dryRun(query), writeOptions(r));
         return sendObject(r, 201, created);
       }
       case 'DELETE': {
@@ -113,7 +119,7 @@ export function handleResource(r: ResourceRequest): void {
       }
       return sendObject(r, 200, r.engine.get(def, r.namespace, name));
     case 'PUT': {
-      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query));
+      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query), writeOptions(r));
       return sendObject(r, 200, updated);
     }
     case 'PATCH':
@@ -157,10 +163,11 @@ function patch(r: ResourceRequest, name: string): KObj {
   const type = patchTypeOf(r.req.headers['content-type']);
   if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
   if (r.body === undefined) throw badRequest('a patch body is required');
-  const cur = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
+  const stored = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
+  const cur = stored === undefined ? undefined : presentAs(r.def, stored);
   if (cur === undefined) {
     // Server-side apply creates what does not exist yet.
-    if (type === 'apply' && r.sub === undefined && isObj(r.body)) return r.engine.create(r.def, r.namespace, r.body, dryRun(r.query));
+    if (type === 'apply' && r.sub === undefined && isObj(r.body)) return r.engine.create(r.def, r.namespace, r.body, dryRun(r.query), writeOptions(r));
     throw notFound(r.def.plural, r.def.group, name);
   }
   const patched = applyPatch(type, cur, r.body);
@@ -168,5 +175,5 @@ function patch(r: ResourceRequest, name: string): KObj {
   if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {
     throw conflict(r.def.plural, r.def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
   }
-  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query));
+  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query), writeOptions(r));
 }

@@ -1,3 +1,4 @@
+import { endsWithCrd, presentAs } from '../crd/registry.ts';
 import { apiVersionOf, storageKey } from '../resources.ts';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { expired, badRequest } from '../status.ts';
@@ -46,7 +47,7 @@ export function serveWatch(r: ResourceRequest): void {
 
   const write = (e: Out): void => {
     if (closed) return;
-    let object = e.object;
+    let object = presentAs(def, e.object);
     if (table && (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED')) {
       object = toTable(def, [e.object], include, String(e.object['metadata']?.['resourceVersion'] ?? ''));
     }
@@ -55,6 +56,7 @@ export function serveWatch(r: ResourceRequest): void {
   };
 
   const onEvent = (e: StoreEvent): void => {
+    if (endsWithCrd(def, e)) return finish();
     if (e.key !== key || (ns !== undefined && e.namespace !== ns)) return;
     lastRv = e.rv;
     const now = matches(e.object);

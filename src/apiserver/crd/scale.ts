@@ -1,0 +1,50 @@
+import type { ResourceRequest } from '../handlers/resource.ts';
+import { sendJson } from '../handlers/http.ts';
+import { applyPatch, patchTypeOf } from '../patch.ts';
+import { badRequest, methodNotAllowed, unsupportedMediaType } from '../status.ts';
+import type { KObj } from '../store.ts';
+import { writeOptions } from '../validation/options.ts';
+import { jsonPathGet, jsonPathSet } from './jsonpath.ts';
+
+function scaleOf(r: ResourceRequest, o: KObj): KObj {
+  const info = r.def.crd?.scale;
+  const md: KObj = o['metadata'] ?? {};
+  const selector = info?.labelSelectorPath === undefined ? undefined : jsonPathGet(o, info.labelSelectorPath);
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: md['name'],
+      ...(md['namespace'] === undefined ? {} : { namespace: md['namespace'] }),
+      uid: md['uid'],
+      resourceVersion: md['resourceVersion'],
+      creationTimestamp: md['creationTimestamp'],
+    },
+    spec: { replicas: Number(jsonPathGet(o, info?.specReplicasPath ?? '.spec.replicas') ?? 0) },
+    status: {
+      replicas: Number(jsonPathGet(o, info?.statusReplicasPath ?? '.status.replicas') ?? 0),
+      ...(typeof selector === 'string' ? { selector } : {}),
+    },
+  };
+}
+
+/** The `scale` subresource of a CRD kind: an autoscaling/v1 Scale mapped onto the paths the CRD names. */
+export function handleScale(r: ResourceRequest): void {
+  const name = r.name ?? '';
+  const method = r.req.method ?? 'GET';
+  const cur = r.engine.get(r.def, r.namespace, name);
+  if (method === 'GET') return sendJson(r.res, 200, scaleOf(r, cur));
+  let want: KObj;
+  if (method === 'PUT') want = (r.body ?? {}) as KObj;
+  else if (method === 'PATCH') {
+    const type = patchTypeOf(r.req.headers['content-type']);
+    if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
+    want = applyPatch(type, scaleOf(r, cur), r.body);
+  } else throw methodNotAllowed();
+  const replicas = want['spec']?.['replicas'];
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw badRequest('spec.replicas must be a non-negative integer');
+  const next = structuredClone(cur);
+  jsonPathSet(next, r.def.crd?.scale?.specReplicasPath ?? '.spec.replicas', replicas);
+  const updated = r.engine.update(r.def, r.namespace, name, next, undefined, r.query.getAll('dryRun').includes('All'), writeOptions(r));
+  sendJson(r.res, 200, scaleOf(r, updated));
+}

@@ -1,0 +1,47 @@
+import { fieldValidationOf } from '../crd/hooks.ts';
+import { prune } from '../crd/schema.ts';
+import type { Engine, WriteHooks } from '../engine.ts';
+import { builtinRootSchema, builtinSchema } from '../openapi.ts';
+import type { ResourceDef } from '../resources.ts';
+import type { KObj } from '../store.ts';
+import { builtinCauses } from './builtin.ts';
+import { invalidCauses, strictDecodingError } from './errors.ts';
+
+/** Fields of `o` that the kind's OpenAPI schema does not know (nothing is removed: built-ins keep what they were sent). */
+export function unknownFields(def: ResourceDef, o: KObj): string[] {
+  const schema = builtinRootSchema(def);
+  if (schema === undefined) return [];
+  const copy = { ...o, metadata: undefined };
+  const found = prune(schema, copy, builtinSchema, '', false);
+  const md = builtinSchema('io.k8s.api.v1.ObjectMeta');
+  if (md !== undefined && typeof o['metadata'] === 'object') found.push(...prune(md, o['metadata'], builtinSchema, 'metadata', false));
+  return found;
+}
+
+/**
+ * Validation of built-in kinds on every write: fieldValidation (Strict → 400 naming the unknown fields, Warn →
+ * a Warning header each, Ignore), then the checks of builtin.ts (422 Invalid with causes). On update only the
+ * unknown fields the request adds count, so an object stored with an odd field stays writable.
+ */
+export function installValidation(engine: Engine): void {
+  const hooks: WriteHooks = {
+    admit(def, o, old, sub, opts) {
+      if (def.crd !== undefined) return;
+      const mode = fieldValidationOf(opts);
+      if (mode !== 'Ignore') {
+        let unknown = unknownFields(def, o);
+        if (unknown.length > 0 && old !== undefined) {
+          const before = new Set(unknownFields(def, old));
+          unknown = unknown.filter((f) => !before.has(f));
+        }
+        if (unknown.length > 0) {
+          if (mode === 'Strict') throw strictDecodingError(def.kind, def.version, unknown);
+          for (const f of unknown) opts.warn?.(`unknown field "${f}"`);
+        }
+      }
+      const causes = builtinCauses(def, o, old, sub);
+      if (causes.length > 0) throw invalidCauses(def.kind, def.group, String(o['metadata']?.['name'] ?? ''), causes);
+    },
+  };
+  engine.hooks.push(hooks);
+}

@@ -1,0 +1,8 @@
+import type { ServerResponse } from 'node:http';
+import type { WriteOptions } from '../engine.ts';
+import { addWarning } from './errors.ts';
+
+/** The write options of one request: its fieldValidation directive and a sink for `Warning` headers. */
+export function writeOptions(r: { query: URLSearchParams; res: ServerResponse }): WriteOptions {
+  return { fieldValidation: r.query.get('fieldValidation'), warn: (m) => addWarning(r.res, m) };
+}
