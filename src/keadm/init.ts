@@ -8,6 +8,10 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, detectHost } from '../config/index.ts';
 import type { DockerClient } from '../containers/index.ts';
+import { describeError } from '../core/errors.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { installKubeEdgeCrds } from '../kube/crds.ts';
+import { KubeRest } from '../kube/rest.ts';
 import {
   EXIT,
   INSTANCE_LABEL,
@@ -98,6 +102,16 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   const advertiseAddress = o.advertiseAddress ?? detectHost().ip;
   const realCluster = o.kubeConfig !== undefined;
   if (realCluster && !existsSync(o.kubeConfig!)) throw new KeadmError(`--kube-config ${o.kubeConfig} does not exist`, EXIT.usage);
+  if (realCluster) {
+    // As KubeEdge's keadm init does: the cluster gets KubeEdge's CRDs before cloudcore starts (cloudcore installs
+    // them too, so an upgrade of either side brings them up to date).
+    try {
+      await installKubeEdgeCrds(new KubeRest(loadKubeConfig({ kubeConfig: o.kubeConfig! })));
+    } catch (err) {
+      throw new KeadmError(`cannot install KubeEdge's CRDs with --kube-config ${o.kubeConfig}: ${describeError(err)}`);
+    }
+    log(`KubeEdge's CustomResourceDefinitions installed and Established`);
+  }
 
   const configDir = path.resolve(o.configDir);
   mkdirSync(path.join(configDir, 'config'), { recursive: true });
