@@ -29,6 +29,8 @@ const ALLOWED = uniq([
   // the engines' own state (Docker's and containerd's images, CNI plugins and their state)
   ...['/var/lib/docker', '/var/lib/containerd', '/var/lib/cni', '/opt/cni', '/etc/cni'],
 ]);
+/** Single files of the same kind: the marker of running inside a Docker container. */
+const ALLOWED_FILES = new Set(['/.dockerenv']);
 
 /** Inside allowed places but never the tests' business: this project's install paths on the host. */
 const DENIED = [
@@ -68,10 +70,11 @@ const PATH_ARG: Record<string, 0 | 1> = {
 };
 const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const MAX_LINES = 200;
+const GROUP = 3;
 
 type FsContext = { cwd: string };
 type Proc = { pid: number; parent: number | undefined; fs: FsContext; argv: string[] | undefined; inContainer: boolean };
-type Finding = { path: string; op: string; who: string; count: number };
+type Finding = { path: string; ops: Set<string>; why: string; who: string; count: number };
 
 function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
@@ -98,6 +101,14 @@ for (const p of [...withReal(ROOT), ...withReal(SHARED)]) {
   }
 }
 
+/** The directories on PATH themselves (tools list them, e.g. kubectl looking for plugins); not what is in them. */
+const PATH_DIRS = new Set(
+  (process.env['PATH'] ?? '')
+    .split(':')
+    .filter((d) => isAbsolute(d))
+    .map((d) => resolve(d)),
+);
+
 /** A checkout of this project other than ours, wherever it lies (even under /tmp): its package.json says so. */
 const otherCheckoutCache = new Map<string, string | undefined>();
 function otherCheckout(p: string): string | undefined {
@@ -122,7 +133,7 @@ function otherCheckout(p: string): string | undefined {
 /** Why `p`, used by `proc`, breaks hermeticity; undefined when it is fine. */
 function violation(p: string, proc: Proc): string | undefined {
   if (withReal(ROOT).some((r) => under(p, r)) || withReal(SHARED).some((s) => under(p, s))) return undefined;
-  if (ANCESTORS.has(p)) return undefined;
+  if (ANCESTORS.has(p) || ALLOWED_FILES.has(p) || PATH_DIRS.has(p)) return undefined;
   const other = otherCheckout(p);
   if (other !== undefined) return `another checkout of this project (${other})`;
   if (DENIED.some((d) => under(p, d))) return "this project's install path on the host";
@@ -341,16 +352,13 @@ async function check(tracePath: string): Promise<number> {
     if (why === undefined) continue;
     // Everything in another checkout is one finding per test: its root names the mistake.
     const other = why.startsWith('another checkout') ? otherCheckout(path) : undefined;
-    const key = other !== undefined ? `${other}\0${who(p)}` : path;
-    const f = findings.get(key);
-    if (f !== undefined) f.count++;
-    else
-      findings.set(key, {
-        path: other !== undefined ? `${other}/...` : path,
-        op: `${other !== undefined ? 'files used' : opOf(name, a)}, ${why}`,
-        who: who(p),
-        count: 1,
-      });
+    const shown = other !== undefined ? `${other}/...` : path;
+    const by = who(p);
+    const key = `${shown}\0${by}`;
+    const f = findings.get(key) ?? { path: shown, ops: new Set<string>(), why, who: by, count: 0 };
+    f.ops.add(other !== undefined ? 'used' : opOf(name, a));
+    f.count++;
+    findings.set(key, f);
   }
 
   if (procs.size === 0) {
@@ -361,14 +369,34 @@ async function check(tracePath: string): Promise<number> {
     console.log(`hermetic check: ${seen} file accesses by ${procs.size} processes and threads, all inside the checkout, ../shared or system locations`);
     return 0;
   }
+  const lines = report([...findings.values()]);
   console.error(`hermetic check FAILED: ${findings.size} path(s) outside the checkout, ../shared and system locations:`);
-  const sorted = [...findings.values()].sort((x, y) => x.who.localeCompare(y.who) || x.path.localeCompare(y.path));
-  for (const f of sorted.slice(0, MAX_LINES)) {
-    console.error(`  ${f.path} (${f.op}${f.count > 1 ? `, ${f.count} times` : ''}) by ${f.who}`);
-  }
-  if (sorted.length > MAX_LINES) console.error(`  ... and ${sorted.length - MAX_LINES} more`);
+  for (const line of lines.slice(0, MAX_LINES)) console.error(`  ${line}`);
+  if (lines.length > MAX_LINES) console.error(`  ... and ${lines.length - MAX_LINES} more`);
   console.error('Tests find their files relative to import.meta.dirname (fixtures in test/fixtures/) and write under mkdtemp(tmpdir()).');
   return 1;
+}
+
+/** One line per finding; more than GROUP files of one directory used by one test become one line. */
+function report(findings: Finding[]): string[] {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = `${f.who}\0${dirname(f.path)}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const out: [string, string][] = [];
+  for (const group of groups.values()) {
+    const first = group[0] as Finding;
+    const ops = [...new Set(group.flatMap((f) => [...f.ops]))].join(', ');
+    if (group.length > GROUP) {
+      out.push([first.who, `${dirname(first.path)}/* (${group.length} files ${ops}: ${first.why}) by ${first.who}`]);
+      continue;
+    }
+    for (const f of group) {
+      out.push([f.who, `${f.path} (${[...f.ops].join(', ')}${f.count > 1 ? ` ${f.count} times` : ''}: ${f.why}) by ${f.who}`]);
+    }
+  }
+  return out.sort((x, y) => x[0].localeCompare(y[0]) || x[1].localeCompare(y[1])).map(([, line]) => line);
 }
 
 function opOf(name: string, a: string[]): string {
