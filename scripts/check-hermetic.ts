@@ -6,7 +6,7 @@
 // `node scripts/check-hermetic.ts --trace <file>` checks a trace written before (see STRACE_ARGS).
 //
 // Only successful calls count: a probe that finds nothing (PATH search, module resolution walking up) read
-// nothing. Relative paths are resolved against each process's working directory, followed through chdir and
+// nothing; lookups of this project's install paths that found nothing are listed as a note. Relative paths are resolved against each process's working directory, followed through chdir and
 // inherited (or shared, for threads) across clone/fork. Processes started by a containerd shim are left out:
 // they run inside containers, where paths name the container's filesystem, not the host's.
 import { spawn } from 'node:child_process';
@@ -44,9 +44,15 @@ const DENIED = [
   '/run/kubeedge',
 ];
 
-/** npm itself (the `npm test` process, not what it starts) reads its user config and writes its cache and logs. */
+/**
+ * npm and npx themselves (their processes, not what they start) read the user's config and write their cache and
+ * logs; what npx installed to run (its _npx directory, for `npx <bin>` of this package a link to the checkout)
+ * may be run by anyone.
+ */
 const HOME = process.env['HOME'] ?? homedir();
-const NPM_OWN = uniq([resolve(HOME, '.npmrc'), resolve(process.env['npm_config_cache'] ?? resolve(HOME, '.npm'))]);
+const NPM_CACHE = resolve(process.env['npm_config_cache'] ?? resolve(HOME, '.npm'));
+const NPM_OWN = uniq([resolve(HOME, '.npmrc'), resolve(HOME, '.gitconfig'), NPM_CACHE]);
+const NPX_DIR = resolve(NPM_CACHE, '_npx');
 
 /** Path argument position per traced syscall: 0 = first argument, 1 = after a dirfd. */
 const PATH_ARG: Record<string, 0 | 1> = {
@@ -94,7 +100,7 @@ function under(p: string, dir: string): boolean {
 
 /** The directories on the way to the checkout and ../shared ("/", "/work"): realpath lstat's each of them. */
 const ANCESTORS = new Set<string>();
-for (const p of [...withReal(ROOT), ...withReal(SHARED)]) {
+for (const p of [...withReal(ROOT), ...withReal(SHARED), NPX_DIR]) {
   for (let d = dirname(p); ; d = dirname(d)) {
     ANCESTORS.add(d);
     if (d === dirname(d)) break;
@@ -113,7 +119,7 @@ const PATH_DIRS = new Set(
 const otherCheckoutCache = new Map<string, string | undefined>();
 function otherCheckout(p: string): string | undefined {
   for (let d = dirname(p); d !== dirname(d); d = dirname(d)) {
-    if (d === ROOT) return undefined;
+    if (d === ROOT || realOf(d) === realOf(ROOT)) return undefined;
     let found = otherCheckoutCache.get(d);
     if (!otherCheckoutCache.has(d)) {
       found = undefined;
@@ -138,14 +144,30 @@ function violation(p: string, proc: Proc): string | undefined {
   if (other !== undefined) return `another checkout of this project (${other})`;
   if (DENIED.some((d) => under(p, d))) return "this project's install path on the host";
   if (ALLOWED.some((a) => under(p, a))) return undefined;
-  if (isNpm(proc) && NPM_OWN.some((n) => under(p, n))) return undefined;
+  if (isNpm(proc) && (p === HOME || NPM_OWN.some((n) => under(p, n)))) return undefined;
+  if (under(p, NPX_DIR)) return undefined;
+  const real = realOf(p);
+  if (real !== undefined && real !== p && violation(real, proc) === undefined) return undefined;
   if (under(p, HOME)) return 'a home directory';
   return 'outside the checkout';
 }
 
 function isNpm(proc: Proc): boolean {
   const a = proc.argv ?? [];
-  return a.slice(0, 2).some((x) => basename(x) === 'npm' || basename(x) === 'npm-cli.js');
+  return a.slice(0, 2).some((x) => ['npm', 'npx', 'npm-cli.js', 'npx-cli.js'].includes(basename(x)));
+}
+
+/** Where a symlink outside leads (e.g. into the checkout); undefined when it is gone by now. */
+const realCache = new Map<string, string | undefined>();
+function realOf(p: string): string | undefined {
+  if (!realCache.has(p)) {
+    try {
+      realCache.set(p, realpathSync(p));
+    } catch {
+      realCache.set(p, undefined);
+    }
+  }
+  return realCache.get(p);
 }
 
 /** Reads a C string as strace prints it (escapes \n, \", \\, \ooo, \xhh) starting at the opening quote. */
@@ -217,13 +239,12 @@ function argvOf(raw: string): string[] | undefined {
 
 /**
  * Only the calls that name a path, plus clone and chdir to resolve relative ones; the filter runs in the kernel
- * (--seccomp-bpf) and only successful calls are written (-z), so a traced run stays close to untraced speed.
+ * (--seccomp-bpf), so a traced run stays close to untraced speed.
  */
 const STRACE_ARGS = [
   '-f',
   '--seccomp-bpf',
   '-qq',
-  '-z',
   '-e',
   'signal=none',
   '-s',
@@ -315,6 +336,7 @@ async function check(tracePath: string): Promise<number> {
   };
 
   const findings = new Map<string, Finding>();
+  const absent = new Map<string, string>();
   let seen = 0;
   for await (const [pid, call] of calls(tracePath)) {
     const open = call.indexOf('(');
@@ -322,7 +344,7 @@ async function check(tracePath: string): Promise<number> {
     const p = proc(pid);
     const ret = [...call.matchAll(/\)\s+=\s+(-?\d+|\?)/g)].at(-1)?.[1];
     const ok = ret !== undefined && ret !== '?' && !ret.startsWith('-');
-    if (CLONES.has(name) || !ok) continue;
+    if (CLONES.has(name) || ret === undefined) continue;
     const pos = PATH_ARG[name];
     if (pos === undefined) continue;
     const a = args(call, open + 1);
@@ -337,6 +359,12 @@ async function check(tracePath: string): Promise<number> {
     }
     base = isAbsolute(str[0]) ? '/' : base;
     const path = resolve(base, str[0]);
+    if (!ok) {
+      // Looked for and absent here: harmless, except for this project's install paths, which a developer's
+      // machine may well have (a test run there would then read them).
+      if (!p.inContainer && DENIED.some((d) => under(path, d)) && !absent.has(path)) absent.set(path, who(p));
+      continue;
+    }
     if (name === 'chdir') {
       p.fs.cwd = path;
       continue;
@@ -364,6 +392,10 @@ async function check(tracePath: string): Promise<number> {
   if (procs.size === 0) {
     console.error(`hermetic check: ${tracePath} holds no traced calls; was the run traced?`);
     return 1;
+  }
+  if (absent.size > 0) {
+    console.error(`hermetic check: note: ${absent.size} install path(s) of this project looked for and absent on this host; where present they would be read:`);
+    for (const [path, by] of [...absent].sort((x, y) => x[1].localeCompare(y[1]) || x[0].localeCompare(y[0]))) console.error(`  ${path} by ${by}`);
   }
   if (findings.size === 0) {
     console.log(`hermetic check: ${seen} file accesses by ${procs.size} processes and threads, all inside the checkout, ../shared or system locations`);
