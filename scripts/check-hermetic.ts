@@ -80,7 +80,7 @@ const GROUP = 3;
 
 type FsContext = { cwd: string };
 type Proc = { pid: number; parent: number | undefined; fs: FsContext; argv: string[] | undefined; inContainer: boolean };
-type Finding = { path: string; ops: Set<string>; why: string; who: string; count: number };
+type Finding = { path: string; ops: Set<string>; why: string; who: string; count: number; within?: string };
 
 function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
@@ -336,7 +336,7 @@ async function check(tracePath: string): Promise<number> {
   };
 
   const findings = new Map<string, Finding>();
-  const absent = new Map<string, string>();
+  const absent = new Map<string, Set<string>>();
   let seen = 0;
   for await (const [pid, call] of calls(tracePath)) {
     const open = call.indexOf('(');
@@ -362,7 +362,7 @@ async function check(tracePath: string): Promise<number> {
     if (!ok) {
       // Looked for and absent here: harmless, except for this project's install paths, which a developer's
       // machine may well have (a test run there would then read them).
-      if (!p.inContainer && DENIED.some((d) => under(path, d)) && !absent.has(path)) absent.set(path, who(p));
+      if (!p.inContainer && DENIED.some((d) => under(path, d))) absent.set(path, (absent.get(path) ?? new Set()).add(who(p)));
       continue;
     }
     if (name === 'chdir') {
@@ -378,13 +378,12 @@ async function check(tracePath: string): Promise<number> {
     seen++;
     const why = violation(path, p);
     if (why === undefined) continue;
-    // Everything in another checkout is one finding per test: its root names the mistake.
-    const other = why.startsWith('another checkout') ? otherCheckout(path) : undefined;
-    const shown = other !== undefined ? `${other}/...` : path;
     const by = who(p);
-    const key = `${shown}\0${by}`;
-    const f = findings.get(key) ?? { path: shown, ops: new Set<string>(), why, who: by, count: 0 };
-    f.ops.add(other !== undefined ? 'used' : opOf(name, a));
+    const key = `${path}\0${by}`;
+    // Files of another checkout are reported together per test once there are many: its root names the mistake.
+    const other = why.startsWith('another checkout') ? otherCheckout(path) : undefined;
+    const f = findings.get(key) ?? { path, ops: new Set<string>(), why, who: by, count: 0, ...(other !== undefined ? { within: other } : {}) };
+    f.ops.add(opOf(name, a));
     f.count++;
     findings.set(key, f);
   }
@@ -395,7 +394,7 @@ async function check(tracePath: string): Promise<number> {
   }
   if (absent.size > 0) {
     console.error(`hermetic check: note: ${absent.size} install path(s) of this project looked for and absent on this host; where present they would be read:`);
-    for (const [path, by] of [...absent].sort((x, y) => x[1].localeCompare(y[1]) || x[0].localeCompare(y[0]))) console.error(`  ${path} by ${by}`);
+    for (const [path, by] of [...absent].sort((x, y) => x[0].localeCompare(y[0]))) console.error(`  ${path} by ${[...by].sort().join(', ')}`);
   }
   if (findings.size === 0) {
     console.log(`hermetic check: ${seen} file accesses by ${procs.size} processes and threads, all inside the checkout, ../shared or system locations`);
@@ -409,11 +408,11 @@ async function check(tracePath: string): Promise<number> {
   return 1;
 }
 
-/** One line per finding; more than GROUP files of one directory used by one test become one line. */
+/** One line per finding; more than GROUP files of one directory (or of another checkout) used by one test become one line. */
 function report(findings: Finding[]): string[] {
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
-    const key = `${f.who}\0${dirname(f.path)}`;
+    const key = `${f.who}\0${f.within ?? dirname(f.path)}`;
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
   const out: [string, string][] = [];
@@ -421,7 +420,8 @@ function report(findings: Finding[]): string[] {
     const first = group[0] as Finding;
     const ops = [...new Set(group.flatMap((f) => [...f.ops]))].join(', ');
     if (group.length > GROUP) {
-      out.push([first.who, `${dirname(first.path)}/* (${group.length} files ${ops}: ${first.why}) by ${first.who}`]);
+      const where = first.within !== undefined ? `${first.within}/...` : `${dirname(first.path)}/*`;
+      out.push([first.who, `${where} (${group.length} files ${ops}: ${first.why}) by ${first.who}`]);
       continue;
     }
     for (const f of group) {
