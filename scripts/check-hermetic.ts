@@ -98,9 +98,9 @@ function under(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
-/** The directories on the way to the checkout and ../shared ("/", "/work"): realpath lstat's each of them. */
+/** The directories on the way to the allowed ones ("/", "/work", "/var"): realpath lstat's each of them. */
 const ANCESTORS = new Set<string>();
-for (const p of [...withReal(ROOT), ...withReal(SHARED), NPX_DIR]) {
+for (const p of [...withReal(ROOT), ...withReal(SHARED), NPX_DIR, ...ALLOWED]) {
   for (let d = dirname(p); ; d = dirname(d)) {
     ANCESTORS.add(d);
     if (d === dirname(d)) break;
