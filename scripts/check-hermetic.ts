@@ -74,7 +74,6 @@ const PATH_ARG: Record<string, 0 | 1> = {
   statx: 1,
   execveat: 1,
 };
-const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const MAX_LINES = 200;
 const GROUP = 3;
 
@@ -196,8 +195,8 @@ function cString(s: string, i: number): [string, number] | undefined {
   return undefined;
 }
 
-/** The argument list after `name(`, split at top-level commas, kept as raw text. */
-function args(call: string, open: number): string[] {
+/** The first `max` arguments after `name(`, split at top-level commas, kept as raw text. */
+function args(call: string, open: number, max: number): string[] {
   const out: string[] = [];
   let depth = 0;
   let start = open;
@@ -217,6 +216,7 @@ function args(call: string, open: number): string[] {
       depth--;
     } else if (c === ',' && depth === 0) {
       out.push(call.slice(start, j).trim());
+      if (out.length >= max) return out;
       start = j + 1;
     }
   }
@@ -341,13 +341,14 @@ async function check(tracePath: string): Promise<number> {
   for await (const [pid, call] of calls(tracePath)) {
     const open = call.indexOf('(');
     const name = call.slice(0, open);
-    const p = proc(pid);
-    const ret = [...call.matchAll(/\)\s+=\s+(-?\d+|\?)/g)].at(-1)?.[1];
-    const ok = ret !== undefined && ret !== '?' && !ret.startsWith('-');
-    if (CLONES.has(name) || ret === undefined) continue;
     const pos = PATH_ARG[name];
     if (pos === undefined) continue;
-    const a = args(call, open + 1);
+    // The result: the last ` = ` (what follows it, e.g. `ENOENT (No such file or directory)`, has none).
+    const ret = /\s=\s(-?\d+|\?)[^=]*$/.exec(call)?.[1];
+    if (ret === undefined) continue;
+    const ok = ret !== '?' && !ret.startsWith('-');
+    const p = proc(pid);
+    const a = args(call, open + 1, pos + 2);
     const rawPath = a[pos] ?? '';
     const str = cString(rawPath, 0);
     if (str === undefined || str[0] === '') continue; // fd-relative (AT_EMPTY_PATH) or unparsed
