@@ -18,10 +18,13 @@ import { createInterface } from 'node:readline';
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '..', 'shared');
 
+/** The checkout and ../shared, as named and as resolved. */
+const REAL_ROOT = realpathSync(ROOT);
+const OURS = uniq([...withReal(ROOT), ...withReal(SHARED)]);
+
 /** Where a process of the run may look: the checkout, ../shared and what the OS, libc, Node and the engines use. */
 const ALLOWED = uniq([
-  ...withReal(ROOT),
-  ...withReal(SHARED),
+  ...OURS,
   // binaries, libraries, system config (resolv.conf, ssl, passwd, ld.so), kernel interfaces, devices
   ...['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/proc', '/sys', '/dev'],
   // sockets, pid files and scratch space; tests make their directories with mkdtemp under the OS temp dir
@@ -99,7 +102,7 @@ function under(p: string, dir: string): boolean {
 
 /** The directories on the way to the allowed ones ("/", "/work", "/var"): realpath lstat's each of them. */
 const ANCESTORS = new Set<string>();
-for (const p of [...withReal(ROOT), ...withReal(SHARED), NPX_DIR, ...ALLOWED]) {
+for (const p of [...OURS, NPX_DIR, ...ALLOWED]) {
   for (let d = dirname(p); ; d = dirname(d)) {
     ANCESTORS.add(d);
     if (d === dirname(d)) break;
@@ -118,7 +121,7 @@ const PATH_DIRS = new Set(
 const otherCheckoutCache = new Map<string, string | undefined>();
 function otherCheckout(p: string): string | undefined {
   for (let d = dirname(p); d !== dirname(d); d = dirname(d)) {
-    if (d === ROOT || realOf(d) === realOf(ROOT)) return undefined;
+    if (d === ROOT || realOf(d) === REAL_ROOT) return undefined;
     let found = otherCheckoutCache.get(d);
     if (!otherCheckoutCache.has(d)) {
       found = undefined;
@@ -137,7 +140,7 @@ function otherCheckout(p: string): string | undefined {
 
 /** Why `p`, used by `proc`, breaks hermeticity; undefined when it is fine. */
 function violation(p: string, proc: Proc): string | undefined {
-  if (withReal(ROOT).some((r) => under(p, r)) || withReal(SHARED).some((s) => under(p, s))) return undefined;
+  if (OURS.some((r) => under(p, r))) return undefined;
   if (ANCESTORS.has(p) || ALLOWED_FILES.has(p) || PATH_DIRS.has(p)) return undefined;
   const other = otherCheckout(p);
   if (other !== undefined) return `another checkout of this project (${other})`;
@@ -172,6 +175,10 @@ function realOf(p: string): string | undefined {
 /** Reads a C string as strace prints it (escapes \n, \", \\, \ooo, \xhh) starting at the opening quote. */
 function cString(s: string, i: number): [string, number] | undefined {
   if (s[i] !== '"') return undefined;
+  const close = s.indexOf('"', i + 1);
+  if (close < 0) return undefined;
+  const plain = s.slice(i + 1, close);
+  if (!plain.includes('\\')) return [plain, close + 1];
   const bytes: number[] = [];
   for (let j = i + 1; j < s.length; j++) {
     const c = s[j] as string;
