@@ -4,30 +4,18 @@
 // publishes them, and then the test takes ports the OS picks and says so).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
-import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
 
-/** The port cloudcore would get when binding `port` on all addresses (0: one the OS picks); undefined when taken. */
-function bindable(port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(undefined));
-    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => {
-      const got = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(got));
-    });
-  });
-}
-const defaultsFree = (await bindable(10000)) !== undefined && (await bindable(10002)) !== undefined;
-const wsPort = defaultsFree ? 10000 : ((await bindable(0)) as number);
-const httpsPort = defaultsFree ? 10002 : ((await bindable(0)) as number);
-const apiPort = (await bindable(16443)) ?? ((await bindable(0)) as number);
+const defaultsFree = (await bindablePort(10000)) !== undefined && (await bindablePort(10002)) !== undefined;
+const wsPort = defaultsFree ? 10000 : ((await bindablePort(0)) as number);
+const httpsPort = defaultsFree ? 10002 : ((await bindablePort(0)) as number);
+const apiPort = (await bindablePort(16443)) ?? ((await bindablePort(0)) as number);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-join-'));
 const adminKubeConfig = path.join(dir, 'admin.kubeconfig');
 const nodeName = 'edge-join-1';

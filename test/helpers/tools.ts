@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,4 +61,19 @@ export async function waitFor<T>(probe: () => Promise<T>, timeoutMs: number, int
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The port a daemon would get binding `port` on all addresses (0: one the OS picks now), or undefined when this
+ * host has it taken: fixed ports collide with a demo left running or a parallel test run.
+ */
+export function bindablePort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => {
+      const got = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(got));
+    });
+  });
 }
