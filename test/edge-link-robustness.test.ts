@@ -32,6 +32,7 @@ function edgeConfig(name: string, tok: string): string {
 modules:
   edged:
     hostnameOverride: ${name}
+    rootDirectory: ${dir}/${name}/pods
     tailoredKubeletConfig: {containerRuntimeEndpoint: unix:///var/run/docker.sock}
   edgeHub:
     token: "${tok}"

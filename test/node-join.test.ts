@@ -55,6 +55,7 @@ database:
 modules:
   edged:
     hostnameOverride: ${nodeName}
+    rootDirectory: ${dir}/edge/pods
   edgeHub:
     token: ${token}
     httpServer: https://127.0.0.1:${httpsPort}
