@@ -24,7 +24,7 @@ function run(args: string[]): number {
 }
 
 const argv = process.argv.slice(2);
-const suite = argv[0] !== undefined && argv[0] in SUITES ? (argv.shift() as string) : 'all';
+const suite = argv[0] !== undefined && Object.hasOwn(SUITES, argv[0]) ? (argv.shift() as string) : 'all';
 let status = existsSync('dist/cloudcore.mjs') ? 0 : run(['scripts/build.ts']);
 if (status === 0) status = run(['--test', '--test-reporter=spec', '--test-concurrency=2', ...argv, ...(SUITES[suite] ?? [])]);
 rmSync(kubeCache, { recursive: true, force: true });
