@@ -6,9 +6,10 @@
 // `node scripts/check-hermetic.ts --trace <file>` checks a trace written before (see STRACE_ARGS).
 //
 // Only successful calls count: a probe that finds nothing (PATH search, module resolution walking up) read
-// nothing; lookups of this project's install paths that found nothing are listed as a note. Relative paths are resolved against each process's working directory, followed through chdir and
-// inherited (or shared, for threads) across clone/fork. Processes started by a containerd shim are left out:
-// they run inside containers, where paths name the container's filesystem, not the host's.
+// nothing; lookups of this project's install paths that found nothing are listed as a note. Relative paths are
+// resolved against each process's working directory, followed through chdir and inherited (or shared, for
+// threads) across clone/fork. Processes started by a containerd shim are left out: they run inside containers,
+// where paths name the container's filesystem, not the host's. Allowed: see OURS, ALLOWED, NPM_OWN below.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
