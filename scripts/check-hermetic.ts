@@ -253,6 +253,9 @@ const STRACE_ARGS = [
   '-f',
   '--seccomp-bpf',
   '-qq',
+  // SIGTERM detaches (with -o and a command strace would otherwise block it and wait for every tracee)
+  '-I',
+  '2',
   '-e',
   'signal=none',
   '-s',
