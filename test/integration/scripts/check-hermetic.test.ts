@@ -10,11 +10,12 @@ import { after, test } from 'node:test';
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-hermetic-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-// Another checkout of this project (its package.json says so) and a home directory outside every allowed place.
+// Another checkout of this project (its package.json says so) and a home directory outside every allowed place
+// (and absent, so that the check's own realpath of its files finds nothing there).
 const other = path.join(dir, 'other-checkout');
 mkdirSync(other);
 writeFileSync(path.join(other, 'package.json'), '{"name": "kubeedge-ts"}\n');
-const home = '/home/ke-hermetic-test-user';
+const home = '/nonexistent-ke-hermetic-home';
 
 function check(lines: string[]): { code: number | null; out: string } {
   const file = path.join(dir, `trace-${Math.random().toString(36).slice(2)}`);
