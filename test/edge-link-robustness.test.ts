@@ -13,12 +13,13 @@ import { ensureEdgeCertificates } from '../src/edge/edgehub/certificate/bootstra
 import { createJoinToken } from '../src/pki/token.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
-import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-robust-'));
 let kubeconfig = '';
-const ports = { ws: 14_000, https: 14_002, api: 16_943 };
+// Ports free on this host now, not fixed ones: another run of this file (a parallel checkout) must not collide.
+const ports = { ws: (await bindablePort(0)) as number, https: (await bindablePort(0)) as number, api: (await bindablePort(0)) as number };
 const PROJECT = 'e632aba927ea4ac2b575ec1603d56f10';
 let cloud: Daemon | undefined;
 let edge: Daemon | undefined;
@@ -32,6 +33,7 @@ function edgeConfig(name: string, tok: string): string {
 modules:
   edged:
     hostnameOverride: ${name}
+    rootDirectory: ${dir}/${name}/pods
     tailoredKubeletConfig: {containerRuntimeEndpoint: unix:///var/run/docker.sock}
   edgeHub:
     token: "${tok}"

@@ -9,12 +9,14 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { startApiServer, type RunningApiServer } from '../src/apiserver/index.ts';
 import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
-import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-ext-'));
 let cluster: RunningApiServer | undefined;
 let cloud: Daemon | undefined;
+// Ports free on this host now (fixed ones collide with a parallel run); the embedded API server's must stay closed.
+const [wsPort, httpsPort, embeddedPort] = [(await bindablePort(0)) as number, (await bindablePort(0)) as number, (await bindablePort(0)) as number];
 
 after(async () => {
   await cloud?.stop();
@@ -36,9 +38,9 @@ modules:
     tlsCAKeyFile: ${dir}/ca.key
     tlsCertFile: ${dir}/s.crt
     tlsPrivateKeyFile: ${dir}/s.key
-    websocket: {port: 13000}
-    https: {port: 13002}
-  apiServer: {port: 16843, dataDir: ${dir}/embedded, adminKubeConfig: ${notEmbedded}}
+    websocket: {port: ${wsPort}}
+    https: {port: ${httpsPort}}
+  apiServer: {port: ${embeddedPort}, dataDir: ${dir}/embedded, adminKubeConfig: ${notEmbedded}}
 `,
   );
   cloud = startDaemon('cloudcore', ['--config', cfg], path.join(dir, 'cloudcore.log'));
@@ -51,7 +53,7 @@ modules:
   assert.match(secrets, /secret\/casecret/);
   assert.equal(existsSync(notEmbedded), false, 'no embedded API server wrote its kubeconfig');
   const listening = await new Promise<boolean>((resolve) => {
-    const s = connect(16843, '127.0.0.1', () => {
+    const s = connect(embeddedPort, '127.0.0.1', () => {
       s.end();
       resolve(true);
     });

@@ -1,15 +1,21 @@
 // Issue "An edge node joins the cloud and shows Ready in kubectl", run as its "What it must show" says:
 // cloudcore and edgecore as real processes with minimal configs, the real kubectl, real TLS on loopback,
-// default ports 10000 and 10002.
+// default ports 10000 and 10002 (where this host has them free: a cloudcore left running by `npm run demo`
+// publishes them, and then the test takes ports the OS picks and says so).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
-import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
+
+const defaultsFree = (await bindablePort(10000)) !== undefined && (await bindablePort(10002)) !== undefined;
+const wsPort = defaultsFree ? 10000 : ((await bindablePort(0)) as number);
+const httpsPort = defaultsFree ? 10002 : ((await bindablePort(0)) as number);
+const apiPort = (await bindablePort(16443)) ?? ((await bindablePort(0)) as number);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-join-'));
 const adminKubeConfig = path.join(dir, 'admin.kubeconfig');
 const nodeName = 'edge-join-1';
@@ -31,8 +37,8 @@ modules:
     tlsCAKeyFile: ${dir}/cloud/ca/rootCA.key
     tlsCertFile: ${dir}/cloud/certs/server.crt
     tlsPrivateKeyFile: ${dir}/cloud/certs/server.key
-  apiServer:
-    port: 16443
+${defaultsFree ? '' : `    websocket: {port: ${wsPort}}\n    https: {port: ${httpsPort}}\n`}  apiServer:
+    port: ${apiPort}
     dataDir: ${dir}/apiserver
     adminKubeConfig: ${adminKubeConfig}
 `,
@@ -49,11 +55,12 @@ database:
 modules:
   edged:
     hostnameOverride: ${nodeName}
+    rootDirectory: ${dir}/edge/pods
   edgeHub:
     token: ${token}
-    httpServer: https://127.0.0.1:10002
+    httpServer: https://127.0.0.1:${httpsPort}
     websocket:
-      server: 127.0.0.1:10000
+      server: 127.0.0.1:${wsPort}
     tlsCaFile: ${dir}/edge/ca/rootCA.crt
     tlsCertFile: ${dir}/edge/certs/server.crt
     tlsPrivateKeyFile: ${dir}/edge/certs/server.key
@@ -70,7 +77,10 @@ async function caSecret(): Promise<string> {
   return kubectl(adminKubeConfig, ['get', 'secret', '-n', 'kubeedge', 'casecret', '-o', 'jsonpath={.data.cadata}']);
 }
 
-before(() => writeCloudConfig());
+before(() => {
+  if (!defaultsFree) console.log(`# ports 10000/10002 are taken on this host; cloudcore listens on ${wsPort}/${httpsPort}`);
+  writeCloudConfig();
+});
 after(async () => {
   await edge?.stop();
   await cloud?.stop();

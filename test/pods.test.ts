@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages, PAUSE_IMAGE } from './helpers/docker.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import { startDaemon, type Daemon } from './helpers/daemon.ts';
-import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
+import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const run = promisify(execFile);
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl') || (await dockerSkip());
@@ -18,7 +18,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-pods-'));
 const kubeconfig = path.join(dir, 'admin.kubeconfig');
 const node = 'edge-pods-1';
 const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
-const ports = { ws: 11_000, https: 11_002, api: 16_543 };
+// Ports free on this host now, not fixed ones: another run of this file (a parallel checkout) must not collide.
+const ports = { ws: (await bindablePort(0)) as number, https: (await bindablePort(0)) as number, api: (await bindablePort(0)) as number };
 let cloud: Daemon | undefined;
 let edge: Daemon | undefined;
 

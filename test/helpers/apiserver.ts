@@ -5,8 +5,14 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { startApiServer, type RunningApiServer } from '../../src/apiserver/index.ts';
 import { logger } from '../../src/core/log.ts';
+import { kubectlEnv, kubectlPath } from './tools.ts';
 
-export const KUBECTL = '/usr/bin/kubectl';
+/** kubectl found as tools.ts finds it ($KUBECTL, then PATH); tests skip with skipUnless(kubectlPath() !== undefined). */
+function kubectlBin(): string {
+  const bin = kubectlPath();
+  if (bin === undefined) throw new Error('kubectl not found');
+  return bin;
+}
 
 export type TestServer = RunningApiServer & { dataDir: string; dir: string; restart(): Promise<TestServer>; cleanup(): Promise<void> };
 
@@ -33,7 +39,7 @@ export async function startTestServer(dir = mkdtempSync(join(tmpdir(), 'apiserve
 
 export function kubectl(s: RunningApiServer, args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(KUBECTL, ['--kubeconfig', s.kubeConfigPath, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(kubectlBin(), ['--kubeconfig', s.kubeConfigPath, ...args], { timeout: 30_000, env: kubectlEnv() }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
       resolve({ code, stdout, stderr });
     });
@@ -53,7 +59,7 @@ export function kubectlStream(
   s: RunningApiServer,
   args: string[],
 ): { child: ChildProcess; output: () => string; waitFor(re: RegExp, ms?: number): Promise<void>; stop(): void } {
-  const child = spawn(KUBECTL, ['--kubeconfig', s.kubeConfigPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(kubectlBin(), ['--kubeconfig', s.kubeConfigPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: kubectlEnv() });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

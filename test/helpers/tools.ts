@@ -1,5 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -18,10 +21,26 @@ export function kubectlPath(): string | undefined {
 
 export { skipUnless } from './skip.ts';
 
+let cacheDir: string | undefined;
+/**
+ * The environment to run kubectl in: its discovery and HTTP cache (by default ~/.kube/cache, keyed by host:port,
+ * so a stale one from another run or another API server could answer) goes to $KUBECACHEDIR when the run set one
+ * (scripts/test.ts does), else to a temp dir of this test process; never into the user's home.
+ */
+export function kubectlEnv(): NodeJS.ProcessEnv {
+  if (process.env['KUBECACHEDIR'] !== undefined) return process.env;
+  if (cacheDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'ke-kubectl-cache-'));
+    cacheDir = dir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return { ...process.env, KUBECACHEDIR: cacheDir };
+}
+
 export async function kubectl(kubeconfig: string, args: string[], timeoutMs = 30_000): Promise<string> {
   const bin = kubectlPath();
   if (bin === undefined) throw new Error('kubectl not found');
-  const { stdout } = await run(bin, ['--kubeconfig', kubeconfig, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 });
+  const { stdout } = await run(bin, ['--kubeconfig', kubeconfig, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20, env: kubectlEnv() });
   return stdout;
 }
 
@@ -42,4 +61,19 @@ export async function waitFor<T>(probe: () => Promise<T>, timeoutMs: number, int
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The port a daemon would get binding `port` on all addresses (0: one the OS picks now), or undefined when this
+ * host has it taken: fixed ports collide with a demo left running or a parallel test run.
+ */
+export function bindablePort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen({ port, host: '0.0.0.0', exclusive: true }, () => {
+      const got = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(got));
+    });
+  });
 }

@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { kubectl, kubectlOk, kubectlStream, startTestServer, type TestServer } from '../../helpers/apiserver.ts';
+import { kubectlPath, skipUnless } from '../../helpers/tools.ts';
+
+const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
 
 let s: TestServer;
 before(async () => {
@@ -29,7 +32,7 @@ const NODE = JSON.stringify({
   },
 });
 
-test('kubectl get nodes shows STATUS, ROLES and VERSION like a real cluster, -o wide adds addresses and OS', async () => {
+test('kubectl get nodes shows STATUS, ROLES and VERSION like a real cluster, -o wide adds addresses and OS', { skip }, async () => {
   await kubectlOk(s, ['create', '-f', '-'], NODE);
   const out = await kubectlOk(s, ['get', 'nodes']);
   assert.match(out, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
@@ -43,7 +46,7 @@ test('kubectl get nodes shows STATUS, ROLES and VERSION like a real cluster, -o 
   assert.match(yaml, /uid: [0-9a-f-]{36}/);
 });
 
-test('kubectl get nodes -w sees a status change made with kubectl patch --subresource=status', async () => {
+test('kubectl get nodes -w sees a status change made with kubectl patch --subresource=status', { skip }, async () => {
   const w = kubectlStream(s, ['get', 'nodes', '-w']);
   try {
     await w.waitFor(/edge1\s+Ready/);
@@ -71,7 +74,7 @@ test('kubectl get nodes -w sees a status change made with kubectl patch --subres
   assert.equal(json.status.addresses.length, 2);
 });
 
-test('kubectl apply creates a ConfigMap and a Pod, re-apply patches them', async () => {
+test('kubectl apply creates a ConfigMap and a Pod, re-apply patches them', { skip }, async () => {
   const manifest = (v: string) => `apiVersion: v1
 kind: ConfigMap
 metadata: {name: app-config}
@@ -100,13 +103,13 @@ spec:
   assert.match(cms, /app-config\s+1\s+/);
 });
 
-test('kubectl get pods -o wide -A lists namespace, status and node columns', async () => {
+test('kubectl get pods -o wide -A lists namespace, status and node columns', { skip }, async () => {
   const out = await kubectlOk(s, ['get', 'pods', '-o', 'wide', '-A']);
   assert.match(out, /NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES/);
   assert.match(out, /default\s+web\s+0\/1\s+Pending\s+0\s+\S+\s+<none>\s+<none>/);
 });
 
-test('kubectl describe node lists its pods and events; describe pod shows events', async () => {
+test('kubectl describe node lists its pods and events; describe pod shows events', { skip }, async () => {
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -138,7 +141,7 @@ test('kubectl describe node lists its pods and events; describe pod shows events
   assert.match(desc, /Normal\s+Pulled\s+.*Container image already present on machine/);
 });
 
-test('kubectl delete pod: unscheduled pods go at once, scheduled ones stay Terminating until a grace-0 delete', async () => {
+test('kubectl delete pod: unscheduled pods go at once, scheduled ones stay Terminating until a grace-0 delete', { skip }, async () => {
   assert.match(await kubectlOk(s, ['delete', 'pod', 'web']), /pod "web" deleted/);
   const gone = await kubectl(s, ['get', 'pod', 'web']);
   assert.notEqual(gone.code, 0);
@@ -151,7 +154,7 @@ test('kubectl delete pod: unscheduled pods go at once, scheduled ones stay Termi
   assert.notEqual((await kubectl(s, ['get', 'pod', 'on-edge'])).code, 0);
 });
 
-test('kubectl get lease -n kube-node-lease shows the holder', async () => {
+test('kubectl get lease -n kube-node-lease shows the holder', { skip }, async () => {
   const lease = {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
@@ -164,7 +167,7 @@ test('kubectl get lease -n kube-node-lease shows the holder', async () => {
   assert.match(out, /edge1\s+edge1\s+/);
 });
 
-test('kubectl create secret generic (sent as protobuf) stores base64 data with type Opaque', async () => {
+test('kubectl create secret generic (sent as protobuf) stores base64 data with type Opaque', { skip }, async () => {
   assert.match(
     await kubectlOk(s, ['create', 'secret', 'generic', 'creds', '--from-literal=user=admin', '--from-literal=pass=s3cret']),
     /secret\/creds created/,
@@ -177,13 +180,13 @@ test('kubectl create secret generic (sent as protobuf) stores base64 data with t
   assert.match(dup.stderr, /already exists/);
 });
 
-test('kubectl in a namespace that does not exist gets NotFound', async () => {
+test('kubectl in a namespace that does not exist gets NotFound', { skip }, async () => {
   const r = await kubectl(s, ['create', 'configmap', 'x', '-n', 'nope', '--from-literal=a=b']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /namespaces "nope" not found/);
 });
 
-test('kubectl get ns shows the namespaces every cluster has', async () => {
+test('kubectl get ns shows the namespaces every cluster has', { skip }, async () => {
   const out = await kubectlOk(s, ['get', 'ns']);
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) assert.match(out, new RegExp(`${ns}\\s+Active`));
 });
