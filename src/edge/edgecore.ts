@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Bus } from '../core/bus.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
@@ -13,16 +14,24 @@ import { MetaManager } from './metamanager/metamanager.ts';
 
 const log = logger('edgecore');
 
-/** keadm join writes the token here; KubeEdge's edgecore prefers it to the one in edgecore.yaml. */
-export const BOOTSTRAP_TOKEN_FILE = '/etc/kubeedge/bootstrap-edgecore.conf';
+/**
+ * KubeEdge's keadm join may leave the token in `/etc/kubeedge/bootstrap-edgecore.conf`, which its edgecore prefers
+ * to the one in edgecore.yaml. We look for it in the config root the CA file sits in (`/etc/kubeedge/ca/rootCA.crt`
+ * by default, so KubeEdge's path), so that an edge whose files live elsewhere (several nodes on one host, a test)
+ * never picks up the host's token.
+ */
+export function bootstrapTokenFile(cfg: EdgeCoreConfig): string {
+  return path.join(path.dirname(path.dirname(path.resolve(cfg.modules.edgeHub.tlsCaFile))), 'bootstrap-edgecore.conf');
+}
 
 const FATAL_CERT_ERRORS = new Set([TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_CA_MISMATCH, TOKEN_REFUSED, CLOUD_REJECTED]);
 
 export type RunningEdgeCore = { stop(): Promise<void> };
 
 function joinToken(cfg: EdgeCoreConfig): string {
-  if (existsSync(BOOTSTRAP_TOKEN_FILE)) {
-    const t = readFileSync(BOOTSTRAP_TOKEN_FILE, 'utf8').trim();
+  const file = bootstrapTokenFile(cfg);
+  if (existsSync(file)) {
+    const t = readFileSync(file, 'utf8').trim();
     if (t !== '') return t;
   }
   return cfg.modules.edgeHub.token;
