@@ -8,7 +8,8 @@
 // Only successful calls count: a probe that finds nothing (PATH search, module resolution walking up) read
 // nothing; lookups of this project's install paths that found nothing are listed as a note. Relative paths are
 // resolved against each process's working directory, followed through chdir and inherited (or shared, for
-// threads) across clone/fork. Processes started by a containerd shim are left out: they run inside containers,
+// threads) across clone/fork. Processes started by a containerd shim, or inside a PID namespace (no traced clone names them), are left out:
+// they run inside containers,
 // where paths name the container's filesystem, not the host's. Allowed: see OURS, ALLOWED, NPM_OWN below.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
@@ -315,7 +316,9 @@ async function check(tracePath: string): Promise<number> {
   // Pass 1: who started whom, and sharing the working directory or not (a child's first line may come before
   // its parent's clone returns).
   const parents = new Map<number, { parent: number; sharesFs: boolean }>();
+  let rootPid: number | undefined;
   for await (const [pid, call] of calls(tracePath)) {
+    rootPid ??= pid;
     const m = /^(clone3?|v?fork)\(/.exec(call);
     if (m === null) continue;
     const child = /\)\s+=\s+(\d+)$/.exec(call)?.[1];
@@ -332,7 +335,9 @@ async function check(tracePath: string): Promise<number> {
       parent: link?.parent,
       fs: parent === undefined ? { cwd: startCwd } : link?.sharesFs ? parent.fs : { cwd: parent.fs.cwd },
       argv: parent?.argv,
-      inContainer: parent?.inContainer ?? false,
+      // clone returns the child's pid in the caller's PID namespace, which is the tracer's for every host
+      // process: a process whose start no traced clone names was started inside a container's PID namespace.
+      inContainer: parent?.inContainer ?? (link === undefined && pid !== rootPid),
     };
     procs.set(pid, p);
     return p;

@@ -112,6 +112,7 @@ modules:
     tailoredKubeletConfig:
       containerRuntimeEndpoint: ${endpoint}
       imageServiceEndpoint: ${endpoint}
+      podLogsDir: ${dir}/pod-logs
   edgeHub:
     token: "${token}"
     httpServer: https://127.0.0.1:${ports.https}

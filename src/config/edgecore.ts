@@ -124,6 +124,8 @@ const tailoredKubeletConfig = z
     // KubeEdge v1.16+ (kubelet 1.27+): where the runtime endpoint lives in newer files; wins over edged.remote*
     containerRuntimeEndpoint: z.string({ error: 'expected a string' }).optional(),
     imageServiceEndpoint: z.string({ error: 'expected a string' }).optional(),
+    // kubelet 1.29+'s KubeletConfiguration key: where CRI containers' logs go (kubelet's /var/log/pods when unset)
+    podLogsDir: z.string({ error: 'expected a string' }).optional(),
   })
   .superRefine((k, ctx) => {
     const { imageGCLowThresholdPercent: low, imageGCHighThresholdPercent: high } = k;

@@ -90,6 +90,7 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     [`${EDGED}.remoteImageEndpoint`]: 'edged: image endpoint; must equal the runtime endpoint (warned otherwise)',
     [`${KUBELET}.containerRuntimeEndpoint`]: 'edged: the engine endpoint (KubeEdge v1.16+ key; wins when non-empty)',
     [`${KUBELET}.imageServiceEndpoint`]: 'edged: image endpoint (KubeEdge v1.16+ key); must equal the runtime endpoint (warned otherwise)',
+    [`${KUBELET}.podLogsDir`]: 'edged on CRI: where container logs go (kubelet 1.29+ key; /var/log/pods when unset)',
     [`${KUBELET}.maxPods`]: 'edged: node capacity and allocatable pods',
     [`${KUBELET}.nodeStatusUpdateFrequency`]: 'edged: node status loop',
     [`${KUBELET}.nodeStatusReportFrequency`]: 'edged: unchanged node status is still reported this often',

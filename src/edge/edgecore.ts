@@ -105,6 +105,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       nodeStatusReportFrequencyMs: parseDuration(kubelet.nodeStatusReportFrequency),
       nodeLeaseDurationSeconds: kubelet.nodeLeaseDurationSeconds,
       containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
+      ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
     }),

@@ -26,6 +26,8 @@ export type EdgedOptions = {
   nodeLeaseDurationSeconds?: number;
   /** `tailoredKubeletConfig.containerRuntimeEndpoint`; pods need a reachable engine there. */
   containerRuntimeEndpoint: string;
+  /** `tailoredKubeletConfig.podLogsDir`: CRI containers' log root (kubelet's /var/log/pods by default). */
+  podLogsDir?: string;
   podSandboxImage?: string;
   rootDirectory?: string;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
@@ -62,7 +64,7 @@ export class Edged implements Module {
     const o = this.#o;
     this.#bus = ctx.bus;
     this.#log = ctx.log;
-    const runtime = await connectRuntime(o.containerRuntimeEndpoint, { log: ctx.log });
+    const runtime = await connectRuntime(o.containerRuntimeEndpoint, { log: ctx.log, ...(o.podLogsDir !== undefined ? { logRoot: o.podLogsDir } : {}) });
     const v = await runtime.version();
     const meta = new MetaClient(ctx.bus, o.requestTimeoutMs ?? 10_000);
     const reporter = new PodReporter(meta, ctx.log.child({ part: 'podstatus' }));
