@@ -13,7 +13,7 @@ export type StoreEvent = {
   key: string;
   namespace: string;
   object: KObj;
-  /** The object before a MODIFIED, so a selector-filtered watch can turn it into ADDED/DELETED. */
+  /** The object before a MODIFIED or DELETED: a selector-filtered watch turns a MODIFIED into ADDED/DELETED, paging rebuilds snapshots. */
   prev?: KObj;
 };
 
@@ -109,7 +109,7 @@ export class Store {
       this.#q.setRv.run(String(rv));
     });
     this.#rv = rv;
-    this.#emit({ type: 'DELETED', rv, key, namespace, object: gone });
+    this.#emit({ type: 'DELETED', rv, key, namespace, object: gone, prev: obj });
     return gone;
   }
 

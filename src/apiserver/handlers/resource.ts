@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
+import { listPage, listQueryOf } from '../paging.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
@@ -138,19 +139,25 @@ export function handleResource(r: ResourceRequest): void {
 }
 
 function sendList(r: ResourceRequest): void {
-  const items = listFiltered(r);
-  const rv = String(r.engine.store.currentRv);
+  const ls = parseLabelSelector(r.query.get('labelSelector'));
+  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
+  const filtered = r.query.has('labelSelector') || r.query.has('fieldSelector');
+  const ns = r.def.namespaced ? r.namespace : undefined;
+  const { items, meta } = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
   const accept = r.req.headers.accept;
-  if (wantsTable(accept)) return sendJson(r.res, 200, toTable(r.def, items, includeObjectOf(r.query), rv));
+  if (wantsTable(accept)) {
+    const table = toTable(r.def, items, includeObjectOf(r.query), meta.resourceVersion);
+    return sendJson(r.res, 200, { ...table, metadata: meta });
+  }
   if (partialMetadata(accept)) {
     return sendJson(r.res, 200, {
       kind: 'PartialObjectMetadataList',
       apiVersion: 'meta.k8s.io/v1',
-      metadata: { resourceVersion: rv },
+      metadata: meta,
       items: items.map(asPartial),
     });
   }
-  sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: { resourceVersion: rv }, items });
+  sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: meta, items });
 }
 
 function patch(r: ResourceRequest, name: string): KObj {
