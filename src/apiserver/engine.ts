@@ -1,4 +1,5 @@
 import { randomUUID, randomBytes } from 'node:crypto';
+import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
 import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
@@ -82,7 +83,7 @@ export class Engine {
     return ns;
   }
 
-  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false): KObj {
+  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false, w?: WriteMeta): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const o: KObj = structuredClone(body);
@@ -111,6 +112,7 @@ export class Engine {
     o['kind'] = def.kind;
     o['apiVersion'] = apiVersionOf(def);
     applyCreateDefaults(def, o, this.store);
+    stampManagedFields(undefined, o, apiVersionOf(def), def.subresources.includes('status'), w);
     if (dryRun) return { ...o, metadata: { ...md, resourceVersion: '' } };
     return this.store.put(storageKey(def), ns, reorder(o), 'ADDED');
   }
@@ -124,7 +126,7 @@ export class Engine {
    * PUT semantics. `sub` = 'status' changes only status; a main-resource update of a resource with a status
    * subresource keeps the stored status. Stale resourceVersion → 409.
    */
-  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false): KObj {
+  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false, w?: WriteMeta): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const ns = nsOf(def, urlNs);
@@ -162,6 +164,7 @@ export class Engine {
     next['kind'] = def.kind;
     next['apiVersion'] = apiVersionOf(def);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
+    stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w);
     const ordered = reorder(next);
     if (sameIgnoringRv(ordered, cur) || dryRun) return dryRun ? ordered : cur;
     if (this.#finalizeIfDone(def, ns, ordered)) return ordered;

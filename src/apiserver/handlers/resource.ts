@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
+import { serverSideApply } from '../apply/apply.ts';
+import { managerOf, type WriteMeta } from '../apply/managed.ts';
 import { listPage, listQueryOf } from '../paging.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
@@ -47,6 +49,11 @@ function sendObject(r: ResourceRequest, code: number, o: KObj): void {
   else sendJson(r.res, code, o);
 }
 
+/** Who a non-apply write is recorded for in managedFields. */
+function updateMeta(r: ResourceRequest): WriteMeta {
+  return { manager: managerOf(r.query, r.req.headers['user-agent']), operation: 'Update', ...(r.sub === undefined ? {} : { subresource: r.sub }) };
+}
+
 function listFiltered(r: ResourceRequest): KObj[] {
   const ls = parseLabelSelector(r.query.get('labelSelector'));
   const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
@@ -82,7 +89,7 @@ export function handleResource(r: ResourceRequest): void {
         return sendList(r);
       case 'POST': {
         if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
-        const created = r.engine.create(def, r.namespace, r.body, dryRun(query));
+        const created = r.engine.create(def, r.namespace, r.body, dryRun(query), updateMeta(r));
         return sendObject(r, 201, created);
       }
       case 'DELETE': {
@@ -114,7 +121,7 @@ export function handleResource(r: ResourceRequest): void {
       }
       return sendObject(r, 200, r.engine.get(def, r.namespace, name));
     case 'PUT': {
-      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query));
+      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query), updateMeta(r));
       return sendObject(r, 200, updated);
     }
     case 'PATCH':
@@ -164,16 +171,13 @@ function patch(r: ResourceRequest, name: string): KObj {
   const type = patchTypeOf(r.req.headers['content-type']);
   if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
   if (r.body === undefined) throw badRequest('a patch body is required');
+  if (type === 'apply') return serverSideApply({ ...r, name });
   const cur = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
-  if (cur === undefined) {
-    // Server-side apply creates what does not exist yet.
-    if (type === 'apply' && r.sub === undefined && isObj(r.body)) return r.engine.create(r.def, r.namespace, r.body, dryRun(r.query));
-    throw notFound(r.def.plural, r.def.group, name);
-  }
+  if (cur === undefined) throw notFound(r.def.plural, r.def.group, name);
   const patched = applyPatch(type, cur, r.body);
   const want = patched['metadata']?.['resourceVersion'];
   if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {
     throw conflict(r.def.plural, r.def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
   }
-  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query));
+  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query), updateMeta(r));
 }
