@@ -24,6 +24,8 @@ function randomSuffix(): string {
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** RBAC object names: any path segment (`system:discovery`), as ValidatePathSegmentName allows. */
+const PATH_SEGMENT_RE = /^(?!\.\.?$)[^/%]+$/;
 
 /** The parts of an object whose change bumps metadata.generation (everything but metadata and status). */
 function specPart(o: KObj): string {
@@ -94,7 +96,7 @@ export class Engine {
     }
     const name = md['name'];
     if (typeof name !== 'string' || name === '') throw invalid(def.kind, def.group, '', 'metadata.name: Required value: name or generateName is required');
-    if (!NAME_RE.test(name) || name.length > 253) {
+    if (!(def.nameValidation === 'path-segment' ? PATH_SEGMENT_RE.test(name) : NAME_RE.test(name)) || name.length > 253) {
       throw invalid(
         def.kind,
         def.group,

@@ -1,7 +1,8 @@
 /**
  * Protobuf schemas (field numbers from k8s.io/api's generated.proto) of the further kinds kubectl 1.32
  * sends as protobuf: `create service <type>` (Service), `create token` (TokenRequest), `create role |
- * clusterrole | rolebinding | clusterrolebinding`, `auth can-i` (SelfSubjectAccessReview), and the reviews
+ * clusterrole | rolebinding | clusterrolebinding`, `auth can-i` (SelfSubjectAccessReview), `auth whoami`
+ * (SelfSubjectReview), and the reviews
  * a client may post (SubjectAccessReview, TokenReview). client-go gives up on a 415, so these must decode.
  * Checked with kubectl -v=8: `kubectl expose` and `kubectl run` send JSON.
  */
@@ -48,6 +49,7 @@ export const EXTRA_SCHEMAS: Record<string, ProtoSchema> = {
   TokenRequestSpec: { 1: ['audiences', 'strings'], 3: ['boundObjectRef', { msg: 'BoundObjectReference' }], 4: ['expirationSeconds', 'int'] },
   BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
   TokenReview: { ...meta, 2: ['spec', { msg: 'TokenReviewSpec' }] },
+  SelfSubjectReview: { ...meta },
   TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', 'strings'] },
   SelfSubjectAccessReview: { ...meta, 2: ['spec', { msg: 'SelfSubjectAccessReviewSpec' }] },
   SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', { msg: 'ResourceAttributes' }], 2: ['nonResourceAttributes', { msg: 'NonResourceAttributes' }] },
@@ -90,6 +92,7 @@ export const EXTRA_KINDS: Record<string, string> = {
   Service: 'v1',
   TokenRequest: 'authentication.k8s.io/v1',
   TokenReview: 'authentication.k8s.io/v1',
+  SelfSubjectReview: 'authentication.k8s.io/v1',
   SelfSubjectAccessReview: 'authorization.k8s.io/v1',
   SubjectAccessReview: 'authorization.k8s.io/v1',
   Role: 'rbac.authorization.k8s.io/v1',

@@ -1,3 +1,5 @@
+import { RBAC_RESOURCES } from './resources-rbac.ts';
+
 /**
  * The resource table: every served resource is one entry. Handlers, discovery and tables read only this,
  * so adding a resource needs no code elsewhere (unless it wants custom defaults or table columns).
@@ -16,6 +18,12 @@ export type ResourceDef = {
   /** Field selectors accepted besides metadata.name / metadata.namespace. */
   fields?: string[];
   categories?: string[];
+  /** Verbs discovery lists, when not all of them (create-only reviews). */
+  verbs?: string[];
+  /** 'path-segment': names need only be a valid path segment (RBAC kinds), not a DNS subdomain. */
+  nameValidation?: 'path-segment';
+  /** Never stored: requests are answered by a handler of their own (access and token reviews). */
+  virtual?: boolean;
 };
 
 const VERBS_ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -159,10 +167,11 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'],
   },
+  ...RBAC_RESOURCES,
 ];
 
-export function verbsOf(_r: ResourceDef): string[] {
-  return VERBS_ALL;
+export function verbsOf(r: ResourceDef): string[] {
+  return r.verbs ?? VERBS_ALL;
 }
 
 export function apiVersionOf(r: ResourceDef): string {
