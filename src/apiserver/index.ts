@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
 import { loadOrCreateToken, writeKubeConfig } from './auth.ts';
@@ -19,7 +19,14 @@ import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
 
 export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
-export type RunningApiServer = { url: string; caPem: string; kubeConfigPath: string; close(): Promise<void> };
+export type RunningApiServer = {
+  url: string;
+  caPem: string;
+  kubeConfigPath: string;
+  /** A kubeconfig for cloudcore's least-privilege ServiceAccount (kubeedge/cloudcore, ClusterRole cloudcore), beside the admin one. */
+  cloudcoreKubeConfigPath: string;
+  close(): Promise<void>;
+};
 
 function hostForUrl(address: string): string {
   const host = address === '' || address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
@@ -158,6 +165,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   serverAddress = `${host}:${port}`;
   const url = `https://${host}:${port}`;
   await writeKubeConfig(o.adminKubeConfig, url, tls.caPem, token);
+  const cloudcoreKubeConfigPath = join(dirname(o.adminKubeConfig), 'cloudcore.conf');
+  await security.writeCloudcoreKubeConfig(cloudcoreKubeConfigPath, url, tls.caPem);
   log.info({ url, kubeconfig: o.adminKubeConfig, resourceVersion: store.currentRv }, 'embedded API server listening');
 
   let closing: Promise<void> | undefined;
@@ -165,6 +174,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     url,
     caPem: tls.caPem,
     kubeConfigPath: o.adminKubeConfig,
+    cloudcoreKubeConfigPath,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {

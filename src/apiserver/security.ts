@@ -1,10 +1,14 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { stringify } from 'yaml';
 import { serveReview, serveTokenRequest } from './authn/api.ts';
 import { Authenticator, impersonate } from './authn/authenticator.ts';
-import { ServiceAccountTokens } from './authn/sa-tokens.ts';
+import { API_AUDIENCES, ServiceAccountTokens } from './authn/sa-tokens.ts';
 import type { Engine } from './engine.ts';
 import { authorize, forbiddenMessage, type Attributes, type UserInfo } from './rbac/authorizer.ts';
 import { bootstrapRbac } from './rbac/bootstrap.ts';
+import { CLOUDCORE_NAMESPACE, CLOUDCORE_SERVICE_ACCOUNT, bootstrapCloudcoreIdentity } from './rbac/components.ts';
 import type { Route } from './router.ts';
 import { ApiError } from './status.ts';
 
@@ -18,6 +22,8 @@ export type Security = {
   authorize(user: UserInfo, method: string, path: string, r: Route, query: URLSearchParams): void;
   special(path: string, method: string, r: Route): Special | undefined;
   serve(s: Special, user: UserInfo, method: string, body: unknown, res: ServerResponse): void;
+  /** Writes a kubeconfig for cloudcore's least-privilege ServiceAccount (a fresh one-year token at each start). */
+  writeCloudcoreKubeConfig(path: string, server: string, caPem: string): Promise<void>;
 };
 
 export type Special = { type: 'token'; namespace: string; name: string } | { type: 'review'; route: Extract<Route, { type: 'resource' }> };
@@ -91,6 +97,7 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
   const tokens = await ServiceAccountTokens.load(dataDir);
   const authn = new Authenticator(adminToken, tokens, engine.store);
   bootstrapRbac(engine);
+  const cloudcoreSa = bootstrapCloudcoreIdentity(engine);
   return {
     authenticate(req) {
       const user = authn.authenticate(req);
@@ -110,6 +117,28 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
       const c = { engine, authn, tokens, user, res, body };
       if (s.type === 'token') serveTokenRequest(c, s.namespace, s.name);
       else serveReview(c, s.route.def, method, s.route.namespace);
+    },
+    async writeCloudcoreKubeConfig(path, server, caPem) {
+      if (cloudcoreSa === undefined) return;
+      const { token } = tokens.issue({
+        namespace: CLOUDCORE_NAMESPACE,
+        name: CLOUDCORE_SERVICE_ACCOUNT,
+        uid: String(cloudcoreSa['metadata']?.['uid'] ?? ''),
+        audiences: API_AUDIENCES,
+        expirationSeconds: 365 * 86_400,
+      });
+      const user = `system:serviceaccount:${CLOUDCORE_NAMESPACE}:${CLOUDCORE_SERVICE_ACCOUNT}`;
+      const doc = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'kubeedge', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+        users: [{ name: user, user: { token } }],
+        contexts: [{ name: 'cloudcore@kubeedge', context: { cluster: 'kubeedge', user, namespace: CLOUDCORE_NAMESPACE } }],
+        'current-context': 'cloudcore@kubeedge',
+        preferences: {},
+      };
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, stringify(doc), { mode: 0o600 });
     },
   };
 }

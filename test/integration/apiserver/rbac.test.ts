@@ -143,3 +143,18 @@ subjects:
   assert.match(roles, /cluster-admin/);
   assert.match(roles, /system:basic-user/);
 });
+
+test('the embedded server writes cloudcore.conf: ServiceAccount kubeedge/cloudcore with the ClusterRole of manifests/rbac/cloudcore.yaml', {
+  skip,
+}, async () => {
+  const cc = s.cloudcoreKubeConfigPath;
+  assert.match(await ok(['auth', 'whoami'], { kubeconfig: cc }), /system:serviceaccount:kubeedge:cloudcore/);
+  assert.equal((await ok(['auth', 'can-i', 'watch', 'pods', '-A'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await ok(['auth', 'can-i', 'patch', 'nodes', '--subresource=status'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await ok(['auth', 'can-i', 'create', 'objectsyncs.reliablesyncs.kubeedge.io', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await kubectl(['auth', 'can-i', 'delete', 'nodes'], { kubeconfig: cc })).stdout.trim(), 'no');
+  assert.equal((await kubectl(['auth', 'can-i', 'create', 'clusterroles'], { kubeconfig: cc })).stdout.trim(), 'no');
+  // The same objects apply cleanly to a cluster (here: back onto this one, unchanged).
+  const manifest = readFileSync(join(import.meta.dirname, '..', '..', '..', 'manifests', 'rbac', 'cloudcore.yaml'), 'utf8');
+  assert.match(await ok(['apply', '--server-side', '-f', '-'], { stdin: manifest }), /clusterrole\.rbac\.authorization\.k8s\.io\/cloudcore serverside-applied/);
+});
