@@ -45,10 +45,29 @@ function keyOf(o: KObj): string {
   return `${String(md['namespace'] ?? '')}/${String(md['name'] ?? '')}`;
 }
 
+function nsName(o: KObj): [string, string] {
+  const md = o['metadata'] ?? {};
+  return [String(md['namespace'] ?? ''), String(md['name'] ?? '')];
+}
+
+/** (namespace, name) order, the order SQLite lists in (neither part contains '/', so `ns/name` splits back). */
 function byKey(a: KObj, b: KObj): number {
-  const ka = keyOf(a);
-  const kb = keyOf(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  const [an, am] = nsName(a);
+  const [bn, bm] = nsName(b);
+  if (an !== bn) return an < bn ? -1 : 1;
+  return am < bm ? -1 : am > bm ? 1 : 0;
+}
+
+/** The (namespace, name) after which a page starts, from a token's `start` (`ns/name` plus a NUL). */
+function startOf(start: string): [string, string] {
+  const s = start.endsWith('\u0000') ? start.slice(0, -1) : start;
+  const i = s.indexOf('/');
+  return i < 0 ? ['', s] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+function after(o: KObj, [sn, sm]: [string, string]): boolean {
+  const [n, m] = nsName(o);
+  return n > sn || (n === sn && m > sm);
 }
 
 /** 410 Expired whose Status carries a continue token that resumes after the same key on the current state. */
@@ -87,6 +106,12 @@ export function snapshotAt(store: Store, key: string, ns: string | undefined, rv
     else if (e.prev !== undefined) objs.set(k, e.prev);
   }
   return [...objs.values()].sort(byKey);
+}
+
+function unchangedSince(store: Store, key: string, ns: string | undefined, rv: number): boolean {
+  if (rv === store.currentRv) return true;
+  const events = store.since(rv);
+  return events !== undefined && !events.some((e) => e.key === key && (ns === undefined || e.namespace === ns));
 }
 
 export type ListQuery = {
@@ -148,8 +173,10 @@ export function listPage(store: Store, key: string, ns: string | undefined, q: L
     if (t.rv > 0) {
       snapRv = t.rv;
       if (snapRv > current) throw badRequest('continue key is not valid: resourceVersion is newer than the server');
-      all = snapshotAt(store, key, ns, snapRv);
-      if (all === undefined) {
+      // The snapshot is rebuilt only when something of this key changed since it was taken.
+      const rebuilt = unchangedSince(store, key, ns, snapRv) ? null : snapshotAt(store, key, ns, snapRv);
+      if (rebuilt !== null) all = rebuilt;
+      if (rebuilt === undefined) {
         const fresh = encodeContinue(-1, start.endsWith('\u0000') ? start.slice(0, -1) : start);
         throw new ExpiredContinue(
           fresh,
@@ -166,11 +193,21 @@ export function listPage(store: Store, key: string, ns: string | undefined, q: L
       if (all === undefined) throw expired(`too old resource version: ${want} (${store.oldestRv})`);
     }
   }
+  const [sn, sm] = start === '' ? ['', ''] : startOf(start);
+  const meta0: ListPage['meta'] = { resourceVersion: String(snapRv) };
+  // Fast path: an unfiltered page of a state the store still holds (nothing of this key changed since the
+  // snapshot) is read straight from SQLite, without parsing the rest of the list.
+  if (all === undefined && filter === undefined && q.limit !== undefined && unchangedSince(store, key, ns, snapRv)) {
+    const { items, remaining } = store.page(key, ns, sn, sm, q.limit);
+    const last = items[items.length - 1];
+    if (remaining === 0 || last === undefined) return { items, meta: meta0 };
+    return { items, meta: { ...meta0, continue: encodeContinue(snapRv, keyOf(last)), remainingItemCount: remaining } };
+  }
   all ??= store.list(key, ns).sort(byKey);
   const matching = filter === undefined ? all : all.filter(filter);
   let from = 0;
   if (start !== '') {
-    from = matching.findIndex((o) => keyOf(o) >= start);
+    from = matching.findIndex((o) => after(o, [sn, sm]));
     if (from < 0) from = matching.length;
   }
   const rest = matching.slice(from);

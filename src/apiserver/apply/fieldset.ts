@@ -18,7 +18,7 @@ import type { KObj } from '../store.ts';
 export type FieldSet = Map<string, string>;
 
 const NODE = '\u0001node';
-const SEP = '\n';
+export const SEP = '\n';
 
 /** Metadata that no manager owns: identity and server-maintained fields. */
 const UNOWNED_METADATA = new Set([
@@ -88,42 +88,41 @@ export function fieldSetOf(o: KObj, scope: Scope): FieldSet {
     if (k === 'metadata' && isObj(v)) {
       for (const [mk, mv] of Object.entries(v)) {
         if (UNOWNED_METADATA.has(mk) || mv === null || mv === undefined) continue;
-        visit(out, mv, [`f:metadata`, `f:${mk}`], ['metadata', mk], mk);
+        visit(out, mv, `f:metadata${SEP}f:${mk}`, false, mk);
       }
       continue;
     }
-    visit(out, v, [`f:${k}`], [k], k);
+    visit(out, v, `f:${k}`, false, k);
   }
   return out;
 }
 
-function visit(out: FieldSet, v: unknown, path: string[], anc: string[], name: string): void {
-  if (isObj(v) && !ATOMIC_MAPS.has(name) && Object.keys(v).length > 0) {
-    for (const [k, x] of Object.entries(v)) {
-      if (x === null || x === undefined) continue;
-      visit(out, x, [...path, `f:${k}`], [...anc, k], k);
+/** `inContainer`: below a containers/initContainers/ephemeralContainers item (where ports are keyed by containerPort). */
+function visit(out: FieldSet, v: unknown, path: string, inContainer: boolean, name: string): void {
+  if (isObj(v) && !ATOMIC_MAPS.has(name)) {
+    const entries = Object.entries(v);
+    if (entries.length > 0) {
+      for (const [k, x] of entries) if (x !== null && x !== undefined) visit(out, x, `${path}${SEP}f:${k}`, inContainer, k);
+      return;
     }
-    return;
   }
   if (Array.isArray(v) && v.length > 0) {
-    const hint = listHint(anc.slice(0, -1), name, v);
+    const hint = listHint(inContainer ? ['containers'] : [], name, v);
     if (hint.type === 'map') {
+      const below = inContainer || name.endsWith('ontainers');
       for (const item of v as KObj[]) {
-        const ip = [...path, itemKey(item, hint.keys)];
-        out.set(ip.join(SEP), NODE);
-        for (const [k, x] of Object.entries(item)) {
-          if (x === null || x === undefined) continue;
-          visit(out, x, [...ip, `f:${k}`], [...anc, k], k);
-        }
+        const ip = `${path}${SEP}${itemKey(item, hint.keys)}`;
+        out.set(ip, NODE);
+        for (const [k, x] of Object.entries(item)) if (x !== null && x !== undefined) visit(out, x, `${ip}${SEP}f:${k}`, below, k);
       }
       return;
     }
     if (hint.type === 'set') {
-      for (const x of v) out.set([...path, `v:${JSON.stringify(x)}`].join(SEP), NODE);
+      for (const x of v) out.set(`${path}${SEP}v:${JSON.stringify(x)}`, NODE);
       return;
     }
   }
-  out.set(path.join(SEP), JSON.stringify(v));
+  out.set(path, JSON.stringify(v));
 }
 
 export function splitPath(p: string): string[] {

@@ -1,6 +1,6 @@
 import { rfc3339 } from '../defaults.ts';
 import type { KObj } from '../store.ts';
-import { fieldSetOf, fromFieldsV1, isUnder, toFieldsV1, type FieldSet, type Scope } from './fieldset.ts';
+import { fieldSetOf, fromFieldsV1, SEP, toFieldsV1, type FieldSet, type Scope } from './fieldset.ts';
 
 /**
  * metadata.managedFields as kube-apiserver keeps them: one entry per (manager, operation, subresource),
@@ -87,13 +87,6 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-function contentOf(o: KObj): string {
-  const md = { ...(o['metadata'] ?? {}) };
-  delete md['managedFields'];
-  delete md['resourceVersion'];
-  return canonical({ ...o, metadata: md });
-}
-
 function changedPaths(before: FieldSet, after: FieldSet): { changed: Set<string>; removed: Set<string> } {
   const changed = new Set<string>();
   const removed = new Set<string>();
@@ -115,18 +108,19 @@ export function stampManagedFields(cur: KObj | undefined, next: KObj, apiVersion
     return;
   }
   const sent = md['managedFields'];
-  let owners: Owner[];
-  if (cur === undefined) owners = [];
-  else if (Array.isArray(sent)) owners = sent.length === 0 ? [] : ownersOf(next);
-  else owners = ownersOf(cur);
   const kept = cur?.['metadata']?.['managedFields'];
-  if (cur !== undefined && (sent === undefined || canonical(sent) === canonical(kept)) && contentOf(cur) === contentOf(next)) {
+  const sentSame = sent === undefined || sent === kept || JSON.stringify(sent) === JSON.stringify(kept);
+  const keep = (): void => {
     if (kept === undefined) delete md['managedFields'];
     else md['managedFields'] = kept;
-    return;
-  }
+  };
+  let owners: Owner[];
+  if (cur === undefined) owners = [];
+  else if (sentSame) owners = ownersOf(cur);
+  else owners = Array.isArray(sent) && sent.length > 0 ? ownersOf(next) : [];
   if (w === undefined) {
-    if (cur === undefined) delete md['managedFields'];
+    if (cur !== undefined && sentSame) keep();
+    else if (cur === undefined) delete md['managedFields'];
     else
       setEntries(
         md,
@@ -137,7 +131,21 @@ export function stampManagedFields(cur: KObj | undefined, next: KObj, apiVersion
   const scope = scopeOf(hasStatus, w.subresource);
   const before = cur === undefined ? new Map<string, string>() : fieldSetOf(cur, scope);
   const { changed, removed } = changedPaths(before, fieldSetOf(next, scope));
-  const gone = (p: string) => removed.has(p) || [...removed].some((r) => isUnder(p, r));
+  // Nothing this write manages changed: managedFields stay as they are, so a no-op stays a no-op.
+  if (cur !== undefined && sentSame && changed.size === 0 && removed.size === 0) {
+    keep();
+    return;
+  }
+  // A path is gone when it or one of its ancestors was removed (a removed list item takes its fields).
+  const gone = (p: string): boolean => {
+    if (removed.size === 0) return false;
+    for (let q = p; ; ) {
+      if (removed.has(q)) return true;
+      const i = q.lastIndexOf(SEP);
+      if (i < 0) return false;
+      q = q.slice(0, i);
+    }
+  };
   let mine = owners.find((o) => sameOwner(o.entry, w.manager, 'Update', w.subresource));
   for (const o of owners) {
     if (o === mine) continue;
