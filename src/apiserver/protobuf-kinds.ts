@@ -53,6 +53,8 @@ export const EXTRA_SCHEMAS: Record<string, ProtoSchema> = {
   TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', 'strings'] },
   SelfSubjectAccessReview: { ...meta, 2: ['spec', { msg: 'SelfSubjectAccessReviewSpec' }] },
   SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', { msg: 'ResourceAttributes' }], 2: ['nonResourceAttributes', { msg: 'NonResourceAttributes' }] },
+  SelfSubjectRulesReview: { ...meta, 2: ['spec', { msg: 'SelfSubjectRulesReviewSpec' }] },
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
   SubjectAccessReview: { ...meta, 2: ['spec', { msg: 'SubjectAccessReviewSpec' }] },
   SubjectAccessReviewSpec: {
     1: ['resourceAttributes', { msg: 'ResourceAttributes' }],
@@ -95,6 +97,7 @@ export const EXTRA_KINDS: Record<string, string> = {
   SelfSubjectReview: 'authentication.k8s.io/v1',
   SelfSubjectAccessReview: 'authorization.k8s.io/v1',
   SubjectAccessReview: 'authorization.k8s.io/v1',
+  SelfSubjectRulesReview: 'authorization.k8s.io/v1',
   Role: 'rbac.authorization.k8s.io/v1',
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   RoleBinding: 'rbac.authorization.k8s.io/v1',

@@ -37,6 +37,7 @@ export const RBAC_RESOURCES: readonly ResourceDef[] = [
   review('authorization.k8s.io', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews'),
   review('authorization.k8s.io', 'SubjectAccessReview', 'subjectaccessreviews'),
   review('authorization.k8s.io', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true),
+  review('authorization.k8s.io', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews'),
   review('authentication.k8s.io', 'TokenReview', 'tokenreviews'),
   review('authentication.k8s.io', 'SelfSubjectReview', 'selfsubjectreviews'),
 ];

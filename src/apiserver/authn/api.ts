@@ -3,7 +3,7 @@ import type { Engine } from '../engine.ts';
 import { rfc3339 } from '../defaults.ts';
 import { sendJson } from '../handlers/http.ts';
 import type { ResourceDef } from '../resources.ts';
-import { authorize, type Attributes, type UserInfo } from '../rbac/authorizer.ts';
+import { authorize, rulesFor, type Attributes, type UserInfo } from '../rbac/authorizer.ts';
 import { badRequest, invalid, methodNotAllowed, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import type { Authenticator } from './authenticator.ts';
@@ -106,6 +106,15 @@ export function serveReview(c: AuthApiContext, def: ResourceDef, method: string,
       if (user.name === '' && user.groups.length === 0)
         throw invalid(def.kind, def.group, '', 'spec.user: Invalid value: "": at least one of user or group must be specified');
       return reply(decide(user, a));
+    }
+    case 'SelfSubjectRulesReview': {
+      const rules = rulesFor(store, c.user, String(spec['namespace'] ?? ''));
+      const pick = (r: KObj, keys: string[]) => Object.fromEntries(keys.filter((k) => Array.isArray(r[k])).map((k) => [k, r[k]]));
+      return reply({
+        resourceRules: rules.filter((r) => !Array.isArray(r['nonResourceURLs'])).map((r) => pick(r, ['verbs', 'apiGroups', 'resources', 'resourceNames'])),
+        nonResourceRules: rules.filter((r) => Array.isArray(r['nonResourceURLs'])).map((r) => pick(r, ['verbs', 'nonResourceURLs'])),
+        incomplete: false,
+      });
     }
     case 'TokenReview': {
       const audiences = Array.isArray(spec['audiences']) && spec['audiences'].length > 0 ? spec['audiences'].map(String) : API_AUDIENCES;

@@ -76,16 +76,10 @@ function labelsMatch(labels: Record<string, string>, selector: KObj): boolean {
   });
 }
 
-/**
- * RBAC as kube-apiserver evaluates it: members of system:masters may do anything; everyone else is allowed
- * what a rule of a Role or ClusterRole bound to them (ClusterRoleBindings everywhere, RoleBindings in their
- * namespace) grants. ClusterRoles with an aggregationRule get the rules of the ClusterRoles their selectors
- * match, as the aggregation controller would have written them.
- */
-export function authorize(store: Store, user: UserInfo, a: Attributes): Decision {
-  if (user.groups.includes(MASTERS)) return { allowed: true, reason: '' };
+/** The rules of a ClusterRole by name, aggregated ones included. */
+function clusterRoleRules(store: Store): (name: string) => KObj[] {
   const clusterRoles = new Map(store.list(K.clusterRoles).map((r) => [String(r['metadata']?.['name']), r]));
-  const rulesOfClusterRole = (name: string): KObj[] => {
+  return (name: string): KObj[] => {
     const cr = clusterRoles.get(name);
     if (cr === undefined) return [];
     const rules: KObj[] = Array.isArray(cr['rules']) ? [...cr['rules']] : [];
@@ -99,6 +93,43 @@ export function authorize(store: Store, user: UserInfo, a: Attributes): Decision
     }
     return rules;
   };
+}
+
+/**
+ * Every rule that applies to `user` in `namespace` (cluster-wide bindings and the namespace's), as
+ * SelfSubjectRulesReview lists them for `kubectl auth can-i --list`.
+ */
+export function rulesFor(store: Store, user: UserInfo, namespace: string): KObj[] {
+  const rulesOfClusterRole = clusterRoleRules(store);
+  const out: KObj[] = [];
+  for (const b of store.list(K.clusterRoleBindings)) {
+    if (b['roleRef']?.['kind'] !== 'ClusterRole') continue;
+    if ((Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, '')))
+      out.push(...rulesOfClusterRole(String(b['roleRef']['name'])));
+  }
+  if (namespace !== '') {
+    for (const b of store.list(K.roleBindings, namespace)) {
+      if (!(Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, namespace))) continue;
+      const ref = b['roleRef'] ?? {};
+      if (ref['kind'] === 'ClusterRole') out.push(...rulesOfClusterRole(String(ref['name'])));
+      else if (ref['kind'] === 'Role') {
+        const role = store.get(K.roles, namespace, String(ref['name']));
+        if (Array.isArray(role?.['rules'])) out.push(...role['rules']);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * RBAC as kube-apiserver evaluates it: members of system:masters may do anything; everyone else is allowed
+ * what a rule of a Role or ClusterRole bound to them (ClusterRoleBindings everywhere, RoleBindings in their
+ * namespace) grants. ClusterRoles with an aggregationRule get the rules of the ClusterRoles their selectors
+ * match, as the aggregation controller would have written them.
+ */
+export function authorize(store: Store, user: UserInfo, a: Attributes): Decision {
+  if (user.groups.includes(MASTERS)) return { allowed: true, reason: '' };
+  const rulesOfClusterRole = clusterRoleRules(store);
   for (const b of store.list(K.clusterRoleBindings)) {
     if (b['roleRef']?.['kind'] !== 'ClusterRole') continue;
     if (!(Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, ''))) continue;

@@ -75,6 +75,10 @@ test('kubectl create token gives a ServiceAccount token; auth can-i says no unti
   assert.equal((await kubectl(['auth', 'can-i', 'delete', 'pods', '--as=system:serviceaccount:default:x'])).stdout.trim(), 'no');
   assert.equal((await kubectl(['auth', 'can-i', 'list', 'pods', '-n', 'kube-system', '--as=system:serviceaccount:default:x'])).stdout.trim(), 'no');
   assert.match(await ok(['get', 'pods'], { kubeconfig: asSa }), /^$|No resources/);
+  // kubectl auth can-i --list (SelfSubjectRulesReview) shows what the RoleBinding grants.
+  const list = await ok(['auth', 'can-i', '--list', '--as=system:serviceaccount:default:x']);
+  assert.match(list, /pods\s+\[\]\s+\[\]\s+\[get list watch\]/);
+  assert.match(list, /selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]/);
   // The ServiceAccount may not impersonate anyone, nor do what its role does not grant.
   const imp = await kubectl(['get', 'pods', '--as=kubernetes-admin'], { kubeconfig: asSa });
   assert.match(imp.stderr, /cannot impersonate resource "users"/);
