@@ -114,7 +114,7 @@ export class Engine {
     o['kind'] = def.kind;
     o['apiVersion'] = apiVersionOf(def);
     applyCreateDefaults(def, o, this.store);
-    stampManagedFields(undefined, o, apiVersionOf(def), def.subresources.includes('status'), w);
+    stampManagedFields(undefined, o, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);
     if (dryRun) return { ...o, metadata: { ...md, resourceVersion: '' } };
     return this.store.put(storageKey(def), ns, reorder(o), 'ADDED');
   }
@@ -166,7 +166,7 @@ export class Engine {
     next['kind'] = def.kind;
     next['apiVersion'] = apiVersionOf(def);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
-    stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w);
+    stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);
     const ordered = reorder(next);
     if (sameIgnoringRv(ordered, cur) || dryRun) return dryRun ? ordered : cur;
     if (this.#finalizeIfDone(def, ns, ordered)) return ordered;

@@ -22,6 +22,11 @@ export type ResourceDef = {
   verbs?: string[];
   /** 'path-segment': names need only be a valid path segment (RBAC kinds), not a DNS subdomain. */
   nameValidation?: 'path-segment';
+  /**
+   * List types for server-side apply where the strategic-merge key table does not know them (a CRD's
+   * x-kubernetes-list-type and -list-map-keys), by the list's field path: `{ 'spec.ports': { type: 'map', keys: ['port'] } }`.
+   */
+  listTypes?: Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
   /** Never stored: requests are answered by a handler of their own (access and token reviews). */
   virtual?: boolean;
 };

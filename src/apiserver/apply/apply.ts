@@ -2,7 +2,7 @@ import type { Engine } from '../engine.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
 import { ApiError, badRequest, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
-import { fieldSetOf, isAtomicMap, isUnder, itemKey, listHint, pathString, splitPath } from './fieldset.ts';
+import { fieldSetOf, isAtomicMap, isUnder, itemKey, listHint, pathString, splitPath, type ListTypes } from './fieldset.ts';
 import { canonical, entryFor, ownersOf, sameOwner, scopeOf, withPaths, type ManagedEntry, type Owner } from './managed.ts';
 
 /**
@@ -58,7 +58,8 @@ export function serverSideApply(r: ApplyRequest): KObj {
   body['metadata'] = { ...md, name };
   const apiVersion = apiVersionOf(def);
   const scope = scopeOf(def.subresources.includes('status'), sub);
-  const applied = fieldSetOf(body, scope);
+  const types = def.listTypes;
+  const applied = fieldSetOf(body, scope, types);
   const ns = def.namespaced ? (r.namespace ?? '') : '';
   const cur = engine.store.get(storageKey(def), ns, name);
   if (cur === undefined) {
@@ -68,7 +69,7 @@ export function serverSideApply(r: ApplyRequest): KObj {
   }
 
   const owners = ownersOf(cur);
-  const live = fieldSetOf(cur, scope);
+  const live = fieldSetOf(cur, scope, types);
   const conflicts: Conflict[] = [];
   for (const [p, v] of applied) {
     const lv = live.get(p);
@@ -87,7 +88,7 @@ export function serverSideApply(r: ApplyRequest): KObj {
   let merged: KObj = structuredClone(cur);
   // Shallowest first: a removed list item takes its fields (defaulted ones too) with it while its key still matches.
   for (const p of drop.sort((a, b) => splitPath(a).length - splitPath(b).length)) removePath(merged, splitPath(p));
-  merged = mergeMap(merged, body, []);
+  merged = mergeMap(merged, body, [], types);
 
   const samePaths = before.size === applied.size && [...applied.keys()].every((p) => before.has(p));
   const unchanged = samePaths && canonical(stripMf(merged)) === canonical(stripMf(cur));
@@ -116,27 +117,27 @@ function stripNulls(v: unknown): unknown {
   return out;
 }
 
-function mergeMap(live: KObj, app: KObj, anc: string[]): KObj {
+function mergeMap(live: KObj, app: KObj, anc: string[], types: ListTypes | undefined): KObj {
   const out: KObj = { ...live };
-  for (const [k, v] of Object.entries(app)) out[k] = mergeValue(out[k], v, [...anc, k], k);
+  for (const [k, v] of Object.entries(app)) out[k] = mergeValue(out[k], v, [...anc, k], k, types);
   return out;
 }
 
-function mergeValue(live: unknown, app: unknown, anc: string[], name: string): unknown {
+function mergeValue(live: unknown, app: unknown, anc: string[], name: string, types: ListTypes | undefined): unknown {
   if (isObj(app)) {
     if (!isObj(live) || isAtomicMap(name)) return structuredClone(app);
-    return mergeMap(live, app, anc);
+    return mergeMap(live, app, anc, types);
   }
   if (Array.isArray(app)) {
     if (!Array.isArray(live)) return structuredClone(app);
-    const hint = listHint(anc.slice(0, -1), name, [...app, ...live]);
+    const hint = listHint(anc.slice(0, -1), name, [...app, ...live], types?.[anc.join('.')]);
     if (hint.type === 'set') return [...live, ...app.filter((x) => !live.some((y) => canonical(y) === canonical(x)))];
     if (hint.type === 'atomic') return structuredClone(app);
     const out: unknown[] = live.map((x) => structuredClone(x));
     for (const item of app as KObj[]) {
       const key = itemKey(item, hint.keys);
       const idx = out.findIndex((x) => isObj(x) && itemKey(x, hint.keys) === key);
-      if (idx >= 0) out[idx] = mergeMap(out[idx] as KObj, item, anc);
+      if (idx >= 0) out[idx] = mergeMap(out[idx] as KObj, item, anc, types);
       else out.push(structuredClone(item));
     }
     return out;

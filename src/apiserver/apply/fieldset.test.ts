@@ -57,3 +57,15 @@ test('an update owns what it changed and takes it from other managers; a no-op k
   stampManagedFields(next, same, 'v1', true, { manager: 'c', operation: 'Update' });
   assert.deepEqual(same['metadata']['managedFields'], next['metadata']['managedFields']);
 });
+
+test('list types declared by a schema (a CRD) win over the built-in table', () => {
+  const o = { spec: { items: [{ id: 1, v: 'a' }], containers: [{ name: 'c', image: 'x' }], tags: ['a', 'b'] } };
+  const set = fieldSetOf(o, 'all', {
+    'spec.items': { type: 'map', keys: ['id'] },
+    'spec.containers': { type: 'atomic' },
+    'spec.tags': { type: 'set' },
+  });
+  assert.deepEqual(toFieldsV1(set.keys()), {
+    'f:spec': { 'f:containers': {}, 'f:items': { 'k:{"id":1}': { '.': {}, 'f:id': {}, 'f:v': {} } }, 'f:tags': { 'v:"a"': {}, 'v:"b"': {} } },
+  });
+});

@@ -41,12 +41,23 @@ const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
 export type ListHint = { type: 'map'; keys: string[] } | { type: 'set' } | { type: 'atomic' };
 
+/**
+ * List types declared by a schema (a CRD's x-kubernetes-list-type / x-kubernetes-list-map-keys), by the
+ * list's field path without indices (`spec.ports`, `spec.template.spec.containers`); they win over the table.
+ */
+export type ListTypes = Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
+
 function isObj(v: unknown): v is KObj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** The list type of field `name` with ancestors `anc` (field names from the root). */
-export function listHint(anc: string[], name: string, items: unknown[]): ListHint {
+export function listHint(anc: string[], name: string, items: unknown[], declared?: ListTypes[string]): ListHint {
+  if (declared !== undefined) {
+    if (declared.type === 'map' && declared.keys !== undefined && declared.keys.length > 0) return { type: 'map', keys: declared.keys };
+    if (declared.type === 'set') return { type: 'set' };
+    if (declared.type === 'atomic') return { type: 'atomic' };
+  }
   if (PRIMITIVE_MERGE.has(name)) return { type: 'set' };
   let keys: string[] | undefined;
   if (name === 'ports') keys = anc.some((a) => a.endsWith('ontainers')) ? ['containerPort', 'protocol'] : ['port', 'protocol'];
@@ -79,7 +90,7 @@ export function isAtomicMap(name: string): boolean {
 export type Scope = 'all' | 'main' | 'status';
 
 /** The field set of an object (or of an applied configuration). */
-export function fieldSetOf(o: KObj, scope: Scope): FieldSet {
+export function fieldSetOf(o: KObj, scope: Scope, types?: ListTypes): FieldSet {
   const out: FieldSet = new Map();
   for (const [k, v] of Object.entries(o)) {
     if (k === 'apiVersion' || k === 'kind' || v === null || v === undefined) continue;
@@ -88,32 +99,32 @@ export function fieldSetOf(o: KObj, scope: Scope): FieldSet {
     if (k === 'metadata' && isObj(v)) {
       for (const [mk, mv] of Object.entries(v)) {
         if (UNOWNED_METADATA.has(mk) || mv === null || mv === undefined) continue;
-        visit(out, mv, `f:metadata${SEP}f:${mk}`, false, mk);
+        visit(out, mv, `f:metadata${SEP}f:${mk}`, false, mk, `metadata.${mk}`, types);
       }
       continue;
     }
-    visit(out, v, `f:${k}`, false, k);
+    visit(out, v, `f:${k}`, false, k, k, types);
   }
   return out;
 }
 
 /** `inContainer`: below a containers/initContainers/ephemeralContainers item (where ports are keyed by containerPort). */
-function visit(out: FieldSet, v: unknown, path: string, inContainer: boolean, name: string): void {
+function visit(out: FieldSet, v: unknown, path: string, inContainer: boolean, name: string, fpath: string, types: ListTypes | undefined): void {
   if (isObj(v) && !ATOMIC_MAPS.has(name)) {
     const entries = Object.entries(v);
     if (entries.length > 0) {
-      for (const [k, x] of entries) if (x !== null && x !== undefined) visit(out, x, `${path}${SEP}f:${k}`, inContainer, k);
+      for (const [k, x] of entries) if (x !== null && x !== undefined) visit(out, x, `${path}${SEP}f:${k}`, inContainer, k, `${fpath}.${k}`, types);
       return;
     }
   }
   if (Array.isArray(v) && v.length > 0) {
-    const hint = listHint(inContainer ? ['containers'] : [], name, v);
+    const hint = listHint(inContainer ? ['containers'] : [], name, v, types?.[fpath]);
     if (hint.type === 'map') {
       const below = inContainer || name.endsWith('ontainers');
       for (const item of v as KObj[]) {
         const ip = `${path}${SEP}${itemKey(item, hint.keys)}`;
         out.set(ip, NODE);
-        for (const [k, x] of Object.entries(item)) if (x !== null && x !== undefined) visit(out, x, `${ip}${SEP}f:${k}`, below, k);
+        for (const [k, x] of Object.entries(item)) if (x !== null && x !== undefined) visit(out, x, `${ip}${SEP}f:${k}`, below, k, `${fpath}.${k}`, types);
       }
       return;
     }

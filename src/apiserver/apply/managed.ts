@@ -1,6 +1,6 @@
 import { rfc3339 } from '../defaults.ts';
 import type { KObj } from '../store.ts';
-import { fieldSetOf, fromFieldsV1, SEP, toFieldsV1, type FieldSet, type Scope } from './fieldset.ts';
+import { fieldSetOf, fromFieldsV1, SEP, toFieldsV1, type FieldSet, type ListTypes, type Scope } from './fieldset.ts';
 
 /**
  * metadata.managedFields as kube-apiserver keeps them: one entry per (manager, operation, subresource),
@@ -100,7 +100,14 @@ function changedPaths(before: FieldSet, after: FieldSet): { changed: Set<string>
  * without WriteMeta (the server's own, such as bootstrap) keeps the entries it finds. A no-op write keeps
  * them exactly, so it stays a no-op.
  */
-export function stampManagedFields(cur: KObj | undefined, next: KObj, apiVersion: string, hasStatus: boolean, w: WriteMeta | undefined): void {
+export function stampManagedFields(
+  cur: KObj | undefined,
+  next: KObj,
+  apiVersion: string,
+  hasStatus: boolean,
+  w: WriteMeta | undefined,
+  types?: ListTypes,
+): void {
   const md: KObj = next['metadata'] ?? {};
   next['metadata'] = md;
   if (w?.managedFields !== undefined) {
@@ -129,8 +136,8 @@ export function stampManagedFields(cur: KObj | undefined, next: KObj, apiVersion
     return;
   }
   const scope = scopeOf(hasStatus, w.subresource);
-  const before = cur === undefined ? new Map<string, string>() : fieldSetOf(cur, scope);
-  const { changed, removed } = changedPaths(before, fieldSetOf(next, scope));
+  const before = cur === undefined ? new Map<string, string>() : fieldSetOf(cur, scope, types);
+  const { changed, removed } = changedPaths(before, fieldSetOf(next, scope, types));
   // Nothing this write manages changed: managedFields stay as they are, so a no-op stays a no-op.
   if (cur !== undefined && sentSame && changed.size === 0 && removed.size === 0) {
     keep();
