@@ -1,4 +1,5 @@
 import { randomUUID, randomBytes } from 'node:crypto';
+import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
 import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
@@ -24,6 +25,8 @@ function randomSuffix(): string {
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** RBAC object names: any path segment (`system:discovery`), as ValidatePathSegmentName allows. */
+const PATH_SEGMENT_RE = /^(?!\.\.?$)[^/%]+$/;
 
 /** The parts of an object whose change bumps metadata.generation (everything but metadata and status). */
 function specPart(o: KObj): string {
@@ -109,7 +112,7 @@ export class Engine {
     return ns;
   }
 
-  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false, opts: WriteOptions = {}): KObj {
+  create(def: ResourceDef, urlNs: string | undefined, body: unknown, dryRun = false, opts: WriteOptions = {}, w?: WriteMeta): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const o: KObj = structuredClone(body);
@@ -120,7 +123,7 @@ export class Engine {
     }
     const name = md['name'];
     if (typeof name !== 'string' || name === '') throw invalid(def.kind, def.group, '', 'metadata.name: Required value: name or generateName is required');
-    if (!NAME_RE.test(name) || name.length > 253) {
+    if (!(def.nameValidation === 'path-segment' ? PATH_SEGMENT_RE.test(name) : NAME_RE.test(name)) || name.length > 253) {
       throw invalid(
         def.kind,
         def.group,
@@ -139,6 +142,7 @@ export class Engine {
     o['apiVersion'] = apiVersionOf(def);
     applyCreateDefaults(def, o, this.store);
     this.#admit(def, o, undefined, undefined, opts);
+    stampManagedFields(undefined, o, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);
     if (dryRun) return { ...o, metadata: { ...md, resourceVersion: '' } };
     return this.#stored(def, this.store.put(storageKey(def), ns, reorder(o), 'ADDED'), 'ADDED');
   }
@@ -152,7 +156,7 @@ export class Engine {
    * PUT semantics. `sub` = 'status' changes only status; a main-resource update of a resource with a status
    * subresource keeps the stored status. Stale resourceVersion → 409.
    */
-  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false, opts: WriteOptions = {}): KObj {
+  update(def: ResourceDef, urlNs: string | undefined, name: string, body: unknown, sub?: string, dryRun = false, opts: WriteOptions = {}, w?: WriteMeta): KObj {
     if (!isObj(body)) throw badRequest('the body must be a JSON object');
     this.#checkKind(def, body);
     const ns = nsOf(def, urlNs);
@@ -191,6 +195,7 @@ export class Engine {
     next['apiVersion'] = apiVersionOf(def);
     this.#admit(def, next, cur, sub, opts);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
+    stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);
     const ordered = reorder(next);
     if (sameIgnoringRv(ordered, cur) || dryRun) return dryRun ? ordered : cur;
     if (this.#finalizeIfDone(def, ns, ordered)) return ordered;

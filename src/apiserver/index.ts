@@ -3,10 +3,10 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
-import { loadOrCreateToken, makeTokenCheck, writeKubeConfig } from './auth.ts';
+import { loadOrCreateToken, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
@@ -15,14 +15,20 @@ import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
 import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
 import { route } from './router.ts';
+import { startSecurity } from './security.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
 
 export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
-export type RunningApiServer = { url: string; caPem: string; kubeConfigPath: string; close(): Promise<void> };
-
-const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+export type RunningApiServer = {
+  url: string;
+  caPem: string;
+  kubeConfigPath: string;
+  /** A kubeconfig for cloudcore's least-privilege ServiceAccount (kubeedge/cloudcore, ClusterRole cloudcore), beside the admin one. */
+  cloudcoreKubeConfigPath: string;
+  close(): Promise<void>;
+};
 
 function hostForUrl(address: string): string {
   const host = address === '' || address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
@@ -43,12 +49,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   await mkdir(o.dataDir, { recursive: true });
   const tls = await servingTls(o.dataDir, o.address);
   const token = await loadOrCreateToken(o.dataDir);
-  const authorized = makeTokenCheck(token);
   const store = new Store(join(o.dataDir, 'apiserver.db'), log);
   const engine = new Engine(store);
   installCrdSupport(engine);
   installValidation(engine);
   engine.bootstrap();
+  const security = await startSecurity(o.dataDir, token, engine);
   let serverAddress = '';
   const stats = { requests: 0, rejected: 0, errors: 0 };
 
@@ -79,20 +85,29 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       return;
     }
     if (path === '/version') return sendJson(res, 200, KUBE_VERSION);
-    if (!PUBLIC_PATHS.has(path) && !authorized(req.headers.authorization)) {
+    const user = security.authenticate(req);
+    if (user === undefined) {
       log.debug({ url: req.url }, 'unauthorized request');
       req.resume();
       throw unauthorized();
     }
     const method = req.method ?? 'GET';
     const r = route(path, engine.resources.all());
-    if (r.type === 'unknown' && !path.startsWith('/openapi/v3') && path !== '/openapi/v2') {
+    const special = security.special(path, method, r);
+    try {
+      security.authorize(user, method, path, r, url.searchParams);
+    } catch (err) {
+      req.resume();
+      throw err;
+    }
+    if (r.type === 'unknown' && special === undefined && !path.startsWith('/openapi/v3') && path !== '/openapi/v2') {
       req.resume();
       throw notFoundPath();
     }
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
+    if (special !== undefined) return security.serve(special, user, method, body, res);
     if (path === '/openapi/v2') {
       if (!/json|\*\/\*/.test(req.headers.accept ?? '*/*')) {
         const pb = openApiV2Protobuf();
@@ -140,7 +155,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     }
   };
 
-  const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, requestTimeout: 0 }, handler);
+  // Client certificates are asked for, not required: one signed by the CA authenticates its CN/O.
+  const server: Server = createServer(
+    { cert: tls.certPem, key: tls.keyPem, ca: tls.caPem, requestCert: true, rejectUnauthorized: false, requestTimeout: 0 },
+    handler,
+  );
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -159,6 +178,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   serverAddress = `${host}:${port}`;
   const url = `https://${host}:${port}`;
   await writeKubeConfig(o.adminKubeConfig, url, tls.caPem, token);
+  const cloudcoreKubeConfigPath = join(dirname(o.adminKubeConfig), 'cloudcore.conf');
+  await security.writeCloudcoreKubeConfig(cloudcoreKubeConfigPath, url, tls.caPem);
   log.info({ url, kubeconfig: o.adminKubeConfig, resourceVersion: store.currentRv }, 'embedded API server listening');
 
   let closing: Promise<void> | undefined;
@@ -166,6 +187,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     url,
     caPem: tls.caPem,
     kubeConfigPath: o.adminKubeConfig,
+    cloudcoreKubeConfigPath,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {

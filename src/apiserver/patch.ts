@@ -124,7 +124,7 @@ export function jsonPatch(target: unknown, ops: unknown): Json {
  * Merge keys of lists that strategic merge patch merges element-wise (from the k8s Go struct tags).
  * Several candidates: the first one present in the patch element wins (container ports vs service ports).
  */
-const MERGE_KEYS: Record<string, string[]> = {
+export const MERGE_KEYS: Record<string, string[]> = {
   conditions: ['type'],
   addresses: ['type'],
   containers: ['name'],
@@ -145,7 +145,7 @@ const MERGE_KEYS: Record<string, string[]> = {
 };
 
 /** Lists of scalars merged as sets. */
-const PRIMITIVE_MERGE = new Set(['finalizers']);
+export const PRIMITIVE_MERGE = new Set(['finalizers']);
 
 function mergeKeyFor(field: string, patchList: Json[]): string | undefined {
   const cands = MERGE_KEYS[field];

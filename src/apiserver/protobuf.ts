@@ -1,3 +1,4 @@
+import { EXTRA_KINDS, EXTRA_SCHEMAS, type ProtoKind } from './protobuf-kinds.ts';
 import { unsupportedMediaType, badRequest } from './status.ts';
 
 /**
@@ -5,7 +6,7 @@ import { unsupportedMediaType, badRequest } from './status.ts';
  * fall back to JSON on 415). This decodes just those kinds from the `k8s\0` runtime.Unknown envelope into
  * the JSON shape; anything else is answered 415.
  */
-type Kind = 'string' | 'bytes' | 'int' | 'bool' | 'strings' | 'mapss' | 'mapsb' | { msg: string };
+type Kind = ProtoKind;
 type Schema = Record<number, [string, Kind]>;
 
 const SCHEMAS: Record<string, Schema> = {
@@ -27,6 +28,7 @@ const SCHEMAS: Record<string, Schema> = {
   NamespaceSpec: { 1: ['finalizers', 'strings'] },
   ServiceAccount: { 1: ['metadata', { msg: 'ObjectMeta' }], 4: ['automountServiceAccountToken', 'bool'] },
   MapEntry: { 1: ['key', 'string'], 2: ['value', 'bytes'] },
+  ...EXTRA_SCHEMAS,
 };
 
 class Reader {
@@ -78,17 +80,29 @@ function decode(buf: Buffer, schemaName: string): Record<string, unknown> {
       continue;
     }
     const [name, kind] = spec;
-    if (kind === 'int') out[name] = r.varint();
-    else if (kind === 'bool') out[name] = r.varint() !== 0;
+    // gogo-protobuf writes every non-pointer field: a zero number or empty string is what JSON omits.
+    if (kind === 'int') {
+      const n = r.varint();
+      if (n !== 0) out[name] = n;
+    } else if (kind === 'bool') out[name] = r.varint() !== 0;
     else if (wire !== 2) r.skip(wire);
-    else if (kind === 'string') out[name] = r.bytes().toString('utf8');
-    else if (kind === 'bytes') out[name] = Buffer.from(r.bytes());
+    else if (kind === 'string') {
+      const t = r.bytes().toString('utf8');
+      if (t !== '') out[name] = t;
+    } else if (kind === 'bytes') out[name] = Buffer.from(r.bytes());
     else if (kind === 'strings') ((out[name] ??= []) as string[]).push(r.bytes().toString('utf8'));
     else if (kind === 'mapss' || kind === 'mapsb') {
       const e = decode(r.bytes(), 'MapEntry');
       const v = (e['value'] as Buffer | undefined) ?? Buffer.alloc(0);
       ((out[name] ??= {}) as Record<string, string>)[String(e['key'] ?? '')] = kind === 'mapss' ? v.toString('utf8') : v.toString('base64');
-    } else out[name] = decode(r.bytes(), kind.msg);
+    } else if (kind === 'intstr') {
+      const v = decode(r.bytes(), 'IntOrString');
+      out[name] = v['type'] === 1 ? String(v['strVal'] ?? '') : Number(v['intVal'] ?? 0);
+    } else if ('msgs' in kind) ((out[name] ??= []) as unknown[]).push(decode(r.bytes(), kind.msgs));
+    else {
+      const m = decode(r.bytes(), kind.msg);
+      if (Object.keys(m).length > 0) out[name] = m;
+    }
   }
   return out;
 }
@@ -98,7 +112,8 @@ export function decodeK8sProtobuf(body: Buffer, contentType: string): Record<str
   const unknown = decode(body.subarray(4), 'Unknown');
   const tm = (unknown['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
   const kind = tm.kind ?? '';
-  if (tm.apiVersion !== 'v1' || !['Secret', 'ConfigMap', 'Namespace', 'ServiceAccount'].includes(kind)) throw unsupportedMediaType(contentType);
+  const extra = EXTRA_KINDS[kind] !== undefined && EXTRA_KINDS[kind] === tm.apiVersion;
+  if (!extra && (tm.apiVersion !== 'v1' || !['Secret', 'ConfigMap', 'Namespace', 'ServiceAccount'].includes(kind))) throw unsupportedMediaType(contentType);
   const obj = decode((unknown['raw'] as Buffer | undefined) ?? Buffer.alloc(0), kind);
   return { kind, apiVersion: tm.apiVersion, ...obj };
 }

@@ -1,4 +1,5 @@
 import type { CrdVersionInfo } from './crd/crd.ts';
+import { RBAC_RESOURCES } from './resources-rbac.ts';
 
 /**
  * The resource table: every served resource is one entry. Handlers, discovery and tables read only this,
@@ -20,6 +21,17 @@ export type ResourceDef = {
   categories?: string[];
   /** Set on the kinds a CustomResourceDefinition defines (one entry per served version); see crd/. */
   crd?: CrdVersionInfo;
+  /** Verbs discovery lists, when not all of them (create-only reviews). */
+  verbs?: string[];
+  /** 'path-segment': names need only be a valid path segment (RBAC kinds), not a DNS subdomain. */
+  nameValidation?: 'path-segment';
+  /**
+   * List types for server-side apply where the strategic-merge key table does not know them (a CRD's
+   * x-kubernetes-list-type and -list-map-keys), by the list's field path: `{ 'spec.ports': { type: 'map', keys: ['port'] } }`.
+   */
+  listTypes?: Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
+  /** Never stored: requests are answered by a handler of their own (access and token reviews). */
+  virtual?: boolean;
 };
 
 const VERBS_ALL = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -154,10 +166,11 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'],
   },
+  ...RBAC_RESOURCES,
 ];
 
-export function verbsOf(_r: ResourceDef): string[] {
-  return VERBS_ALL;
+export function verbsOf(r: ResourceDef): string[] {
+  return r.verbs ?? VERBS_ALL;
 }
 
 export function apiVersionOf(r: ResourceDef): string {

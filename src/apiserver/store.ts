@@ -13,7 +13,7 @@ export type StoreEvent = {
   key: string;
   namespace: string;
   object: KObj;
-  /** The object before a MODIFIED, so a selector-filtered watch can turn it into ADDED/DELETED. */
+  /** The object before a MODIFIED or DELETED: a selector-filtered watch turns a MODIFIED into ADDED/DELETED, paging rebuilds snapshots. */
   prev?: KObj;
 };
 
@@ -41,6 +41,10 @@ export class Store {
     upsert: StatementSync;
     del: StatementSync;
     setRv: StatementSync;
+    pageAll: StatementSync;
+    pageNs: StatementSync;
+    countAll: StatementSync;
+    countNs: StatementSync;
   };
 
   constructor(path: string, log: Logger) {
@@ -64,6 +68,10 @@ export class Store {
       ),
       del: this.#db.prepare('DELETE FROM objects WHERE key = ? AND namespace = ? AND name = ?'),
       setRv: this.#db.prepare(`INSERT INTO meta (k, v) VALUES ('rv', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`),
+      pageAll: this.#db.prepare('SELECT body FROM objects WHERE key = ? AND (namespace > ? OR (namespace = ? AND name > ?)) ORDER BY namespace, name LIMIT ?'),
+      pageNs: this.#db.prepare('SELECT body FROM objects WHERE key = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?'),
+      countAll: this.#db.prepare('SELECT COUNT(*) AS n FROM objects WHERE key = ? AND (namespace > ? OR (namespace = ? AND name > ?))'),
+      countNs: this.#db.prepare('SELECT COUNT(*) AS n FROM objects WHERE key = ? AND namespace = ? AND name > ?'),
     };
   }
 
@@ -83,6 +91,23 @@ export class Store {
   list(key: string, namespace?: string): KObj[] {
     const rows = (namespace === undefined ? this.#q.listAll.all(key) : this.#q.listNs.all(key, namespace)) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as KObj);
+  }
+
+  /**
+   * Up to `limit` objects of `key` (in `namespace`, or all) that sort after (afterNs, afterName), in
+   * (namespace, name) order, and how many more follow: one page of a list without reading the rest.
+   */
+  page(key: string, namespace: string | undefined, afterNs: string, afterName: string, limit: number): { items: KObj[]; remaining: number } {
+    const rows = (
+      namespace === undefined ? this.#q.pageAll.all(key, afterNs, afterNs, afterName, limit) : this.#q.pageNs.all(key, namespace, afterName, limit)
+    ) as { body: string }[];
+    const items = rows.map((r) => JSON.parse(r.body) as KObj);
+    const last = items[items.length - 1]?.['metadata'];
+    if (last === undefined) return { items, remaining: 0 };
+    const lastNs = String(last['namespace'] ?? '');
+    const lastName = String(last['name'] ?? '');
+    const c = (namespace === undefined ? this.#q.countAll.get(key, lastNs, lastNs, lastName) : this.#q.countNs.get(key, namespace, lastName)) as { n: number };
+    return { items, remaining: Number(c.n) };
   }
 
   /** Writes `obj` (its metadata.resourceVersion is set here) and notifies watchers. */
@@ -109,7 +134,7 @@ export class Store {
       this.#q.setRv.run(String(rv));
     });
     this.#rv = rv;
-    this.#emit({ type: 'DELETED', rv, key, namespace, object: gone });
+    this.#emit({ type: 'DELETED', rv, key, namespace, object: gone, prev: obj });
     return gone;
   }
 

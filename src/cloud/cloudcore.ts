@@ -45,7 +45,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         log: logger('apiserver'),
       });
       stack.push(() => api.close());
-      kubeConfigPath = api.kubeConfigPath;
+      kubeConfigPath = api.cloudcoreKubeConfigPath; // least privilege: ServiceAccount kubeedge/cloudcore, ClusterRole cloudcore
       log.info({ url: api.url, kubeconfig: api.kubeConfigPath }, `embedded API server ready; kubectl --kubeconfig ${api.kubeConfigPath} get nodes`);
     }
     const kc = loadKubeConfig({ kubeConfig: kubeConfigPath, master: cfg.kubeAPIConfig.master });

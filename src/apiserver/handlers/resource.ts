@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
+import { serverSideApply } from '../apply/apply.ts';
+import { managerOf, type WriteMeta } from '../apply/managed.ts';
+import { listPage, listQueryOf } from '../paging.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
@@ -50,6 +53,11 @@ function sendObject(r: ResourceRequest, code: number, o: KObj): void {
   else sendJson(r.res, code, o);
 }
 
+/** Who a non-apply write is recorded for in managedFields. */
+function updateMeta(r: ResourceRequest): WriteMeta {
+  return { manager: managerOf(r.query, r.req.headers['user-agent']), operation: 'Update', ...(r.sub === undefined ? {} : { subresource: r.sub }) };
+}
+
 function listFiltered(r: ResourceRequest): KObj[] {
   const ls = parseLabelSelector(r.query.get('labelSelector'));
   const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
@@ -87,7 +95,7 @@ export function handleResource(r: ResourceRequest): void {
         return sendList(r);
       case 'POST': {
         if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
-        const created = r.engine.create(def, r.namespace, r.body, dryRun(query), writeOptions(r));
+        const created = r.engine.create(def, r.namespace, r.body, dryRun(query), writeOptions(r), updateMeta(r));
         return sendObject(r, 201, created);
       }
       case 'DELETE': {
@@ -119,7 +127,7 @@ export function handleResource(r: ResourceRequest): void {
       }
       return sendObject(r, 200, r.engine.get(def, r.namespace, name));
     case 'PUT': {
-      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query), writeOptions(r));
+      const updated = r.engine.update(def, r.namespace, name, r.body, r.sub, dryRun(query), writeOptions(r), updateMeta(r));
       return sendObject(r, 200, updated);
     }
     case 'PATCH':
@@ -144,36 +152,39 @@ export function handleResource(r: ResourceRequest): void {
 }
 
 function sendList(r: ResourceRequest): void {
-  const items = listFiltered(r);
-  const rv = String(r.engine.store.currentRv);
+  const ls = parseLabelSelector(r.query.get('labelSelector'));
+  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
+  const filtered = r.query.has('labelSelector') || r.query.has('fieldSelector');
+  const ns = r.def.namespaced ? r.namespace : undefined;
+  const { items, meta } = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
   const accept = r.req.headers.accept;
-  if (wantsTable(accept)) return sendJson(r.res, 200, toTable(r.def, items, includeObjectOf(r.query), rv));
+  if (wantsTable(accept)) {
+    const table = toTable(r.def, items, includeObjectOf(r.query), meta.resourceVersion);
+    return sendJson(r.res, 200, { ...table, metadata: meta });
+  }
   if (partialMetadata(accept)) {
     return sendJson(r.res, 200, {
       kind: 'PartialObjectMetadataList',
       apiVersion: 'meta.k8s.io/v1',
-      metadata: { resourceVersion: rv },
+      metadata: meta,
       items: items.map(asPartial),
     });
   }
-  sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: { resourceVersion: rv }, items });
+  sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: apiVersionOf(r.def), metadata: meta, items });
 }
 
 function patch(r: ResourceRequest, name: string): KObj {
   const type = patchTypeOf(r.req.headers['content-type']);
   if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
   if (r.body === undefined) throw badRequest('a patch body is required');
+  if (type === 'apply') return serverSideApply({ ...r, name, write: writeOptions(r) });
   const stored = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
   const cur = stored === undefined ? undefined : presentAs(r.def, stored);
-  if (cur === undefined) {
-    // Server-side apply creates what does not exist yet.
-    if (type === 'apply' && r.sub === undefined && isObj(r.body)) return r.engine.create(r.def, r.namespace, r.body, dryRun(r.query), writeOptions(r));
-    throw notFound(r.def.plural, r.def.group, name);
-  }
+  if (cur === undefined) throw notFound(r.def.plural, r.def.group, name);
   const patched = applyPatch(type, cur, r.body);
   const want = patched['metadata']?.['resourceVersion'];
   if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {
     throw conflict(r.def.plural, r.def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
   }
-  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query), writeOptions(r));
+  return r.engine.update(r.def, r.namespace, name, patched, r.sub, dryRun(r.query), writeOptions(r), updateMeta(r));
 }

@@ -1,4 +1,5 @@
 import { endsWithCrd, presentAs } from '../crd/registry.ts';
+import { watchStartOf } from '../paging.ts';
 import { apiVersionOf, storageKey } from '../resources.ts';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { expired, badRequest } from '../status.ts';
@@ -28,17 +29,13 @@ export function serveWatch(r: ResourceRequest): void {
   const table = wantsTable(r.req.headers.accept);
   const include = includeObjectOf(query);
   const bookmarks = query.get('allowWatchBookmarks') === 'true';
-  const rvParam = query.get('resourceVersion');
+  const start = watchStartOf(query);
   const timeoutParam = query.get('timeoutSeconds');
   let timeoutS = timeoutParam === null ? 1800 + Math.floor(Math.random() * 1800) : Number(timeoutParam);
   if (!Number.isFinite(timeoutS) || timeoutS < 0) throw badRequest(`invalid timeoutSeconds "${timeoutParam}"`);
   if (timeoutS === 0) timeoutS = 1800;
   timeoutS = Math.min(timeoutS, 86_400); // setTimeout overflows past 2^31 ms
-  let fromRv: number | undefined;
-  if (rvParam !== null && rvParam !== '' && rvParam !== '0') {
-    fromRv = Number(rvParam);
-    if (!Number.isInteger(fromRv) || fromRv < 0) throw badRequest(`invalid resourceVersion "${rvParam}"`);
-  }
+  const fromRv = start.fromRv;
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
@@ -79,9 +76,18 @@ export function serveWatch(r: ResourceRequest): void {
   };
   res.on('close', finish);
 
-  if (fromRv === undefined) {
+  const bookmark = (annotations?: Record<string, string>): Out => ({
+    type: 'BOOKMARK',
+    object: {
+      kind: def.kind,
+      apiVersion: apiVersionOf(def),
+      metadata: { resourceVersion: String(Math.max(lastRv, store.currentRv)), ...(annotations === undefined ? {} : { annotations }) },
+    },
+  });
+  if (start.mode === 'list') {
     for (const o of engine.list(def, ns)) if (matches(o)) write({ type: 'ADDED', object: o });
-  } else {
+    if (start.initialEventsEnd) write(bookmark({ 'k8s.io/initial-events-end': 'true' }));
+  } else if (fromRv !== undefined) {
     const past = store.since(fromRv);
     if (past === undefined) {
       const err = expired(`too old resource version: ${fromRv} (${store.oldestRv})`);
@@ -96,12 +102,7 @@ export function serveWatch(r: ResourceRequest): void {
   lastRv = Math.max(lastRv, store.currentRv);
   timers.push(setTimeout(finish, timeoutS * 1000));
   if (bookmarks) {
-    const bm = setInterval(() => {
-      write({
-        type: 'BOOKMARK',
-        object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(Math.max(lastRv, store.currentRv)) } },
-      });
-    }, BOOKMARK_MS);
+    const bm = setInterval(() => write(bookmark()), BOOKMARK_MS);
     timers.push(bm);
   }
 }

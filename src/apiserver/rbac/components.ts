@@ -1,0 +1,101 @@
+import type { Engine } from '../engine.ts';
+import { findResource, type ResourceDef } from '../resources.ts';
+import type { KObj } from '../store.ts';
+
+/**
+ * cloudcore's least-privilege identity: ServiceAccount kubeedge/cloudcore bound to ClusterRole cloudcore,
+ * the rules KubeEdge's Helm chart grants cloudcore on a real cluster (manifests/rbac/cloudcore.yaml ships the
+ * same objects for `kubectl apply`; a unit test keeps the two equal). The embedded server creates them at
+ * start and writes a kubeconfig with a token of that ServiceAccount next to the admin one.
+ */
+export const CLOUDCORE_NAMESPACE = 'kubeedge';
+export const CLOUDCORE_SERVICE_ACCOUNT = 'cloudcore';
+
+const ALL = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+
+export const CLOUDCORE_RULES: KObj[] = [
+  {
+    apiGroups: [''],
+    resources: [
+      'nodes',
+      'nodes/status',
+      'serviceaccounts/token',
+      'configmaps',
+      'pods',
+      'pods/status',
+      'secrets',
+      'endpoints',
+      'services',
+      'persistentvolumes',
+      'persistentvolumeclaims',
+    ],
+    verbs: ['get', 'list', 'watch', 'create', 'update'],
+  },
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },
+  { apiGroups: [''], resources: ['nodes', 'nodes/status', 'pods/status'], verbs: ['patch'] },
+  { apiGroups: [''], resources: ['pods', 'configmaps'], verbs: ['delete'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update'] },
+  { apiGroups: ['devices.kubeedge.io'], resources: ['devices', 'devicemodels', 'devices/status', 'devicemodels/status'], verbs: ALL },
+  {
+    apiGroups: ['reliablesyncs.kubeedge.io'],
+    resources: ['objectsyncs', 'clusterobjectsyncs', 'objectsyncs/status', 'clusterobjectsyncs/status'],
+    verbs: ALL,
+  },
+  { apiGroups: ['rules.kubeedge.io'], resources: ['rules', 'ruleendpoints', 'rules/status', 'ruleendpoints/status'], verbs: ALL },
+  { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ALL },
+  { apiGroups: ['networking.istio.io'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: ['operations.kubeedge.io'],
+    resources: ['nodeupgradejobs', 'nodeupgradejobs/status', 'imageprepulljobs', 'imageprepulljobs/status'],
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+  },
+  // requireAuthorization feature: serviceaccount access policies.
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['list', 'watch'] },
+  {
+    apiGroups: ['policy.kubeedge.io'],
+    resources: ['serviceaccountaccesses', 'serviceaccountaccesses/status'],
+    verbs: ['list', 'watch', 'create', 'update', 'delete'],
+  },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterrolebindings', 'rolebindings', 'clusterroles'], verbs: ['list', 'watch'] },
+];
+
+const LABELS = { 'k8s-app': 'kubeedge', kubeedge: 'cloudcore' };
+
+/** The objects of manifests/rbac/cloudcore.yaml, in apply order. */
+export function cloudcoreObjects(): KObj[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CLOUDCORE_NAMESPACE } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CLOUDCORE_SERVICE_ACCOUNT, namespace: CLOUDCORE_NAMESPACE, labels: LABELS } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cloudcore', labels: LABELS }, rules: CLOUDCORE_RULES },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'cloudcore', labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cloudcore' },
+      subjects: [{ kind: 'ServiceAccount', name: CLOUDCORE_SERVICE_ACCOUNT, namespace: CLOUDCORE_NAMESPACE }],
+    },
+  ];
+}
+
+function defOf(o: KObj): ResourceDef | undefined {
+  const [group, version] = String(o['apiVersion']).includes('/') ? String(o['apiVersion']).split('/') : ['', String(o['apiVersion'])];
+  const plural = { Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings' }[
+    String(o['kind'])
+  ];
+  return plural === undefined ? undefined : findResource(group ?? '', version ?? '', plural);
+}
+
+/** Creates what is missing (an existing object, possibly edited by the user, is kept); returns the ServiceAccount. */
+export function bootstrapCloudcoreIdentity(engine: Engine): KObj | undefined {
+  let sa: KObj | undefined;
+  for (const o of cloudcoreObjects()) {
+    const def = defOf(o);
+    if (def === undefined) continue;
+    const ns = def.namespaced ? String(o['metadata']['namespace']) : '';
+    let cur = engine.store.get(`${def.group}/${def.plural}`, ns, String(o['metadata']['name']));
+    cur ??= engine.create(def, def.namespaced ? ns : undefined, structuredClone(o));
+    if (o['kind'] === 'ServiceAccount') sa = cur;
+  }
+  return sa;
+}
