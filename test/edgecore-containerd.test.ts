@@ -5,9 +5,9 @@
 // KubeEdge's default path, /run/containerd/containerd.sock. The start-up checks run (CHECK_EDGECORE_ENVIRONMENT
 // is not set), so the engine check must accept the CRI endpoint.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -16,7 +16,7 @@ import type { CriContainerStatus } from '../src/containers/cri/index.ts';
 import { startTestCloud } from './helpers/cloud.ts';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE } from './helpers/docker.ts';
 import { criSkip, startTestContainerd, type TestContainerd } from './helpers/containerd.ts';
-import { startDaemon, type Daemon } from './helpers/daemon.ts';
+import { spawnDaemon, startDaemon, type Daemon } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -65,26 +65,8 @@ function inPrivateRun(args: string[], bind: string | undefined): { cmd: string; 
 
 /** edgecore from the sources, in its own mount namespace; the same Daemon shape as helpers/daemon.ts. */
 function startEdgeWithoutDocker(configFile: string, bind?: string): Daemon {
-  const logFile = path.join(dir, 'edgecore.log');
-  const out = createWriteStream(logFile, { flags: 'a' });
   const { cmd, args, env } = inPrivateRun([path.join(ROOT, 'src/cmd/edgecore.ts'), '--config', configFile], bind);
-  const proc: ChildProcess = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.pipe(out);
-  proc.stderr?.pipe(out);
-  const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  return {
-    proc,
-    logFile,
-    exited,
-    async stop(graceMs = 10_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return spawnDaemon(cmd, args, path.join(dir, 'edgecore.log'), env);
 }
 
 /** A binary run to completion in its own mount namespace. */

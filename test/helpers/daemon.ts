@@ -18,12 +18,13 @@ export type Daemon = {
  * log file that a failing test can print.
  */
 export function startDaemon(bin: 'cloudcore' | 'edgecore' | 'keadm', args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Daemon {
+  return spawnDaemon(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), ...args], logFile, { ...process.env, LOG_LEVEL: 'debug', ...env });
+}
+
+/** Any long-running command (e.g. a daemon wrapped in `unshare`) as a Daemon, output to `logFile`. */
+export function spawnDaemon(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv): Daemon {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
