@@ -27,10 +27,14 @@ function b64url(v: Buffer | string): string {
  * with the claims kube-apiserver puts in them (iss, sub, aud, exp, and the `kubernetes.io` namespace and
  * service account name/uid that a token is checked against at use).
  */
+/** How many verified tokens are remembered; past it the memory starts afresh. */
+const VERIFIED_CACHE_SIZE = 4096;
+
 export class ServiceAccountTokens {
   readonly #key: KeyObject;
   readonly #pub: KeyObject;
   readonly #kid: string;
+  readonly #verified = new Map<string, SaClaims>();
 
   constructor(keyPem: string) {
     this.#key = createPrivateKey(keyPem);
@@ -70,25 +74,39 @@ export class ServiceAccountTokens {
 
   /** The claims of a token signed here, unexpired, for one of `audiences`; undefined otherwise. */
   verify(token: string, audiences: string[]): SaClaims | undefined {
-    const parts = token.split('.');
-    if (parts.length !== 3) return undefined;
-    const [h, p, s] = parts as [string, string, string];
-    let header: { alg?: string; kid?: string };
-    let claims: SaClaims;
-    try {
-      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-      if (header.alg !== 'ES256' || header.kid !== this.#kid) return undefined;
-      if (!verify('sha256', Buffer.from(`${h}.${p}`), { key: this.#pub, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))) return undefined;
-      claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
-    } catch {
-      return undefined;
-    }
+    const claims = this.#signedClaims(token);
+    if (claims === undefined) return undefined;
     const now = Math.floor(Date.now() / 1000);
     if (claims.iss !== SA_ISSUER || typeof claims.exp !== 'number' || claims.exp <= now || (claims.nbf ?? 0) > now + 60) return undefined;
     const aud = Array.isArray(claims.aud) ? claims.aud : [String(claims.aud)];
     if (!aud.some((a) => audiences.includes(a))) return undefined;
     if (typeof claims['kubernetes.io']?.serviceaccount?.name !== 'string') return undefined;
     return { ...claims, aud };
+  }
+
+  /**
+   * The claims of a token whose signature is ours, parsed. A controller sends the same token with every
+   * request, and an ECDSA verification costs far more than the request itself, so verified tokens are
+   * remembered (as kube-apiserver caches token authentication); expiry and audience are checked on each use.
+   */
+  #signedClaims(token: string): SaClaims | undefined {
+    const known = this.#verified.get(token);
+    if (known !== undefined) return known;
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    const [h, p, s] = parts as [string, string, string];
+    let claims: SaClaims;
+    try {
+      const header: { alg?: string; kid?: string } = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+      if (header.alg !== 'ES256' || header.kid !== this.#kid) return undefined;
+      if (!verify('sha256', Buffer.from(`${h}.${p}`), { key: this.#pub, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))) return undefined;
+      claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+    this.#verified.set(token, claims);
+    return claims;
   }
 }
 

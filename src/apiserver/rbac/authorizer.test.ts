@@ -84,3 +84,35 @@ test('forbidden messages read as kube-apiserver writes them', () => {
     'leases.coordination.k8s.io "l1" is forbidden: User "x" cannot get resource "leases" in API group "coordination.k8s.io" at the cluster scope',
   );
 });
+
+test('a binding or role written or removed takes effect on the next request', () => {
+  const s = store();
+  const dev: UserInfo = { name: 'dev', groups: ['system:authenticated'] };
+  const listPods = res('list', 'pods', { namespace: 'apps' });
+  assert.equal(authorize(s, dev, listPods).allowed, false);
+  const binding = s.put(
+    `${G}/rolebindings`,
+    'apps',
+    {
+      metadata: { name: 'dev-pods' },
+      roleRef: { kind: 'Role', name: 'pods' },
+      subjects: [{ kind: 'User', name: 'dev' }],
+    },
+    'ADDED',
+  );
+  assert.equal(authorize(s, dev, listPods).allowed, false, 'the role does not exist yet');
+  const role = s.put(`${G}/roles`, 'apps', { metadata: { name: 'pods' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] }, 'ADDED');
+  assert.equal(authorize(s, dev, listPods).allowed, true);
+  s.put(`${G}/roles`, 'apps', { ...role, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] }, 'MODIFIED', role);
+  assert.equal(authorize(s, dev, listPods).allowed, false, 'the rule no longer grants list');
+  s.put(
+    `${G}/clusterroles`,
+    '',
+    { metadata: { name: 'pod-lister', labels: { agg: 'yes' } }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }] },
+    'ADDED',
+  );
+  assert.equal(authorize(s, { name: 'o', groups: ['ops'] }, listPods).allowed, true, 'aggregated into "aggregate", bound to ops');
+  s.remove(`${G}/rolebindings`, 'apps', binding);
+  assert.equal(authorize(s, dev, res('get', 'pods', { namespace: 'apps' })).allowed, false);
+  s.close();
+});

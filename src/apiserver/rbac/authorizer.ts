@@ -27,6 +27,53 @@ const K = {
   clusterRoleBindings: 'rbac.authorization.k8s.io/clusterrolebindings',
 };
 
+/**
+ * The RBAC objects as the authorizer reads them, parsed once. They change rarely and are read on every request
+ * (cloudcore's controllers run under RBAC), so the copy is kept until the store writes one of them.
+ */
+type RbacView = {
+  clusterRoles?: Map<string, KObj>;
+  clusterRoleRules: Map<string, KObj[]>;
+  clusterRoleBindings?: KObj[];
+  roleBindings: Map<string, KObj[]>;
+  roles: Map<string, KObj | undefined>;
+};
+const RBAC_KEYS = new Set(Object.values(K));
+const views = new WeakMap<Store, RbacView>();
+
+function viewOf(store: Store): RbacView {
+  let v = views.get(store);
+  if (v === undefined) {
+    const fresh = (): RbacView => ({ clusterRoleRules: new Map(), roleBindings: new Map(), roles: new Map() });
+    v = fresh();
+    views.set(store, v);
+    store.subscribe((e) => {
+      if (RBAC_KEYS.has(e.key)) views.set(store, fresh());
+    });
+  }
+  return v;
+}
+
+function clusterRoleBindings(store: Store): KObj[] {
+  const v = viewOf(store);
+  v.clusterRoleBindings ??= store.list(K.clusterRoleBindings);
+  return v.clusterRoleBindings;
+}
+
+function roleBindings(store: Store, namespace: string): KObj[] {
+  const v = viewOf(store);
+  let list = v.roleBindings.get(namespace);
+  if (list === undefined) v.roleBindings.set(namespace, (list = store.list(K.roleBindings, namespace)));
+  return list;
+}
+
+function role(store: Store, namespace: string, name: string): KObj | undefined {
+  const v = viewOf(store);
+  const key = `${namespace}/${name}`;
+  if (!v.roles.has(key)) v.roles.set(key, store.get(K.roles, namespace, name));
+  return v.roles.get(key);
+}
+
 function arr(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -78,8 +125,12 @@ function labelsMatch(labels: Record<string, string>, selector: KObj): boolean {
 
 /** The rules of a ClusterRole by name, aggregated ones included. */
 function clusterRoleRules(store: Store): (name: string) => KObj[] {
-  const clusterRoles = new Map(store.list(K.clusterRoles).map((r) => [String(r['metadata']?.['name']), r]));
+  const v = viewOf(store);
+  v.clusterRoles ??= new Map(store.list(K.clusterRoles).map((r) => [String(r['metadata']?.['name']), r]));
+  const clusterRoles = v.clusterRoles;
   return (name: string): KObj[] => {
+    const known = v.clusterRoleRules.get(name);
+    if (known !== undefined) return known;
     const cr = clusterRoles.get(name);
     if (cr === undefined) return [];
     const rules: KObj[] = Array.isArray(cr['rules']) ? [...cr['rules']] : [];
@@ -91,6 +142,7 @@ function clusterRoleRules(store: Store): (name: string) => KObj[] {
         if ((selectors as KObj[]).some((sel) => labelsMatch(labels, sel)) && Array.isArray(other['rules'])) rules.push(...other['rules']);
       }
     }
+    v.clusterRoleRules.set(name, rules);
     return rules;
   };
 }
@@ -102,19 +154,19 @@ function clusterRoleRules(store: Store): (name: string) => KObj[] {
 export function rulesFor(store: Store, user: UserInfo, namespace: string): KObj[] {
   const rulesOfClusterRole = clusterRoleRules(store);
   const out: KObj[] = [];
-  for (const b of store.list(K.clusterRoleBindings)) {
+  for (const b of clusterRoleBindings(store)) {
     if (b['roleRef']?.['kind'] !== 'ClusterRole') continue;
     if ((Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, '')))
       out.push(...rulesOfClusterRole(String(b['roleRef']['name'])));
   }
   if (namespace !== '') {
-    for (const b of store.list(K.roleBindings, namespace)) {
+    for (const b of roleBindings(store, namespace)) {
       if (!(Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, namespace))) continue;
       const ref = b['roleRef'] ?? {};
       if (ref['kind'] === 'ClusterRole') out.push(...rulesOfClusterRole(String(ref['name'])));
       else if (ref['kind'] === 'Role') {
-        const role = store.get(K.roles, namespace, String(ref['name']));
-        if (Array.isArray(role?.['rules'])) out.push(...role['rules']);
+        const r = role(store, namespace, String(ref['name']));
+        if (Array.isArray(r?.['rules'])) out.push(...r['rules']);
       }
     }
   }
@@ -130,7 +182,7 @@ export function rulesFor(store: Store, user: UserInfo, namespace: string): KObj[
 export function authorize(store: Store, user: UserInfo, a: Attributes): Decision {
   if (user.groups.includes(MASTERS)) return { allowed: true, reason: '' };
   const rulesOfClusterRole = clusterRoleRules(store);
-  for (const b of store.list(K.clusterRoleBindings)) {
+  for (const b of clusterRoleBindings(store)) {
     if (b['roleRef']?.['kind'] !== 'ClusterRole') continue;
     if (!(Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, ''))) continue;
     if (rulesOfClusterRole(String(b['roleRef']['name'])).some((r) => ruleAllows(r, a))) {
@@ -141,14 +193,14 @@ export function authorize(store: Store, user: UserInfo, a: Attributes): Decision
     }
   }
   if (a.namespace !== '') {
-    for (const b of store.list(K.roleBindings, a.namespace)) {
+    for (const b of roleBindings(store, a.namespace)) {
       if (!(Array.isArray(b['subjects']) ? (b['subjects'] as KObj[]) : []).some((s) => subjectMatches(s, user, a.namespace))) continue;
       const ref = b['roleRef'] ?? {};
       let rules: KObj[] = [];
       if (ref['kind'] === 'ClusterRole') rules = rulesOfClusterRole(String(ref['name']));
       else if (ref['kind'] === 'Role') {
-        const role = store.get(K.roles, a.namespace, String(ref['name']));
-        rules = Array.isArray(role?.['rules']) ? role['rules'] : [];
+        const r = role(store, a.namespace, String(ref['name']));
+        rules = Array.isArray(r?.['rules']) ? r['rules'] : [];
       }
       if (rules.some((r) => ruleAllows(r, a))) {
         return {
