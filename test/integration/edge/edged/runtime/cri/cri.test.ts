@@ -9,9 +9,10 @@ import { CriRuntime } from '../../../../../../src/edge/edged/runtime/cri/runtime
 import { DockerRuntime } from '../../../../../../src/edge/edged/runtime/docker/runtime.ts';
 import { BUSYBOX_IMAGE, DOCKER_ENDPOINT, PAUSE_IMAGE, dockerAvailable } from '../../../../../helpers/docker.ts';
 import { criSkip, startTestContainerd, type TestContainerd } from '../../../../../helpers/containerd.ts';
+import { skipUnless } from '../../../../../helpers/skip.ts';
 
 const run = promisify(execFile);
-const dockerUp = await dockerAvailable();
+const dockerSkip = skipUnless(await dockerAvailable(), `a Docker engine answering at ${DOCKER_ENDPOINT}`);
 
 describe('CriRuntime against a real containerd', { skip: await criSkip(), concurrency: false }, () => {
   let cd: TestContainerd;
@@ -36,7 +37,7 @@ describe('CriRuntime against a real containerd', { skip: await criSkip(), concur
     assert.ok(stdout.includes(v.runtimeVersion), `${stdout} vs ${v.runtimeVersion}`);
   });
 
-  test('connectRuntime still finds Docker on the Docker socket', { skip: !dockerUp && 'no dockerd' }, async () => {
+  test('connectRuntime still finds Docker on the Docker socket', { skip: dockerSkip }, async () => {
     assert.ok((await connectRuntime(DOCKER_ENDPOINT)) instanceof DockerRuntime);
   });
 
