@@ -334,7 +334,7 @@ function toEntry(msg: Message): Entry | undefined {
   if (typeof uid !== 'string' || uid === '' || uid.includes('.')) return undefined;
   const parts = (msg.route.resource ?? '').split('/');
   const ns = typeof md?.['namespace'] === 'string' ? md['namespace'] : '';
-  const name = typeof md?.['name'] === 'string' ? md['name'] : (parts.slice(2).join('/') ?? '');
+  const name = typeof md?.['name'] === 'string' ? md['name'] : parts.slice(2).join('/');
   const rv = msg.header.resourceversion ?? (typeof md?.['resourceVersion'] === 'string' ? md['resourceVersion'] : '');
   return {
     ref: {
