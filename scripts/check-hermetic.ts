@@ -8,9 +8,9 @@
 // Only successful calls count: a probe that finds nothing (PATH search, module resolution walking up) read
 // nothing; lookups of this project's install paths that found nothing are listed as a note. Relative paths are
 // resolved against each process's working directory, followed through chdir and inherited (or shared, for
-// threads) across clone/fork. Processes started by a containerd shim, or inside a PID namespace (no traced clone names them), are left out:
-// they run inside containers,
-// where paths name the container's filesystem, not the host's. Allowed: see OURS, ALLOWED, NPM_OWN below.
+// threads) across clone/fork. Processes started by a containerd shim, or inside a PID namespace (no traced clone
+// names them), are left out: they run inside containers, where paths name the container's filesystem, not the
+// host's. Allowed: see OURS, ALLOWED, NPM_OWN below.
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -368,14 +368,12 @@ async function check(tracePath: string): Promise<number> {
     const rawPath = a[pos] ?? '';
     const str = cString(rawPath, 0);
     if (str === undefined || str[0] === '') continue; // fd-relative (AT_EMPTY_PATH) or unparsed
-    let base = p.fs.cwd;
     if (pos === 1 && a[0] !== 'AT_FDCWD' && !isAbsolute(str[0])) {
       // Relative to a directory descriptor (e.g. rm -r walking a tree): `-y` would name it; its directory was
       // opened by path before, and checked then.
       continue;
     }
-    base = isAbsolute(str[0]) ? '/' : base;
-    const path = resolve(base, str[0]);
+    const path = resolve(p.fs.cwd, str[0]);
     if (!ok) {
       // Looked for and absent here: harmless, except for this project's install paths, which a developer's
       // machine may well have (a test run there would then read them).

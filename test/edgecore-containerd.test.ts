@@ -5,18 +5,17 @@
 // KubeEdge's default path, /run/containerd/containerd.sock. The start-up checks run (CHECK_EDGECORE_ENVIRONMENT
 // is not set), so the engine check must accept the CRI endpoint.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { CriClient } from '../src/containers/cri/index.ts';
 import type { CriContainerStatus } from '../src/containers/cri/index.ts';
-import { startTestCloud } from './helpers/cloud.ts';
-import { BUSYBOX_IMAGE, PAUSE_IMAGE } from './helpers/docker.ts';
+import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
+import { BUSYBOX_IMAGE } from './helpers/docker.ts';
 import { criSkip, startTestContainerd, type TestContainerd } from './helpers/containerd.ts';
-import { spawnDaemon, startDaemon, type Daemon } from './helpers/daemon.ts';
+import { runCommand, spawnDaemon, startDaemon, tailLogsOnFailure, type Daemon, type RunResult } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -70,40 +69,14 @@ function startEdgeWithoutDocker(configFile: string, bind?: string): Daemon {
 }
 
 /** A binary run to completion in its own mount namespace. */
-async function runWithoutDocker(args: string[], bind?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runWithoutDocker(args: string[], bind?: string): Promise<RunResult> {
   const { cmd, args: full, env } = inPrivateRun(args, bind);
-  const proc = spawn(cmd, full, { cwd: ROOT, env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [code] = (await once(proc, 'exit')) as [number | null];
-  return { code, stdout, stderr };
+  return runCommand(cmd, full, { ...env, LOG_LEVEL: 'info' });
 }
 
 function writeEdgeConfig(file: string, endpoint: string, token: string): void {
-  writeFileSync(
-    file,
-    `database:
-  dataSource: ${dir}/edge/edgecore.db
-modules:
-  edged:
-    hostnameOverride: ${node}
-    rootDirectory: ${dir}/kubelet
-    podSandboxImage: ${PAUSE_IMAGE}
-    tailoredKubeletConfig:
-      containerRuntimeEndpoint: ${endpoint}
-      imageServiceEndpoint: ${endpoint}
-      podLogsDir: ${dir}/pod-logs
-  edgeHub:
-    token: "${token}"
-    httpServer: https://127.0.0.1:${ports.https}
-    websocket: {server: 127.0.0.1:${ports.ws}}
-    tlsCaFile: ${dir}/edge/rootCA.crt
-    tlsCertFile: ${dir}/edge/server.crt
-    tlsPrivateKeyFile: ${dir}/edge/server.key
-`,
-  );
+  const kubelet = { containerRuntimeEndpoint: endpoint, imageServiceEndpoint: endpoint, podLogsDir: `${dir}/pod-logs` };
+  writeTestEdgeConfig(file, { dir, node, token, ports, kubelet });
 }
 
 const manifest = path.join(dir, 'web.yaml');
@@ -159,12 +132,7 @@ let podIP = '';
 let containerId = '';
 
 test('edgecore on containerd only (no Docker socket): node Ready, a pod Running, an offline restart keeps it', { skip, timeout: 300_000 }, async (t) => {
-  let done = false;
-  t.after(() => {
-    if (!done)
-      for (const f of ['cloudcore.log', 'edgecore.log'])
-        process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
-  });
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   containerd = await startTestContainerd();
   cri = new CriClient({ endpoint: containerd.endpoint });
   const tc = await startTestCloud(dir, ports);
@@ -218,7 +186,7 @@ test('edgecore on containerd only (no Docker socket): node Ready, a pod Running,
   assert.equal(await podField('{.status.phase}'), 'Running');
   assert.equal(await podField('{.status.containerStatuses[0].restartCount}'), '0');
   assert.equal(await podField('{.status.containerStatuses[0].containerID}'), containerID);
-  done = true;
+  passed();
 });
 
 test("KubeEdge's literal default endpoint unix:///run/containerd/containerd.sock: refused with the fix when nothing is there, works when containerd is", {

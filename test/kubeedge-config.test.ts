@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { BUSYBOX_IMAGE, DOCKER_ENDPOINT, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { startTestCloud } from './helpers/cloud.ts';
-import { startDaemon, type Daemon } from './helpers/daemon.ts';
+import { startDaemon, tailLogsOnFailure, type Daemon } from './helpers/daemon.ts';
 import { kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const run = promisify(execFile);
@@ -83,12 +83,7 @@ const appContainer = async () => {
 };
 
 test("KubeEdge v1.15.4's own edgecore --defaultconfig, endpoint on the Docker socket, runs a pod on Docker", { skip, timeout: 240_000 }, async (t) => {
-  let done = false;
-  t.after(() => {
-    if (!done)
-      for (const f of ['cloudcore.log', 'edgecore.log'])
-        process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
-  });
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   await ensureTestImages();
   const tc = await startTestCloud(dir, ports);
   cloud = tc.daemon;
@@ -123,7 +118,7 @@ test("KubeEdge v1.15.4's own edgecore --defaultconfig, endpoint on the Docker so
       .map((l) => (JSON.parse(l) as { msg: string }).msg)
       .join('\n'),
   );
-  done = true;
+  passed();
 });
 
 test('the same file with edgeHub.enable: false runs the edge without a cloud link; its pod keeps running', { skip, timeout: 120_000 }, async (t) => {

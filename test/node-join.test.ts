@@ -3,11 +3,11 @@
 // default ports 10000 and 10002 (where this host has them free: a cloudcore left running by `npm run demo`
 // publishes them, and then the test takes ports the OS picks and says so).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runBin, startDaemon, type Daemon } from './helpers/daemon.ts';
+import { runBin, startDaemon, tailLogsOnFailure, type Daemon } from './helpers/daemon.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const skip = skipUnless(kubectlPath() !== undefined, 'kubectl');
@@ -86,21 +86,8 @@ after(async () => {
   await cloud?.stop();
 });
 
-function dumpLogs(): void {
-  for (const f of ['cloudcore.log', 'edgecore.log']) {
-    try {
-      process.stderr.write(`--- ${f} (tail)\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-40).join('\n')}\n`);
-    } catch {
-      /* not started */
-    }
-  }
-}
-
 test('edge node joins, goes Unknown when stopped, comes back without a new token, survives a cloudcore restart', { skip, timeout: 240_000 }, async (t) => {
-  let finished = false;
-  t.after(() => {
-    if (!finished) dumpLogs();
-  });
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')], 40);
   cloud = startDaemon('cloudcore', ['--config', cloudConfig], path.join(dir, 'cloudcore.log'));
   const token = await waitFor(async () => {
     const r = await runBin('keadm', ['gettoken', '--kube-config', adminKubeConfig]);
@@ -152,5 +139,5 @@ test('edge node joins, goes Unknown when stopped, comes back without a new token
   await waitFor(async () => (await renewTime()) !== renewedBefore, 60_000, 1000);
   t.diagnostic(`lease renewed through the new cloudcore ${Date.now() - reconnectFrom} ms after it started`);
   await waitFor(async () => (await readyStatus()) === 'True', 30_000);
-  finished = true;
+  passed();
 });

@@ -2,14 +2,14 @@
 // must show" says: real cloudcore and edgecore processes, the real kubectl and a real dockerd with local images.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages, PAUSE_IMAGE } from './helpers/docker.ts';
-import { startTestCloud } from './helpers/cloud.ts';
-import { startDaemon, type Daemon } from './helpers/daemon.ts';
+import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
+import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
+import { startDaemon, tailLogsOnFailure, type Daemon } from './helpers/daemon.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 
 const run = promisify(execFile);
@@ -26,26 +26,7 @@ let edge: Daemon | undefined;
 let cloudConfig = '';
 const edgeConfig = path.join(dir, 'edgecore.yaml');
 function writeEdgeConfig(token: string): void {
-  writeFileSync(
-    edgeConfig,
-    `database:
-  dataSource: ${dir}/edge/edgecore.db
-modules:
-  edged:
-    hostnameOverride: ${node}
-    rootDirectory: ${dir}/kubelet
-    podSandboxImage: ${PAUSE_IMAGE}
-    tailoredKubeletConfig:
-      containerRuntimeEndpoint: unix:///var/run/docker.sock
-  edgeHub:
-    token: "${token}"
-    httpServer: https://127.0.0.1:${ports.https}
-    websocket: {server: 127.0.0.1:${ports.ws}}
-    tlsCaFile: ${dir}/edge/rootCA.crt
-    tlsCertFile: ${dir}/edge/server.crt
-    tlsPrivateKeyFile: ${dir}/edge/server.key
-`,
-  );
+  writeTestEdgeConfig(edgeConfig, { dir, node, token, ports, kubelet: { containerRuntimeEndpoint: 'unix:///var/run/docker.sock' } });
 }
 
 const manifest = path.join(dir, 'web.yaml');
@@ -102,12 +83,7 @@ const fetchPage = async () => {
 };
 
 test('a pod runs on the edge through Docker, restarts, survives an offline edge restart, and is deleted', { skip, timeout: 300_000 }, async (t) => {
-  let done = false;
-  t.after(() => {
-    if (!done)
-      for (const f of ['cloudcore.log', 'edgecore.log'])
-        process.stderr.write(`--- ${f}\n${readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-60).join('\n')}\n`);
-  });
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   await ensureTestImages();
   const tc = await startTestCloud(dir, ports);
   cloud = tc.daemon;
@@ -173,7 +149,7 @@ test('a pod runs on the edge through Docker, restarts, survives an offline edge 
   t.diagnostic(`containers gone ${Date.now() - deleting} ms after kubectl delete`);
   await waitFor(async () => !(await get(['get', 'pods', '-o', 'name'])).includes('pod/web'), 15_000);
   await get(['delete', 'pod', 'ghost', '--wait=false']);
-  done = true;
+  passed();
 });
 
 test('a pod deleted while its edge is away is removed from the edge when it comes back', { skip, timeout: 180_000 }, async () => {

@@ -8,6 +8,7 @@ import { errorCode, unwrapReply } from '../../src/edge/metamanager/replies.ts';
 import type { HostInfo } from '../../src/edge/edged/nodestatus/host-info.ts';
 import { k8sMicroTime, k8sTime, newLease, nodeStatusPatch, registrationNode, renewedLease, type Lease } from '../../src/edge/edged/nodestatus/node-object.ts';
 import { podRunningPatch } from './pod-status.ts';
+import { emptyCounters } from './protocol.ts';
 
 export type SimConfig = {
   /** host:port of CloudHub's WebSocket listener. */
@@ -100,24 +101,7 @@ type Pending = { resolve(m: Message): void; reject(e: Error): void; timer: NodeJ
  */
 export class SimNode {
   readonly name: string;
-  readonly counters: SimCounters = {
-    framesOut: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    bytesIn: 0,
-    keepalives: 0,
-    connects: 0,
-    dialFailures: 0,
-    disconnects: 0,
-    requestTimeouts: 0,
-    errorReplies: 0,
-    rejectedFrames: 0,
-    cloudWrites: 0,
-    cloudWritesByOp: {},
-    podPatches: 0,
-    nodePatches: 0,
-    leaseRenewals: 0,
-  };
+  readonly counters: SimCounters = emptyCounters();
   enrolMs = 0;
   readonly #c: SimConfig;
   readonly #ev: SimEvents;

@@ -65,8 +65,9 @@ function reason(err: unknown): string {
 /**
  * Which engine answers at `endpoint`: the Docker Engine API or CRI (both probes fail fast on the other kind of
  * socket). KubeEdge's default (`unix:///run/containerd/containerd.sock`) left in place on a host where only Docker
- * answers gets Docker, as edged always did: the default names a runtime, not a requirement. This is the one place
- * that picks an engine; edged, the start-up checks and keadm doctor all ask it.
+ * answers gets Docker: a file that never named an endpoint asked for no engine in particular, and such edges run
+ * on Docker. `fallback: false` turns that off. This is the one place that picks an engine; edged, the start-up
+ * checks and keadm doctor all ask it.
  */
 export async function detectEngine(endpoint: string, o: { timeoutMs?: number; fallback?: boolean } = {}): Promise<EngineFacts> {
   const timeoutMs = o.timeoutMs ?? PROBE_TIMEOUT_MS;

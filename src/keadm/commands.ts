@@ -4,9 +4,9 @@ import { DOCKER_ENDPOINT } from '../containers/index.ts';
 import { DEFAULT_INSTANCE, EXIT, KeadmError, docker, stdoutLine, validateInstance } from './common.ts';
 import { ensureBaseImage, mb } from './image/base.ts';
 import { buildImages } from './image/build.ts';
-import { keadmInit } from './init.ts';
+import { keadmInit, type InitOptions } from './init.ts';
 import { DEFAULT_EDGE_DIRS, defaultNodeName, keadmJoin, stateRootDirs } from './join.ts';
-import { keadmUp } from './up.ts';
+import { keadmUp, type UpOptions } from './up.ts';
 import { keadmReset } from './reset.ts';
 import { keadmDoctor } from './doctor.ts';
 
@@ -24,6 +24,15 @@ const endpointOption = () =>
   new Option('--runtime-endpoint <url>', 'the Docker engine keadm talks to').default(process.env['DOCKER_ENDPOINT'] ?? DOCKER_ENDPOINT);
 const instanceOption = () =>
   new Option('--instance <name>', 'name of this installation: labels and container names; several can share one engine').default(DEFAULT_INSTANCE);
+
+/**
+ * What commander hands an action whose flags are named like the command's options: those options without the
+ * engine client, logger and test-only timeout, `--runtime-endpoint` instead of the client, and the boolean
+ * switches optional (commander leaves an unset switch out).
+ */
+type CliFlags<O, Switches extends keyof O = never> = Omit<O, 'docker' | 'log' | 'timeoutMs' | Switches> & {
+  [K in Switches]?: O[K];
+} & { runtimeEndpoint: string };
 
 /** Sets process.exitCode for commands whose result is an exit code (doctor). */
 export function registerContainerCommands(program: Command): void {
@@ -76,32 +85,20 @@ export function registerContainerCommands(program: Command): void {
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(
-      async (o: {
-        kubeConfig?: string;
-        advertiseAddress?: string;
-        configDir: string;
-        websocketPort: number;
-        httpsPort: number;
-        apiserverPort: number;
-        image?: string;
-        instance: string;
-        runtimeEndpoint: string;
-      }) => {
-        await keadmInit({
-          docker: docker(o.runtimeEndpoint),
-          instance: validateInstance(o.instance),
-          configDir: o.configDir,
-          ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
-          ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
-          ...(o.image !== undefined ? { image: o.image } : {}),
-          websocketPort: o.websocketPort,
-          httpsPort: o.httpsPort,
-          apiserverPort: o.apiserverPort,
-          log: stdoutLine,
-        });
-      },
-    );
+    .action(async (o: CliFlags<InitOptions>) => {
+      await keadmInit({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        configDir: o.configDir,
+        ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
+        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+        ...(o.image !== undefined ? { image: o.image } : {}),
+        websocketPort: o.websocketPort,
+        httpsPort: o.httpsPort,
+        apiserverPort: o.apiserverPort,
+        log: stdoutLine,
+      });
+    });
 
   program
     .command('join')
@@ -170,36 +167,22 @@ export function registerContainerCommands(program: Command): void {
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(
-      async (o: {
-        edgeNodes: number;
-        stateRoot: string;
-        advertiseAddress?: string;
-        websocketPort: number;
-        httpsPort: number;
-        apiserverPort: number;
-        baseImage?: string;
-        rebuild?: boolean;
-        privileged?: boolean;
-        instance: string;
-        runtimeEndpoint: string;
-      }) => {
-        await keadmUp({
-          docker: docker(o.runtimeEndpoint),
-          instance: validateInstance(o.instance),
-          edgeNodes: o.edgeNodes,
-          stateRoot: o.stateRoot,
-          ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
-          ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
-          websocketPort: o.websocketPort,
-          httpsPort: o.httpsPort,
-          apiserverPort: o.apiserverPort,
-          rebuild: o.rebuild === true,
-          privileged: o.privileged === true,
-          log: stdoutLine,
-        });
-      },
-    );
+    .action(async (o: CliFlags<UpOptions, 'rebuild' | 'privileged'>) => {
+      await keadmUp({
+        docker: docker(o.runtimeEndpoint),
+        instance: validateInstance(o.instance),
+        edgeNodes: o.edgeNodes,
+        stateRoot: o.stateRoot,
+        ...(o.advertiseAddress !== undefined ? { advertiseAddress: o.advertiseAddress } : {}),
+        ...(o.baseImage !== undefined ? { baseImage: o.baseImage } : {}),
+        websocketPort: o.websocketPort,
+        httpsPort: o.httpsPort,
+        apiserverPort: o.apiserverPort,
+        rebuild: o.rebuild === true,
+        privileged: o.privileged === true,
+        log: stdoutLine,
+      });
+    });
 
   program
     .command('reset')

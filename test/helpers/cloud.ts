@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PAUSE_IMAGE } from './docker.ts';
 import { runBin, startDaemon, type Daemon } from './daemon.ts';
 import { waitFor } from './tools.ts';
 
@@ -34,4 +35,43 @@ export async function startTestCloud(dir: string, ports: CloudPorts): Promise<Te
     return r.code === 0 ? r.stdout.trim() : '';
   }, 30_000);
   return { daemon, kubeconfig, token, configFile };
+}
+
+export type TestEdgeConfig = {
+  dir: string;
+  node: string;
+  token: string;
+  ports: CloudPorts;
+  /** `modules.edged.tailoredKubeletConfig` keys: the runtime endpoint at least. */
+  kubelet: Record<string, string>;
+};
+
+/**
+ * The edgecore.yaml of a node joining a {@link startTestCloud} cloud: its database and certificates under
+ * `dir/edge`, pods under `dir/kubelet`, the test pause image, and the given kubelet keys.
+ */
+export function writeTestEdgeConfig(file: string, o: TestEdgeConfig): void {
+  const { dir, ports } = o;
+  const kubelet = Object.entries(o.kubelet)
+    .map(([k, v]) => `      ${k}: ${v}\n`)
+    .join('');
+  writeFileSync(
+    file,
+    `database:
+  dataSource: ${dir}/edge/edgecore.db
+modules:
+  edged:
+    hostnameOverride: ${o.node}
+    rootDirectory: ${dir}/kubelet
+    podSandboxImage: ${PAUSE_IMAGE}
+    tailoredKubeletConfig:
+${kubelet}  edgeHub:
+    token: "${o.token}"
+    httpServer: https://127.0.0.1:${ports.https}
+    websocket: {server: 127.0.0.1:${ports.ws}}
+    tlsCaFile: ${dir}/edge/rootCA.crt
+    tlsCertFile: ${dir}/edge/server.crt
+    tlsPrivateKeyFile: ${dir}/edge/server.key
+`,
+  );
 }

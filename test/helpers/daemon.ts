@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -43,21 +44,43 @@ export function spawnDaemon(cmd: string, args: string[], logFile: string, env: N
   };
 }
 
+export type RunResult = { code: number | null; stdout: string; stderr: string };
+
 /** Runs a binary to completion and returns its exit code and output. */
-export async function runBin(
-  bin: 'cloudcore' | 'edgecore' | 'keadm',
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function runBin(bin: 'cloudcore' | 'edgecore' | 'keadm', args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runCommand(process.execPath, [path.join(ROOT, 'src/cmd', `${bin}.ts`), ...args], { ...process.env, ...env });
+}
+
+/** Any command (e.g. a binary wrapped in `unshare`) run to completion from the checkout, as {@link runBin}. */
+export async function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  const proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const [code] = (await once(proc, 'exit')) as [number | null];
   return { code, stdout, stderr };
+}
+
+/**
+ * For an e2e test: when it ends without calling the returned `passed()`, the last `lines` lines of each log file
+ * go to stderr (a log not written yet is skipped), so a failure shows what the daemons said.
+ */
+export function tailLogsOnFailure(t: TestContext, logFiles: string[], lines = 60): () => void {
+  let passed = false;
+  t.after(() => {
+    if (passed) return;
+    for (const f of logFiles) {
+      let text: string;
+      try {
+        text = readFileSync(f, 'utf8');
+      } catch {
+        continue;
+      }
+      process.stderr.write(`--- ${path.basename(f)} (tail)\n${text.split('\n').slice(-lines).join('\n')}\n`);
+    }
+  });
+  return () => {
+    passed = true;
+  };
 }

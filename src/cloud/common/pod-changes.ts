@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from '../../kube/rest.ts';
 
 /**
@@ -19,9 +18,10 @@ function desiredState(pod: KubeObject): { metadata: Record<string, unknown>; spe
 /**
  * Whether a pod update is worth sending to its edge: its metadata or spec changed (KubeEdge's `isPodUpdated`).
  * A status-only change is the edge's own report coming back, and the edge ignores a pod's status anyway.
+ * Compared by digest: the same digest of the same informer object serves the reliable queue and each sync pass.
  */
 export function podChangedForEdge(old: KubeObject, cur: KubeObject): boolean {
-  return !isDeepStrictEqual(desiredState(old), desiredState(cur));
+  return digest(old) !== digest(cur);
 }
 
 /**
@@ -31,14 +31,18 @@ export function podChangedForEdge(old: KubeObject, cur: KubeObject): boolean {
  */
 export function edgeFingerprint(obj: unknown): string | undefined {
   if (typeof obj !== 'object' || obj === null || (obj as KubeObject).kind !== 'Pod') return undefined;
+  return digest(obj as KubeObject);
+}
+
+function digest(pod: KubeObject): string {
   // Informer objects are replaced, never changed in place, and the sync pass asks about the same ones every 5 s.
-  let f = memo.get(obj);
+  let f = memo.get(pod);
   if (f === undefined) {
     f = createHash('sha256')
-      .update(stableJson(desiredState(obj as KubeObject)))
+      .update(stableJson(desiredState(pod)))
       .digest('base64url')
       .slice(0, 22);
-    memo.set(obj, f);
+    memo.set(pod, f);
   }
   return f;
 }

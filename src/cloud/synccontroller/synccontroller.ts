@@ -165,14 +165,14 @@ export class SyncController implements Module {
         }
       }
     }
-    const nodes = only === undefined ? [...new Set(live.podsOnEdge().map((p) => nodeNameOf(p)))] : [...only];
-    for (const node of nodes) {
-      for (const pod of live.podsOn(node)) {
-        const uid = pod.metadata?.uid ?? '';
-        if (uid === '' || tracked.has(`${node}/${uid}`)) continue;
-        this.#send(objectMessage(node, 'insert', 'pod', pod));
-        result.inserts++;
-      }
+    // One walk over the pod cache for a full pass (not one per node: this runs every 5 s over every pod).
+    const pods = only === undefined ? live.podsOnEdge() : [...only].flatMap((n) => live.podsOn(n));
+    for (const pod of pods) {
+      const node = nodeNameOf(pod);
+      const uid = pod.metadata?.uid ?? '';
+      if (uid === '' || tracked.has(`${node}/${uid}`)) continue;
+      this.#send(objectMessage(node, 'insert', 'pod', pod));
+      result.inserts++;
     }
     if (result.updates + result.deletes + result.inserts + result.collected > 0) {
       this.#log?.info({ nodes: only === undefined ? 'all' : only.size, ...result }, 'synccontroller pass');

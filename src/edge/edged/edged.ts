@@ -11,9 +11,6 @@ import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
 
-export const EDGED_MODULE = EdgeModules.edged;
-export const EDGED_GROUP = EdgeGroups.edged;
-
 export type EdgedOptions = {
   enable?: boolean;
   nodeName: string;
@@ -41,8 +38,8 @@ export type EdgedOptions = {
  * cloud (or, offline, the local store) assigns to this node through the container engine.
  */
 export class Edged implements Module {
-  readonly name = EDGED_MODULE;
-  readonly group = EDGED_GROUP;
+  readonly name = EdgeModules.edged;
+  readonly group = EdgeGroups.edged;
   readonly enabled: boolean;
   readonly #o: EdgedOptions;
   #bus: Bus | undefined;

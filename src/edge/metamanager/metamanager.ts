@@ -8,11 +8,6 @@ import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { successObject } from './replies.ts';
 import { MetaStore, resourceVersionOf } from './store.ts';
 
-export const META_MODULE = EdgeModules.metaManager;
-export const META_GROUP = EdgeGroups.meta;
-const HUB_MODULE = EdgeModules.edgeHub;
-const EDGED_MODULE = EdgeModules.edged;
-
 export type MetaManagerOptions = {
   enable?: boolean;
   /** `database.dataSource`, e.g. /var/lib/kubeedge/edgecore.db. */
@@ -36,8 +31,8 @@ const CLOUD_WRITE_OPS = new Set<string>([Operation.insert, Operation.update, Ope
  * cloud (or answers them from the store while the cloud is away).
  */
 export class MetaManager implements Module {
-  readonly name = META_MODULE;
-  readonly group = META_GROUP;
+  readonly name = EdgeModules.metaManager;
+  readonly group = EdgeGroups.meta;
   readonly enabled: boolean;
   readonly #opts: MetaManagerOptions;
   readonly #timeoutMs: number;
@@ -87,7 +82,7 @@ export class MetaManager implements Module {
       this.#log?.info({ connected: this.#connected }, 'cloud link state');
       return;
     }
-    if (r.group === META_GROUP) {
+    if (r.group === EdgeGroups.meta) {
       this.#handleLocal(m).catch((err: unknown) => {
         this.#log?.error({ err, resource: r.resource }, 'edged request failed');
       });
@@ -129,9 +124,9 @@ export class MetaManager implements Module {
       this.#log?.info({ op, resource, rv }, 'older resourceVersion than stored; acked, not applied');
     } else {
       this.#stats.stored++;
-      bus.send(EDGED_MODULE, m);
+      bus.send(EdgeModules.edged, m);
     }
-    bus.send(HUB_MODULE, newResponse(m, 'OK', ackRoute(m)));
+    bus.send(EdgeModules.edgeHub, newResponse(m, 'OK', ackRoute(m)));
   }
 
   async #handleLocal(m: Message): Promise<void> {
@@ -143,28 +138,28 @@ export class MetaManager implements Module {
       bus.respond(this.#answerFromStore(m));
       return;
     }
-    if (!this.#connected || !bus.has(HUB_MODULE)) {
+    if (!this.#connected || !bus.has(EdgeModules.edgeHub)) {
       bus.respond(op === Operation.query ? this.#answerFromStore(m) : notConnected(m));
       return;
     }
     const copy: Message = { header: { ...m.header, msg_id: randomUUID() }, route: { ...m.route }, content: m.content };
     const waiting = bus.awaitResponse(copy.header.msg_id, this.#timeoutMs);
-    bus.send(HUB_MODULE, copy);
+    bus.send(EdgeModules.edgeHub, copy);
     this.#stats.forwarded++;
     let reply: Message;
     try {
       reply = await waiting;
     } catch (err) {
       this.#log?.warn({ op, resource: m.route.resource, err }, 'no reply from the cloud');
-      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, describeError(err), META_MODULE));
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, describeError(err), EdgeModules.metaManager));
       return;
     }
     if (reply.route.operation === Operation.error) {
       // EdgeHub's own refusal (link went down meanwhile): same as offline.
-      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, String(reply.content), META_MODULE));
+      bus.respond(op === Operation.query ? this.#answerFromStore(m) : newErrorResponse(m, String(reply.content), EdgeModules.metaManager));
       return;
     }
-    if (ACKED_REPLY_OPS.has(op)) bus.send(HUB_MODULE, newResponse(reply, 'OK', ackRoute(reply)));
+    if (ACKED_REPLY_OPS.has(op)) bus.send(EdgeModules.edgeHub, newResponse(reply, 'OK', ackRoute(reply)));
     if (op === Operation.query && CACHED_QUERY_TYPES.has(type)) this.#cache(m, reply);
     if (op === Operation.patch && type === ResourceType.podPatch) this.#keepPodStatus(m, reply);
     const rv = reply.header.resourceversion;
@@ -217,8 +212,8 @@ export class MetaManager implements Module {
     const store = this.#store;
     const resource = m.route.resource ?? '';
     const { namespace, type, name } = parseResource(resource);
-    const local = { source: META_MODULE, group: META_GROUP };
-    if (store === undefined) return newErrorResponse(m, 'metamanager stopped', META_MODULE);
+    const local = { source: EdgeModules.metaManager, group: EdgeGroups.meta };
+    if (store === undefined) return newErrorResponse(m, 'metamanager stopped', EdgeModules.metaManager);
     if (name === '') {
       const items = store
         .listByType(type)
@@ -227,7 +222,7 @@ export class MetaManager implements Module {
       return newResponse(m, items, local);
     }
     const rec = store.get(resource);
-    if (rec === undefined) return newErrorResponse(m, `${resource} not found in the local store`, META_MODULE);
+    if (rec === undefined) return newErrorResponse(m, `${resource} not found in the local store`, EdgeModules.metaManager);
     return newResponse(m, parseStored(rec.value), {
       ...local,
       ...(rec.resourceVersion !== '' ? { resourceVersion: rec.resourceVersion } : {}),
@@ -241,7 +236,7 @@ function ackRoute(m: Message): { source: string; group: string } {
 }
 
 function notConnected(m: Message): Message {
-  return newErrorResponse(m, 'cloud not connected', META_MODULE);
+  return newErrorResponse(m, 'cloud not connected', EdgeModules.metaManager);
 }
 
 /** Values are JSON we wrote ourselves; a foreign row that is not JSON is passed on as text. */

@@ -11,21 +11,6 @@ export type NodeLink = {
   isConnected(nodeId: string): boolean;
 };
 
-/** What CloudHub calls. Implemented by {@link ReliableQueue}. */
-export type ReliableDelivery = {
-  /**
-   * Sends a downstream message (edge form): queued until acked if it needs an ack, else written at once. Either
-   * way the queue notes what the edge now holds.
-   */
-  send(nodeId: string, msg: Message): void;
-  onAck(nodeId: string, ack: Message): void;
-  onConnected(nodeId: string): void;
-  onDisconnected(nodeId: string): void;
-  /** The node was deleted: drop its queue and what it acked (a re-joined node starts empty). */
-  forgetNode(nodeId: string): void;
-  stop(): void;
-};
-
 /** Where acked resourceVersions live (ObjectSyncStore in production). */
 export type AckRecordStore = {
   acked(nodeId: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<Acked | undefined>;
@@ -88,7 +73,7 @@ type Slot = {
  * nothing the edge already has. Waiting messages survive disconnects and go out on reconnect. The queue notes
  * deliveries itself: acks of what it sent, and the ConfigMaps/Secrets the edge got in query replies.
  */
-export class ReliableQueue implements ReliableDelivery {
+export class ReliableQueue {
   readonly #o: Required<Omit<ReliableQueueOptions, 'store' | 'link' | 'log'>>;
   readonly #store: AckRecordStore;
   readonly #link: NodeLink;
@@ -113,6 +98,10 @@ export class ReliableQueue implements ReliableDelivery {
     return { ...this.#stats };
   }
 
+  /**
+   * Sends a downstream message (edge form), CloudHub's one way to a node when the queue exists: queued until acked
+   * if it needs an ack, else written at once. Either way the queue notes what the edge now holds.
+   */
   send(nodeId: string, msg: Message): void {
     if (this.#offer(nodeId, msg)) return;
     void this.#link.dispatch(nodeId, msg).then((written) => {
@@ -215,7 +204,7 @@ export class ReliableQueue implements ReliableDelivery {
     }
   }
 
-  /** Drops everything for a node (the node was deleted). */
+  /** The node was deleted: drop its queue and what it acked (a re-joined node starts empty). */
   forgetNode(nodeId: string): void {
     const slots = this.#nodes.get(nodeId);
     if (slots === undefined) return;
@@ -345,7 +334,7 @@ function toEntry(msg: Message): Entry | undefined {
   if (typeof uid !== 'string' || uid === '' || uid.includes('.')) return undefined;
   const parts = (msg.route.resource ?? '').split('/');
   const ns = typeof md?.['namespace'] === 'string' ? md['namespace'] : '';
-  const name = typeof md?.['name'] === 'string' ? md['name'] : (parts.slice(2).join('/') ?? '');
+  const name = typeof md?.['name'] === 'string' ? md['name'] : parts.slice(2).join('/');
   const rv = msg.header.resourceversion ?? (typeof md?.['resourceVersion'] === 'string' ? md['resourceVersion'] : '');
   return {
     ref: {
