@@ -38,7 +38,7 @@ export function describeError(err: unknown): string {
   for (let e: unknown = err; e !== undefined && e !== null && !seen.has(e); e = e instanceof Error ? e.cause : undefined) {
     seen.add(e);
     const text = e instanceof Error ? e.message : String(e);
-    if (text !== '' && !parts.some((p) => p.endsWith(text))) parts.push(text);
+    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
   }
   return parts.join(': ');
 }

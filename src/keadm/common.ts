@@ -22,8 +22,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
 
 export class KeadmError extends KubeEdgeError {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT.failed, context: Record<string, unknown> = {}) {
-    super('KE_KEADM', message, context);
+  constructor(message: string, exitCode: number = EXIT.failed, context: Record<string, unknown> = {}, cause?: unknown) {
+    super('KE_KEADM', message, context, cause === undefined ? {} : { cause });
     this.exitCode = exitCode;
   }
 }
@@ -54,6 +54,9 @@ export async function requireEngine(c: DockerClient): Promise<string> {
   } catch (err) {
     throw new KeadmError(
       `no container engine answers at ${c.endpoint}: ${err instanceof Error ? err.message : String(err)} (fix: start Docker, or pass --runtime-endpoint)`,
+      EXIT.failed,
+      { endpoint: c.endpoint },
+      err,
     );
   }
 }

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CLOUDCORE_API_VERSION, CLOUDCORE_KIND, detectHost } from '../config/index.ts';
 import type { DockerClient } from '../containers/index.ts';
-import { describeError } from '../core/errors.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { installKubeEdgeCrds } from '../kube/crds.ts';
 import { KubeRest } from '../kube/rest.ts';
@@ -108,7 +107,7 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
     try {
       await installKubeEdgeCrds(new KubeRest(loadKubeConfig({ kubeConfig: o.kubeConfig! })));
     } catch (err) {
-      throw new KeadmError(`cannot install KubeEdge's CRDs with --kube-config ${o.kubeConfig}: ${describeError(err)}`);
+      throw new KeadmError(`cannot install KubeEdge's CRDs with --kube-config ${o.kubeConfig}`, EXIT.failed, { kubeConfig: o.kubeConfig }, err);
     }
     log(`KubeEdge's CustomResourceDefinitions installed and Established`);
   }

@@ -155,7 +155,7 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const hint = /caps|capabilit/i.test(msg) && o.privileged ? ' (this host withholds a capability --privileged asks for: join without --privileged)' : '';
-    throw new KeadmError(`edgecore container ${name} did not start: ${msg}${hint}`);
+    throw new KeadmError(`edgecore container ${name} did not start: ${msg}${hint}`, EXIT.failed, { container: name }, err);
   }
   log(`started container ${name} (${image}, host network, ${o.privileged ? 'privileged' : 'cap-add NET_ADMIN NET_RAW'})`);
 
@@ -166,7 +166,12 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
   if (o.kubeConfig !== undefined) {
     log(`waiting for node ${o.nodeName} to be Ready`);
     await waitNodeReady(o.kubeConfig, o.nodeName, o.timeoutMs ?? 120_000).catch(async (err: unknown) => {
-      throw new KeadmError(`${err instanceof Error ? err.message : String(err)}; edgecore says:\n${await logTail(c, Id)}`);
+      throw new KeadmError(
+        `${err instanceof Error ? err.message : String(err)}; edgecore says:\n${await logTail(c, Id)}`,
+        EXIT.failed,
+        { container: name },
+        err,
+      );
     });
     log(`node ${o.nodeName} is Ready`);
   }

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { getToken } from './gettoken.ts';
 import type { DockerClient } from '../containers/index.ts';
-import { KeadmError, requireEngine, sleep, type Out } from './common.ts';
+import { EXIT, KeadmError, requireEngine, sleep, type Out } from './common.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, ensureBaseImage } from './image/base.ts';
 import { IMAGE_KINDS, buildImages, imageRef } from './image/build.ts';
 import { keadmInit } from './init.ts';
@@ -116,7 +116,8 @@ async function waitToken(kubeConfig: string, timeoutMs: number): Promise<string>
     try {
       return await getToken({ kubeConfig });
     } catch (err) {
-      if (Date.now() > deadline) throw new KeadmError(`no join token from cloudcore: ${err instanceof Error ? err.message : String(err)}`);
+      if (Date.now() > deadline)
+        throw new KeadmError(`no join token from cloudcore: ${err instanceof Error ? err.message : String(err)}`, EXIT.failed, {}, err);
       await sleep(500);
     }
   }

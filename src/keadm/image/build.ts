@@ -14,8 +14,8 @@ export type ImageKind = 'cloudcore' | 'edgecore';
 export const IMAGE_KINDS: readonly ImageKind[] = ['cloudcore', 'edgecore'];
 
 export class ImageBuildError extends KubeEdgeError {
-  constructor(message: string, context: Record<string, unknown> = {}) {
-    super('KE_IMAGE_BUILD', message, context);
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super('KE_IMAGE_BUILD', message, context, cause === undefined ? {} : { cause });
   }
 }
 
@@ -96,7 +96,7 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
         },
       )
       .catch((err: unknown) => {
-        throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base });
+        throw new ImageBuildError(`building ${image} failed: ${err instanceof Error ? err.message : String(err)}`, { image, base }, err);
       });
     const facts = await o.docker.imageFacts(image);
     const seconds = (performance.now() - started) / 1000;
