@@ -1,7 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
-import { stringify } from 'yaml';
+import { writeKubeConfig } from './auth.ts';
 import { serveReview, serveTokenRequest } from './authn/api.ts';
 import { Authenticator, impersonate } from './authn/authenticator.ts';
 import { API_AUDIENCES, ServiceAccountTokens } from './authn/sa-tokens.ts';
@@ -127,18 +125,8 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
         audiences: API_AUDIENCES,
         expirationSeconds: 365 * 86_400,
       });
-      const user = `system:serviceaccount:${CLOUDCORE_NAMESPACE}:${CLOUDCORE_SERVICE_ACCOUNT}`;
-      const doc = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'kubeedge', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-        users: [{ name: user, user: { token } }],
-        contexts: [{ name: 'cloudcore@kubeedge', context: { cluster: 'kubeedge', user, namespace: CLOUDCORE_NAMESPACE } }],
-        'current-context': 'cloudcore@kubeedge',
-        preferences: {},
-      };
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, stringify(doc), { mode: 0o600 });
+      const name = `system:serviceaccount:${CLOUDCORE_NAMESPACE}:${CLOUDCORE_SERVICE_ACCOUNT}`;
+      await writeKubeConfig(path, server, caPem, token, { name, context: 'cloudcore@kubeedge', namespace: CLOUDCORE_NAMESPACE });
     },
   };
 }
