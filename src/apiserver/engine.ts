@@ -5,15 +5,12 @@ import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
+import { isObj } from './kobj.ts';
 
 /** Metadata fields clients may not change; they are carried over from the stored object on every update. */
 const SERVER_OWNED = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink'];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function nsOf(def: ResourceDef, ns: string | undefined): string {
   return def.namespaced ? (ns ?? '') : '';

@@ -4,6 +4,7 @@ import { ApiError, badRequest, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { fieldSetOf, isAtomicMap, isUnder, itemKey, listHint, pathString, splitPath, type ListTypes } from './fieldset.ts';
 import { canonical, entryFor, ownersOf, sameOwner, scopeOf, withPaths, type ManagedEntry, type Owner } from './managed.ts';
+import { isObj } from '../kobj.ts';
 
 /**
  * Server-side apply (PATCH with application/apply-patch+yaml): the body is the manager's whole intent.
@@ -23,10 +24,6 @@ export type ApplyRequest = {
   /** fieldValidation and warnings of the request (validation/options.ts). */
   write?: WriteOptions;
 };
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 type Conflict = { path: string; owner: ManagedEntry };
 

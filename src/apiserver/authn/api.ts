@@ -8,10 +8,7 @@ import { badRequest, invalid, methodNotAllowed, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import type { Authenticator } from './authenticator.ts';
 import { API_AUDIENCES, type ServiceAccountTokens } from './sa-tokens.ts';
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObj } from '../kobj.ts';
 
 function specOf(body: unknown): KObj {
   if (!isObj(body)) throw badRequest('the body must be a JSON object');

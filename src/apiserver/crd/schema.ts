@@ -1,3 +1,5 @@
+import { isObj } from '../kobj.ts';
+
 /**
  * Structural OpenAPI v3 schemas as CustomResourceDefinitions use them (and the built-in kinds' schemas, whose
  * `$ref`s a resolver follows): defaulting, pruning of unknown fields and validation, each one walk over the object.
@@ -13,10 +15,6 @@ export type Cause = { reason: string; message: string; field: string };
 export type Resolver = (ref: string) => JsonSchema | undefined;
 
 const noRefs: Resolver = () => undefined;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The schema behind `$ref` or `allOf: [{$ref}]` (how the built-in schemas point at each other). */
 export function deref(s: JsonSchema | undefined, resolve: Resolver): JsonSchema | undefined {

@@ -15,6 +15,7 @@ import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
 import { sendJson } from './http.ts';
 import { serveWatch } from './watch.ts';
+import { isObj } from '../kobj.ts';
 
 export type ResourceRequest = {
   req: IncomingMessage;
@@ -28,10 +29,6 @@ export type ResourceRequest = {
   query: URLSearchParams;
   body: unknown;
 };
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function dryRun(q: URLSearchParams): boolean {
   return q.getAll('dryRun').includes('All');
