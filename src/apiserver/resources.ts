@@ -1,3 +1,4 @@
+import type { ListTypes } from './apply/fieldset.ts';
 import type { CrdVersionInfo } from './crd/crd.ts';
 import { RBAC_RESOURCES } from './resources-rbac.ts';
 
@@ -29,7 +30,7 @@ export type ResourceDef = {
    * List types for server-side apply where the strategic-merge key table does not know them (a CRD's
    * x-kubernetes-list-type and -list-map-keys), by the list's field path: `{ 'spec.ports': { type: 'map', keys: ['port'] } }`.
    */
-  listTypes?: Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
+  listTypes?: ListTypes;
   /** Never stored: requests are answered by a handler of their own (access and token reviews). */
   virtual?: boolean;
 };

@@ -1,7 +1,7 @@
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { invalidCauses } from '../validation/errors.ts';
-import { structuralErrors, type Cause, type JsonSchema } from './schema.ts';
+import { listTypesOf, structuralErrors, type Cause, type JsonSchema } from './schema.ts';
 import { rfc3339 } from '../defaults.ts';
 import { asObj, asList } from '../kobj.ts';
 
@@ -80,6 +80,7 @@ export function defsOfCrd(crd: KObj): ResourceDef[] {
           }),
     };
     const categories = strs(names['categories']);
+    const listTypes = info.schema === undefined ? {} : listTypesOf(info.schema);
     out.push({
       group: String(spec['group']),
       version: String(v['name']),
@@ -90,6 +91,7 @@ export function defsOfCrd(crd: KObj): ResourceDef[] {
       shortNames: strs(names['shortNames']),
       subresources: [...(sub['status'] !== undefined ? ['status'] : []), ...(scale !== undefined ? ['scale'] : [])],
       ...(categories.length > 0 ? { categories } : {}),
+      ...(Object.keys(listTypes).length > 0 ? { listTypes } : {}),
       crd: info,
     });
   }
