@@ -76,10 +76,16 @@ export class Engine {
     }
   }
 
-  get(def: ResourceDef, ns: string | undefined, name: string): KObj {
+  /** The object as `def`'s version presents it (a CRD object stored under another version too), if it exists. */
+  find(def: ResourceDef, ns: string | undefined, name: string): KObj | undefined {
     const o = this.store.get(storageKey(def), nsOf(def, ns), name);
+    return o === undefined ? undefined : presentAs(def, o);
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): KObj {
+    const o = this.find(def, ns, name);
     if (o === undefined) throw notFound(def.plural, def.group, name);
-    return presentAs(def, o);
+    return o;
   }
 
   list(def: ResourceDef, ns: string | undefined): KObj[] {

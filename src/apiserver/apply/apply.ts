@@ -1,5 +1,5 @@
 import type { Engine, WriteOptions } from '../engine.ts';
-import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
+import { apiVersionOf, type ResourceDef } from '../resources.ts';
 import { ApiError, badRequest, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { fieldSetOf, isAtomicMap, isUnder, itemKey, listHint, pathString, splitPath, type ListTypes } from './fieldset.ts';
@@ -59,8 +59,7 @@ export function serverSideApply(r: ApplyRequest): KObj {
   const scope = scopeOf(def.subresources.includes('status'), sub);
   const types = def.listTypes;
   const applied = fieldSetOf(body, scope, types);
-  const ns = def.namespaced ? (r.namespace ?? '') : '';
-  const cur = engine.store.get(storageKey(def), ns, name);
+  const cur = engine.find(def, r.namespace, name);
   if (cur === undefined) {
     if (sub !== undefined) throw notFound(def.plural, def.group, name);
     const managedFields = [entryFor(manager, 'Apply', apiVersion, sub, applied.keys())];

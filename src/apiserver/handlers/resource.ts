@@ -9,7 +9,6 @@ import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { badRequest, methodNotAllowed, notFound, successStatus, unsupportedMediaType, conflict } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
-import { presentAs } from '../crd/registry.ts';
 import { handleScale } from '../crd/scale.ts';
 import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
@@ -175,9 +174,7 @@ function patch(r: ResourceRequest, name: string): KObj {
   if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
   if (r.body === undefined) throw badRequest('a patch body is required');
   if (type === 'apply') return serverSideApply({ ...r, name, write: writeOptions(r) });
-  const stored = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
-  const cur = stored === undefined ? undefined : presentAs(r.def, stored);
-  if (cur === undefined) throw notFound(r.def.plural, r.def.group, name);
+  const cur = r.engine.get(r.def, r.namespace, name);
   const patched = applyPatch(type, cur, r.body);
   const want = patched['metadata']?.['resourceVersion'];
   if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {
