@@ -9,6 +9,7 @@ import { parseFieldSelector, parseLabelSelector } from '../selectors.ts';
 import { badRequest, methodNotAllowed, notFound, successStatus, unsupportedMediaType, conflict } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
+import { presentAs } from '../crd/registry.ts';
 import { handleScale } from '../crd/scale.ts';
 import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
@@ -152,7 +153,10 @@ function sendList(r: ResourceRequest): void {
   const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
   const filtered = r.query.has('labelSelector') || r.query.has('fieldSelector');
   const ns = r.def.namespaced ? r.namespace : undefined;
-  const { items, meta } = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
+  const page = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
+  const { meta } = page;
+  // listPage reads the store; objects of a CRD kind are shown in the version that was asked for, as GET and watch show them.
+  const items = r.def.crd === undefined ? page.items : page.items.map((o) => presentAs(r.def, o));
   const accept = r.req.headers.accept;
   if (wantsTable(accept)) {
     const table = toTable(r.def, items, includeObjectOf(r.query), meta.resourceVersion);

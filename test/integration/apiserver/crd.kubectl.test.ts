@@ -146,6 +146,8 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     const old = await t.kubectl(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', 'w1', '-n', NS, '-o', 'jsonpath={.apiVersion} {.spec.size}']);
     assert.equal(old.stdout, 'conformance.kubeedge-ts.io/v1alpha1 small');
     assert.match(old.stderr, /Warning: conformance\.kubeedge-ts\.io\/v1alpha1 Widget is deprecated/);
+    const listed = await t.kubectlOk(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', '-n', NS, '-o', 'jsonpath={.items[*].apiVersion}']);
+    assert.equal(listed, 'conformance.kubeedge-ts.io/v1alpha1');
     // Categories and printer columns.
     const cat = await t.kubectlOk(['get', 'kets-test', '-n', NS]);
     assert.match(cat, /NAME\s+SIZE\s+REPLICAS\s+AGE/);
