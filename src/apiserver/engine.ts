@@ -6,6 +6,7 @@ import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resourc
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
 import { isObj } from './kobj.ts';
+import { nameProblem } from './validation/names.ts';
 
 /** Metadata fields clients may not change; they are carried over from the stored object on every update. */
 const SERVER_OWNED = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink'];
@@ -20,10 +21,6 @@ function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
 }
-
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-/** RBAC object names: any path segment (`system:discovery`), as ValidatePathSegmentName allows. */
-const PATH_SEGMENT_RE = /^(?!\.\.?$)[^/%]+$/;
 
 /** The parts of an object whose change bumps metadata.generation (everything but metadata and status). */
 function specPart(o: KObj): string {
@@ -126,14 +123,8 @@ export class Engine {
     }
     const name = md['name'];
     if (typeof name !== 'string' || name === '') throw invalid(def.kind, def.group, '', 'metadata.name: Required value: name or generateName is required');
-    if (!(def.nameValidation === 'path-segment' ? PATH_SEGMENT_RE.test(name) : NAME_RE.test(name)) || name.length > 253) {
-      throw invalid(
-        def.kind,
-        def.group,
-        name,
-        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      );
-    }
+    const problem = nameProblem(def, name);
+    if (problem !== undefined) throw invalid(def.kind, def.group, name, `metadata.name: Invalid value: "${name}": ${problem}`);
     const ns = this.#checkNamespace(def, urlNs, md);
     if (def.namespaced) this.#requireNamespace(ns);
     if (this.store.get(storageKey(def), ns, name) !== undefined) throw alreadyExists(def.plural, def.group, name);

@@ -1,6 +1,7 @@
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { invalidCauses } from '../validation/errors.ts';
+import { DNS1123_LABEL } from '../validation/names.ts';
 import { listTypesOf, structuralErrors, type Cause, type JsonSchema } from './schema.ts';
 import { rfc3339 } from '../defaults.ts';
 import { asObj, asList } from '../kobj.ts';
@@ -20,7 +21,6 @@ export type CrdVersionInfo = {
   deprecationWarning?: string;
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const KIND_RE = /^[A-Za-z][A-Za-z0-9]*$/;
 const VERSION_RE = /^v\d+((alpha|beta)\d+)?$/;
 
@@ -106,12 +106,12 @@ function nameErrors(names: KObj, path: string): Cause[] {
     else if (typeof v !== 'string' || !re.test(v))
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${what}`, field: `${path}.${k}` });
   };
-  need('plural', DNS_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+  need('plural', DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   need('kind', KIND_RE, 'must be a valid kind name (letters and digits, starting with a letter)');
-  if (names['singular'] !== undefined) need('singular', DNS_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+  if (names['singular'] !== undefined) need('singular', DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   if (names['listKind'] !== undefined) need('listKind', KIND_RE, 'must be a valid kind name');
   strs(names['shortNames']).forEach((s, i) => {
-    if (!DNS_LABEL.test(s))
+    if (!DNS1123_LABEL.test(s))
       out.push({
         reason: 'FieldValueInvalid',
         message: `Invalid value: ${JSON.stringify(s)}: must be a lowercase RFC 1123 label`,
@@ -156,7 +156,7 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
   versions.forEach((v, i) => {
     const p = `spec.versions[${i}]`;
     const vn = v['name'];
-    if (typeof vn !== 'string' || !DNS_LABEL.test(vn))
+    if (typeof vn !== 'string' || !DNS1123_LABEL.test(vn))
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(vn ?? '')}: must be a DNS label`, field: `${p}.name` });
     else if (seen.has(vn)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${vn}"`, field: `${p}.name` });
     else seen.add(vn);

@@ -2,17 +2,16 @@ import type { Cause } from '../crd/schema.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { asObj, asList } from '../kobj.ts';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names.ts';
 
 /**
  * Validation of the built-in kinds for the mistakes users make (kube-apiserver's messages, field paths and
  * reasons): required fields, DNS names, enums, port ranges, and fields that may not change on update.
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
