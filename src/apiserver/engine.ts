@@ -2,7 +2,7 @@ import { randomUUID, randomBytes } from 'node:crypto';
 import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
 import { ResourceRegistry, presentAs } from './crd/registry.ts';
-import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
+import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
 import { isObj } from './kobj.ts';
@@ -66,10 +66,10 @@ export class Engine {
 
   /** Creates the namespaces every cluster has; idempotent across restarts. */
   bootstrap(): void {
-    const nsDef = RESOURCES.find((r) => r.plural === 'namespaces' && r.group === '');
+    const nsDef = findResource('', 'v1', 'namespaces');
     if (nsDef === undefined) return;
     for (const name of SYSTEM_NAMESPACES) {
-      if (this.store.get(storageKey(nsDef), '', name) === undefined) this.create(nsDef, undefined, { metadata: { name } });
+      if (this.find(nsDef, undefined, name) === undefined) this.create(nsDef, undefined, { metadata: { name } });
     }
   }
 

@@ -188,6 +188,11 @@ export function findResource(group: string, version: string, plural: string, def
   return defs.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
+/** The definition of objects that say `apiVersion` and `kind` (manifests the server applies to itself). */
+export function findKind(apiVersion: string, kind: string, defs: readonly ResourceDef[] = RESOURCES): ResourceDef | undefined {
+  return defs.find((r) => r.kind === kind && apiVersionOf(r) === apiVersion);
+}
+
 export function groupVersions(defs: readonly ResourceDef[] = RESOURCES): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
   for (const r of defs) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
