@@ -17,7 +17,8 @@ import { ApiError } from './status.ts';
  */
 export type Security = {
   authenticate(req: IncomingMessage): UserInfo | undefined;
-  authorize(user: UserInfo, method: string, path: string, r: Route, query: URLSearchParams): void;
+  /** `special`: what `special()` answered for this request (so it is worked out once). */
+  authorize(user: UserInfo, method: string, path: string, r: Route, query: URLSearchParams, special: Special | undefined): void;
   special(path: string, method: string, r: Route): Special | undefined;
   serve(s: Special, user: UserInfo, method: string, body: unknown, res: ServerResponse): void;
   /** Writes a kubeconfig for cloudcore's least-privilege ServiceAccount (a fresh one-year token at each start). */
@@ -101,8 +102,8 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
       const user = authn.authenticate(req);
       return user === undefined ? undefined : impersonate(engine.store, req, user);
     },
-    authorize(user, method, path, r, query) {
-      const a = attributesOf(method, path, r, query, special(path, method, r));
+    authorize(user, method, path, r, query, sp) {
+      const a = attributesOf(method, path, r, query, sp);
       if (authorize(engine.store, user, a).allowed) return;
       throw new ApiError(403, 'Forbidden', forbiddenMessage(user, a), {
         ...(a.name === '' ? {} : { name: a.name }),
