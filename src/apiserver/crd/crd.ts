@@ -1,6 +1,6 @@
 import type { ResourceDef } from '../resources.ts';
+import { invalidCauses } from '../status.ts';
 import type { KObj } from '../store.ts';
-import { invalidCauses } from '../validation/errors.ts';
 import { DNS1123_LABEL } from '../validation/names.ts';
 import { listTypesOf, structuralErrors, type Cause, type JsonSchema } from './schema.ts';
 import { rfc3339 } from '../defaults.ts';

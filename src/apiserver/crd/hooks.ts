@@ -1,7 +1,8 @@
 import type { Engine, WriteHooks, WriteOptions } from '../engine.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
-import { invalidCauses, strictDecodingError } from '../validation/errors.ts';
+import { strictDecodingError } from '../validation/errors.ts';
+import { invalidCauses } from '../status.ts';
 import { admitCrd, defsOfCrd, isEstablished } from './crd.ts';
 import { applyDefaults, prune, validate } from './schema.ts';
 

@@ -5,7 +5,8 @@ import { builtinRootSchema, builtinSchema } from '../openapi.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { builtinCauses } from './builtin.ts';
-import { invalidCauses, strictDecodingError } from './errors.ts';
+import { invalidCauses } from '../status.ts';
+import { strictDecodingError } from './errors.ts';
 
 /** Fields of `o` that the kind's OpenAPI schema does not know (nothing is removed: built-ins keep what they were sent). */
 export function unknownFields(def: ResourceDef, o: KObj): string[] {
