@@ -22,7 +22,6 @@ export type CrdVersionInfo = {
 };
 
 const KIND_RE = /^[A-Za-z][A-Za-z0-9]*$/;
-const VERSION_RE = /^v\d+((alpha|beta)\d+)?$/;
 
 function strs(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
@@ -160,9 +159,6 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(vn ?? '')}: must be a DNS label`, field: `${p}.name` });
     else if (seen.has(vn)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${vn}"`, field: `${p}.name` });
     else seen.add(vn);
-    if (typeof vn === 'string' && !VERSION_RE.test(vn)) {
-      // Allowed, but sorted after Kubernetes-style versions; nothing to report.
-    }
     const schema = asObj(v['schema'])['openAPIV3Schema'];
     if (schema === undefined) out.push({ reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: `${p}.schema.openAPIV3Schema` });
     else out.push(...structuralErrors(schema, `${p}.schema.openAPIV3Schema`));
