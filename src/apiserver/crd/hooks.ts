@@ -3,6 +3,7 @@ import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { strictDecodingError } from '../validation/errors.ts';
 import { invalidCauses } from '../status.ts';
+import { fieldValidationOf } from '../validation/options.ts';
 import { admitCrd, defsOfCrd, isEstablished } from './crd.ts';
 import { applyDefaults, prune, validate } from './schema.ts';
 
@@ -10,12 +11,6 @@ const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
 
 function isCrdDef(def: ResourceDef): boolean {
   return def.group === 'apiextensions.k8s.io' && def.plural === 'customresourcedefinitions';
-}
-
-/** How a write treats fields its schema does not know: Strict refuses, Warn warns, Ignore drops them silently. */
-export function fieldValidationOf(opts: WriteOptions): 'Strict' | 'Warn' | 'Ignore' {
-  const v = opts.fieldValidation;
-  return v === 'Strict' || v === 'Ignore' ? v : 'Warn';
 }
 
 /**

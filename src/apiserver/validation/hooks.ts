@@ -1,4 +1,3 @@
-import { fieldValidationOf } from '../crd/hooks.ts';
 import { prune } from '../crd/schema.ts';
 import type { Engine, WriteHooks } from '../engine.ts';
 import { builtinRootSchema, builtinSchema } from '../openapi.ts';
@@ -7,6 +6,7 @@ import type { KObj } from '../store.ts';
 import { builtinCauses } from './builtin.ts';
 import { invalidCauses } from '../status.ts';
 import { strictDecodingError } from './errors.ts';
+import { fieldValidationOf } from './options.ts';
 
 /** Fields of `o` that the kind's OpenAPI schema does not know (nothing is removed: built-ins keep what they were sent). */
 export function unknownFields(def: ResourceDef, o: KObj): string[] {

@@ -6,3 +6,8 @@ import { addWarning } from './errors.ts';
 export function writeOptions(r: { query: URLSearchParams; res: ServerResponse }): WriteOptions {
   return { fieldValidation: r.query.get('fieldValidation'), warn: (m) => addWarning(r.res, m) };
 }
+/** How a write treats fields its schema does not know: Strict refuses, Warn warns, Ignore drops them silently. */
+export function fieldValidationOf(opts: WriteOptions): 'Strict' | 'Warn' | 'Ignore' {
+  const v = opts.fieldValidation;
+  return v === 'Strict' || v === 'Ignore' ? v : 'Warn';
+}
