@@ -55,10 +55,18 @@ function updateMeta(r: ResourceRequest): WriteMeta {
   return { manager: managerOf(r.query, r.req.headers['user-agent']), operation: 'Update', ...(r.sub === undefined ? {} : { subresource: r.sub }) };
 }
 
-function listFiltered(r: ResourceRequest): KObj[] {
+/** The request's label and field selectors as one test, undefined when it has neither. */
+function selectorOf(r: ResourceRequest): ((o: KObj) => boolean) | undefined {
+  if (!r.query.has('labelSelector') && !r.query.has('fieldSelector')) return undefined;
   const ls = parseLabelSelector(r.query.get('labelSelector'));
   const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
-  return r.engine.list(r.def, r.namespace).filter((o) => ls(o) && fs(o));
+  return (o) => ls(o) && fs(o);
+}
+
+function listFiltered(r: ResourceRequest): KObj[] {
+  const items = r.engine.list(r.def, r.namespace);
+  const matches = selectorOf(r);
+  return matches === undefined ? items : items.filter(matches);
 }
 
 export function handleResource(r: ResourceRequest): void {
@@ -149,11 +157,8 @@ export function handleResource(r: ResourceRequest): void {
 }
 
 function sendList(r: ResourceRequest): void {
-  const ls = parseLabelSelector(r.query.get('labelSelector'));
-  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
-  const filtered = r.query.has('labelSelector') || r.query.has('fieldSelector');
   const ns = r.def.namespaced ? r.namespace : undefined;
-  const page = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
+  const page = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), selectorOf(r));
   const { meta } = page;
   // listPage reads the store; objects of a CRD kind are shown in the version that was asked for, as GET and watch show them.
   const items = r.def.crd === undefined ? page.items : page.items.map((o) => presentAs(r.def, o));
