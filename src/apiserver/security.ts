@@ -4,7 +4,7 @@ import { serveReview, serveTokenRequest } from './authn/api.ts';
 import { Authenticator, impersonate } from './authn/authenticator.ts';
 import { API_AUDIENCES, ServiceAccountTokens } from './authn/sa-tokens.ts';
 import type { Engine } from './engine.ts';
-import { authorize, forbiddenMessage, type Attributes, type UserInfo } from './rbac/authorizer.ts';
+import { authorize, forbiddenMessage, nonResourceAttributes, type Attributes, type UserInfo } from './rbac/authorizer.ts';
 import { bootstrapRbac } from './rbac/bootstrap.ts';
 import { CLOUDCORE_NAMESPACE, CLOUDCORE_SERVICE_ACCOUNT, bootstrapCloudcoreIdentity } from './rbac/components.ts';
 import type { Route } from './router.ts';
@@ -73,16 +73,7 @@ export function attributesOf(method: string, path: string, r: Route, query: URLS
       path,
     };
   }
-  return {
-    verb: method === 'HEAD' ? 'get' : method.toLowerCase(),
-    resourceRequest: false,
-    apiGroup: '',
-    resource: '',
-    subresource: '',
-    namespace: '',
-    name: '',
-    path,
-  };
+  return nonResourceAttributes(method === 'HEAD' ? 'get' : method.toLowerCase(), path);
 }
 
 function special(path: string, method: string, r: Route): Special | undefined {
