@@ -144,7 +144,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['spec.holderIdentity'],
   },
-  // KubeEdge's own kinds (ObjectSync, Device, ...) are CustomResourceDefinitions: see crd/kubeedge.ts.
+  // KubeEdge's own kinds (ObjectSync, Device, ...) are CustomResourceDefinitions (manifests/crds/), installed by src/kube/crds.ts.
   {
     group: 'apiextensions.k8s.io',
     version: 'v1',
