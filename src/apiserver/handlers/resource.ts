@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
 import { serverSideApply } from '../apply/apply.ts';
-import { managerOf, type WriteMeta } from '../apply/managed.ts';
+import { updateMetaOf, type WriteMeta } from '../apply/managed.ts';
 import { listPage, listQueryOf } from '../paging.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
@@ -52,7 +52,7 @@ function sendObject(r: ResourceRequest, code: number, o: KObj): void {
 
 /** Who a non-apply write is recorded for in managedFields. */
 function updateMeta(r: ResourceRequest): WriteMeta {
-  return { manager: managerOf(r.query, r.req.headers['user-agent']), operation: 'Update', ...(r.sub === undefined ? {} : { subresource: r.sub }) };
+  return updateMetaOf(r.query, r.req.headers['user-agent'], r.sub);
 }
 
 /** The request's label and field selectors as one test, undefined when it has neither. */
