@@ -1,4 +1,4 @@
-// Rebuilds manifests/crds/*.yaml and src/apiserver/crd/kubeedge-crds.generated.ts from a directory of KubeEdge's
+// Rebuilds manifests/crds/*.yaml and src/kube/kubeedge-crds.generated.ts from a directory of KubeEdge's
 // generated CRD manifests (build/crds of a KubeEdge checkout): the structure (group, names, versions, schema types,
 // enums, ranges, required lists, subresources) is kept, upstream prose descriptions are dropped and replaced by our
 // own short ones, and a few printer columns are added. Run: node scripts/gen-kubeedge-crds.ts <dir-with-yaml-files>
@@ -62,7 +62,7 @@ const DESCRIBE: Record<string, Record<string, string>> = {
   },
 };
 
-/** Own printer columns (KubeEdge's manifests have none for these kinds); AGE is always appended by the server. */
+/** Own printer columns (KubeEdge's manifests have none for these kinds). The server shows Age by itself only for a CRD without columns, so each list ends with it. */
 const COLUMNS: Record<string, J[]> = {
   Device: [
     { name: 'Node', type: 'string', jsonPath: '.spec.nodeName' },

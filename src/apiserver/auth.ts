@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -16,23 +16,19 @@ export async function loadOrCreateToken(dataDir: string): Promise<string> {
   return t;
 }
 
-export function makeTokenCheck(token: string): (authorization: string | undefined) => boolean {
-  const want = Buffer.from(`Bearer ${token}`);
-  return (authorization) => {
-    if (authorization === undefined) return false;
-    const got = Buffer.from(authorization.trim());
-    return got.length === want.length && timingSafeEqual(got, want);
-  };
-}
+/** Who a kubeconfig authenticates as: the admin by default, or e.g. cloudcore's ServiceAccount. */
+export type KubeConfigUser = { name: string; context: string; namespace: string };
 
-export async function writeKubeConfig(path: string, server: string, caPem: string, token: string): Promise<void> {
+const ADMIN_USER: KubeConfigUser = { name: 'admin', context: 'admin@kubeedge', namespace: 'default' };
+
+export async function writeKubeConfig(path: string, server: string, caPem: string, token: string, user: KubeConfigUser = ADMIN_USER): Promise<void> {
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'kubeedge', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name: 'admin', user: { token } }],
-    contexts: [{ name: 'admin@kubeedge', context: { cluster: 'kubeedge', user: 'admin', namespace: 'default' } }],
-    'current-context': 'admin@kubeedge',
+    users: [{ name: user.name, user: { token } }],
+    contexts: [{ name: user.context, context: { cluster: 'kubeedge', user: user.name, namespace: user.namespace } }],
+    'current-context': user.context,
     preferences: {},
   };
   await mkdir(dirname(path), { recursive: true });

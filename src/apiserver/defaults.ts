@@ -1,13 +1,10 @@
 import type { ResourceDef } from './resources.ts';
 import type { KObj, Store } from './store.ts';
+import { asObj } from './kobj.ts';
 
 /** RFC 3339 with seconds precision, as Kubernetes serialises metav1.Time. */
 export function rfc3339(ms = Date.now()): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-function obj(v: unknown): KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as KObj) : {};
 }
 
 function qosClass(spec: KObj): string {
@@ -15,8 +12,8 @@ function qosClass(spec: KObj): string {
   let any = false;
   let guaranteed = cs.length > 0;
   for (const c of cs) {
-    const req = obj(obj(c['resources'])['requests']);
-    const lim = obj(obj(c['resources'])['limits']);
+    const req = asObj(asObj(c['resources'])['requests']);
+    const lim = asObj(asObj(c['resources'])['limits']);
     if (Object.keys(req).length > 0 || Object.keys(lim).length > 0) any = true;
     for (const r of ['cpu', 'memory']) {
       if (lim[r] === undefined || (req[r] !== undefined && req[r] !== lim[r])) guaranteed = false;
@@ -43,9 +40,9 @@ function defaultContainers(list: unknown): void {
 
 /** Secrets: `stringData` is write-only sugar for `data` (base64), as in kube-apiserver. */
 export function normaliseSecret(o: KObj): void {
-  const sd = obj(o['stringData']);
+  const sd = asObj(o['stringData']);
   if (o['stringData'] !== undefined) {
-    const data = obj(o['data']);
+    const data = asObj(o['data']);
     for (const [k, v] of Object.entries(sd)) data[k] = Buffer.from(String(v)).toString('base64');
     o['data'] = data;
     delete o['stringData'];
@@ -53,7 +50,7 @@ export function normaliseSecret(o: KObj): void {
 }
 
 function allocClusterIP(store: Store, def: ResourceDef): string {
-  const used = new Set(store.list(`${def.group}/${def.plural}`).map((s) => String(obj(s['spec'])['clusterIP'] ?? '')));
+  const used = new Set(store.list(`${def.group}/${def.plural}`).map((s) => String(asObj(s['spec'])['clusterIP'] ?? '')));
   for (let i = 1; i < 65000; i++) {
     const ip = `10.96.${Math.floor(i / 254)}.${(i % 254) + 1}`;
     if (!used.has(ip)) return ip;
@@ -64,10 +61,10 @@ function allocClusterIP(store: Store, def: ResourceDef): string {
 /** Server-side defaults a real cluster fills in on create; only the cheap and visible ones. */
 export function applyCreateDefaults(def: ResourceDef, o: KObj, store: Store): void {
   if (def.group !== '') return;
-  const md = obj(o['metadata']);
+  const md = asObj(o['metadata']);
   switch (def.kind) {
     case 'Pod': {
-      const spec = obj(o['spec']);
+      const spec = asObj(o['spec']);
       o['spec'] = spec;
       spec['terminationGracePeriodSeconds'] ??= 30;
       spec['restartPolicy'] ??= 'Always';
@@ -83,8 +80,8 @@ export function applyCreateDefaults(def: ResourceDef, o: KObj, store: Store): vo
       break;
     }
     case 'Namespace': {
-      md['labels'] = { ...obj(md['labels']), 'kubernetes.io/metadata.name': md['name'] };
-      o['spec'] = { finalizers: ['kubernetes'], ...obj(o['spec']) };
+      md['labels'] = { ...asObj(md['labels']), 'kubernetes.io/metadata.name': md['name'] };
+      o['spec'] = { finalizers: ['kubernetes'], ...asObj(o['spec']) };
       o['status'] = { phase: 'Active' };
       break;
     }
@@ -93,7 +90,7 @@ export function applyCreateDefaults(def: ResourceDef, o: KObj, store: Store): vo
       normaliseSecret(o);
       break;
     case 'Service': {
-      const spec = obj(o['spec']);
+      const spec = asObj(o['spec']);
       o['spec'] = spec;
       spec['type'] ??= 'ClusterIP';
       spec['sessionAffinity'] ??= 'None';

@@ -17,8 +17,15 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-/** Every group with all its versions, the preferred one (by Kubernetes version priority) first. */
+const groupLists = new WeakMap<readonly ResourceDef[], Record<string, unknown>>();
+
+/**
+ * Every group with all its versions, the preferred one (by Kubernetes version priority) first. Built once per
+ * resource table (a new array after every CRD change), as /apis and each /apis/<group> read it.
+ */
 export function apiGroupList(defs: readonly ResourceDef[] = RESOURCES): Record<string, unknown> {
+  const known = groupLists.get(defs);
+  if (known !== undefined) return known;
   const byGroup = new Map<string, string[]>();
   for (const gv of groupVersions(defs)) {
     if (gv.group === '') continue;
@@ -30,7 +37,9 @@ export function apiGroupList(defs: readonly ResourceDef[] = RESOURCES): Record<s
     const vs = versions.sort(compareKubeVersions).map((version) => ({ groupVersion: `${name}/${version}`, version }));
     return { name, versions: vs, preferredVersion: vs[0] };
   });
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups };
+  const list = { kind: 'APIGroupList', apiVersion: 'v1', groups };
+  groupLists.set(defs, list);
+  return list;
 }
 
 /** APIResourceList of one group/version, or undefined when we serve no such group/version. */

@@ -2,18 +2,16 @@ import { randomUUID, randomBytes } from 'node:crypto';
 import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
 import { ResourceRegistry, presentAs } from './crd/registry.ts';
-import { RESOURCES, apiVersionOf, storageKey, type ResourceDef } from './resources.ts';
+import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
+import { isObj } from './kobj.ts';
+import { nameProblem } from './validation/names.ts';
 
 /** Metadata fields clients may not change; they are carried over from the stored object on every update. */
 const SERVER_OWNED = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink'];
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function nsOf(def: ResourceDef, ns: string | undefined): string {
   return def.namespaced ? (ns ?? '') : '';
@@ -23,10 +21,6 @@ function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
 }
-
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-/** RBAC object names: any path segment (`system:discovery`), as ValidatePathSegmentName allows. */
-const PATH_SEGMENT_RE = /^(?!\.\.?$)[^/%]+$/;
 
 /** The parts of an object whose change bumps metadata.generation (everything but metadata and status). */
 function specPart(o: KObj): string {
@@ -72,17 +66,23 @@ export class Engine {
 
   /** Creates the namespaces every cluster has; idempotent across restarts. */
   bootstrap(): void {
-    const nsDef = RESOURCES.find((r) => r.plural === 'namespaces' && r.group === '');
+    const nsDef = findResource('', 'v1', 'namespaces');
     if (nsDef === undefined) return;
     for (const name of SYSTEM_NAMESPACES) {
-      if (this.store.get(storageKey(nsDef), '', name) === undefined) this.create(nsDef, undefined, { metadata: { name } });
+      if (this.find(nsDef, undefined, name) === undefined) this.create(nsDef, undefined, { metadata: { name } });
     }
   }
 
-  get(def: ResourceDef, ns: string | undefined, name: string): KObj {
+  /** The object as `def`'s version presents it (a CRD object stored under another version too), if it exists. */
+  find(def: ResourceDef, ns: string | undefined, name: string): KObj | undefined {
     const o = this.store.get(storageKey(def), nsOf(def, ns), name);
+    return o === undefined ? undefined : presentAs(def, o);
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): KObj {
+    const o = this.find(def, ns, name);
     if (o === undefined) throw notFound(def.plural, def.group, name);
-    return presentAs(def, o);
+    return o;
   }
 
   list(def: ResourceDef, ns: string | undefined): KObj[] {
@@ -123,14 +123,8 @@ export class Engine {
     }
     const name = md['name'];
     if (typeof name !== 'string' || name === '') throw invalid(def.kind, def.group, '', 'metadata.name: Required value: name or generateName is required');
-    if (!(def.nameValidation === 'path-segment' ? PATH_SEGMENT_RE.test(name) : NAME_RE.test(name)) || name.length > 253) {
-      throw invalid(
-        def.kind,
-        def.group,
-        name,
-        `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      );
-    }
+    const problem = nameProblem(def, name);
+    if (problem !== undefined) throw invalid(def.kind, def.group, name, `metadata.name: Invalid value: "${name}": ${problem}`);
     const ns = this.#checkNamespace(def, urlNs, md);
     if (def.namespaced) this.#requireNamespace(ns);
     if (this.store.get(storageKey(def), ns, name) !== undefined) throw alreadyExists(def.plural, def.group, name);

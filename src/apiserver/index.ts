@@ -95,7 +95,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     const r = route(path, engine.resources.all());
     const special = security.special(path, method, r);
     try {
-      security.authorize(user, method, path, r, url.searchParams);
+      security.authorize(user, method, path, r, url.searchParams, special);
     } catch (err) {
       req.resume();
       throw err;

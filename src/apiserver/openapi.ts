@@ -125,8 +125,16 @@ function patchPaths(defs: readonly ResourceDef[], group: string, version: string
   return paths;
 }
 
+/**
+ * The kinds OpenAPI describes: not the virtual ones (access and token reviews), which are create-only and
+ * answered without being stored, so they have no object to PATCH and no schema of their own here.
+ */
+function published(all: readonly ResourceDef[]): ResourceDef[] {
+  return all.filter((r) => r.virtual !== true);
+}
+
 export function openApiGroupVersion(group: string, version: string, all: readonly ResourceDef[] = RESOURCES): Record<string, unknown> | undefined {
-  const defs = all.filter((r) => r.group === group && r.version === version);
+  const defs = published(all).filter((r) => r.group === group && r.version === version);
   if (defs.length === 0) return undefined;
   const schemas = schemasFor(defs);
   if (defs.some((d) => d.subresources.includes('scale'))) {
@@ -146,15 +154,16 @@ export function openApiGroupVersion(group: string, version: string, all: readonl
   };
 }
 
-const cache = new WeakMap<readonly ResourceDef[], { index: Record<string, unknown>; docs: Map<string, Record<string, unknown> | undefined> }>();
+const cache = new WeakMap<readonly ResourceDef[], { index: Record<string, unknown>; docs: Map<string, Record<string, unknown>> }>();
 
-function cached(all: readonly ResourceDef[]): { index: Record<string, unknown>; docs: Map<string, Record<string, unknown> | undefined> } {
+function cached(all: readonly ResourceDef[]): { index: Record<string, unknown>; docs: Map<string, Record<string, unknown>> } {
   let c = cache.get(all);
   if (c !== undefined) return c;
-  const docs = new Map<string, Record<string, unknown> | undefined>();
+  const docs = new Map<string, Record<string, unknown>>();
   const paths: Record<string, unknown> = {};
-  for (const gv of groupVersions(all)) {
+  for (const gv of groupVersions(published(all))) {
     const doc = openApiGroupVersion(gv.group, gv.version, all);
+    if (doc === undefined) continue;
     const p = gvPath(gv.group, gv.version);
     docs.set(p, doc);
     const hash = createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 32).toUpperCase();
@@ -189,13 +198,16 @@ function v2Refs(v: unknown): unknown {
 }
 
 /** `/openapi/v2` as JSON: every served kind's schema under `definitions` (v2 has no per-group documents). */
+const v2Cache = new WeakMap<readonly ResourceDef[], Record<string, unknown>>();
+
+/** `/openapi/v2` as JSON: every served kind's schema under `definitions` (v2 has no per-group documents); built once per table. */
 export function openApiV2(all: readonly ResourceDef[] = RESOURCES): Record<string, unknown> {
-  return {
-    swagger: '2.0',
-    info: { title: 'Kubernetes', version: 'v1.32.10' },
-    paths: {},
-    definitions: v2Refs(schemasFor(all)),
-  };
+  let doc = v2Cache.get(all);
+  if (doc === undefined) {
+    doc = { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.10' }, paths: {}, definitions: v2Refs(schemasFor(published(all))) };
+    v2Cache.set(all, doc);
+  }
+  return doc;
 }
 
 function pbString(field: number, s: string | Buffer): Buffer {

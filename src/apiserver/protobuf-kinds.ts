@@ -2,8 +2,7 @@
  * Protobuf schemas (field numbers from k8s.io/api's generated.proto) of the further kinds kubectl 1.32
  * sends as protobuf: `create service <type>` (Service), `create token` (TokenRequest), `create role |
  * clusterrole | rolebinding | clusterrolebinding`, `auth can-i` (SelfSubjectAccessReview), `auth whoami`
- * (SelfSubjectReview), and the reviews
- * a client may post (SubjectAccessReview, TokenReview). client-go gives up on a 415, so these must decode.
+ * (SelfSubjectReview), and the reviews a client may post (SubjectAccessReview, TokenReview). client-go gives up on a 415, so these must decode.
  * Checked with kubectl -v=8: `kubectl expose` and `kubectl run` send JSON.
  */
 export type ProtoKind = 'string' | 'bytes' | 'int' | 'bool' | 'strings' | 'mapss' | 'mapsb' | 'intstr' | { msg: string } | { msgs: string };

@@ -1,4 +1,4 @@
-import { EXTRA_KINDS, EXTRA_SCHEMAS, type ProtoKind } from './protobuf-kinds.ts';
+import { EXTRA_KINDS, EXTRA_SCHEMAS, type ProtoSchema } from './protobuf-kinds.ts';
 import { unsupportedMediaType, badRequest } from './status.ts';
 
 /**
@@ -6,10 +6,7 @@ import { unsupportedMediaType, badRequest } from './status.ts';
  * fall back to JSON on 415). This decodes just those kinds from the `k8s\0` runtime.Unknown envelope into
  * the JSON shape; anything else is answered 415.
  */
-type Kind = ProtoKind;
-type Schema = Record<number, [string, Kind]>;
-
-const SCHEMAS: Record<string, Schema> = {
+const SCHEMAS: Record<string, ProtoSchema> = {
   Unknown: { 1: ['typeMeta', { msg: 'TypeMeta' }], 2: ['raw', 'bytes'] },
   TypeMeta: { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] },
   ObjectMeta: {

@@ -1,3 +1,4 @@
+import type { ListTypes } from './apply/fieldset.ts';
 import type { CrdVersionInfo } from './crd/crd.ts';
 import { RBAC_RESOURCES } from './resources-rbac.ts';
 
@@ -29,7 +30,7 @@ export type ResourceDef = {
    * List types for server-side apply where the strategic-merge key table does not know them (a CRD's
    * x-kubernetes-list-type and -list-map-keys), by the list's field path: `{ 'spec.ports': { type: 'map', keys: ['port'] } }`.
    */
-  listTypes?: Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
+  listTypes?: ListTypes;
   /** Never stored: requests are answered by a handler of their own (access and token reviews). */
   virtual?: boolean;
 };
@@ -143,7 +144,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['spec.holderIdentity'],
   },
-  // KubeEdge's own kinds (ObjectSync, Device, ...) are CustomResourceDefinitions: see crd/kubeedge.ts.
+  // KubeEdge's own kinds (ObjectSync, Device, ...) are CustomResourceDefinitions (manifests/crds/), installed by src/kube/crds.ts.
   {
     group: 'apiextensions.k8s.io',
     version: 'v1',
@@ -185,6 +186,11 @@ export function storageKey(r: ResourceDef): string {
 /** `defs`: a server's live table (engine.resources.all(), CRD kinds included); the built-ins by default. */
 export function findResource(group: string, version: string, plural: string, defs: readonly ResourceDef[] = RESOURCES): ResourceDef | undefined {
   return defs.find((r) => r.group === group && r.version === version && r.plural === plural);
+}
+
+/** The definition of objects that say `apiVersion` and `kind` (manifests the server applies to itself). */
+export function findKind(apiVersion: string, kind: string, defs: readonly ResourceDef[] = RESOURCES): ResourceDef | undefined {
+  return defs.find((r) => r.kind === kind && apiVersionOf(r) === apiVersion);
 }
 
 export function groupVersions(defs: readonly ResourceDef[] = RESOURCES): { group: string; version: string }[] {

@@ -1,12 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
-import { stringify } from 'yaml';
+import { writeKubeConfig } from './auth.ts';
 import { serveReview, serveTokenRequest } from './authn/api.ts';
 import { Authenticator, impersonate } from './authn/authenticator.ts';
 import { API_AUDIENCES, ServiceAccountTokens } from './authn/sa-tokens.ts';
 import type { Engine } from './engine.ts';
-import { authorize, forbiddenMessage, type Attributes, type UserInfo } from './rbac/authorizer.ts';
+import { authorize, forbiddenMessage, nonResourceAttributes, type Attributes, type UserInfo } from './rbac/authorizer.ts';
 import { bootstrapRbac } from './rbac/bootstrap.ts';
 import { CLOUDCORE_NAMESPACE, CLOUDCORE_SERVICE_ACCOUNT, bootstrapCloudcoreIdentity } from './rbac/components.ts';
 import type { Route } from './router.ts';
@@ -19,7 +17,8 @@ import { ApiError } from './status.ts';
  */
 export type Security = {
   authenticate(req: IncomingMessage): UserInfo | undefined;
-  authorize(user: UserInfo, method: string, path: string, r: Route, query: URLSearchParams): void;
+  /** `special`: what `special()` answered for this request (so it is worked out once). */
+  authorize(user: UserInfo, method: string, path: string, r: Route, query: URLSearchParams, special: Special | undefined): void;
   special(path: string, method: string, r: Route): Special | undefined;
   serve(s: Special, user: UserInfo, method: string, body: unknown, res: ServerResponse): void;
   /** Writes a kubeconfig for cloudcore's least-privilege ServiceAccount (a fresh one-year token at each start). */
@@ -74,16 +73,7 @@ export function attributesOf(method: string, path: string, r: Route, query: URLS
       path,
     };
   }
-  return {
-    verb: method === 'HEAD' ? 'get' : method.toLowerCase(),
-    resourceRequest: false,
-    apiGroup: '',
-    resource: '',
-    subresource: '',
-    namespace: '',
-    name: '',
-    path,
-  };
+  return nonResourceAttributes(method === 'HEAD' ? 'get' : method.toLowerCase(), path);
 }
 
 function special(path: string, method: string, r: Route): Special | undefined {
@@ -103,8 +93,8 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
       const user = authn.authenticate(req);
       return user === undefined ? undefined : impersonate(engine.store, req, user);
     },
-    authorize(user, method, path, r, query) {
-      const a = attributesOf(method, path, r, query, special(path, method, r));
+    authorize(user, method, path, r, query, sp) {
+      const a = attributesOf(method, path, r, query, sp);
       if (authorize(engine.store, user, a).allowed) return;
       throw new ApiError(403, 'Forbidden', forbiddenMessage(user, a), {
         ...(a.name === '' ? {} : { name: a.name }),
@@ -127,18 +117,8 @@ export async function startSecurity(dataDir: string, adminToken: string, engine:
         audiences: API_AUDIENCES,
         expirationSeconds: 365 * 86_400,
       });
-      const user = `system:serviceaccount:${CLOUDCORE_NAMESPACE}:${CLOUDCORE_SERVICE_ACCOUNT}`;
-      const doc = {
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'kubeedge', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-        users: [{ name: user, user: { token } }],
-        contexts: [{ name: 'cloudcore@kubeedge', context: { cluster: 'kubeedge', user, namespace: CLOUDCORE_NAMESPACE } }],
-        'current-context': 'cloudcore@kubeedge',
-        preferences: {},
-      };
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, stringify(doc), { mode: 0o600 });
+      const name = `system:serviceaccount:${CLOUDCORE_NAMESPACE}:${CLOUDCORE_SERVICE_ACCOUNT}`;
+      await writeKubeConfig(path, server, caPem, token, { name, context: 'cloudcore@kubeedge', namespace: CLOUDCORE_NAMESPACE });
     },
   };
 }

@@ -1,4 +1,5 @@
 import { KubeEdgeError } from '../core/errors.ts';
+import type { Cause } from './crd/schema.ts';
 
 /** A Kubernetes `Status` failure: the one error type handlers throw; the router turns it into a response. */
 export class ApiError extends KubeEdgeError {
@@ -65,11 +66,26 @@ export function invalid(kind: string, group: string, name: string, message: stri
   const field = i > 0 ? message.slice(0, i) : '';
   const what = i > 0 ? message.slice(i + 2) : message;
   const reason = what.startsWith('Required value') ? 'FieldValueRequired' : 'FieldValueInvalid';
-  return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${message}`, {
+  return invalidCauses(kind, group, name, [{ reason, message: what, field }]);
+}
+
+/** `Pod`, or `Device.devices.kubeedge.io`: how kube-apiserver names a kind in an Invalid message. */
+function qualifiedKind(kind: string, group: string): string {
+  return group === '' ? kind : `${kind}.${group}`;
+}
+
+/**
+ * 422 Invalid with one cause per field, as kube-apiserver sends it; kubectl prints
+ * `The Pod "x" is invalid: spec.containers[0].image: Required value` (or a `*` list for several).
+ */
+export function invalidCauses(kind: string, group: string, name: string, causes: Cause[]): ApiError {
+  const text = causes.map((c) => (c.field === '' ? c.message : `${c.field}: ${c.message}`));
+  const summary = text.length === 1 ? text[0] : `[${text.join(', ')}]`;
+  return new ApiError(422, 'Invalid', `${qualifiedKind(kind, group)} "${name}" is invalid: ${summary}`, {
     name,
     ...(group === '' ? {} : { group }),
     kind,
-    causes: [{ reason, message: what, field }],
+    causes,
   });
 }
 

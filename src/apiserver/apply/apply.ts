@@ -1,9 +1,10 @@
 import type { Engine, WriteOptions } from '../engine.ts';
-import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
+import { apiVersionOf, type ResourceDef } from '../resources.ts';
 import { ApiError, badRequest, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { fieldSetOf, isAtomicMap, isUnder, itemKey, listHint, pathString, splitPath, type ListTypes } from './fieldset.ts';
 import { canonical, entryFor, ownersOf, sameOwner, scopeOf, withPaths, type ManagedEntry, type Owner } from './managed.ts';
+import { isObj } from '../kobj.ts';
 
 /**
  * Server-side apply (PATCH with application/apply-patch+yaml): the body is the manager's whole intent.
@@ -23,10 +24,6 @@ export type ApplyRequest = {
   /** fieldValidation and warnings of the request (validation/options.ts). */
   write?: WriteOptions;
 };
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 type Conflict = { path: string; owner: ManagedEntry };
 
@@ -62,8 +59,7 @@ export function serverSideApply(r: ApplyRequest): KObj {
   const scope = scopeOf(def.subresources.includes('status'), sub);
   const types = def.listTypes;
   const applied = fieldSetOf(body, scope, types);
-  const ns = def.namespaced ? (r.namespace ?? '') : '';
-  const cur = engine.store.get(storageKey(def), ns, name);
+  const cur = engine.find(def, r.namespace, name);
   if (cur === undefined) {
     if (sub !== undefined) throw notFound(def.plural, def.group, name);
     const managedFields = [entryFor(manager, 'Apply', apiVersion, sub, applied.keys())];

@@ -1,5 +1,6 @@
 import { MERGE_KEYS, PRIMITIVE_MERGE } from '../patch.ts';
 import type { KObj } from '../store.ts';
+import { isObj } from '../kobj.ts';
 
 /**
  * Field sets in the shape of Kubernetes' structured-merge-diff: a set of paths, each a list of path
@@ -46,10 +47,6 @@ export type ListHint = { type: 'map'; keys: string[] } | { type: 'set' } | { typ
  * list's field path without indices (`spec.ports`, `spec.template.spec.containers`); they win over the table.
  */
 export type ListTypes = Record<string, { type: 'atomic' | 'set' | 'map'; keys?: string[] }>;
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The list type of field `name` with ancestors `anc` (field names from the root). */
 export function listHint(anc: string[], name: string, items: unknown[], declared?: ListTypes[string]): ListHint {

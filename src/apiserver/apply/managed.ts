@@ -182,3 +182,8 @@ export function managerOf(q: URLSearchParams, userAgent: string | undefined): st
   const ua = (userAgent ?? '').split('/')[0]?.trim() ?? '';
   return ua === '' ? 'unknown' : ua.slice(0, 128);
 }
+
+/** The WriteMeta of a write that is not an apply (create, update, patch, scale): an Update by the request's manager. */
+export function updateMetaOf(q: URLSearchParams, userAgent: string | undefined, subresource: string | undefined): WriteMeta {
+  return { manager: managerOf(q, userAgent), operation: 'Update', ...(subresource === undefined ? {} : { subresource }) };
+}

@@ -3,15 +3,12 @@ import type { Engine } from '../engine.ts';
 import { rfc3339 } from '../defaults.ts';
 import { sendJson } from '../handlers/http.ts';
 import type { ResourceDef } from '../resources.ts';
-import { authorize, rulesFor, type Attributes, type UserInfo } from '../rbac/authorizer.ts';
+import { authorize, nonResourceAttributes, rulesFor, type Attributes, type UserInfo } from '../rbac/authorizer.ts';
 import { badRequest, invalid, methodNotAllowed, notFound } from '../status.ts';
 import type { KObj } from '../store.ts';
 import type { Authenticator } from './authenticator.ts';
 import { API_AUDIENCES, type ServiceAccountTokens } from './sa-tokens.ts';
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObj } from '../kobj.ts';
 
 function specOf(body: unknown): KObj {
   if (!isObj(body)) throw badRequest('the body must be a JSON object');
@@ -35,16 +32,7 @@ function attributesOf(spec: KObj): Attributes {
     };
   }
   if (isObj(na)) {
-    return {
-      verb: String(na['verb'] ?? ''),
-      resourceRequest: false,
-      apiGroup: '',
-      resource: '',
-      subresource: '',
-      namespace: '',
-      name: '',
-      path: String(na['path'] ?? ''),
-    };
+    return nonResourceAttributes(String(na['verb'] ?? ''), String(na['path'] ?? ''));
   }
   throw invalid(
     'SubjectAccessReview',

@@ -6,6 +6,8 @@ import type { Store } from '../store.ts';
 import { authorize, MASTERS, type UserInfo } from '../rbac/authorizer.ts';
 import { API_AUDIENCES, looksLikeJwt, type ServiceAccountTokens } from './sa-tokens.ts';
 
+const SA_KEY = '/serviceaccounts';
+
 /** The admin bearer token's identity: kubeadm's admin.conf user, a member of system:masters. */
 export const ADMIN: UserInfo = { name: 'kubernetes-admin', groups: [MASTERS, 'system:authenticated'] };
 
@@ -18,11 +20,29 @@ export class Authenticator {
   readonly #admin: Buffer;
   readonly #tokens: ServiceAccountTokens;
   readonly #store: Store;
+  /** ServiceAccount uid by `namespace/name` (undefined: none), read once and forgotten when that ServiceAccount is written. */
+  readonly #saUids = new Map<string, string | undefined>();
 
   constructor(adminToken: string, tokens: ServiceAccountTokens, store: Store) {
     this.#admin = Buffer.from(adminToken);
     this.#tokens = tokens;
     this.#store = store;
+    store.subscribe((e) => {
+      if (e.key === SA_KEY) this.#saUids.delete(`${e.namespace}/${String(e.object['metadata']?.['name'] ?? '')}`);
+    });
+  }
+
+  /**
+   * A token's ServiceAccount must still exist with the same uid. Controllers send a token with every request,
+   * so the uid is remembered rather than read and parsed from the store each time.
+   */
+  #saUid(namespace: string, name: string): string | undefined {
+    const key = `${namespace}/${name}`;
+    if (!this.#saUids.has(key)) {
+      const uid = this.#store.get(SA_KEY, namespace, name)?.['metadata']?.['uid'];
+      this.#saUids.set(key, typeof uid === 'string' ? uid : undefined);
+    }
+    return this.#saUids.get(key);
   }
 
   authenticate(req: IncomingMessage): UserInfo | undefined {
@@ -50,8 +70,7 @@ export class Authenticator {
     const claims = this.#tokens.verify(token, audiences);
     if (claims === undefined) return undefined;
     const k = claims['kubernetes.io'];
-    const sa = this.#store.get('/serviceaccounts', k.namespace, k.serviceaccount.name);
-    if (sa === undefined || sa['metadata']?.['uid'] !== k.serviceaccount.uid) return undefined;
+    if (this.#saUid(k.namespace, k.serviceaccount.name) !== k.serviceaccount.uid) return undefined;
     return {
       name: `system:serviceaccount:${k.namespace}:${k.serviceaccount.name}`,
       uid: k.serviceaccount.uid,

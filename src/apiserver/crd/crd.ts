@@ -1,8 +1,10 @@
 import type { ResourceDef } from '../resources.ts';
+import { invalidCauses } from '../status.ts';
 import type { KObj } from '../store.ts';
-import { invalidCauses } from '../validation/errors.ts';
-import { structuralErrors, type Cause, type JsonSchema } from './schema.ts';
+import { DNS1123_LABEL } from '../validation/names.ts';
+import { listTypesOf, structuralErrors, type Cause, type JsonSchema } from './schema.ts';
 import { rfc3339 } from '../defaults.ts';
+import { asObj, asList } from '../kobj.ts';
 
 export type PrinterColumn = { name: string; type: string; jsonPath: string; description?: string; priority?: number; format?: string };
 
@@ -19,17 +21,7 @@ export type CrdVersionInfo = {
   deprecationWarning?: string;
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const KIND_RE = /^[A-Za-z][A-Za-z0-9]*$/;
-const VERSION_RE = /^v\d+((alpha|beta)\d+)?$/;
-
-function obj(v: unknown): KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as KObj) : {};
-}
-
-function arr(v: unknown): KObj[] {
-  return Array.isArray(v) ? (v as KObj[]) : [];
-}
 
 function strs(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
@@ -55,20 +47,20 @@ export function compareKubeVersions(a: string, b: string): number {
 
 /** The served kinds of a CRD, one ResourceDef per served version, best version first. */
 export function defsOfCrd(crd: KObj): ResourceDef[] {
-  const spec = obj(crd['spec']);
-  const names = obj(spec['names']);
-  const versions = arr(spec['versions']);
+  const spec = asObj(crd['spec']);
+  const names = asObj(spec['names']);
+  const versions = asList(spec['versions']);
   const storageVersion = String(versions.find((v) => v['storage'] === true)?.['name'] ?? versions[0]?.['name'] ?? '');
   const out: ResourceDef[] = [];
   for (const v of versions) {
     if (v['served'] !== true) continue;
-    const sub = obj(v['subresources']);
-    const scale = sub['scale'] === undefined ? undefined : obj(sub['scale']);
-    const schema = obj(v['schema'])['openAPIV3Schema'];
+    const sub = asObj(v['subresources']);
+    const scale = sub['scale'] === undefined ? undefined : asObj(sub['scale']);
+    const schema = asObj(v['schema'])['openAPIV3Schema'];
     const info: CrdVersionInfo = {
-      crdName: String(obj(crd['metadata'])['name']),
+      crdName: String(asObj(crd['metadata'])['name']),
       storageVersion,
-      columns: arr(v['additionalPrinterColumns']) as PrinterColumn[],
+      columns: asList(v['additionalPrinterColumns']) as PrinterColumn[],
       ...(v['deprecated'] === true
         ? {
             deprecationWarning:
@@ -87,6 +79,7 @@ export function defsOfCrd(crd: KObj): ResourceDef[] {
           }),
     };
     const categories = strs(names['categories']);
+    const listTypes = info.schema === undefined ? {} : listTypesOf(info.schema);
     out.push({
       group: String(spec['group']),
       version: String(v['name']),
@@ -97,6 +90,7 @@ export function defsOfCrd(crd: KObj): ResourceDef[] {
       shortNames: strs(names['shortNames']),
       subresources: [...(sub['status'] !== undefined ? ['status'] : []), ...(scale !== undefined ? ['scale'] : [])],
       ...(categories.length > 0 ? { categories } : {}),
+      ...(Object.keys(listTypes).length > 0 ? { listTypes } : {}),
       crd: info,
     });
   }
@@ -111,12 +105,12 @@ function nameErrors(names: KObj, path: string): Cause[] {
     else if (typeof v !== 'string' || !re.test(v))
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${what}`, field: `${path}.${k}` });
   };
-  need('plural', DNS_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+  need('plural', DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   need('kind', KIND_RE, 'must be a valid kind name (letters and digits, starting with a letter)');
-  if (names['singular'] !== undefined) need('singular', DNS_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
+  if (names['singular'] !== undefined) need('singular', DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'");
   if (names['listKind'] !== undefined) need('listKind', KIND_RE, 'must be a valid kind name');
   strs(names['shortNames']).forEach((s, i) => {
-    if (!DNS_LABEL.test(s))
+    if (!DNS1123_LABEL.test(s))
       out.push({
         reason: 'FieldValueInvalid',
         message: `Invalid value: ${JSON.stringify(s)}: must be a lowercase RFC 1123 label`,
@@ -129,14 +123,14 @@ function nameErrors(names: KObj, path: string): Cause[] {
 /** The errors a CRD has, as kube-apiextensions-apiserver reports them. */
 export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
   const out: Cause[] = [];
-  const spec = obj(crd['spec']);
-  const names = obj(spec['names']);
+  const spec = asObj(crd['spec']);
+  const names = asObj(spec['names']);
   const group = spec['group'];
   if (typeof group !== 'string' || group === '') out.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.group' });
   else if (!group.includes('.'))
     out.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${group}": should be a domain with at least one dot`, field: 'spec.group' });
   out.push(...nameErrors(names, 'spec.names'));
-  const name = String(obj(crd['metadata'])['name'] ?? '');
+  const name = String(asObj(crd['metadata'])['name'] ?? '');
   if (typeof group === 'string' && typeof names['plural'] === 'string' && name !== `${names['plural']}.${group}`) {
     out.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
   }
@@ -147,7 +141,7 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
       field: 'spec.scope',
     });
   }
-  const versions = arr(spec['versions']);
+  const versions = asList(spec['versions']);
   if (versions.length === 0)
     out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: null: must have exactly one version marked as storage version', field: 'spec.versions' });
   else if (versions.filter((v) => v['storage'] === true).length !== 1) {
@@ -161,17 +155,14 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
   versions.forEach((v, i) => {
     const p = `spec.versions[${i}]`;
     const vn = v['name'];
-    if (typeof vn !== 'string' || !DNS_LABEL.test(vn))
+    if (typeof vn !== 'string' || !DNS1123_LABEL.test(vn))
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(vn ?? '')}: must be a DNS label`, field: `${p}.name` });
     else if (seen.has(vn)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${vn}"`, field: `${p}.name` });
     else seen.add(vn);
-    if (typeof vn === 'string' && !VERSION_RE.test(vn)) {
-      // Allowed, but sorted after Kubernetes-style versions; nothing to report.
-    }
-    const schema = obj(v['schema'])['openAPIV3Schema'];
+    const schema = asObj(v['schema'])['openAPIV3Schema'];
     if (schema === undefined) out.push({ reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: `${p}.schema.openAPIV3Schema` });
     else out.push(...structuralErrors(schema, `${p}.schema.openAPIV3Schema`));
-    arr(v['additionalPrinterColumns']).forEach((c, j) => {
+    asList(v['additionalPrinterColumns']).forEach((c, j) => {
       if (typeof c['jsonPath'] !== 'string' || !c['jsonPath'].startsWith('.')) {
         out.push({
           reason: 'FieldValueInvalid',
@@ -182,7 +173,7 @@ export function crdErrors(crd: KObj, old: KObj | undefined): Cause[] {
     });
   });
   if (old !== undefined) {
-    const os = obj(old['spec']);
+    const os = asObj(old['spec']);
     if (os['scope'] !== spec['scope'])
       out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(spec['scope'])}: field is immutable`, field: 'spec.scope' });
     if (os['group'] !== spec['group'])
@@ -198,12 +189,12 @@ function condition(type: string, status: 'True' | 'False', reason: string, messa
 
 /** Why `crd`'s names clash with another CRD of the same group (kind, list kind, singular or a short name), if they do. */
 export function nameConflict(crd: KObj, others: KObj[]): { reason: string; message: string } | undefined {
-  const spec = obj(crd['spec']);
-  const names = obj(spec['names']);
-  const mine = String(obj(crd['metadata'])['name']);
+  const spec = asObj(crd['spec']);
+  const names = asObj(spec['names']);
+  const mine = String(asObj(crd['metadata'])['name']);
   for (const o of others) {
-    if (String(obj(o['metadata'])['name']) === mine || obj(o['spec'])['group'] !== spec['group']) continue;
-    const theirs = obj(obj(o['status'])['acceptedNames']);
+    if (String(asObj(o['metadata'])['name']) === mine || asObj(o['spec'])['group'] !== spec['group']) continue;
+    const theirs = asObj(asObj(o['status'])['acceptedNames']);
     const taken = new Set([theirs['plural'], theirs['singular'], ...strs(theirs['shortNames'])].filter((x) => typeof x === 'string'));
     for (const n of [names['singular'], ...strs(names['shortNames'])]) {
       if (typeof n === 'string' && taken.has(n))
@@ -219,7 +210,7 @@ export function nameConflict(crd: KObj, others: KObj[]): { reason: string; messa
 
 /** Established=True: the CRD's names were accepted and its kinds are served. */
 export function isEstablished(crd: KObj): boolean {
-  return arr(obj(crd['status'])['conditions']).some((c) => c['type'] === 'Established' && c['status'] === 'True');
+  return asList(asObj(crd['status'])['conditions']).some((c) => c['type'] === 'Established' && c['status'] === 'True');
 }
 
 /**
@@ -228,9 +219,9 @@ export function isEstablished(crd: KObj): boolean {
  * CRD of the group named, and then nothing served), Established, storedVersions.
  */
 export function admitCrd(crd: KObj, old: KObj | undefined, others: KObj[] = []): void {
-  const spec = obj(crd['spec']);
+  const spec = asObj(crd['spec']);
   crd['spec'] = spec;
-  const names = obj(spec['names']);
+  const names = asObj(spec['names']);
   spec['names'] = names;
   if (typeof names['kind'] === 'string') {
     names['singular'] ??= names['kind'].toLowerCase();
@@ -238,10 +229,10 @@ export function admitCrd(crd: KObj, old: KObj | undefined, others: KObj[] = []):
   }
   spec['conversion'] ??= { strategy: 'None' };
   const causes = crdErrors(crd, old);
-  if (causes.length > 0) throw invalidCauses('CustomResourceDefinition', 'apiextensions.k8s.io', String(obj(crd['metadata'])['name'] ?? ''), causes);
-  const oldStatus = obj(old?.['status']);
-  const oldConds = arr(oldStatus['conditions']);
-  const storage = String(arr(spec['versions']).find((v) => v['storage'] === true)?.['name']);
+  if (causes.length > 0) throw invalidCauses('CustomResourceDefinition', 'apiextensions.k8s.io', String(asObj(crd['metadata'])['name'] ?? ''), causes);
+  const oldStatus = asObj(old?.['status']);
+  const oldConds = asList(oldStatus['conditions']);
+  const storage = String(asList(spec['versions']).find((v) => v['storage'] === true)?.['name']);
   const stored = strs(oldStatus['storedVersions']);
   if (!stored.includes(storage)) stored.push(storage);
   const clash = nameConflict(crd, others);
@@ -256,7 +247,7 @@ export function admitCrd(crd: KObj, old: KObj | undefined, others: KObj[] = []):
             condition('NamesAccepted', 'False', clash.reason, clash.message, oldConds),
             condition('Established', 'False', 'NotAccepted', 'not all names are accepted', oldConds),
           ],
-    acceptedNames: clash === undefined ? { ...names } : obj(oldStatus['acceptedNames']),
+    acceptedNames: clash === undefined ? { ...names } : asObj(oldStatus['acceptedNames']),
     storedVersions: stored,
   };
 }

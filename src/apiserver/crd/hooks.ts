@@ -1,7 +1,8 @@
 import type { Engine, WriteHooks, WriteOptions } from '../engine.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
-import { invalidCauses, strictDecodingError } from '../validation/errors.ts';
+import { invalidCauses } from '../status.ts';
+import { checkUnknownFields } from '../validation/options.ts';
 import { admitCrd, defsOfCrd, isEstablished } from './crd.ts';
 import { applyDefaults, prune, validate } from './schema.ts';
 
@@ -9,12 +10,6 @@ const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
 
 function isCrdDef(def: ResourceDef): boolean {
   return def.group === 'apiextensions.k8s.io' && def.plural === 'customresourcedefinitions';
-}
-
-/** How a write treats fields its schema does not know: Strict refuses, Warn warns, Ignore drops them silently. */
-export function fieldValidationOf(opts: WriteOptions): 'Strict' | 'Warn' | 'Ignore' {
-  const v = opts.fieldValidation;
-  return v === 'Strict' || v === 'Ignore' ? v : 'Warn';
 }
 
 /**
@@ -27,17 +22,10 @@ export function admitCustomObject(def: ResourceDef, o: KObj, old: KObj | undefin
   // With a status subresource, status is written only through /status (a create starts without one).
   if (old === undefined && def.subresources.includes('status')) delete o['status'];
   if (info.schema === undefined) return;
-  let unknown = prune(info.schema, o);
-  // Fields the stored object already had (written under an older schema) are dropped without blame.
-  if (unknown.length > 0 && old !== undefined) {
-    const before = new Set(prune(info.schema, old, undefined, '', false));
-    unknown = unknown.filter((f) => !before.has(f));
-  }
-  if (unknown.length > 0) {
-    const mode = fieldValidationOf(opts);
-    if (mode === 'Strict' && sub === undefined) throw strictDecodingError(def.kind, def.version, unknown);
-    if (mode !== 'Ignore') for (const f of unknown) opts.warn?.(`unknown field "${f}"`);
-  }
+  const schema = info.schema;
+  // Unknown fields are always dropped; those the stored object already had (an older schema's) without blame.
+  const unknown = prune(schema, o);
+  checkUnknownFields(def, unknown, old === undefined ? undefined : () => prune(schema, old, undefined, '', false), opts, sub === undefined);
   applyDefaults(info.schema, o);
   const causes = validate(info.schema, o);
   if (causes.length > 0) throw invalidCauses(def.kind, def.group, String(o['metadata']?.['name'] ?? ''), causes);

@@ -3,21 +3,17 @@ import type { KObj, StoreEvent } from '../store.ts';
 
 /**
  * One server's resource table: the built-in kinds plus the kinds of its CustomResourceDefinitions, which come
- * and go at run time. `generation` changes with every change, so discovery and OpenAPI caches know when to rebuild.
+ * and go at run time. `all()` is a new array after every change and the same one until then, so discovery and
+ * OpenAPI keep what they build from it per array.
  */
 export class ResourceRegistry {
   readonly #builtins: readonly ResourceDef[];
   readonly #crds = new Map<string, ResourceDef[]>();
   #all: readonly ResourceDef[];
-  #generation = 0;
 
   constructor(builtins: readonly ResourceDef[]) {
     this.#builtins = builtins;
     this.#all = builtins;
-  }
-
-  get generation(): number {
-    return this.#generation;
   }
 
   all(): readonly ResourceDef[] {
@@ -37,7 +33,6 @@ export class ResourceRegistry {
 
   #rebuild(): void {
     this.#all = [...this.#builtins, ...[...this.#crds.values()].flat()];
-    this.#generation++;
   }
 }
 

@@ -1,3 +1,4 @@
+import { updateMetaOf } from '../apply/managed.ts';
 import type { ResourceRequest } from '../handlers/resource.ts';
 import { sendJson } from '../handlers/http.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
@@ -45,6 +46,8 @@ export function handleScale(r: ResourceRequest): void {
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw badRequest('spec.replicas must be a non-negative integer');
   const next = structuredClone(cur);
   jsonPathSet(next, r.def.crd?.scale?.specReplicasPath ?? '.spec.replicas', replicas);
-  const updated = r.engine.update(r.def, r.namespace, name, next, undefined, r.query.getAll('dryRun').includes('All'), writeOptions(r));
+  const dryRun = r.query.getAll('dryRun').includes('All');
+  const w = updateMetaOf(r.query, r.req.headers['user-agent'], 'scale');
+  const updated = r.engine.update(r.def, r.namespace, name, next, undefined, dryRun, writeOptions(r), w);
   sendJson(r.res, 200, scaleOf(r, updated));
 }

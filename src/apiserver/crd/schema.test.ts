@@ -180,3 +180,35 @@ test('list types set and map refuse duplicates; embedded resources keep apiVersi
   assert.deepEqual(prune(s, o), ['template.junk']);
   assert.deepEqual(o.template, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { any: 1 } });
 });
+
+test("a CRD version's list types (x-kubernetes-list-type, -list-map-keys) reach its ResourceDef for server-side apply", () => {
+  const c: Record<string, any> = crd();
+  c['spec']['versions'][1]['schema']['openAPIV3Schema'] = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        properties: {
+          ports: {
+            type: 'array',
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['name', 'protocol'],
+            items: {
+              type: 'object',
+              properties: { name: { type: 'string' }, hosts: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } } },
+            },
+          },
+          args: { type: 'array', 'x-kubernetes-list-type': 'atomic', items: { type: 'string' } },
+        },
+      },
+    },
+  };
+  admitCrd(c, undefined);
+  const [v1, v1alpha1] = defsOfCrd(c);
+  assert.deepEqual(v1?.listTypes, {
+    'spec.ports': { type: 'map', keys: ['name', 'protocol'] },
+    'spec.ports.hosts': { type: 'set' },
+    'spec.args': { type: 'atomic' },
+  });
+  assert.equal(v1alpha1?.listTypes, undefined);
+});

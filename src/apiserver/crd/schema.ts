@@ -1,3 +1,6 @@
+import type { ListTypes } from '../apply/fieldset.ts';
+import { isObj } from '../kobj.ts';
+
 /**
  * Structural OpenAPI v3 schemas as CustomResourceDefinitions use them (and the built-in kinds' schemas, whose
  * `$ref`s a resolver follows): defaulting, pruning of unknown fields and validation, each one walk over the object.
@@ -13,10 +16,6 @@ export type Cause = { reason: string; message: string; field: string };
 export type Resolver = (ref: string) => JsonSchema | undefined;
 
 const noRefs: Resolver = () => undefined;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The schema behind `$ref` or `allOf: [{$ref}]` (how the built-in schemas point at each other). */
 export function deref(s: JsonSchema | undefined, resolve: Resolver): JsonSchema | undefined {
@@ -220,6 +219,26 @@ function listTypeCauses(s: JsonSchema, v: unknown[], path: string, out: Cause[])
     }
     seen.add(id);
   }
+}
+
+/**
+ * The list types a schema declares (x-kubernetes-list-type, and -list-map-keys for `map`), by field path
+ * without indices (`spec.ports`, `spec.ports.targets`), as server-side apply merges and owns lists.
+ */
+export function listTypesOf(schema: JsonSchema): ListTypes {
+  const out: ListTypes = {};
+  const walk = (s: unknown, path: string): void => {
+    if (!isObj(s)) return;
+    const type = s['x-kubernetes-list-type'];
+    const keys = s['x-kubernetes-list-map-keys'];
+    if (path !== '' && (type === 'atomic' || type === 'set' || type === 'map')) {
+      out[path] = type === 'map' && Array.isArray(keys) ? { type, keys: keys.map(String) } : { type };
+    }
+    walk(s['items'], path);
+    if (isObj(s['properties'])) for (const [k, p] of Object.entries(s['properties'])) walk(p, child(path, k));
+  };
+  walk(schema, '');
+  return out;
 }
 
 /** The structural-schema checks a CRD's schema must pass: a type everywhere it matters, no `$ref`. */

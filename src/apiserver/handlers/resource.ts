@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine.ts';
 import { serverSideApply } from '../apply/apply.ts';
-import { managerOf, type WriteMeta } from '../apply/managed.ts';
+import { updateMetaOf, type WriteMeta } from '../apply/managed.ts';
 import { listPage, listQueryOf } from '../paging.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
 import { apiVersionOf, storageKey, type ResourceDef } from '../resources.ts';
@@ -15,6 +15,7 @@ import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
 import { sendJson } from './http.ts';
 import { serveWatch } from './watch.ts';
+import { isObj } from '../kobj.ts';
 
 export type ResourceRequest = {
   req: IncomingMessage;
@@ -28,10 +29,6 @@ export type ResourceRequest = {
   query: URLSearchParams;
   body: unknown;
 };
-
-function isObj(v: unknown): v is KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function dryRun(q: URLSearchParams): boolean {
   return q.getAll('dryRun').includes('All');
@@ -55,13 +52,21 @@ function sendObject(r: ResourceRequest, code: number, o: KObj): void {
 
 /** Who a non-apply write is recorded for in managedFields. */
 function updateMeta(r: ResourceRequest): WriteMeta {
-  return { manager: managerOf(r.query, r.req.headers['user-agent']), operation: 'Update', ...(r.sub === undefined ? {} : { subresource: r.sub }) };
+  return updateMetaOf(r.query, r.req.headers['user-agent'], r.sub);
+}
+
+/** The request's label and field selectors as one test, undefined when it has neither. */
+function selectorOf(r: ResourceRequest): ((o: KObj) => boolean) | undefined {
+  if (!r.query.has('labelSelector') && !r.query.has('fieldSelector')) return undefined;
+  const ls = parseLabelSelector(r.query.get('labelSelector'));
+  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
+  return (o) => ls(o) && fs(o);
 }
 
 function listFiltered(r: ResourceRequest): KObj[] {
-  const ls = parseLabelSelector(r.query.get('labelSelector'));
-  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
-  return r.engine.list(r.def, r.namespace).filter((o) => ls(o) && fs(o));
+  const items = r.engine.list(r.def, r.namespace);
+  const matches = selectorOf(r);
+  return matches === undefined ? items : items.filter(matches);
 }
 
 export function handleResource(r: ResourceRequest): void {
@@ -152,11 +157,11 @@ export function handleResource(r: ResourceRequest): void {
 }
 
 function sendList(r: ResourceRequest): void {
-  const ls = parseLabelSelector(r.query.get('labelSelector'));
-  const fs = parseFieldSelector(r.query.get('fieldSelector'), r.def);
-  const filtered = r.query.has('labelSelector') || r.query.has('fieldSelector');
   const ns = r.def.namespaced ? r.namespace : undefined;
-  const { items, meta } = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), filtered ? (o) => ls(o) && fs(o) : undefined);
+  const page = listPage(r.engine.store, storageKey(r.def), ns, listQueryOf(r.query), selectorOf(r));
+  const { meta } = page;
+  // listPage reads the store; objects of a CRD kind are shown in the version that was asked for, as GET and watch show them.
+  const items = r.def.crd === undefined ? page.items : page.items.map((o) => presentAs(r.def, o));
   const accept = r.req.headers.accept;
   if (wantsTable(accept)) {
     const table = toTable(r.def, items, includeObjectOf(r.query), meta.resourceVersion);
@@ -178,9 +183,7 @@ function patch(r: ResourceRequest, name: string): KObj {
   if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
   if (r.body === undefined) throw badRequest('a patch body is required');
   if (type === 'apply') return serverSideApply({ ...r, name, write: writeOptions(r) });
-  const stored = r.engine.store.get(storageKey(r.def), r.def.namespaced ? (r.namespace ?? '') : '', name);
-  const cur = stored === undefined ? undefined : presentAs(r.def, stored);
-  if (cur === undefined) throw notFound(r.def.plural, r.def.group, name);
+  const cur = r.engine.get(r.def, r.namespace, name);
   const patched = applyPatch(type, cur, r.body);
   const want = patched['metadata']?.['resourceVersion'];
   if (want !== undefined && want !== cur['metadata']?.['resourceVersion']) {

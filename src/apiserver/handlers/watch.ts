@@ -46,7 +46,7 @@ export function serveWatch(r: ResourceRequest): void {
     if (closed) return;
     let object = presentAs(def, e.object);
     if (table && (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED')) {
-      object = toTable(def, [e.object], include, String(e.object['metadata']?.['resourceVersion'] ?? ''));
+      object = toTable(def, [object], include, String(object['metadata']?.['resourceVersion'] ?? ''));
     }
     res.write(`${JSON.stringify({ type: e.type, object })}\n`);
     if (res.writableLength > MAX_PENDING) finish();

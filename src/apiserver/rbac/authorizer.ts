@@ -16,6 +16,11 @@ export type Attributes = {
   path: string;
 };
 
+/** The attributes of a request for a non-resource URL (`/healthz`, `/api`, `/openapi/v2`). */
+export function nonResourceAttributes(verb: string, path: string): Attributes {
+  return { verb, resourceRequest: false, apiGroup: '', resource: '', subresource: '', namespace: '', name: '', path };
+}
+
 export type Decision = { allowed: boolean; reason: string };
 
 export const MASTERS = 'system:masters';

@@ -60,7 +60,7 @@ export function bootstrapRbac(engine: Engine): void {
   ] as const) {
     for (const o of objs) {
       const name = String(o['metadata']['name']);
-      if (engine.store.get(`${def.group}/${def.plural}`, '', name) === undefined) engine.create(def, undefined, structuredClone(o));
+      if (engine.find(def, undefined, name) === undefined) engine.create(def, undefined, structuredClone(o));
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Engine } from '../engine.ts';
-import { findResource, type ResourceDef } from '../resources.ts';
+import { findKind } from '../resources.ts';
 import type { KObj } from '../store.ts';
 
 /**
@@ -78,23 +78,14 @@ export function cloudcoreObjects(): KObj[] {
   ];
 }
 
-function defOf(o: KObj): ResourceDef | undefined {
-  const [group, version] = String(o['apiVersion']).includes('/') ? String(o['apiVersion']).split('/') : ['', String(o['apiVersion'])];
-  const plural = { Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings' }[
-    String(o['kind'])
-  ];
-  return plural === undefined ? undefined : findResource(group ?? '', version ?? '', plural);
-}
-
 /** Creates what is missing (an existing object, possibly edited by the user, is kept); returns the ServiceAccount. */
 export function bootstrapCloudcoreIdentity(engine: Engine): KObj | undefined {
   let sa: KObj | undefined;
   for (const o of cloudcoreObjects()) {
-    const def = defOf(o);
+    const def = findKind(o['apiVersion'], o['kind']);
     if (def === undefined) continue;
-    const ns = def.namespaced ? String(o['metadata']['namespace']) : '';
-    let cur = engine.store.get(`${def.group}/${def.plural}`, ns, String(o['metadata']['name']));
-    cur ??= engine.create(def, def.namespaced ? ns : undefined, structuredClone(o));
+    const ns = def.namespaced ? String(o['metadata']['namespace']) : undefined;
+    const cur = engine.find(def, ns, String(o['metadata']['name'])) ?? engine.create(def, ns, structuredClone(o));
     if (o['kind'] === 'ServiceAccount') sa = cur;
   }
   return sa;

@@ -1,17 +1,17 @@
 import type { Cause } from '../crd/schema.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
+import { asObj, asList } from '../kobj.ts';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names.ts';
 
 /**
  * Validation of the built-in kinds for the mistakes users make (kube-apiserver's messages, field paths and
  * reasons): required fields, DNS names, enums, port ranges, and fields that may not change on update.
  */
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const LABEL_MSG =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
@@ -19,14 +19,6 @@ const DNS1035_MSG =
   "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 const LABEL_VALUE_MSG =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
-
-function obj(v: unknown): KObj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as KObj) : {};
-}
-
-function arr(v: unknown): KObj[] {
-  return Array.isArray(v) ? (v as KObj[]) : [];
-}
 
 const required = (field: string): Cause => ({ reason: 'FieldValueRequired', message: 'Required value', field });
 const badValue = (field: string, v: unknown, why: string): Cause => ({
@@ -56,7 +48,7 @@ function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
     if (def.group === '' && def.kind === 'Namespace' && (!DNS1123_LABEL.test(name) || name.length > 63)) out.push(badValue('metadata.name', name, LABEL_MSG));
     if (def.group === '' && def.kind === 'Service' && (!DNS1035_LABEL.test(name) || name.length > 63)) out.push(badValue('metadata.name', name, DNS1035_MSG));
   }
-  for (const [k, v] of Object.entries(obj(md['labels']))) {
+  for (const [k, v] of Object.entries(asObj(md['labels']))) {
     if (!labelKeyOk(k))
       out.push(
         badValue(
@@ -67,7 +59,7 @@ function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
       );
     if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) out.push(badValue('metadata.labels', v, LABEL_VALUE_MSG));
   }
-  for (const k of Object.keys(obj(md['annotations']))) {
+  for (const k of Object.keys(asObj(md['annotations']))) {
     if (!labelKeyOk(k))
       out.push(
         badValue(
@@ -109,7 +101,7 @@ function resourceCauses(res: KObj, path: string): Cause[] {
   const out: Cause[] = [];
   const parsed: Record<'limits' | 'requests', Record<string, number>> = { limits: {}, requests: {} };
   for (const part of ['limits', 'requests'] as const) {
-    for (const [name, q] of Object.entries(obj(res[part]))) {
+    for (const [name, q] of Object.entries(asObj(res[part]))) {
       const n = parseQuantity(q);
       if (n === undefined) out.push(badValue(`${path}.${part}[${name}]`, q, QUANTITY_MSG));
       else if (n < 0) out.push(badValue(`${path}.${part}[${name}]`, q, 'must be greater than or equal to 0'));
@@ -120,7 +112,11 @@ function resourceCauses(res: KObj, path: string): Cause[] {
     const lim = parsed.limits[name];
     if (lim !== undefined && req > lim) {
       out.push(
-        badValue(`${path}.requests`, String(obj(res['requests'])[name]), `must be less than or equal to ${name} limit of ${String(obj(res['limits'])[name])}`),
+        badValue(
+          `${path}.requests`,
+          String(asObj(res['requests'])[name]),
+          `must be less than or equal to ${name} limit of ${String(asObj(res['limits'])[name])}`,
+        ),
       );
     }
   }
@@ -129,7 +125,7 @@ function resourceCauses(res: KObj, path: string): Cause[] {
 
 function containerCauses(list: unknown, path: string, needOne: boolean): Cause[] {
   const out: Cause[] = [];
-  const cs = arr(list);
+  const cs = asList(list);
   if (needOne && cs.length === 0) return [required(path)];
   const names = new Set<string>();
   cs.forEach((c, i) => {
@@ -143,8 +139,8 @@ function containerCauses(list: unknown, path: string, needOne: boolean): Cause[]
     const pull = c['imagePullPolicy'];
     if (pull !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(pull))
       out.push(notSupported(`${p}.imagePullPolicy`, pull, ['Always', 'IfNotPresent', 'Never']));
-    out.push(...resourceCauses(obj(c['resources']), `${p}.resources`));
-    arr(c['ports']).forEach((port, j) => {
+    out.push(...resourceCauses(asObj(c['resources']), `${p}.resources`));
+    asList(c['ports']).forEach((port, j) => {
       out.push(...portCauses(`${p}.ports[${j}].containerPort`, port['containerPort'], true));
       out.push(...portCauses(`${p}.ports[${j}].hostPort`, port['hostPort'], false));
       const proto = port['protocol'];
@@ -155,7 +151,7 @@ function containerCauses(list: unknown, path: string, needOne: boolean): Cause[]
 }
 
 function podCauses(o: KObj): Cause[] {
-  const spec = obj(o['spec']);
+  const spec = asObj(o['spec']);
   const out = [...containerCauses(spec['containers'], 'spec.containers', true), ...containerCauses(spec['initContainers'], 'spec.initContainers', false)];
   const rp = spec['restartPolicy'];
   if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(rp)) out.push(notSupported('spec.restartPolicy', rp, ['Always', 'Never', 'OnFailure']));
@@ -164,7 +160,7 @@ function podCauses(o: KObj): Cause[] {
     out.push(notSupported('spec.dnsPolicy', dns, ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']));
   }
   const volumes = new Set<string>();
-  arr(spec['volumes']).forEach((v, i) => {
+  asList(spec['volumes']).forEach((v, i) => {
     const name = v['name'];
     if (name === undefined || name === '') out.push(required(`spec.volumes[${i}].name`));
     else if (volumes.has(name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${name}"`, field: `spec.volumes[${i}].name` });
@@ -174,12 +170,12 @@ function podCauses(o: KObj): Cause[] {
 }
 
 function serviceCauses(o: KObj): Cause[] {
-  const spec = obj(o['spec']);
+  const spec = asObj(o['spec']);
   const out: Cause[] = [];
   const type = spec['type'];
   const types = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
   if (type !== undefined && !types.includes(type)) out.push(notSupported('spec.type', type, types));
-  const ports = arr(spec['ports']);
+  const ports = asList(spec['ports']);
   if (ports.length === 0 && type !== 'ExternalName' && spec['clusterIP'] !== 'None') out.push(required('spec.ports'));
   ports.forEach((p, i) => {
     out.push(...portCauses(`spec.ports[${i}].port`, p['port'], true));
@@ -216,8 +212,8 @@ const POD_MUTABLE = [
 
 function podUpdateCauses(old: KObj, o: KObj): Cause[] {
   const changed: string[] = [];
-  const os = obj(old['spec']);
-  const ns = obj(o['spec']);
+  const os = asObj(old['spec']);
+  const ns = asObj(o['spec']);
   changedPaths(os, ns, 'spec', changed);
   const bad = changed.filter(
     (p) => !POD_MUTABLE.some((re) => re.test(p)) && !(p === 'spec.nodeName' && (os['nodeName'] === undefined || os['nodeName'] === '')),
@@ -237,8 +233,8 @@ function updateCauses(def: ResourceDef, old: KObj, o: KObj): Cause[] {
   const kind = def.group === '' ? def.kind : '';
   if (kind === 'Pod') out.push(...podUpdateCauses(old, o));
   if (kind === 'Service') {
-    const oc = obj(old['spec'])['clusterIP'];
-    const nc = obj(o['spec'])['clusterIP'];
+    const oc = asObj(old['spec'])['clusterIP'];
+    const nc = asObj(o['spec'])['clusterIP'];
     if (typeof oc === 'string' && oc !== '' && nc !== undefined && nc !== oc) out.push(immutable('spec.clusterIP', nc));
   }
   if (kind === 'ConfigMap' || kind === 'Secret') {
@@ -259,7 +255,7 @@ function updateCauses(def: ResourceDef, old: KObj, o: KObj): Cause[] {
 /** Every problem of a built-in object about to be stored (`old`: the stored one on update; `sub`: 'status' for status writes). */
 export function builtinCauses(def: ResourceDef, o: KObj, old: KObj | undefined, sub: string | undefined): Cause[] {
   if (def.crd !== undefined) return [];
-  const out = metadataCauses(def, obj(o['metadata']));
+  const out = metadataCauses(def, asObj(o['metadata']));
   if (sub === 'status') return out;
   if (def.group === '' && def.kind === 'Pod') out.push(...podCauses(o));
   if (def.group === '' && def.kind === 'Service') out.push(...serviceCauses(o));

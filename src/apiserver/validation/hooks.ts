@@ -1,11 +1,11 @@
-import { fieldValidationOf } from '../crd/hooks.ts';
 import { prune } from '../crd/schema.ts';
 import type { Engine, WriteHooks } from '../engine.ts';
 import { builtinRootSchema, builtinSchema } from '../openapi.ts';
 import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { builtinCauses } from './builtin.ts';
-import { invalidCauses, strictDecodingError } from './errors.ts';
+import { invalidCauses } from '../status.ts';
+import { checkUnknownFields, fieldValidationOf } from './options.ts';
 
 /** Fields of `o` that the kind's OpenAPI schema does not know (nothing is removed: built-ins keep what they were sent). */
 export function unknownFields(def: ResourceDef, o: KObj): string[] {
@@ -27,18 +27,9 @@ export function installValidation(engine: Engine): void {
   const hooks: WriteHooks = {
     admit(def, o, old, sub, opts) {
       if (def.crd !== undefined) return;
-      const mode = fieldValidationOf(opts);
-      if (mode !== 'Ignore') {
-        let unknown = unknownFields(def, o);
-        if (unknown.length > 0 && old !== undefined) {
-          const before = new Set(unknownFields(def, old));
-          unknown = unknown.filter((f) => !before.has(f));
-        }
-        if (unknown.length > 0) {
-          if (mode === 'Strict') throw strictDecodingError(def.kind, def.version, unknown);
-          for (const f of unknown) opts.warn?.(`unknown field "${f}"`);
-        }
-      }
+      // Under Ignore the schema walk is skipped: built-ins keep what they were sent either way.
+      const found = fieldValidationOf(opts) === 'Ignore' ? [] : unknownFields(def, o);
+      checkUnknownFields(def, found, old === undefined ? undefined : () => unknownFields(def, old), opts);
       const causes = builtinCauses(def, o, old, sub);
       if (causes.length > 0) throw invalidCauses(def.kind, def.group, String(o['metadata']?.['name'] ?? ''), causes);
     },

@@ -146,6 +146,8 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     const old = await t.kubectl(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', 'w1', '-n', NS, '-o', 'jsonpath={.apiVersion} {.spec.size}']);
     assert.equal(old.stdout, 'conformance.kubeedge-ts.io/v1alpha1 small');
     assert.match(old.stderr, /Warning: conformance\.kubeedge-ts\.io\/v1alpha1 Widget is deprecated/);
+    const listed = await t.kubectlOk(['get', 'widgets.v1alpha1.conformance.kubeedge-ts.io', '-n', NS, '-o', 'jsonpath={.items[*].apiVersion}']);
+    assert.equal(listed, 'conformance.kubeedge-ts.io/v1alpha1');
     // Categories and printer columns.
     const cat = await t.kubectlOk(['get', 'kets-test', '-n', NS]);
     assert.match(cat, /NAME\s+SIZE\s+REPLICAS\s+AGE/);
@@ -153,6 +155,9 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
     // Scale subresource.
     assert.match(await t.kubectlOk(['scale', 'widget/w1', '-n', NS, '--replicas=3']), /scaled/);
     assert.equal(await t.kubectlOk(['get', 'widget', 'w1', '-n', NS, '-o', 'jsonpath={.spec.replicas}']), '3');
+    // The scale write is recorded in managedFields like any other write, under its subresource.
+    const mf = await t.kubectlOk(['get', 'widget', 'w1', '-n', NS, '--show-managed-fields', '-o', 'jsonpath={.metadata.managedFields[*].subresource}']);
+    assert.match(mf, /\bscale\b/);
     // Status only through /status; a main update keeps it.
     await t.kubectlOk(['patch', 'widget', 'w1', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":3}}']);
     await t.kubectlOk(['patch', 'widget', 'w1', '-n', NS, '--type=merge', '-p', '{"spec":{"size":"large"},"status":{"replicas":9}}']);
