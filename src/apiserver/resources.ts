@@ -1,6 +1,7 @@
 import type { ListTypes } from './apply/fieldset.ts';
 import type { CrdVersionInfo } from './crd/crd.ts';
 import { RBAC_RESOURCES } from './resources-rbac.ts';
+import { BINDING_RESOURCE, WORKLOAD_RESOURCES } from './resources-workloads.ts';
 
 /**
  * The resource table: every served resource is one entry. Handlers, discovery and tables read only this,
@@ -60,7 +61,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     singular: 'namespace',
     namespaced: false,
     shortNames: ['ns'],
-    subresources: ['status'],
+    subresources: ['status', 'finalize'],
     returnDeletedObject: true,
     fields: ['status.phase'],
   },
@@ -83,7 +84,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     singular: 'pod',
     namespaced: true,
     shortNames: ['po'],
-    subresources: ['status'],
+    subresources: ['status', 'binding', 'eviction'],
     returnDeletedObject: true,
     fields: [
       'spec.nodeName',
@@ -167,7 +168,9 @@ export const RESOURCES: readonly ResourceDef[] = [
     subresources: [],
     fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'],
   },
+  BINDING_RESOURCE,
   ...RBAC_RESOURCES,
+  ...WORKLOAD_RESOURCES,
 ];
 
 export function verbsOf(r: ResourceDef): string[] {
