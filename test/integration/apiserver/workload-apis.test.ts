@@ -334,6 +334,57 @@ test('pods/eviction: a PodDisruptionBudget at 0 allowed answers 429 and keeps th
   await kubectlOk(s, ['delete', 'pod', 'guarded-1', 'guarded-2', '--grace-period=0', '--force']);
 });
 
+test('PodDisruptionBudget status with maxUnavailable counts the replicas of the Deployment that owns the pods', { skip }, async () => {
+  await kubectlOk(s, ['create', 'deployment', 'owned', '--image=busybox', '--replicas=4']);
+  const depUid = await kubectlOk(s, ['get', 'deploy', 'owned', '-o', 'jsonpath={.metadata.uid}']);
+  const rs = await api('POST', '/apis/apps/v1/namespaces/default/replicasets', {
+    metadata: {
+      name: 'owned-1',
+      labels: { app: 'owned' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'owned', uid: depUid, controller: true }],
+    },
+    spec: {
+      replicas: 4,
+      selector: { matchLabels: { app: 'owned' } },
+      template: { metadata: { labels: { app: 'owned' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  });
+  assert.equal(rs.status, 201, JSON.stringify(rs.json));
+  // Three of the four pods exist and are ready: the budget expects 4, wants 3 healthy, has 3: no disruption allowed.
+  for (const n of ['owned-a', 'owned-b', 'owned-c']) {
+    const p = pod(n, { app: 'owned' }, 'edge1') as Record<string, any>;
+    p['metadata']['ownerReferences'] = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'owned-1', uid: rs.json['metadata']['uid'], controller: true }];
+    assert.equal((await api('POST', '/api/v1/namespaces/default/pods', p)).status, 201);
+    await kubectlOk(s, [
+      'patch',
+      'pod',
+      n,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}',
+    ]);
+  }
+  await kubectlOk(s, ['create', 'pdb', 'owned', '--selector=app=owned', '--max-unavailable=1']);
+  const counts = () =>
+    kubectlOk(s, [
+      'get',
+      'pdb',
+      'owned',
+      '-o',
+      'jsonpath={.status.expectedPods}/{.status.desiredHealthy}/{.status.currentHealthy}/{.status.disruptionsAllowed}',
+    ]);
+  await waitFor(async () => ((await counts()) === '4/3/3/0' ? true : undefined), 15_000, 100);
+  assert.match(await kubectlOk(s, ['get', 'pdb', 'owned']), /owned\s+N\/A\s+1\s+0\s+\d+s/);
+  // The Deployment scaled down to 3: the same three pods now leave room for one disruption.
+  await kubectlOk(s, ['scale', 'deploy', 'owned', '--replicas=3']);
+  await waitFor(async () => ((await counts()) === '3/2/3/1' ? true : undefined), 15_000, 100);
+  await kubectlOk(s, ['delete', 'pdb', 'owned']);
+  await kubectlOk(s, ['delete', 'pod', 'owned-a', 'owned-b', 'owned-c', '--grace-period=0', '--force']);
+  await kubectlOk(s, ['delete', 'rs', 'owned-1']);
+  await kubectlOk(s, ['delete', 'deploy', 'owned']);
+});
+
 test('kubectl drain evicts through pods/eviction: blocked by a PodDisruptionBudget, done without one (fake kubelet confirms deletions)', { skip }, async () => {
   await kubectlOk(s, ['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'drainme' } }));
   for (const n of ['d-1', 'd-2']) {
