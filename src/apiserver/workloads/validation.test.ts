@@ -49,6 +49,9 @@ test('Job: the selector must be the generated one unless manualSelector; restart
     messages(workloadCauses(job, { ...base, spec: { ...base.spec, selector: { matchLabels: { app: 'x' } } } }, undefined))[0] ?? '',
     /`selector` not auto-generated/,
   );
+  const changed = { ...base, spec: { ...base.spec, template: template({ 'batch.kubernetes.io/controller-uid': uid }, 'OnFailure') } };
+  assert.deepEqual(messages(workloadCauses(job, changed, base)), ['spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable']);
+  assert.deepEqual(workloadCauses(job, changed, { ...base, spec: { ...base.spec, suspend: true } }), []);
   assert.deepEqual(messages(workloadCauses(job, { ...base, spec: { ...base.spec, template: template({}, 'Always') } }, undefined)), [
     'spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"',
   ]);

@@ -514,3 +514,27 @@ test('namespace deletion: Terminating, 403 on new content, gone after finalize; 
     assert.match(r.stderr, new RegExp(`namespaces "${name}" is forbidden: this namespace may not be deleted`));
   }
 });
+
+test('updates are defaulted too (kubectl replace without replicas stores 1); a running Job refuses a new pod template', { skip }, async () => {
+  const manifest = (image: string, replicas: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: replaced}
+spec:
+${replicas}  selector: {matchLabels: {app: replaced}}
+  template:
+    metadata: {labels: {app: replaced}}
+    spec: {containers: [{name: c, image: ${image}}]}
+`;
+  await kubectlOk(s, ['create', '-f', '-'], manifest('busybox', '  replicas: 4\n'));
+  await kubectlOk(s, ['replace', '-f', '-'], manifest('busybox:1.36', ''));
+  const d = await getJson(['get', 'deploy', 'replaced']);
+  assert.equal(d['spec']['replicas'], 1);
+  assert.equal(d['spec']['strategy']['type'], 'RollingUpdate');
+  assert.equal(d['spec']['template']['spec']['containers'][0]['imagePullPolicy'], 'IfNotPresent');
+  await kubectlOk(s, ['delete', 'deploy', 'replaced']);
+  await kubectlOk(s, ['create', 'job', 'fixed', '--image=busybox', '--', 'true']);
+  const r = await kubectl(s, ['set', 'image', 'job/fixed', 'fixed=busybox:1.36']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /spec\.template: Invalid value: .*: field is immutable/);
+  await kubectlOk(s, ['delete', 'job', 'fixed']);
+});
