@@ -107,6 +107,14 @@ spec:
   assert.notEqual(change.code, 0);
   assert.match(change.stderr, /spec\.selector: Invalid value: .*: field is immutable/);
   await kubectlOk(s, ['delete', 'deploy', 'bad']);
+  // The OpenAPI schema of the kind is what fieldValidation=Strict (kubectl's default) checks against.
+  const typo = await kubectl(
+    s,
+    ['apply', '-f', '-'],
+    manifest('t', 't').replace('name: bad}', 'name: typo}').replace('spec:\n  selector', 'spec:\n  replicaz: 2\n  selector'),
+  );
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stderr, /unknown field "spec\.replicaz"/);
 });
 
 test('kubectl create job / cronjob / pdb (protobuf): defaults, the generated job selector, and the 1.32 columns', { skip }, async () => {
