@@ -65,3 +65,19 @@ test('EndpointSlice: addressType required and one of IPv4, IPv6, FQDN; each endp
   ]);
   assert.match(messages(workloadCauses(slice, { addressType: 'IPv5' }, undefined))[0] ?? '', /Unsupported value: "IPv5"/);
 });
+
+test('ownerReferences must name apiVersion, kind, name and uid, and at most one may be the controller', async () => {
+  const { builtinCauses } = await import('../validation/builtin.ts');
+  const cm = findResource('', 'v1', 'configmaps');
+  assert.ok(cm !== undefined);
+  const ref = (name: string, controller: boolean) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid: `u-${name}`, controller });
+  assert.deepEqual(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [ref('a', true), ref('b', false)] } }, undefined, undefined), []);
+  assert.deepEqual(
+    messages(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'p' }] } }, undefined, undefined)),
+    ['metadata.ownerReferences.uid: Invalid value: "": uid must not be empty'],
+  );
+  assert.match(
+    messages(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [ref('a', true), ref('b', true)] } }, undefined, undefined))[0] ?? '',
+    /Only one reference can have Controller set to true\. Found "true" in references for ReplicaSet\/a and ReplicaSet\/b/,
+  );
+});
