@@ -5,6 +5,7 @@ import type { KubeRest } from '../kube/rest.ts';
 import { CloudHub, type CloudHubOptions } from './cloudhub/cloudhub.ts';
 import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
 import { CloudInformers } from './common/informers/informers.ts';
+import { assembleControlPlane, type ControlPlaneConfig } from './controllers/index.ts';
 import { EdgeController } from './edgecontroller/edgecontroller.ts';
 import { SyncController } from './synccontroller/synccontroller.ts';
 
@@ -18,6 +19,8 @@ export type CloudModulesConfig = {
     nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   };
   syncController: { enable: boolean; periodMs?: number };
+  /** The embedded control plane (controllers, scheduler): only with the embedded API server. */
+  controlPlane?: ControlPlaneConfig;
   /** Watch retry backoff of the shared informers. */
   informerBackoff?: { initialMs: number; maxMs: number };
 };
@@ -37,6 +40,8 @@ export type CloudModuleSet = {
   edgeController: EdgeController;
   syncController: SyncController | undefined;
   informers: CloudInformers;
+  /** Selected controllers that are not built yet (cloudcore names them in one warning). */
+  notBuilt: string[];
 };
 
 /**
@@ -46,10 +51,13 @@ export type CloudModuleSet = {
  */
 export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleDeps): CloudModuleSet {
   const log = deps.log ?? logger;
+  const cp = cfg.controlPlane;
+  const controlPlaneOn = cp !== undefined && (cp.controllers.length > 0 || cp.scheduler);
   const informers = new CloudInformers({
     kc: deps.kubeConfig,
     kube: deps.kube,
     log: log('informers'),
+    allNodes: controlPlaneOn,
     ...(cfg.informerBackoff === undefined ? {} : { backoff: cfg.informerBackoff }),
   });
   const objectSyncs = new ObjectSyncStore(deps.kube);
@@ -72,5 +80,11 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
       ? new SyncController({ records: objectSyncs, live: informers, ...(sc.periodMs === undefined ? {} : { periodMs: sc.periodMs }) })
       : undefined;
   if (syncController !== undefined) modules.push(syncController);
-  return { modules, hub, edgeController, syncController, informers };
+  let notBuilt: string[] = [];
+  if (cp !== undefined && controlPlaneOn) {
+    const plane = assembleControlPlane(cp, { kube: deps.kube, informers, log });
+    modules.push(...plane.modules);
+    notBuilt = plane.notBuilt;
+  }
+  return { modules, hub, edgeController, syncController, informers, notBuilt };
 }

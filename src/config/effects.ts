@@ -135,6 +135,8 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.edgeController.nodeMonitorGracePeriod': 'kubeedge-ts extension: embedded API server marks a silent node Unknown after it',
     'modules.syncController.enable': 'cloudcore.ts',
     'modules.apiServer': 'kubeedge-ts extension: the embedded API server',
+    'modules.controllerManager': 'kubeedge-ts extension: the embedded controllers (src/cloud/controllers)',
+    'modules.scheduler': 'kubeedge-ts extension: the embedded scheduler (src/cloud/controllers)',
   },
 };
 
@@ -273,7 +275,7 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
 
 /** kubeedge-ts's own keys (not in any KubeEdge version), for docs/config.md and `--defaultconfig` comments. */
 export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['modules.apiServer', 'modules.edgeController.nodeMonitorGracePeriod'],
+  cloudcore: ['modules.apiServer', 'modules.controllerManager', 'modules.scheduler', 'modules.edgeController.nodeMonitorGracePeriod'],
   edgecore: ['modules.edgeMesh'],
 };
 
