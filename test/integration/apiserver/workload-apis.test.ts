@@ -215,6 +215,21 @@ endpoints:
   const rs = await getJson(['get', 'endpointslice', 'web-abc']);
   assert.equal(rs['ports'][0]['protocol'], 'TCP');
   assert.match(await kubectlOk(s, ['get', 'all']), /daemonset\.apps\/agent/);
+  await kubectlOk(
+    s,
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: 'agent-5d8f',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds['metadata']['uid'], controller: true }],
+      },
+      revision: 1,
+      data: { spec: { template: {} } },
+    }),
+  );
+  assert.match(await kubectlOk(s, ['get', 'controllerrevisions']), /^NAME\s+CONTROLLER\s+REVISION\s+AGE\nagent-5d8f\s+daemonset\.apps\/agent\s+1\s+\d+s\n/);
 });
 
 test('kubectl api-resources lists the workload kinds with their short names; explain reads their OpenAPI', { skip }, async () => {
