@@ -105,17 +105,14 @@ describe('eventbus with the embedded broker (mqttMode 0)', { skip }, () => {
     const port = await freePort();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     try {
-      await assert.rejects(
-        start(options({ mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${port}` })),
-        (err: unknown) => {
-          assert.ok(err instanceof KubeEdgeError);
-          assert.equal(err.code, 'KE_EVENTBUS_LISTEN');
-          const line = describeError(err);
-          assert.ok(!line.includes('\n'), line);
-          assert.match(line, new RegExp(`MQTT port 127\\.0\\.0\\.1:${port} \\(modules\\.eventBus\\.mqttServerInternal\\) is in use by another process`));
-          return true;
-        },
-      );
+      await assert.rejects(start(options({ mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${port}` })), (err: unknown) => {
+        assert.ok(err instanceof KubeEdgeError);
+        assert.equal(err.code, 'KE_EVENTBUS_LISTEN');
+        const line = describeError(err);
+        assert.ok(!line.includes('\n'), line);
+        assert.match(line, new RegExp(`MQTT port 127\\.0\\.0\\.1:${port} \\(modules\\.eventBus\\.mqttServerInternal\\) is in use by another process`));
+        return true;
+      });
     } finally {
       blocker.close();
     }
