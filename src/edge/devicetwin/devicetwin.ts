@@ -39,11 +39,6 @@ function base(): BaseMessage {
   return { event_id: randomUUID(), timestamp: Date.now() };
 }
 
-/** KubeEdge's device ids were bare names before devices were namespaced: such an id means the default namespace. */
-function normaliseId(id: string): string {
-  return id.includes('/') ? id : `default/${id}`;
-}
-
 /**
  * DeviceTwin (`twin`, group `twin`): the devices of this node, their attributes and twins (desired = expected,
  * reported = actual) in SQLite; answers MQTT twin/state/membership topics, reports to the cloud, hands devices to
@@ -169,6 +164,33 @@ export class DeviceTwin implements Module {
     this.#log?.warn({ source: m.route.source, resource: m.route.resource, op: m.route.operation }, `twin message rejected: ${why}`);
   }
 
+  /**
+   * KubeEdge v1.15's DeviceController names devices by bare name in membership messages (`ID: device.Name`), while
+   * the Device object it sends beside them has the namespace: a bare name means the device of that name we already
+   * know (object or row), else one in `default` until its object says otherwise.
+   */
+  #idOf(raw: string): string {
+    if (raw.includes('/')) return raw;
+    for (const id of [...this.#objects.keys(), ...this.#devices.keys()]) if (id.split('/')[1] === raw) return id;
+    return `default/${raw}`;
+  }
+
+  /** A device a bare-name membership put in `default` moves to the namespace its object names. */
+  #adopt(id: string): void {
+    const [ns, name] = id.split('/');
+    const guess = `default/${name}`;
+    if (ns === 'default' || this.#devices.has(id) || this.#objects.has(guess)) return;
+    const dev = this.#devices.get(guess);
+    if (dev === undefined) return;
+    const moved: TwinDevice = { ...structuredClone(dev), id };
+    this.#store?.deleteDevice(guess);
+    this.#devices.delete(guess);
+    this.#store?.putDevice(moved);
+    const names = Object.keys(moved.twin ?? {});
+    if (names.length > 0) this.#store?.putTwins(id, moved.twin ?? {}, names, false);
+    this.#devices.set(id, moved);
+  }
+
   // ---- the cloud link ----
 
   #onConnection(up: boolean): void {
@@ -219,7 +241,7 @@ export class DeviceTwin implements Module {
       const parts = resource.split('/');
       const i = parts.indexOf('device');
       const rest = parts.slice(i + 1, parts.indexOf('twin'));
-      const id = normaliseId(rest.join('/'));
+      const id = this.#idOf(rest.join('/'));
       const twin = (content as { twin?: Record<string, MsgTwin> } | null)?.twin;
       if (twin === undefined || typeof twin !== 'object') return this.#reject(m, 'cloud_updated without twin');
       this.#applyTwins(id, twin, 'sync', (content as { event_id?: string }).event_id ?? '');
@@ -229,7 +251,7 @@ export class DeviceTwin implements Module {
       const c = content as { added_devices?: TwinDevice[]; removed_devices?: TwinDevice[] } | null;
       if (c === null || typeof c !== 'object') return this.#reject(m, 'membership update without content');
       for (const d of c.added_devices ?? []) this.#addDevice(d);
-      for (const d of c.removed_devices ?? []) this.#removeDevice(normaliseId(d.id ?? d.name));
+      for (const d of c.removed_devices ?? []) this.#removeDevice(this.#idOf(d.id ?? d.name));
       return;
     }
     if (m.route.operation === Operation.response) return; // an ack of our report, handled where it was sent
@@ -238,7 +260,7 @@ export class DeviceTwin implements Module {
 
   /** Adds (or refreshes) a device from the cloud's twin-format data; its twins arrive as a cloud sync. */
   #addDevice(d: TwinDevice): string {
-    const id = normaliseId(d.id ?? d.name);
+    const id = this.#idOf(d.id ?? d.name);
     const cur = this.#devices.get(id);
     const dev: TwinDevice = { ...(cur ?? { twin: {}, attributes: {} }), id, name: d.name ?? id.split('/')[1] ?? id };
     if (d.description !== undefined) dev.description = d.description;
@@ -298,6 +320,7 @@ export class DeviceTwin implements Module {
       return;
     }
     if (obj === null || typeof obj !== 'object') return this.#reject(m, 'device object missing');
+    this.#adopt(id);
     this.#objects.set(id, obj);
     const cur = this.#devices.get(id);
     const dev: TwinDevice = cur ?? { id, name, twin: {}, attributes: {} };
