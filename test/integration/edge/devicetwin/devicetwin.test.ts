@@ -224,6 +224,53 @@ for (const mode of [0, 1, 2] as const) {
       }
     });
 
+    test('twin/get, state/update and membership/get answer on their result topics; the state goes up to the cloud', async () => {
+      const sub = await mosquittoSub(brokerPort, '$hw/events/#', '$hw/events/probe');
+      try {
+        const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`);
+        await client.publishAsync(`${DEVICE_TOPIC}/twin/get`, JSON.stringify({ event_id: 'g1', timestamp: Date.now() }));
+        await client.publishAsync(`${DEVICE_TOPIC}/state/update`, JSON.stringify({ event_id: 's1', timestamp: Date.now(), state: 'online' }));
+        await client.publishAsync(`$hw/events/node/${NODE}/membership/get`, JSON.stringify({ event_id: 'mg1', timestamp: Date.now() }));
+        await client.endAsync();
+        const payloadOf = (topic: string) => {
+          const l = sub.lines.find((x) => x.startsWith(`${topic} `));
+          return l === undefined ? undefined : (JSON.parse(l.slice(topic.length + 1)) as Record<string, unknown>);
+        };
+        await waitFor(
+          () =>
+            payloadOf(`${DEVICE_TOPIC}/twin/get/result`) !== undefined &&
+            payloadOf(`${DEVICE_TOPIC}/state/update/result`) !== undefined &&
+            payloadOf(`$hw/events/node/${NODE}/membership/get/result`) !== undefined,
+          'three results',
+          10_000,
+        );
+        const get = payloadOf(`${DEVICE_TOPIC}/twin/get/result`) as {
+          event_id: string;
+          twin: Record<string, { actual?: { value: string }; expected_version?: unknown }>;
+        };
+        assert.equal(get.event_id, 'g1');
+        assert.equal(get.twin['temperature']?.actual?.value, '21');
+        assert.equal(get.twin['temperature']?.expected_version, undefined, 'versions stay on the edge');
+        const state = payloadOf(`${DEVICE_TOPIC}/state/update/result`) as { device: { name: string; state: string; last_online: string } };
+        assert.equal(state.device.name, 'thermo');
+        assert.equal(state.device.state, 'online');
+        assert.match(state.device.last_online, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+        const members = payloadOf(`$hw/events/node/${NODE}/membership/get/result`) as { event_id: string; devices: Array<{ id: string; name: string }> };
+        assert.equal(members.event_id, 'mg1');
+        assert.deepEqual(
+          members.devices.map((d) => [d.id, d.name]),
+          [['default/thermo', 'thermo']],
+        );
+        await waitFor(
+          () => cloud.devicecontroller.messages.some((m) => m.route.resource === `node/${NODE}/device/default/thermo/state/update`),
+          'state at the cloud',
+          10_000,
+        );
+      } finally {
+        sub.stop();
+      }
+    });
+
     test('a stale cloud update never overwrites a newer value; the edge answers with its own', async () => {
       const before = reports(cloud).length;
       cloud.bus.send(
