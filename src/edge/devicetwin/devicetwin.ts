@@ -59,6 +59,8 @@ export class DeviceTwin implements Module {
   /** Per device, bumped by every change that the cloud must hear; an ack clears the pending flag only if unchanged since. */
   readonly #generation = new Map<string, number>();
   #connected = false;
+  /** Devices an MQTT client addressed by bare name (`$hw/events/device/<name>/...`, KubeEdge v1.15's topics). */
+  readonly #legacy = new Set<string>();
   readonly #stats: DeviceTwinStats = { updates: 0, rejected: 0, toCloud: 0, published: 0, stale: 0 };
 
   constructor(o: DeviceTwinOptions) {
@@ -391,6 +393,10 @@ export class DeviceTwin implements Module {
       return;
     }
     const body = parsePayload(payload);
+    if (t.legacyName !== undefined) {
+      t.id = this.#idOf(t.legacyName);
+      this.#legacy.add(t.id);
+    }
     switch (t.suffix) {
       case TwinSuffix.update: {
         if (body === undefined) return this.#result(t.id, '', Code.badRequest, 'Unmarshal update request body failed, please check the request');
@@ -420,9 +426,16 @@ export class DeviceTwin implements Module {
     );
   }
 
+  /** Publishes on the device's topic, and on its bare-name (KubeEdge v1.15) topic too once a client used that form. */
+  #publishDevice(id: string, suffix: string, payload: unknown): void {
+    this.#publish(deviceTopic(id, suffix), payload);
+    const name = id.split('/')[1];
+    if (this.#legacy.has(id) && name !== undefined) this.#publish(deviceTopic(name, suffix), payload);
+  }
+
   #result(id: string, eventId: string, code: number, reason: string): void {
     this.#stats.rejected++;
-    this.#publish(deviceTopic(id, TwinSuffix.updateResult), { event_id: eventId, timestamp: Date.now(), code, reason });
+    this.#publishDevice(id, TwinSuffix.updateResult, { event_id: eventId, timestamp: Date.now(), code, reason });
   }
 
   /** DealDeviceTwin: store, answer on update/result (edge updates), publish document and delta, tell the cloud. */
@@ -445,10 +458,10 @@ export class DeviceTwin implements Module {
     }
     this.#stats.updates++;
     if (deal === 'sync' && Object.keys(ch.sync).length > 0) this.#stats.stale++;
-    if (deal === 'rest') this.#publish(deviceTopic(id, TwinSuffix.updateResult), { event_id: eventId, timestamp: now, twin: ch.result });
-    if (Object.keys(ch.document).length > 0) this.#publish(deviceTopic(id, TwinSuffix.document), { event_id: eventId, timestamp: now, twin: ch.document });
+    if (deal === 'rest') this.#publishDevice(id, TwinSuffix.updateResult, { event_id: eventId, timestamp: now, twin: ch.result });
+    if (Object.keys(ch.document).length > 0) this.#publishDevice(id, TwinSuffix.document, { event_id: eventId, timestamp: now, twin: ch.document });
     const delta = twinDelta(dev.twin ?? {});
-    if (delta !== undefined && ch.changed.length > 0) this.#publish(deviceTopic(id, TwinSuffix.delta), { ...base(), twin: delta.twin, delta: delta.delta });
+    if (delta !== undefined && ch.changed.length > 0) this.#publishDevice(id, TwinSuffix.delta, { ...base(), twin: delta.twin, delta: delta.delta });
     const desiredChanged = ch.changed.some((k) => twin[k]?.expected !== undefined);
     if (deal === 'sync' && desiredChanged && !fromObject) this.#toDmi(id, Operation.update);
     if (toCloud) {
@@ -493,13 +506,13 @@ export class DeviceTwin implements Module {
   }
 
   #twinGet(id: string, body: Record<string, unknown> | undefined): void {
-    const topic = deviceTopic(id, TwinSuffix.getResult);
+    const publish = (p: unknown) => this.#publishDevice(id, TwinSuffix.getResult, p);
     const eventId = str(body?.['event_id']);
     const dev = this.#devices.get(id);
-    if (body === undefined) return this.#publish(topic, { event_id: '', timestamp: Date.now(), code: Code.badRequest, reason: 'Unmarshal twin info failed' });
+    if (body === undefined) return publish({ event_id: '', timestamp: Date.now(), code: Code.badRequest, reason: 'Unmarshal twin info failed' });
     if (dev === undefined)
-      return this.#publish(topic, { event_id: eventId, timestamp: Date.now(), code: Code.notFound, reason: `Device ${id} not found while getting twin` });
-    this.#publish(topic, { event_id: eventId, timestamp: Date.now(), twin: publicTwins(dev.twin ?? {}) });
+      return publish({ event_id: eventId, timestamp: Date.now(), code: Code.notFound, reason: `Device ${id} not found while getting twin` });
+    publish({ event_id: eventId, timestamp: Date.now(), twin: publicTwins(dev.twin ?? {}) });
   }
 
   /** device.go dealDeviceStateUpdate: state and last_online stored, result published, cloud told. */
@@ -520,7 +533,7 @@ export class DeviceTwin implements Module {
       last_online: dev.last_online,
     });
     const payload = { ...base(), device: { name: dev.name, state: dev.state, last_online: dev.last_online } };
-    this.#publish(deviceTopic(id, TwinSuffix.stateUpdateResult), payload);
+    this.#publishDevice(id, TwinSuffix.stateUpdateResult, payload);
     if (this.#connected) {
       this.#stats.toCloud++;
       this.#bus?.send(

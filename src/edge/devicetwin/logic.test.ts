@@ -51,4 +51,6 @@ test('types and topics', () => {
   assert.deepEqual(parseTwinTopic('$hw/events/node/edge-1/membership/get'), { kind: 'node', node: 'edge-1', suffix: '/membership/get' });
   assert.equal(parseTwinTopic('$hw/events/device/default/thermo/twin/update/result'), undefined);
   assert.equal(parseTwinTopic('$hw/events/device/thermo'), undefined);
+  assert.deepEqual(parseTwinTopic('$hw/events/device/thermo/twin/update'), { kind: 'device', id: 'thermo', suffix: '/twin/update', legacyName: 'thermo' });
+  assert.equal(parseTwinTopic('$hw/events/device/thermo/twin/update/result'), undefined);
 });

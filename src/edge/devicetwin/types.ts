@@ -63,7 +63,7 @@ export const Code = { badRequest: 400, notFound: 404, conflict: 409, internal: 5
 export const DEVICE_STATES = new Set(['online', 'offline', 'ok', 'unknown', 'disconnected']);
 
 /** An MQTT topic DeviceTwin handles, split into the device (or node) and what is asked. */
-export type TwinTopic = { kind: 'device'; id: string; suffix: string } | { kind: 'node'; node: string; suffix: string };
+export type TwinTopic = { kind: 'device'; id: string; suffix: string; legacyName?: string } | { kind: 'node'; node: string; suffix: string };
 
 const DEVICE_SUFFIXES: readonly string[] = [
   TwinSuffix.update,
@@ -78,11 +78,13 @@ const DEVICE_SUFFIXES: readonly string[] = [
 export function parseTwinTopic(topic: string): TwinTopic | undefined {
   if (topic.startsWith(DEVICE_PREFIX)) {
     const rest = topic.slice(DEVICE_PREFIX.length).split('/');
-    if (rest.length < 3) return undefined;
     const [ns, name] = rest;
-    if (ns === undefined || name === undefined || ns === '' || name === '') return undefined;
+    if (ns === undefined || ns === '') return undefined;
     const suffix = `/${rest.slice(2).join('/')}`;
-    return DEVICE_SUFFIXES.includes(suffix) ? { kind: 'device', id: `${ns}/${name}`, suffix } : undefined;
+    if (name !== undefined && name !== '' && rest.length >= 3 && DEVICE_SUFFIXES.includes(suffix)) return { kind: 'device', id: `${ns}/${name}`, suffix };
+    // KubeEdge v1.15 addressed devices by bare name: `$hw/events/device/<name>/twin/update`
+    const legacy = `/${rest.slice(1).join('/')}`;
+    return rest.length >= 2 && DEVICE_SUFFIXES.includes(legacy) ? { kind: 'device', id: ns, suffix: legacy, legacyName: ns } : undefined;
   }
   if (topic.startsWith(NODE_PREFIX)) {
     const rest = topic.slice(NODE_PREFIX.length).split('/');

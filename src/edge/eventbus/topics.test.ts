@@ -12,6 +12,8 @@ test('device topics with namespace and name match the twin subscriptions; result
   assert.ok(any('app/user/x/y'));
   assert.ok(!any('$hw/events/device/default/thermo/twin/update/result'), 'our own result must not loop back');
   assert.ok(!any('$hw/events/device/default/thermo/twin/update/delta'));
+  assert.ok(any('$hw/events/device/thermo/twin/update'), 'KubeEdge v1.15 bare-name form');
+  assert.ok(!any('$hw/events/device/thermo/twin/update/result'));
   assert.ok(!any('$SYS/broker/uptime'));
 });
 

@@ -11,6 +11,9 @@ export const SUBSCRIBED_TOPICS: readonly string[] = [
   '$hw/events/upload/#',
   '$hw/events/device/+/+/state/update',
   '$hw/events/device/+/+/twin/+',
+  // KubeEdge v1.15's bare-name forms, for clients written against it
+  '$hw/events/device/+/state/update',
+  '$hw/events/device/+/twin/+',
   '$hw/events/node/+/membership/get',
   UPLOAD_TOPIC,
   '+/user/#',

@@ -231,6 +231,11 @@ for (const mode of [0, 1, 2] as const) {
         await client.publishAsync(`${DEVICE_TOPIC}/twin/get`, JSON.stringify({ event_id: 'g1', timestamp: Date.now() }));
         await client.publishAsync(`${DEVICE_TOPIC}/state/update`, JSON.stringify({ event_id: 's1', timestamp: Date.now(), state: 'online' }));
         await client.publishAsync(`$hw/events/node/${NODE}/membership/get`, JSON.stringify({ event_id: 'mg1', timestamp: Date.now() }));
+        // a client written for KubeEdge v1.15 names the device without its namespace and hears back on that form
+        await client.publishAsync(
+          '$hw/events/device/thermo/twin/update',
+          JSON.stringify({ event_id: 'legacy-1', timestamp: Date.now(), twin: { temperature: { actual: { value: '22' } } } }),
+        );
         await client.endAsync();
         const payloadOf = (topic: string) => {
           const l = sub.lines.find((x) => x.startsWith(`${topic} `));
@@ -240,8 +245,9 @@ for (const mode of [0, 1, 2] as const) {
           () =>
             payloadOf(`${DEVICE_TOPIC}/twin/get/result`) !== undefined &&
             payloadOf(`${DEVICE_TOPIC}/state/update/result`) !== undefined &&
-            payloadOf(`$hw/events/node/${NODE}/membership/get/result`) !== undefined,
-          'three results',
+            payloadOf(`$hw/events/node/${NODE}/membership/get/result`) !== undefined &&
+            payloadOf('$hw/events/device/thermo/twin/update/result') !== undefined,
+          'four results',
           10_000,
         );
         const get = payloadOf(`${DEVICE_TOPIC}/twin/get/result`) as {
@@ -251,6 +257,8 @@ for (const mode of [0, 1, 2] as const) {
         assert.equal(get.event_id, 'g1');
         assert.equal(get.twin['temperature']?.actual?.value, '21');
         assert.equal(get.twin['temperature']?.expected_version, undefined, 'versions stay on the edge');
+        assert.equal((payloadOf('$hw/events/device/thermo/twin/update/result') as { event_id: string }).event_id, 'legacy-1');
+        await waitFor(() => edge.twin.device('default/thermo')?.twin?.['temperature']?.actual?.value === '22', 'bare-name update stored', 10_000);
         const state = payloadOf(`${DEVICE_TOPIC}/state/update/result`) as { device: { name: string; state: string; last_online: string } };
         assert.equal(state.device.name, 'thermo');
         assert.equal(state.device.state, 'online');
