@@ -13,3 +13,10 @@ export class EventBusStoreError extends KubeEdgeError {
     super('KE_EVENTBUS_STORE', message, context, cause === undefined ? undefined : { cause });
   }
 }
+
+/** `eventBusTLS` is enabled but its CA, certificate or key file cannot be read. */
+export class EventBusTlsError extends KubeEdgeError {
+  constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
+    super('KE_EVENTBUS_TLS', message, context, cause === undefined ? undefined : { cause });
+  }
+}

@@ -113,7 +113,14 @@ export class EventBus implements Module {
         onMessage: (topic, payload) => this.#dispatch(topic, payload),
         ...(o.externalBackoff !== undefined ? { backoff: o.externalBackoff } : {}),
       });
-      this.#external.start();
+      try {
+        this.#external.start();
+      } catch (err) {
+        // not started means not stopped by the runtime: release what this start already holds
+        this.#external = undefined;
+        await this.stop();
+        throw err;
+      }
     }
     ctx.bus.register(this.name, this.group, (m) => this.#onBus(m));
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.ts';
 import { Backoff } from '../edgehub/backoff.ts';
+import { EventBusTlsError } from './errors.ts';
 
 export type ExternalBrokerOptions = {
   /** `mqttServerExternal`, e.g. tcp://127.0.0.1:1883. */
@@ -96,9 +97,16 @@ export class ExternalBroker {
     if (o.username !== '') base.username = o.username;
     if (o.username !== '' && o.password !== '') base.password = o.password;
     if (o.tls.enable) {
-      base.ca = readFileSync(o.tls.caFile);
-      base.cert = readFileSync(o.tls.certFile);
-      base.key = readFileSync(o.tls.keyFile);
+      const read = (key: string, file: string): Buffer => {
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new EventBusTlsError(`modules.eventBus.eventBusTLS.${key} ${file} cannot be read`, { file }, err);
+        }
+      };
+      base.ca = read('tlsMqttCAFile', o.tls.caFile);
+      base.cert = read('tlsMqttCertFile', o.tls.certFile);
+      base.key = read('tlsMqttPrivateKeyFile', o.tls.keyFile);
       base.rejectUnauthorized = true;
     } else {
       // as KubeEdge: an ssl:// broker without eventBusTLS is not verified

@@ -120,6 +120,24 @@ describe('eventbus with the embedded broker (mqttMode 0)', { skip }, () => {
 });
 
 describe('eventbus with an external mosquitto (mqttMode 2)', { skip }, () => {
+  test('eventBusTLS with a missing CA file stops start-up with one line naming the key; the embedded broker of mode 1 is released', async () => {
+    const port = await freePort();
+    const missing = join(dir, 'no-such-ca.crt');
+    const o = options({
+      mqttMode: 1,
+      mqttServerInternal: `tcp://127.0.0.1:${port}`,
+      tls: { enable: true, caFile: missing, certFile: missing, keyFile: missing },
+    });
+    await assert.rejects(start(o), (err: unknown) => {
+      assert.ok(err instanceof KubeEdgeError);
+      assert.equal(err.code, 'KE_EVENTBUS_TLS');
+      assert.match(describeError(err), /modules\.eventBus\.eventBusTLS\.tlsMqttCAFile .*no-such-ca\.crt cannot be read/);
+      return true;
+    });
+    const again = await start(options({ mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${port}` }));
+    await again.rt.stop();
+  });
+
   test('a dead broker does not stop edgecore; EventBus connects once it comes up, and again after it restarts', async () => {
     const port = await freePort();
     const s = await start(options({ mqttMode: 2, mqttServerExternal: `tcp://127.0.0.1:${port}` }));
