@@ -200,7 +200,10 @@ export class DeviceTwin implements Module {
     this.#connected = up;
     if (!up || was) return;
     this.#requestDetail();
-    for (const id of this.#store?.pending() ?? []) this.#syncToCloud(id);
+    for (const id of this.#store?.pending() ?? []) {
+      this.#syncToCloud(id);
+      this.#sendState(id);
+    }
   }
 
   /** communicate.go detailRequest: sent on every (re)connect, answered (if at all) with the node's device list. */
@@ -534,19 +537,27 @@ export class DeviceTwin implements Module {
     });
     const payload = { ...base(), device: { name: dev.name, state: dev.state, last_online: dev.last_online } };
     this.#publishDevice(id, TwinSuffix.stateUpdateResult, payload);
-    if (this.#connected) {
-      this.#stats.toCloud++;
-      this.#bus?.send(
-        EdgeModules.edgeHub,
-        newMessage({
-          source: this.name,
-          group: 'resource',
-          operation: Operation.update,
-          resource: `device/${id}${TwinSuffix.stateUpdate}`,
-          content: JSON.stringify(payload),
-        }),
-      );
-    }
+    if (this.#connected) this.#sendState(id, payload);
+    // offline: the device is flagged pending and its last state goes up with its twin on reconnect
+    else this.#store?.setPending(id, true);
+  }
+
+  /** device.go: `device/<id>/state/update`, content a JSON string `{event_id, timestamp, device:{name, state, last_online}}`. */
+  #sendState(id: string, payload?: unknown): void {
+    const dev = this.#devices.get(id);
+    if (dev === undefined || dev.state === undefined || dev.state === '' || !this.#connected) return;
+    const body = payload ?? { ...base(), device: { name: dev.name, state: dev.state, last_online: dev.last_online } };
+    this.#stats.toCloud++;
+    this.#bus?.send(
+      EdgeModules.edgeHub,
+      newMessage({
+        source: this.name,
+        group: 'resource',
+        operation: Operation.update,
+        resource: `device/${id}${TwinSuffix.stateUpdate}`,
+        content: JSON.stringify(body),
+      }),
+    );
   }
 
   #membershipGet(node: string, payload: string): void {

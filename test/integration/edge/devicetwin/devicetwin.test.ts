@@ -327,6 +327,7 @@ describe("offline: DeviceTwin against a test cloud speaking KubeEdge's wire that
       await waitFor(() => edge.twin.device('default/thermo')?.twin?.['setpoint'] !== undefined, 'device arrived', 10_000);
       await cloud.stop();
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${internal}`);
+      await client.publishAsync(`${DEVICE_TOPIC}/state/update`, JSON.stringify({ event_id: 'st', timestamp: Date.now(), state: 'offline' }));
       for (const v of ['22', '23']) {
         await client.publishAsync(
           `${DEVICE_TOPIC}/twin/update`,
@@ -343,6 +344,9 @@ describe("offline: DeviceTwin against a test cloud speaking KubeEdge's wire that
       cloud = await startTestCloud(pki, cloudPort);
       await waitFor(() => reports(cloud).length > 0, 'report after the cloud returned', 20_000);
       assert.equal(reported(reports(cloud).at(-1), 'temperature'), '23');
+      const states = () => cloud.devicecontroller.messages.filter((m) => m.route.resource === `node/${NODE}/device/default/thermo/state/update`);
+      await waitFor(() => states().length > 0, 'state after the cloud returned', 20_000);
+      assert.equal((JSON.parse(String(states().at(-1)?.content)) as { device: { state: string } }).device.state, 'offline');
     } finally {
       await edge.stop();
       await cloud.stop();
