@@ -54,3 +54,12 @@ test('types and topics', () => {
   assert.deepEqual(parseTwinTopic('$hw/events/device/thermo/twin/update'), { kind: 'device', id: 'thermo', suffix: '/twin/update', legacyName: 'thermo' });
   assert.equal(parseTwinTopic('$hw/events/device/thermo/twin/update/result'), undefined);
 });
+
+test('values must be strings and twins objects, as KubeEdge unmarshals them; nothing is stored otherwise', () => {
+  const stored = { temperature: { optional: true, metadata: { type: 'int' } } };
+  const num = applyTwinUpdate(stored, { temperature: { actual: { value: 21 as unknown as string } } }, 'rest', 1);
+  assert.match(num.error ?? '', /must be a string/);
+  assert.deepEqual(num.changed, []);
+  const notObj = applyTwinUpdate(stored, { temperature: 'hot' as unknown as null }, 'rest', 1);
+  assert.match(notObj.error ?? '', /not an object/);
+});

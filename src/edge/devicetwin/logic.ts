@@ -91,7 +91,12 @@ export function applyTwinUpdate(
   for (const [key, msg] of Object.entries(incoming)) {
     if (!validKey(key))
       return { ...out, twins: structuredClone(stored) as Record<string, MsgTwin>, changed: [], error: `invalid twin key ${key.slice(0, 64)}` };
-    for (const v of [msg?.expected?.value, msg?.actual?.value]) {
+    if (msg !== null && (typeof msg !== 'object' || Array.isArray(msg)))
+      return { ...out, twins: structuredClone(stored) as Record<string, MsgTwin>, changed: [], error: `twin ${key} is not an object` };
+    for (const v of [msg?.expected?.value, msg?.actual?.value] as unknown[]) {
+      // KubeEdge's twin values are JSON strings; a number or object does not unmarshal
+      if (v !== undefined && typeof v !== 'string')
+        return { ...out, twins: structuredClone(stored) as Record<string, MsgTwin>, changed: [], error: `the value of twin ${key} must be a string` };
       if (v !== undefined && v !== '' && !validValue(v))
         return { ...out, twins: structuredClone(stored) as Record<string, MsgTwin>, changed: [], error: `invalid value of twin ${key}` };
     }

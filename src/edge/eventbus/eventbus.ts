@@ -87,7 +87,12 @@ export class EventBus implements Module {
         sessionQueueSize: o.mqttSessionQueueSize,
         log: ctx.log,
         onPublish: (topic, payload) => {
-          if ([...this.#filters].some((f) => topicMatches(f, topic))) this.#dispatch(topic, payload);
+          for (const f of this.#filters) {
+            if (topicMatches(f, topic)) {
+              this.#dispatch(topic, payload);
+              return;
+            }
+          }
         },
       });
       try {

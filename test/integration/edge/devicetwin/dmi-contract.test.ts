@@ -143,3 +143,28 @@ describe('DeviceTwin <-> DMI module on the bus (contract B)', () => {
     }
   });
 });
+
+describe('membership from the cloud', () => {
+  test('membership/detail makes the node hold exactly the listed devices; a removed device goes to dmi as delete; bad content is refused', async () => {
+    const edge = await startEdge(join(dir, 'members.db'));
+    try {
+      const toTwin = (resource: string, content: unknown) =>
+        edge.bus.send('twin', newMessage({ source: 'devicecontroller', group: 'twin', operation: 'update', resource, content }));
+      toTwin('membership', { event_id: 'a', timestamp: 1, added_devices: [{ id: 'default/old', name: 'old' }], removed_devices: [] });
+      await waitFor(() => edge.twin.device('default/old') !== undefined, 'old added');
+      toTwin('membership', { added_devices: 'not a list' });
+      toTwin('membership/detail', { event_id: 'd', timestamp: 2, devices: null });
+      toTwin('membership/detail', {
+        event_id: 'd',
+        timestamp: 3,
+        devices: [{ id: 'default/new', name: 'new', twin: { mode: { expected: { value: 'eco' }, metadata: { type: 'string' } } } }],
+      });
+      await waitFor(() => edge.twin.device('default/new') !== undefined && edge.twin.device('default/old') === undefined, 'detail applied');
+      assert.equal(edge.twin.device('default/new')?.twin?.['mode']?.expected?.value, 'eco');
+      assert.ok(edge.twin.stats.rejected >= 2, 'bad membership content counted');
+      await waitFor(() => edge.dmi.messages.some((m) => m.route.operation === 'delete' && m.route.resource === 'device/default/old'), 'delete to dmi');
+    } finally {
+      await edge.stop();
+    }
+  });
+});
