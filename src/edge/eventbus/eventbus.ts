@@ -108,6 +108,7 @@ export class EventBus implements Module {
     if (o.mqttMode >= 1) {
       this.#external = new ExternalBroker({
         url: o.mqttServerExternal,
+        nodeName: o.nodeName,
         subClientId: o.mqttSubClientID,
         pubClientId: o.mqttPubClientID,
         username: o.mqttUsername,

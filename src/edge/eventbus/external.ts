@@ -7,6 +7,7 @@ import { EventBusTlsError } from './errors.ts';
 export type ExternalBrokerOptions = {
   /** `mqttServerExternal`, e.g. tcp://127.0.0.1:1883. */
   url: string;
+  nodeName: string;
   subClientId: string;
   pubClientId: string;
   username: string;
@@ -21,9 +22,13 @@ export type ExternalBrokerOptions = {
 
 export type ExternalBrokerStats = { connected: boolean; connects: number; failures: number; published: number; dropped: number };
 
-/** KubeEdge names its clients `hub-client-sub-<first 10 digits of the ms clock>` when none is configured. */
-function defaultClientId(kind: 'sub' | 'pub'): string {
-  return `hub-client-${kind}-${String(Date.now()).slice(0, 10)}`;
+/**
+ * KubeEdge names its clients `hub-client-sub-<first 10 digits of the ms clock>` when none is configured. We put the
+ * node name in too: two edges sharing one broker and started in the same second would otherwise take each other's
+ * session over and over.
+ */
+function defaultClientId(kind: 'sub' | 'pub', node: string): string {
+  return `hub-client-${kind}-${node}-${String(Date.now()).slice(0, 10)}`;
 }
 
 /**
@@ -43,9 +48,9 @@ export class ExternalBroker {
   }
 
   start(): void {
-    this.#sub = this.#client(this.#o.subClientId || defaultClientId('sub'), (c) => this.#onSubConnect(c));
+    this.#sub = this.#client(this.#o.subClientId || defaultClientId('sub', this.#o.nodeName), (c) => this.#onSubConnect(c));
     this.#sub.on('message', (topic, payload) => this.#o.onMessage(topic, payload));
-    this.#pub = this.#client(this.#o.pubClientId || defaultClientId('pub'), () => {});
+    this.#pub = this.#client(this.#o.pubClientId || defaultClientId('pub', this.#o.nodeName), () => {});
   }
 
   get connected(): boolean {
