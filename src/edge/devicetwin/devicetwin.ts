@@ -59,6 +59,8 @@ export class DeviceTwin implements Module {
   /** Per device, bumped by every change that the cloud must hear; an ack clears the pending flag only if unchanged since. */
   readonly #generation = new Map<string, number>();
   #connected = false;
+  /** Devices the cloud names other than `<ns>/<name>` (KubeEdge v1.15's DeviceController: the bare name). */
+  #cloudIds = new Map<string, string>();
   /** Devices an MQTT client addressed by bare name (`$hw/events/device/<name>/...`, KubeEdge v1.15's topics). */
   readonly #legacy = new Set<string>();
   readonly #stats: DeviceTwinStats = { updates: 0, rejected: 0, toCloud: 0, published: 0, stale: 0 };
@@ -83,6 +85,7 @@ export class DeviceTwin implements Module {
     this.#log = ctx.log;
     this.#store = new TwinStore(this.#o.dataSource);
     for (const d of this.#store.loadAll()) this.#devices.set(d.id, d);
+    this.#cloudIds = this.#store.cloudIds();
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
     await this.#loadObjects(ctx.bus);
     for (const id of this.#objects.keys()) this.#toDmi(id, Operation.insert);
@@ -191,6 +194,12 @@ export class DeviceTwin implements Module {
     const names = Object.keys(moved.twin ?? {});
     if (names.length > 0) this.#store?.putTwins(id, moved.twin ?? {}, names, false);
     this.#devices.set(id, moved);
+    const cloudId = this.#cloudIds.get(guess);
+    this.#cloudIds.delete(guess);
+    if (cloudId !== undefined) {
+      this.#cloudIds.set(id, cloudId);
+      this.#store?.setCloudId(id, cloudId);
+    }
   }
 
   // ---- the cloud link ----
@@ -265,7 +274,13 @@ export class DeviceTwin implements Module {
 
   /** Adds (or refreshes) a device from the cloud's twin-format data; its twins arrive as a cloud sync. */
   #addDevice(d: TwinDevice): string {
-    const id = this.#idOf(d.id ?? d.name);
+    const raw = d.id ?? d.name;
+    const id = this.#idOf(raw);
+    // report under the id the cloud used, so a v1.15 cloud (bare names) finds the device it sent
+    if (raw !== id && this.#cloudIds.get(id) !== raw) {
+      this.#cloudIds.set(id, raw);
+      this.#store?.setCloudId(id, raw);
+    }
     const cur = this.#devices.get(id);
     const dev: TwinDevice = { ...(cur ?? { twin: {}, attributes: {} }), id, name: d.name ?? id.split('/')[1] ?? id };
     if (d.description !== undefined) dev.description = d.description;
@@ -296,6 +311,7 @@ export class DeviceTwin implements Module {
     this.#devices.delete(id);
     this.#generation.delete(id);
     this.#objects.delete(id);
+    this.#cloudIds.delete(id);
     this.#bus?.send(
       DMI,
       newMessage({
@@ -493,7 +509,7 @@ export class DeviceTwin implements Module {
       source: this.name,
       group: 'resource',
       operation: Operation.update,
-      resource: `device/${id}${TwinSuffix.edgeUpdated}`,
+      resource: `device/${this.#cloudIds.get(id) ?? id}${TwinSuffix.edgeUpdated}`,
       content: { ...base(), twin },
     });
     const gen = this.#generation.get(id) ?? 0;
@@ -554,7 +570,7 @@ export class DeviceTwin implements Module {
         source: this.name,
         group: 'resource',
         operation: Operation.update,
-        resource: `device/${id}${TwinSuffix.stateUpdate}`,
+        resource: `device/${this.#cloudIds.get(id) ?? id}${TwinSuffix.stateUpdate}`,
         content: JSON.stringify(body),
       }),
     );

@@ -28,6 +28,8 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS device_attr_device ON device_attr(deviceid, name)',
   // ours: devices whose twin the cloud has not acknowledged yet, so that an edgecore restarted offline still sends them
   'CREATE TABLE IF NOT EXISTS twin_sync_pending (deviceid TEXT NOT NULL PRIMARY KEY)',
+  // ours: the id the cloud named a device by when it is not `<ns>/<name>` (KubeEdge v1.15 uses the bare name)
+  'CREATE TABLE IF NOT EXISTS twin_cloud_id (deviceid TEXT NOT NULL PRIMARY KEY, cloud_id TEXT NOT NULL)',
 ];
 
 function parseJson<T>(text: string | null): T | undefined {
@@ -103,6 +105,17 @@ export class TwinStore {
     });
   }
 
+  cloudIds(): Map<string, string> {
+    const rows = this.#db.prepare('SELECT deviceid, cloud_id FROM twin_cloud_id').all() as Array<{ deviceid: string; cloud_id: string }>;
+    return new Map(rows.map((r) => [r.deviceid, r.cloud_id]));
+  }
+
+  setCloudId(id: string, cloudId: string): void {
+    this.#tx(id, () => {
+      this.#db.prepare('INSERT OR REPLACE INTO twin_cloud_id (deviceid, cloud_id) VALUES (?, ?)').run(id, cloudId);
+    });
+  }
+
   pending(): string[] {
     return (this.#db.prepare('SELECT deviceid FROM twin_sync_pending ORDER BY deviceid').all() as Array<{ deviceid: string }>).map((r) => r.deviceid);
   }
@@ -164,7 +177,7 @@ export class TwinStore {
 
   deleteDevice(id: string): void {
     this.#tx(id, () => {
-      for (const t of ['device_twin', 'device_attr', 'twin_sync_pending']) this.#db.prepare(`DELETE FROM ${t} WHERE deviceid = ?`).run(id);
+      for (const t of ['device_twin', 'device_attr', 'twin_sync_pending', 'twin_cloud_id']) this.#db.prepare(`DELETE FROM ${t} WHERE deviceid = ?`).run(id);
       this.#db.prepare('DELETE FROM device WHERE id = ?').run(id);
     });
   }

@@ -74,7 +74,8 @@ async function startTestCloud(pki: LinkPki, port: number): Promise<CloudFixture>
   return cloud;
 }
 
-function addThermometer(cloud: CloudFixture, setpoint: string): void {
+/** As KubeEdge v1.15's DeviceController: membership by bare name (v1.17: `<ns>/<name>`), then the model and the Device. */
+function addThermometer(cloud: CloudFixture, setpoint: string, memberId = 'thermo'): void {
   cloud.bus.send(
     'cloudhub',
     newMessage({
@@ -103,7 +104,7 @@ function addThermometer(cloud: CloudFixture, setpoint: string): void {
       group: 'twin',
       operation: 'update',
       resource: `node/${NODE}/membership`,
-      content: { event_id: 'm1', timestamp: Date.now(), added_devices: [{ id: 'thermo', name: 'thermo' }], removed_devices: [] },
+      content: { event_id: 'm1', timestamp: Date.now(), added_devices: [{ id: memberId, name: 'thermo' }], removed_devices: [] },
     }),
   );
   cloud.bus.send(
@@ -128,8 +129,9 @@ function addThermometer(cloud: CloudFixture, setpoint: string): void {
   );
 }
 
-function reports(cloud: CloudFixture): Message[] {
-  return cloud.devicecontroller.messages.filter((m) => m.route.resource === `node/${NODE}/device/default/thermo/twin/edge_updated`);
+/** Reports come under the id the cloud named the device by. */
+function reports(cloud: CloudFixture, cloudId = 'thermo'): Message[] {
+  return cloud.devicecontroller.messages.filter((m) => m.route.resource === `node/${NODE}/device/${cloudId}/twin/edge_updated`);
 }
 
 function reported(m: Message | undefined, prop: string): string | undefined {
@@ -270,7 +272,7 @@ for (const mode of [0, 1, 2] as const) {
           [['default/thermo', 'thermo']],
         );
         await waitFor(
-          () => cloud.devicecontroller.messages.some((m) => m.route.resource === `node/${NODE}/device/default/thermo/state/update`),
+          () => cloud.devicecontroller.messages.some((m) => m.route.resource === `node/${NODE}/device/thermo/state/update`),
           'state at the cloud',
           10_000,
         );
@@ -323,7 +325,7 @@ describe("offline: DeviceTwin against a test cloud speaking KubeEdge's wire that
     let edge = await startEdge({ pki, cloudPort, db, mode: 0, internal, external: await freePort() });
     try {
       await waitFor(() => cloud.hub.isConnected(NODE), 'edge connected', 10_000);
-      addThermometer(cloud, '25');
+      addThermometer(cloud, '25', 'default/thermo');
       await waitFor(() => edge.twin.device('default/thermo')?.twin?.['setpoint'] !== undefined, 'device arrived', 10_000);
       await cloud.stop();
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${internal}`);
@@ -342,8 +344,8 @@ describe("offline: DeviceTwin against a test cloud speaking KubeEdge's wire that
       assert.equal(edge.twin.device('default/thermo')?.twin?.['temperature']?.actual?.value, '23');
       assert.equal(edge.twin.device('default/thermo')?.twin?.['setpoint']?.expected?.value, '25');
       cloud = await startTestCloud(pki, cloudPort);
-      await waitFor(() => reports(cloud).length > 0, 'report after the cloud returned', 20_000);
-      assert.equal(reported(reports(cloud).at(-1), 'temperature'), '23');
+      await waitFor(() => reports(cloud, 'default/thermo').length > 0, 'report after the cloud returned', 20_000);
+      assert.equal(reported(reports(cloud, 'default/thermo').at(-1), 'temperature'), '23');
       const states = () => cloud.devicecontroller.messages.filter((m) => m.route.resource === `node/${NODE}/device/default/thermo/state/update`);
       await waitFor(() => states().length > 0, 'state after the cloud returned', 20_000);
       assert.equal((JSON.parse(String(states().at(-1)?.content)) as { device: { state: string } }).device.state, 'offline');
