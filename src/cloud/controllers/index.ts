@@ -2,6 +2,8 @@ import type { Logger } from '../../core/log.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
+import { EventTtlController } from './eventttl/eventttl.ts';
+import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
@@ -19,6 +21,8 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
  */
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   scheduler: (d) => new Scheduler(d).module,
+  nodelifecycle: (d) => new NodeLifecycleController(d).module,
+  eventttl: (d) => new EventTtlController(d),
 };
 
 export type ControlPlaneConfig = {

@@ -45,7 +45,7 @@ export function termMatches(term: NodeSelectorTerm, node: KubeObject): boolean {
 }
 
 function nodeAffinityOf(pod: KubeObject): NodeAffinity | undefined {
-  return ((pod['spec'] as { affinity?: { nodeAffinity?: NodeAffinity } } | undefined)?.affinity)?.nodeAffinity;
+  return (pod['spec'] as { affinity?: { nodeAffinity?: NodeAffinity } } | undefined)?.affinity?.nodeAffinity;
 }
 
 /** nodeSelector and required node affinity (terms ORed), kube-scheduler's NodeAffinity filter. */

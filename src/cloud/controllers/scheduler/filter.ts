@@ -96,7 +96,9 @@ const WEIGHTS = { taint: 3, nodeAffinity: 2, interPod: 2, leastAllocated: 1, bal
 /** Scores of the feasible nodes (same order), 0..100 per plugin times its weight, as kube-scheduler sums them. */
 export function scoreNodes(f: PodFacts, nodes: NodeInfo[]): number[] {
   const tolerations = tolerationsOf(f.pod);
-  const taintCounts = nodes.map((n) => effectiveTaints(n.node).filter((t) => t.effect === 'PreferNoSchedule' && toleratedBy(tolerations, t) === undefined).length);
+  const taintCounts = nodes.map(
+    (n) => effectiveTaints(n.node).filter((t) => t.effect === 'PreferNoSchedule' && toleratedBy(tolerations, t) === undefined).length,
+  );
   const affinity = nodes.map((n) => preferredNodeAffinityScore(f.pod, n.node));
   const interPod = nodes.map((n) => (f.checkInterPod ? preferredPodAffinityScore(f.pod, n.node, f.placed) : 0));
   const taintN = normalize(taintCounts, true);

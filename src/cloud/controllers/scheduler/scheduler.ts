@@ -54,7 +54,11 @@ export class Scheduler {
 
   constructor(deps: ControllerDeps, o: SchedulerOptions = {}) {
     this.#deps = deps;
-    this.#o = { initialBackoffMs: o.initialBackoffMs ?? 1000, maxBackoffMs: o.maxBackoffMs ?? 10_000, unschedulableRetryMs: o.unschedulableRetryMs ?? 5 * 60_000 };
+    this.#o = {
+      initialBackoffMs: o.initialBackoffMs ?? 1000,
+      maxBackoffMs: o.maxBackoffMs ?? 10_000,
+      unschedulableRetryMs: o.unschedulableRetryMs ?? 5 * 60_000,
+    };
     this.#log = deps.log('scheduler');
     this.#events = new EventRecorder(deps.kube, SCHEDULER_NAME, this.#log);
     const { pods, allNodes } = deps.informers;
@@ -84,7 +88,8 @@ export class Scheduler {
     // A pod that leaves a node, finishes, or changes labels can make room (or an affinity) for a waiting one.
     const freed =
       type === 'delete' ||
-      (old !== undefined && (podPhase(old) !== podPhase(pod) || JSON.stringify(labelsOf(old)) !== JSON.stringify(labelsOf(pod)) || nodeNameOf(old) !== nodeNameOf(pod)));
+      (old !== undefined &&
+        (podPhase(old) !== podPhase(pod) || JSON.stringify(labelsOf(old)) !== JSON.stringify(labelsOf(pod)) || nodeNameOf(old) !== nodeNameOf(pod)));
     if (freed) this.#retryWaiting();
     return [];
   }
@@ -161,7 +166,9 @@ export class Scheduler {
       try {
         await this.#deps.kube.patch(
           `${resourcePath('v1', 'pods', namespaceOf(pod), nameOf(pod))}/status`,
-          { status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: at }] } },
+          {
+            status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: at }] },
+          },
           'strategic',
         );
       } catch (err) {
