@@ -58,18 +58,6 @@ export const CLOUDCORE_RULES: KObj[] = [
     verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterrolebindings', 'rolebindings', 'clusterroles'], verbs: ['list', 'watch'] },
-  // Embedded control plane: scheduler, nodelifecycle, disruption, eventttl (sched).
-  { apiGroups: [''], resources: ['pods/binding', 'pods/eviction'], verbs: ['create'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch', 'delete'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['policy'], resources: ['poddisruptionbudgets/status'], verbs: ['update', 'patch'] },
-  {
-    apiGroups: ['apps'],
-    resources: ['deployments', 'replicasets', 'statefulsets', 'deployments/scale', 'replicasets/scale', 'statefulsets/scale'],
-    verbs: ['get', 'list', 'watch'],
-  },
-  { apiGroups: [''], resources: ['replicationcontrollers', 'replicationcontrollers/scale'], verbs: ['get', 'list', 'watch'] },
 ];
 
 const LABELS = { 'k8s-app': 'kubeedge', kubeedge: 'cloudcore' };
