@@ -137,3 +137,38 @@ export async function testKubeletMarkRunning(admin: KubeRest, node: string): Pro
     );
   }
 }
+
+/**
+ * Test kubelet: until stopped, confirms the deletion of pods on `node` that are being deleted (what a kubelet
+ * does once their containers have stopped), so graceful deletions and evictions complete without a kubelet.
+ */
+export function testKubeletConfirmDeletions(admin: KubeRest, node: string, intervalMs = 200): { stop(): void } {
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const list = await admin.get<{ items: Array<{ metadata: { name: string; namespace: string; deletionTimestamp?: string; uid: string } }> }>(
+          `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`,
+        );
+        for (const p of list.items) {
+          if (p.metadata.deletionTimestamp === undefined) continue;
+          await admin.delete(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`, {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            gracePeriodSeconds: 0,
+            preconditions: { uid: p.metadata.uid },
+          });
+        }
+      } catch {
+        // gone meanwhile, or the server is stopping: look again next round
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  };
+  void tick();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
