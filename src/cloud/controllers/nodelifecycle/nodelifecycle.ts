@@ -11,6 +11,12 @@ import { readyStatus, taintsOf } from '../scheduler/taints.ts';
 import { evictionTime, taintEvicts } from './eviction.ts';
 import { reconcileTaints } from './taints.ts';
 
+/** lastTransitionTime of an object's Ready condition ('' when none). */
+function readyTransition(o: KubeObject): string {
+  const conds = (o['status'] as { conditions?: Array<{ type?: string; lastTransitionTime?: string }> } | undefined)?.conditions ?? [];
+  return conds.find((c) => c.type === 'Ready')?.lastTransitionTime ?? '';
+}
+
 function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
@@ -28,6 +34,8 @@ export class NodeLifecycleController {
   readonly #deps: ControllerDeps;
   readonly #events: EventRecorder;
   readonly #log: Logger;
+  /** Per node, the Ready transition (its lastTransitionTime) whose pods have been marked not Ready. */
+  readonly #marked = new Map<string, string>();
 
   constructor(deps: ControllerDeps) {
     this.#deps = deps;
@@ -66,13 +74,25 @@ export class NodeLifecycleController {
       return undefined; // the node's update event brings the next round with the new taints
     }
     const pods = this.#deps.informers.podsOn(name).filter((p) => !isBeingDeleted(p) && podPhase(p) !== 'Succeeded' && podPhase(p) !== 'Failed');
-    if (readyStatus(node) !== 'True') await this.#markPodsNotReady(pods);
+    if (readyStatus(node) === 'True') this.#marked.delete(name);
+    else {
+      // Once per transition, as Kubernetes does: a pod reported Ready after that (an edge whose status reached
+      // us before its node's did) is left alone, or nothing would set it Ready again.
+      const since = readyTransition(node);
+      if (this.#marked.get(name) !== since) {
+        await this.#markPodsNotReady(pods, since);
+        this.#marked.set(name, since);
+      }
+    }
     return this.#evict(node, pods, now);
   }
 
-  async #markPodsNotReady(pods: KubeObject[]): Promise<void> {
+  async #markPodsNotReady(pods: KubeObject[], since: string): Promise<void> {
+    const sinceMs = Date.parse(since);
     for (const pod of pods) {
       if (!isPodReady(pod)) continue;
+      const readyAt = Date.parse(readyTransition(pod));
+      if (!Number.isNaN(sinceMs) && !Number.isNaN(readyAt) && readyAt > sinceMs) continue;
       try {
         await this.#deps.kube.patch(
           `${resourcePath('v1', 'pods', namespaceOf(pod), nameOf(pod))}/status`,
