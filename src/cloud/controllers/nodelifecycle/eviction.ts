@@ -15,15 +15,22 @@ export function taintEvicts(taint: Taint, edgeNode: boolean, labels: Record<stri
   return taint.key !== TAINT_NOT_READY && taint.key !== TAINT_UNREACHABLE;
 }
 
+/** What kube-apiserver's DefaultTolerationSeconds admission gives a pod for not-ready and unreachable (300 s). */
+export const DEFAULT_TOLERATION_SECONDS = 300;
+
 /**
  * Kubernetes' taint manager for one pod: when it must go (ms since epoch; now when it tolerates one of the
  * taints not at all), or undefined when it tolerates them all for ever. A taint's time starts at its timeAdded.
+ * A pod that does not mention not-ready or unreachable tolerates them for `defaultSeconds`, as the tolerations
+ * kube-apiserver's DefaultTolerationSeconds admission adds to every pod would.
  */
-export function evictionTime(pod: KubeObject, taints: Taint[], now: number): number | undefined {
+export function evictionTime(pod: KubeObject, taints: Taint[], now: number, defaultSeconds = DEFAULT_TOLERATION_SECONDS): number | undefined {
   const tolerations = tolerationsOf(pod);
   let at: number | undefined;
   for (const t of taints) {
-    const tol = toleratedBy(tolerations, t);
+    const health = t.key === TAINT_NOT_READY || t.key === TAINT_UNREACHABLE;
+    const tol =
+      toleratedBy(tolerations, t) ?? (health ? { key: t.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: defaultSeconds } : undefined);
     if (tol === undefined) return now;
     if (typeof tol.tolerationSeconds !== 'number') continue;
     const added = Date.parse(t.timeAdded ?? '');

@@ -46,7 +46,8 @@ test('edge nodes evict nothing for NotReady/unreachable unless opted in; tolerat
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const taint = { ...unreachable, timeAdded: '2026-01-01T00:00:00Z' };
   const pod = (tolerations: unknown[]): KubeObject => ({ spec: { tolerations } });
-  assert.equal(evictionTime(pod([]), [taint], t0 + 5), t0 + 5, 'not tolerated: now');
+  assert.equal(evictionTime(pod([]), [taint], t0 + 5), t0 + 300_000, 'not mentioned: the default 300 s');
+  assert.equal(evictionTime(pod([]), [{ key: 'maintenance', effect: 'NoExecute' }], t0 + 5), t0 + 5, 'not tolerated: now');
   assert.equal(evictionTime(pod([{ key: unreachable.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }]), [taint], t0), t0 + 300_000);
   assert.equal(evictionTime(pod([{ operator: 'Exists' }]), [taint], t0), undefined, 'tolerated for ever');
 });

@@ -8,7 +8,7 @@ import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import { isBeingDeleted, isPodReady, labelsOf, nameOf, namespaceOf, podPhase, resourcePath, splitKey } from '../kit/objects.ts';
 import { readyStatus, taintsOf } from '../scheduler/taints.ts';
-import { evictionTime, taintEvicts } from './eviction.ts';
+import { DEFAULT_TOLERATION_SECONDS, evictionTime, taintEvicts } from './eviction.ts';
 import { reconcileTaints } from './taints.ts';
 
 /** lastTransitionTime of an object's Ready condition ('' when none). */
@@ -20,6 +20,11 @@ function readyTransition(o: KubeObject): string {
 function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
+
+export type NodeLifecycleOptions = {
+  /** How long a pod that does not mention not-ready/unreachable tolerates them (DefaultTolerationSeconds). */
+  defaultTolerationSeconds?: number;
+};
 
 /**
  * Kubernetes' node lifecycle controller for the embedded control plane, built on the Ready condition that
@@ -37,8 +42,11 @@ export class NodeLifecycleController {
   /** Per node, the Ready transition (its lastTransitionTime) whose pods have been marked not Ready. */
   readonly #marked = new Map<string, string>();
 
-  constructor(deps: ControllerDeps) {
+  readonly #defaultTolerationSeconds: number;
+
+  constructor(deps: ControllerDeps, o: NodeLifecycleOptions = {}) {
     this.#deps = deps;
+    this.#defaultTolerationSeconds = o.defaultTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS;
     this.#log = deps.log('nodelifecycle-controller');
     this.#events = new EventRecorder(deps.kube, 'node-controller', this.#log);
     const c = new Controller({
@@ -112,7 +120,7 @@ export class NodeLifecycleController {
     if (noExecute.length === 0) return undefined;
     let next: number | undefined;
     for (const pod of pods) {
-      const at = evictionTime(pod, noExecute, now);
+      const at = evictionTime(pod, noExecute, now, this.#defaultTolerationSeconds);
       if (at === undefined) continue;
       if (at > now) {
         next = next === undefined ? at : Math.min(next, at);

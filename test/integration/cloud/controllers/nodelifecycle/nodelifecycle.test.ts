@@ -76,7 +76,7 @@ test('a node going Unknown gets the unreachable taints; edge pods stay bound, a 
   // The non-edge pod and the opted-in edge node's pod go once their 2 s toleration is over ...
   await waitFor(async () => (await getPod('worker-short'))?.metadata.deletionTimestamp !== undefined, 30_000);
   await waitFor(async () => (await getPod('optin'))?.metadata.deletionTimestamp !== undefined, 30_000);
-  // ... the edge node's pods stay, the one with no toleration at all (evicted at once elsewhere) included.
+  // ... the edge node's pods stay, the one that mentions no toleration (300 s elsewhere) included.
   // A cloudcore restart re-reads everything and still evicts no edge pod: once the restarted controller has
   // evicted a new non-edge pod, it has been through every node.
   cp = await cp.restart();
