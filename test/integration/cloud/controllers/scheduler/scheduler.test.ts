@@ -187,6 +187,16 @@ test('cordon: new pods avoid the node; uncordon lets them back', async () => {
   await deletePods('c1', 'c2', 'c3', 'c4');
 });
 
+test('a cloudcore restart resumes: a pod created while it was down is scheduled, a pending one stays pending', async () => {
+  await cp.stop();
+  await kubectlOk(cp.api, ['run', 'while-down', '--image=busybox']);
+  cp = await cp.restart();
+  assert.ok(['n1', 'n2'].includes(await boundNode('while-down')));
+  assert.match(await unschedulableMessage('big'), /2 Insufficient cpu/);
+  assert.equal((await pod('big')).spec.nodeName, undefined);
+  await deletePods('while-down');
+});
+
 test('a pending pod is scheduled when a node that fits joins', async () => {
   assert.equal((await pod('big')).spec.nodeName, undefined);
   await createTestNode(cp.admin, 'n3', { cpu: '16' });
