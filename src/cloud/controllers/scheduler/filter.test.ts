@@ -154,3 +154,28 @@ test('assumed pods hold their node until the informer confirms; ties are broken 
     2,
   );
 });
+
+test('scores: PreferNoSchedule taints, preferred pod affinity and least allocated steer the choice', () => {
+  const cache = new SchedulerCache();
+  const nodes = [node('a', { taints: [{ key: 'soft', effect: 'PreferNoSchedule' }] }), node('b')];
+  let infos = cache.nodeInfos(nodes);
+  let s = scoreNodes(podFacts(pod('p'), infos), infos);
+  assert.ok((s[1] ?? 0) > (s[0] ?? 0), 'the untainted node wins');
+
+  const web = { ...pod('w', {}, { app: 'web' }), spec: { nodeName: 'a', containers: [{ name: 'c' }] } };
+  cache.onPod('add', web, undefined);
+  infos = cache.nodeInfos([node('a'), node('b')]);
+  const near = pod('p', {
+    affinity: {
+      podAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' } },
+        ],
+      },
+    },
+  });
+  s = scoreNodes(podFacts(near, infos), infos);
+  assert.ok((s[0] ?? 0) > (s[1] ?? 0), 'next to the pod it prefers, though that node is fuller');
+  s = scoreNodes(podFacts(pod('q', cpu('500m')), infos), infos);
+  assert.ok((s[1] ?? 0) > (s[0] ?? 0), 'without preferences the emptier node wins');
+});
