@@ -11,6 +11,9 @@ import { filterNode, fitErrorMessage, pickNode, podFacts, scoreNodes } from './f
 
 export const SCHEDULER_NAME = 'default-scheduler';
 
+/** Bindings on their way at once; the next decision waits for one to finish beyond this. */
+const MAX_BINDINGS_IN_FLIGHT = 16;
+
 export type SchedulerOptions = {
   /** First retry of an unschedulable pod after a cluster change; doubles per attempt up to maxBackoffMs. */
   initialBackoffMs?: number;
@@ -51,6 +54,7 @@ export class Scheduler {
   readonly #events: EventRecorder;
   readonly #log: Logger;
   readonly #o: Required<SchedulerOptions>;
+  readonly #binding = new Set<Promise<void>>();
 
   constructor(deps: ControllerDeps, o: SchedulerOptions = {}) {
     this.#deps = deps;
@@ -75,7 +79,17 @@ export class Scheduler {
       ],
       reconcile: (key) => this.#schedule(key),
     });
-    this.module = this.#controller;
+    const c = this.#controller;
+    this.module = {
+      name: c.name,
+      group: c.group,
+      enabled: c.enabled,
+      start: (ctx) => c.start(ctx),
+      stop: async () => {
+        await c.stop();
+        await Promise.allSettled(this.#binding);
+      },
+    };
   }
 
   #podEvent(pod: KubeObject, type: string, old: KubeObject | undefined): string[] {
@@ -130,8 +144,19 @@ export class Scheduler {
     const chosen = feasible[pickNode(scoreNodes(facts, feasible))];
     if (chosen === undefined) return undefined;
     const nodeName = nameOf(chosen.node);
-    // Assumed before the request: the next pod already sees this one on the node.
+    // Assumed at once: the next pod is weighed with this one on the node while the binding is on its way, as
+    // kube-scheduler's binding cycle runs beside the next scheduling cycle.
     this.#cache.assume(pod, nodeName);
+    this.#attempts.delete(key);
+    if (this.#binding.size >= MAX_BINDINGS_IN_FLIGHT) await Promise.race(this.#binding);
+    const p = this.#bind(key, pod, nodeName).finally(() => this.#binding.delete(p));
+    this.#binding.add(p);
+    return undefined;
+  }
+
+  async #bind(key: string, pod: KubeObject, nodeName: string): Promise<void> {
+    const namespace = namespaceOf(pod);
+    const name = nameOf(pod);
     try {
       await this.#deps.kube.create(`${resourcePath('v1', 'pods', namespace, name)}/binding`, {
         apiVersion: 'v1',
@@ -140,18 +165,19 @@ export class Scheduler {
         target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
       });
     } catch (err) {
-      this.#cache.onPod('delete', pod, undefined);
+      this.#cache.onPod('delete', pod, undefined); // no longer assumed
       if (err instanceof KubeApiError && (err.statusCode === 404 || err.statusCode === 409)) {
         // Gone, or bound meanwhile by someone else: the informer brings the truth.
         this.#log.info({ pod: key, node: nodeName, status: err.statusCode }, 'binding not applied');
-        return undefined;
+      } else {
+        const retryInMs = this.#controller.queue.retry(key);
+        this.#log.warn({ err, pod: key, node: nodeName, retryInMs }, 'binding failed, retrying');
       }
-      throw err;
+      return;
     }
-    this.#attempts.delete(key);
+    this.#controller.queue.forget(key);
     this.#events.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
     this.#log.debug({ pod: key, node: nodeName }, 'pod bound');
-    return undefined;
   }
 
   async #unschedulable(key: string, pod: KubeObject, message: string): Promise<ReconcileResult> {
