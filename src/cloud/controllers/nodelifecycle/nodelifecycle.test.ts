@@ -51,3 +51,7 @@ test('edge nodes evict nothing for NotReady/unreachable unless opted in; tolerat
   assert.equal(evictionTime(pod([{ key: unreachable.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }]), [taint], t0), t0 + 300_000);
   assert.equal(evictionTime(pod([{ operator: 'Exists' }]), [taint], t0), undefined, 'tolerated for ever');
 });
+
+test('a node that has posted no Ready condition yet gets no taint', () => {
+  assert.equal(reconcileTaints({ metadata: { name: 'n' }, spec: {} }, 'T'), undefined);
+});

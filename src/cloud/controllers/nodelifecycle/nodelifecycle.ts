@@ -82,7 +82,8 @@ export class NodeLifecycleController {
       return undefined; // the node's update event brings the next round with the new taints
     }
     const pods = this.#deps.informers.podsOn(name).filter((p) => !isBeingDeleted(p) && podPhase(p) !== 'Succeeded' && podPhase(p) !== 'Failed');
-    if (readyStatus(node) === 'True') this.#marked.delete(name);
+    const ready = readyStatus(node);
+    if (ready === 'True' || ready === undefined) this.#marked.delete(name);
     else {
       // Once per transition, as Kubernetes does: a pod reported Ready after that (an edge whose status reached
       // us before its node's did) is left alone, or nothing would set it Ready again.

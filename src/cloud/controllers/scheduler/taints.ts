@@ -33,11 +33,16 @@ export function toleratedBy(tolerations: Toleration[], taint: Taint): Toleration
 
 type Condition = { type?: string; status?: string };
 
-/** The node's Ready condition status: 'True', 'False', or 'Unknown' (also when it has posted none). */
-export function readyStatus(node: KubeObject): 'True' | 'False' | 'Unknown' {
+/**
+ * The node's Ready condition status: 'True', 'False', 'Unknown', or undefined when it has posted none yet (a
+ * node just registered: Kubernetes leaves it to the kubelet's own registration taint, and to the node monitor,
+ * which turns it Unknown once it has been silent too long).
+ */
+export function readyStatus(node: KubeObject): 'True' | 'False' | 'Unknown' | undefined {
   const conds = (node['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? [];
-  const s = conds.find((c) => c.type === 'Ready')?.status;
-  return s === 'True' || s === 'False' ? s : 'Unknown';
+  const c = conds.find((x) => x.type === 'Ready');
+  if (c === undefined) return undefined;
+  return c.status === 'True' || c.status === 'False' ? c.status : 'Unknown';
 }
 
 /**
