@@ -7,7 +7,7 @@ import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import { isBeingDeleted, isPodReady, labelsOf, nameOf, namespaceOf, podPhase, resourcePath, splitKey } from '../kit/objects.ts';
-import { readyStatus, taintsOf } from '../scheduler/taints.ts';
+import { readyStatus, type Taint, taintsOf } from '../scheduler/taints.ts';
 import { DEFAULT_TOLERATION_SECONDS, evictionTime, taintEvicts } from './eviction.ts';
 import { reconcileTaints } from './taints.ts';
 
@@ -81,10 +81,16 @@ export class NodeLifecycleController {
       );
       return undefined; // the node's update event brings the next round with the new taints
     }
-    const pods = this.#deps.informers.podsOn(name).filter((p) => !isBeingDeleted(p) && podPhase(p) !== 'Succeeded' && podPhase(p) !== 'Failed');
     const ready = readyStatus(node);
-    if (ready === 'True' || ready === undefined) this.#marked.delete(name);
-    else {
+    const edge = EDGE_ROLE_LABEL in labelsOf(node);
+    const noExecute = taintsOf(node).filter((t) => taintEvicts(t, edge, labelsOf(node)));
+    if (ready === 'True' || ready === undefined) {
+      this.#marked.delete(name);
+      // The common case, on every pod event of a healthy node: nothing to look at.
+      if (noExecute.length === 0) return undefined;
+    }
+    const pods = this.#deps.informers.podsOn(name).filter((p) => !isBeingDeleted(p) && podPhase(p) !== 'Succeeded' && podPhase(p) !== 'Failed');
+    if (ready !== 'True' && ready !== undefined) {
       // Once per transition, as Kubernetes does: a pod reported Ready after that (an edge whose status reached
       // us before its node's did) is left alone, or nothing would set it Ready again.
       const since = readyTransition(node);
@@ -93,7 +99,7 @@ export class NodeLifecycleController {
         this.#marked.set(name, since);
       }
     }
-    return this.#evict(node, pods, now);
+    return this.#evict(pods, noExecute, now);
   }
 
   async #markPodsNotReady(pods: KubeObject[], since: string): Promise<void> {
@@ -115,9 +121,7 @@ export class NodeLifecycleController {
     }
   }
 
-  async #evict(node: KubeObject, pods: KubeObject[], now: number): Promise<ReconcileResult> {
-    const edge = EDGE_ROLE_LABEL in labelsOf(node);
-    const noExecute = taintsOf(node).filter((t) => taintEvicts(t, edge, labelsOf(node)));
+  async #evict(pods: KubeObject[], noExecute: Taint[], now: number): Promise<ReconcileResult> {
     if (noExecute.length === 0) return undefined;
     let next: number | undefined;
     for (const pod of pods) {

@@ -30,7 +30,7 @@ function reasonsFor(p: KubeObject, nodes: KubeObject[], bound: KubeObject[] = []
   const cache = new SchedulerCache();
   for (const b of bound) cache.onPod('add', b, undefined);
   const infos = cache.nodeInfos(nodes);
-  const f = podFacts(p, infos);
+  const f = podFacts(p, infos, cache.anyAffinity);
   return infos.map((n) => filterNode(f, n));
 }
 

@@ -26,17 +26,12 @@ export type PodFacts = {
   checkInterPod: boolean;
 };
 
-export function podFacts(pod: KubeObject, nodes: NodeInfo[]): PodFacts {
+/** `anyAffinity`: whether some bound pod has pod (anti-)affinity rules (else their placement is not gathered). */
+export function podFacts(pod: KubeObject, nodes: NodeInfo[], anyAffinity = true): PodFacts {
+  const checkInterPod = anyAffinity || hasPodAffinityRules(pod);
   const placed: Placed[] = [];
-  let existingAnti = false;
-  for (const n of nodes) {
-    for (const p of n.pods) {
-      placed.push({ pod: p, node: n.node });
-      if (hasPodAffinityRules(p)) existingAnti = true;
-    }
-  }
-  const checkInterPod = existingAnti || hasPodAffinityRules(pod);
-  return { pod, requests: podRequests(pod), forScore: podRequestsForScore(pod), ports: hostPortsOf(pod), placed: checkInterPod ? placed : [], checkInterPod };
+  if (checkInterPod) for (const n of nodes) for (const p of n.pods) placed.push({ pod: p, node: n.node });
+  return { pod, requests: podRequests(pod), forScore: podRequestsForScore(pod), ports: hostPortsOf(pod), placed, checkInterPod };
 }
 
 /**

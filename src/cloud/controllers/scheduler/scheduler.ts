@@ -137,7 +137,7 @@ export class Scheduler {
     if (this.#cache.isAssumed(key)) return undefined;
     const nodes = this.#deps.informers.allNodes.list().filter((n) => !isBeingDeleted(n));
     const infos = this.#cache.nodeInfos(nodes);
-    const facts = podFacts(pod, infos);
+    const facts = podFacts(pod, infos, this.#cache.anyAffinity);
     const reasons = infos.map((n) => filterNode(facts, n));
     const feasible = infos.filter((_, i) => (reasons[i] ?? []).length === 0);
     if (feasible.length === 0) return this.#unschedulable(key, pod, fitErrorMessage(infos.length, reasons));
