@@ -179,3 +179,24 @@ test('scores: PreferNoSchedule taints, preferred pod affinity and least allocate
   s = scoreNodes(podFacts(pod('q', cpu('500m')), infos), infos);
   assert.ok((s[1] ?? 0) > (s[0] ?? 0), 'without preferences the emptier node wins');
 });
+
+test('the cache follows pod changes: requests updated, a finished or deleted pod releases its node', () => {
+  const cache = new SchedulerCache();
+  const nodes = [node('a', { cpu: '4' }), node('b', { cpu: '4' })];
+  const on = (n: string, c: string, phase = 'Running'): KubeObject => ({
+    ...pod('x'),
+    spec: { nodeName: n, containers: [{ name: 'c', resources: { requests: { cpu: c } } }] },
+    status: { phase },
+  });
+  const cpuOf = () => cache.nodeInfos(nodes).map((i) => i.requested.cpu);
+  cache.onPod('add', on('a', '1'), undefined);
+  assert.deepEqual(cpuOf(), [1000, 0]);
+  cache.onPod('update', on('a', '2'), on('a', '1'));
+  assert.deepEqual(cpuOf(), [2000, 0]);
+  cache.onPod('update', on('a', '2', 'Succeeded'), on('a', '2'));
+  assert.deepEqual(cpuOf(), [0, 0]);
+  cache.onPod('add', on('b', '3'), undefined);
+  assert.deepEqual(cpuOf(), [0, 3000]);
+  cache.onPod('delete', on('b', '3'), on('b', '3'));
+  assert.deepEqual(cpuOf(), [0, 0]);
+});
