@@ -11,9 +11,10 @@ import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle,
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
+import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start', 'scheduler'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -61,6 +62,7 @@ const P = {
     ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 }
     : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
+  scheduler: full ? { nodes: 100, pods: 3000 } : { nodes: 50, pods: 500 },
 };
 
 const m = machine();
@@ -80,6 +82,15 @@ const say = (r: BenchResult) => {
 
 if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+if (only.has('scheduler')) {
+  const o = P.scheduler;
+  say(
+    await runBench('scheduler', `Embedded scheduler: ${o.pods} pods over ${o.nodes} nodes`, profile, m, (out) =>
+      schedulerBench({ workDir, ...o, concurrency: 16, timeoutMs: 60_000 + o.pods * 50 }, out),
+    ),
+  );
 }
 
 const wantFleet = only.has('edgemark') || only.has('fanout') || only.has('reconnect');

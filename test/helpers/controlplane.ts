@@ -74,3 +74,101 @@ export async function startControlPlane(controllers: string[], api?: TestServer)
     },
   };
 }
+
+/** A Node as a test creates it (no kubelet behind it): capacity = allocatable, a Ready condition, labels, taints. */
+export type TestNodeSpec = {
+  cpu?: string;
+  memory?: string;
+  pods?: number;
+  labels?: Record<string, string>;
+  taints?: Array<{ key: string; value?: string; effect: string }>;
+  ready?: 'True' | 'False' | 'Unknown';
+  unschedulable?: boolean;
+};
+
+/** Test nodes: creates Node `name` through the admin client, with its status (what a kubelet would post). */
+export async function createTestNode(admin: KubeRest, name: string, s: TestNodeSpec = {}): Promise<void> {
+  const resources = { cpu: s.cpu ?? '4', memory: s.memory ?? '8Gi', pods: String(s.pods ?? 110), 'ephemeral-storage': '100Gi' };
+  await admin.create('/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(s.labels ?? {}) } },
+    spec: { ...(s.taints === undefined ? {} : { taints: s.taints }), ...(s.unschedulable === true ? { unschedulable: true } : {}) },
+  });
+  await setTestNodeReady(admin, name, s.ready ?? 'True', resources);
+}
+
+/** Test nodes: sets the node's Ready condition as its kubelet (or the node monitor, for Unknown) would. */
+export async function setTestNodeReady(admin: KubeRest, name: string, ready: 'True' | 'False' | 'Unknown', resources?: Record<string, string>): Promise<void> {
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const reason = ready === 'True' ? 'KubeletReady' : ready === 'False' ? 'KubeletNotReady' : 'NodeStatusUnknown';
+  await admin.patch(
+    `/api/v1/nodes/${name}/status`,
+    {
+      status: {
+        ...(resources === undefined ? {} : { capacity: resources, allocatable: resources }),
+        conditions: [{ type: 'Ready', status: ready, reason, message: reason, lastHeartbeatTime: at, lastTransitionTime: at }],
+      },
+    },
+    'strategic',
+  );
+}
+
+/** Test kubelet: marks every pod bound to `node` Running and Ready (nothing runs; only the status is posted). */
+export async function testKubeletMarkRunning(admin: KubeRest, node: string): Promise<void> {
+  const list = await admin.get<{ items: Array<{ metadata: { name: string; namespace: string }; status?: { phase?: string } }> }>(
+    `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`,
+  );
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const p of list.items) {
+    if (p.status?.phase === 'Running') continue;
+    await admin.patch(
+      `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
+      {
+        status: {
+          phase: 'Running',
+          conditions: [
+            { type: 'Ready', status: 'True', lastTransitionTime: at },
+            { type: 'ContainersReady', status: 'True', lastTransitionTime: at },
+          ],
+        },
+      },
+      'strategic',
+    );
+  }
+}
+
+/**
+ * Test kubelet: until stopped, confirms the deletion of pods on `node` that are being deleted (what a kubelet
+ * does once their containers have stopped), so graceful deletions and evictions complete without a kubelet.
+ */
+export function testKubeletConfirmDeletions(admin: KubeRest, node: string, intervalMs = 200): { stop(): void } {
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const list = await admin.get<{ items: Array<{ metadata: { name: string; namespace: string; deletionTimestamp?: string; uid: string } }> }>(
+          `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`,
+        );
+        for (const p of list.items) {
+          if (p.metadata.deletionTimestamp === undefined) continue;
+          await admin.delete(`/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`, {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            gracePeriodSeconds: 0,
+            preconditions: { uid: p.metadata.uid },
+          });
+        }
+      } catch {
+        // gone meanwhile, or the server is stopping: look again next round
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  };
+  void tick();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
