@@ -58,9 +58,6 @@ export const CLOUDCORE_RULES: KObj[] = [
     verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterrolebindings', 'rolebindings', 'clusterroles'], verbs: ['list', 'watch'] },
-  // Embedded Deployment and ReplicaSet controllers: their kinds, and adopting/releasing pods (ownerReferences patches).
-  { apiGroups: ['apps'], resources: ['deployments', 'deployments/status', 'replicasets', 'replicasets/status'], verbs: ALL },
-  { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
 ];
 
 const LABELS = { 'k8s-app': 'kubeedge', kubeedge: 'cloudcore' };
