@@ -192,15 +192,30 @@ describe('deployment controller (embedded control plane, real kubectl, test kube
     await waitFor(async () => (await replicaSets('roll')).length === 2, 20_000, 200);
   });
 
-  test('scale to 0 removes the pods; scale up brings them back', async () => {
-    // `kubectl scale` needs the scale subresource (API server work in progress): a patch of spec.replicas meanwhile.
-    await kubectlOk(cp.api, ['patch', 'deployment', 'web', '-p', '{"spec":{"replicas":0}}']);
+  test('kubectl scale to 0 removes the pods; scale up brings them back in the same ReplicaSet', async () => {
+    await kubectlOk(cp.api, ['scale', 'deployment/web', '--replicas=0']);
     await waitFor(async () => (await pods('web')).length === 0, 20_000, 200);
     await rolledOut('web');
-    await kubectlOk(cp.api, ['patch', 'deployment', 'web', '-p', '{"spec":{"replicas":2}}']);
+    await kubectlOk(cp.api, ['scale', 'deployment/web', '--replicas=2']);
     await rolledOut('web');
     assert.equal((await pods('web')).filter(alive).length, 2);
     assert.equal((await replicaSets('web')).length, 1, 'scaling is not a rollout');
+    const events = await kubectlOk(cp.api, [
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.kind=Deployment,involvedObject.name=web',
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    assert.match(events, /Scaled down replica set web-\w+ from 3 to 0/);
+    assert.match(events, /Scaled up replica set web-\w+ from 0 to 2/);
+  });
+
+  test('kubectl create deployment (protobuf body) gets its pods', async () => {
+    await kubectlOk(cp.api, ['create', 'deployment', 'made', '--image=busybox:1', '--replicas=2', '--', 'httpd', '-f', '-p', '8080']);
+    await rolledOut('made');
+    assert.equal((await pods('made')).filter(alive).length, 2);
   });
 
   test('Recreate: every old pod is gone before a new one is created', async () => {

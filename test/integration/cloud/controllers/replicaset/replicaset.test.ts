@@ -131,9 +131,9 @@ describe('replicaset controller (embedded control plane, real kubectl, test kube
     const readyNames = new Set((await pods('rank')).map((p) => p.metadata?.name));
     kubelet.setAdmit((p) => !(p.metadata?.name ?? '').startsWith('rank-'));
     try {
-      await kubectlOk(cp.api, ['scale', 'rs', 'rank', '--replicas=4']).catch(() => kubectlOk(cp.api, ['patch', 'rs', 'rank', '-p', '{"spec":{"replicas":4}}']));
+      await kubectlOk(cp.api, ['scale', 'rs', 'rank', '--replicas=4']);
       await waitFor(async () => (await pods('rank')).length === 4, 15_000, 200);
-      await kubectlOk(cp.api, ['patch', 'rs', 'rank', '-p', '{"spec":{"replicas":2}}']);
+      await kubectlOk(cp.api, ['scale', 'rs', 'rank', '--replicas=2']);
       await waitFor(async () => (await pods('rank')).length === 2, 15_000, 200);
       assert.deepEqual(new Set((await pods('rank')).map((p) => p.metadata?.name)), readyNames);
     } finally {
