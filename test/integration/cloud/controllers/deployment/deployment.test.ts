@@ -108,8 +108,9 @@ describe('deployment controller (embedded control plane, real kubectl, test kube
       'jsonpath={.items[*].message}',
     ]);
     assert.match(events, new RegExp(`Scaled up replica set web-${hash} from 0 to 3`));
-    const out = await kubectlOk(cp.api, ['get', 'deployment', 'web']);
-    assert.match(out, /web/);
+    const described = await kubectlOk(cp.api, ['describe', 'deployment', 'web']);
+    assert.match(described, new RegExp(`NewReplicaSet:\\s+web-${hash} \\(3/3 replicas created\\)`));
+    assert.match(described, /Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);
   });
 
   test('kubectl set image rolls within maxSurge and maxUnavailable (sampled), then rollout history lists both revisions', async () => {
