@@ -444,13 +444,17 @@ export class DeploymentController {
     const available = sumAvailable(all);
     const total = sumStatus(all);
     const prev = statusOf(s.d);
+    // Zero counts are left out, as Kubernetes' omitempty fields are.
+    const counts: Array<[keyof DeploymentStatus, number]> = [
+      ['observedGeneration', generationOf(s.d)],
+      ['replicas', total],
+      ['updatedReplicas', newRS === undefined ? 0 : (rsStatus(newRS).replicas ?? 0)],
+      ['readyReplicas', sumReady(all)],
+      ['availableReplicas', available],
+      ['unavailableReplicas', Math.max(0, total - available)],
+    ];
     const st: DeploymentStatus = {
-      observedGeneration: generationOf(s.d),
-      replicas: total,
-      updatedReplicas: newRS === undefined ? 0 : (rsStatus(newRS).replicas ?? 0),
-      readyReplicas: sumReady(all),
-      availableReplicas: available,
-      unavailableReplicas: Math.max(0, total - available),
+      ...Object.fromEntries(counts.filter(([, n]) => n !== 0)),
       ...(prev.conditions === undefined ? {} : { conditions: structuredClone(prev.conditions) }),
       ...(prev.collisionCount === undefined ? {} : { collisionCount: prev.collisionCount }),
     };

@@ -79,7 +79,10 @@ export function scaledValue(v: unknown, total: number, roundUp: boolean): number
   return 0;
 }
 
-export type PodTemplate = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+export type PodTemplate = {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
+  spec?: Record<string, unknown>;
+};
 
 export function templateOf(o: KubeObject): PodTemplate {
   return ((o['spec'] as { template?: PodTemplate } | undefined)?.template ?? {}) as PodTemplate;

@@ -246,6 +246,7 @@ export class ReplicaSetController {
         namespace: namespaceOf(rs),
         labels: { ...(t.metadata?.labels ?? {}) },
         ...(t.metadata?.annotations === undefined ? {} : { annotations: { ...t.metadata.annotations } }),
+        ...(t.metadata?.finalizers === undefined ? {} : { finalizers: [...t.metadata.finalizers] }),
         ownerReferences: [controllerRef(rs)],
       },
       spec: structuredClone(t.spec ?? {}),
