@@ -239,6 +239,36 @@ describe('deployment controller (embedded control plane, real kubectl, test kube
     assert.deepEqual((await pods('rec')).map(imageOf), ['busybox:2', 'busybox:2', 'busybox:2']);
   });
 
+  test('kubectl scale during a stuck rollout shares the new replicas between old and new ReplicaSets by size', async () => {
+    await kubectlOk(cp.api, ['apply', '-f', '-'], deployment('prop', 10, 'busybox:1', rolling(3, 2)));
+    await rolledOut('prop');
+    kubelet.setAdmit((p) => imageOf(p) !== 'busybox:held');
+    try {
+      await kubectlOk(cp.api, ['set', 'image', 'deployment/prop', 'main=busybox:held']);
+      // 10 + 3 surge = 13 pods; 8 old must stay available (10 - 2), so old 8 / new 5, and there it stays.
+      const sizes = async (): Promise<number[]> =>
+        (await replicaSets('prop'))
+          .sort((a, b) => String(a.metadata?.['creationTimestamp']).localeCompare(String(b.metadata?.['creationTimestamp'])))
+          .map((rs) => (rs['spec'] as { replicas: number }).replicas);
+      await waitFor(async () => JSON.stringify(await sizes()) === '[8,5]', 20_000, 200);
+      await kubectlOk(cp.api, ['scale', 'deployment/prop', '--replicas=20']);
+      // 20 + 3 surge = 23 pods: the 10 more shared 8:5 as the 13 were (Kubernetes' proportional scaling).
+      const after = await waitFor(
+        async () => {
+          const x = await sizes();
+          return x[0] !== 8 && x.reduce((a, b) => a + b, 0) === 23 ? x : undefined;
+        },
+        20_000,
+        200,
+      );
+      assert.deepEqual(after, [14, 9]);
+    } finally {
+      kubelet.setAdmit(() => true);
+    }
+    await rolledOut('prop');
+    assert.equal((await pods('prop')).filter(alive).length, 20);
+  });
+
   test('a rollout that cannot progress reports ProgressDeadlineExceeded and rollout status fails', async () => {
     await kubectlOk(cp.api, ['apply', '-f', '-'], deployment('stuck', 2, 'busybox:1', ['  progressDeadlineSeconds: 2']));
     await rolledOut('stuck');
