@@ -204,7 +204,9 @@ export class DeploymentController {
       const annotationsChanged = setNewReplicaSetAnnotations(s.d, copy, newRevision, true);
       const minReadyChanged = (rsSpec(copy).minReadySeconds ?? 0) !== s.spec.minReadySeconds;
       if (annotationsChanged || minReadyChanged) {
-        (copy['spec'] as Record<string, unknown>)['minReadySeconds'] = s.spec.minReadySeconds;
+        const spec = copy['spec'] as Record<string, unknown>;
+        if (s.spec.minReadySeconds === 0) delete spec['minReadySeconds'];
+        else spec['minReadySeconds'] = s.spec.minReadySeconds;
         rs = await this.#kube.replace(rsPath(namespaceOf(copy), nameOf(copy)), copy);
       }
       await this.#setDeploymentRevision(s, String(revisionOf(rs)));
@@ -231,7 +233,7 @@ export class DeploymentController {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: { name, namespace: namespaceOf(s.d), labels: { ...(template.metadata.labels ?? {}) }, ownerReferences: [controllerRef(s.d)] },
-      spec: { replicas: 0, minReadySeconds: s.spec.minReadySeconds, selector, template },
+      spec: { replicas: 0, ...(s.spec.minReadySeconds === 0 ? {} : { minReadySeconds: s.spec.minReadySeconds }), selector, template },
     };
     const replicas = newRSReplicas(s.spec, [...old], rs);
     (rs['spec'] as Record<string, unknown>)['replicas'] = replicas;
