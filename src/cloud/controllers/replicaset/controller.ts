@@ -1,6 +1,6 @@
 import type { Logger } from '../../../core/log.ts';
 import type { Module } from '../../../core/module.ts';
-import { isConflict, isNotFound, type KubeObject, type KubeRest } from '../../../kube/rest.ts';
+import { isConflict, isNotFound, KubeApiError, type KubeObject, type KubeRest } from '../../../kube/rest.ts';
 import type { InformerView } from '../../common/informers/informers.ts';
 import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
@@ -210,7 +210,7 @@ export class ReplicaSetController {
     if (diff < 0) {
       const want = Math.min(-diff, BURST_REPLICAS);
       this.expectations.expectCreations(key, want);
-      const r = await slowStartBatch(want, () => this.#createPod(rs));
+      const r = await slowStartBatch(want, () => this.#createPod(rs, key));
       for (let i = r.done; i < want; i++) this.expectations.creationObserved(key);
       return r.error;
     }
@@ -236,7 +236,7 @@ export class ReplicaSetController {
     return undefined;
   }
 
-  async #createPod(rs: KubeObject): Promise<void> {
+  async #createPod(rs: KubeObject, key: string): Promise<void> {
     const t = templateOf(rs);
     const pod = {
       apiVersion: 'v1',
@@ -255,6 +255,11 @@ export class ReplicaSetController {
       const created = await this.#kube.create(resourcePath('v1', 'pods', namespaceOf(rs)), pod);
       this.#events.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${nameOf(created)}`);
     } catch (err) {
+      // The namespace is going away with this ReplicaSet in it: nothing to report, nothing will appear.
+      if (namespaceTerminating(err)) {
+        this.expectations.creationObserved(key);
+        return;
+      }
       this.#events.event(rs, 'Warning', 'FailedCreate', `Error creating: ${errText(err)}`);
       throw err;
     }
@@ -273,6 +278,10 @@ export class ReplicaSetController {
       await this.#kube.replace(path, { ...fresh, status });
     }
   }
+}
+
+function namespaceTerminating(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 403 && err.message.includes('because it is being terminated');
 }
 
 function errText(err: unknown): string {
