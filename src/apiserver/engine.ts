@@ -1,6 +1,7 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
+import { applyWorkloadDefaults } from './workloads/defaults.ts';
 import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, invalidCauses, notFound, ApiError } from './status.ts';
@@ -194,6 +195,7 @@ export class Engine {
     next['kind'] = def.kind;
     next['apiVersion'] = apiVersionOf(def);
     refuseNewFinalizers(def, cur, next);
+    if (sub === undefined && def.crd === undefined && def.group !== '') applyWorkloadDefaults(def, next, false);
     this.#admit(def, next, cur, sub, opts);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
     stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);

@@ -54,7 +54,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const engine = new Engine(store);
   installCrdSupport(engine);
   installValidation(engine);
-  installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
+  const stopPdbStatus = installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
   engine.bootstrap();
   const security = await startSecurity(o.dataDir, token, engine);
   let serverAddress = '';
@@ -193,6 +193,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
+          stopPdbStatus();
           store.close();
           log.info(stats, 'embedded API server stopped');
           resolve();

@@ -42,8 +42,36 @@ function labelKeyOk(k: string): boolean {
   return name.length <= 63 && QUALIFIED_NAME.test(name);
 }
 
-function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
+/** ownerReferences the garbage collector can follow: every part named, at most one controller. */
+function ownerReferenceCauses(md: KObj): Cause[] {
   const out: Cause[] = [];
+  const refs = asList(md['ownerReferences']);
+  const parts: [string, string][] = [
+    ['apiVersion', 'version'],
+    ['kind', 'kind'],
+    ['name', 'name'],
+    ['uid', 'uid'],
+  ];
+  for (const r of refs) {
+    for (const [field, word] of parts) {
+      if (typeof r[field] !== 'string' || r[field] === '') out.push(badValue(`metadata.ownerReferences.${field}`, r[field] ?? '', `${word} must not be empty`));
+    }
+  }
+  const controllers = refs.filter((r) => r['controller'] === true);
+  if (controllers.length > 1) {
+    out.push(
+      badValue(
+        'metadata.ownerReferences',
+        controllers.map((r) => r['name']),
+        `Only one reference can have Controller set to true. Found "true" in references for ${controllers.map((r) => `${String(r['kind'])}/${String(r['name'])}`).join(' and ')}`,
+      ),
+    );
+  }
+  return out;
+}
+
+function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
+  const out: Cause[] = ownerReferenceCauses(md);
   const name = md['name'];
   if (typeof name === 'string') {
     if (def.group === '' && def.kind === 'Namespace' && (!DNS1123_LABEL.test(name) || name.length > 63)) out.push(badValue('metadata.name', name, LABEL_MSG));

@@ -72,7 +72,7 @@ function defaultStatefulSet(spec: KObj): void {
  * Job defaults, and the selector kube-apiserver generates unless spec.manualSelector is true: the job's uid as
  * `batch.kubernetes.io/controller-uid`, with the uid and job-name labels (new and legacy) on the pod template.
  */
-function defaultJob(o: KObj, spec: KObj): void {
+function defaultJob(o: KObj, spec: KObj, create: boolean): void {
   if (spec['completions'] === undefined && spec['parallelism'] === undefined) spec['completions'] = 1;
   spec['parallelism'] ??= 1;
   spec['backoffLimit'] ??= spec['backoffLimitPerIndex'] === undefined ? 6 : 2147483647;
@@ -82,7 +82,8 @@ function defaultJob(o: KObj, spec: KObj): void {
   spec['manualSelector'] ??= false;
   defaultTemplate(spec);
   const md = child(o, 'metadata');
-  if (spec['manualSelector'] !== true) {
+  // The selector is generated once, at create; an update keeps (and validation keeps immutable) what is stored.
+  if (spec['manualSelector'] !== true && create) {
     const uid = String(md['uid'] ?? '');
     const name = String(md['name'] ?? '');
     const tplMd = child(child(spec, 'template'), 'metadata');
@@ -117,14 +118,18 @@ function defaultEndpointSlice(o: KObj): void {
   }
 }
 
-export function applyWorkloadDefaults(def: ResourceDef, o: KObj): void {
+/**
+ * `create`: a new object (its status starts empty, a Job gets its selector). Updates are defaulted too, as
+ * kube-apiserver defaults every object it decodes, so a `kubectl replace` without, say, replicas stores 1.
+ */
+export function applyWorkloadDefaults(def: ResourceDef, o: KObj, create = true): void {
   const key = `${def.group}/${def.kind}`;
   if (key === 'discovery.k8s.io/EndpointSlice') return defaultEndpointSlice(o);
   if (!['apps/Deployment', 'apps/ReplicaSet', 'apps/DaemonSet', 'apps/StatefulSet', 'batch/Job', 'batch/CronJob', 'policy/PodDisruptionBudget'].includes(key))
     return;
   const spec = child(o, 'spec');
   // As kube-apiserver's create strategies do: a new workload's status is the controllers' to fill, from empty.
-  if (key !== 'policy/PodDisruptionBudget') o['status'] = {};
+  if (create && key !== 'policy/PodDisruptionBudget') o['status'] = {};
   switch (key) {
     case 'apps/Deployment':
       return defaultDeployment(spec);
@@ -136,7 +141,7 @@ export function applyWorkloadDefaults(def: ResourceDef, o: KObj): void {
     case 'apps/StatefulSet':
       return defaultStatefulSet(spec);
     case 'batch/Job':
-      return defaultJob(o, spec);
+      return defaultJob(o, spec, create);
     case 'batch/CronJob':
       return defaultCronJob(spec);
     case 'policy/PodDisruptionBudget':

@@ -163,11 +163,13 @@ export function refreshBudget(engine: Engine, def: ResourceDef, pdb: KObj): KObj
  * Keeps stored budgets' status current: a write of a pod, a budget or a pod controller marks its namespace, and the budgets there are
  * recomputed once the write is done (not inside the store's notification, and once for a burst of writes).
  */
-export function installPdbStatus(engine: Engine, onError: (err: unknown) => void): void {
+export function installPdbStatus(engine: Engine, onError: (err: unknown) => void): () => void {
   const dirty = new Set<string>();
   let scheduled = false;
+  let stopped = false;
   const run = (): void => {
     scheduled = false;
+    if (stopped) return;
     const def = pdbDef(engine);
     const namespaces = [...dirty];
     dirty.clear();
@@ -180,7 +182,7 @@ export function installPdbStatus(engine: Engine, onError: (err: unknown) => void
       }
     }
   };
-  engine.store.subscribe((e) => {
+  const unsubscribe = engine.store.subscribe((e) => {
     if (e.key !== PDB_KEY && !SCALE_SOURCES.has(e.key)) return;
     if (e.key !== PDB_KEY && engine.store.list(PDB_KEY, e.namespace).length === 0) return;
     dirty.add(e.namespace);
@@ -189,4 +191,9 @@ export function installPdbStatus(engine: Engine, onError: (err: unknown) => void
       setImmediate(run);
     }
   });
+  // Stopped before the store closes, so a refresh still queued does not read a closed database.
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
 }

@@ -49,6 +49,9 @@ test('Job: the selector must be the generated one unless manualSelector; restart
     messages(workloadCauses(job, { ...base, spec: { ...base.spec, selector: { matchLabels: { app: 'x' } } } }, undefined))[0] ?? '',
     /`selector` not auto-generated/,
   );
+  const changed = { ...base, spec: { ...base.spec, template: template({ 'batch.kubernetes.io/controller-uid': uid }, 'OnFailure') } };
+  assert.deepEqual(messages(workloadCauses(job, changed, base)), ['spec.template: Invalid value: core.PodTemplateSpec{...}: field is immutable']);
+  assert.deepEqual(workloadCauses(job, changed, { ...base, spec: { ...base.spec, suspend: true } }), []);
   assert.deepEqual(messages(workloadCauses(job, { ...base, spec: { ...base.spec, template: template({}, 'Always') } }, undefined)), [
     'spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"',
   ]);
@@ -61,4 +64,20 @@ test('EndpointSlice: addressType required and one of IPv4, IPv6, FQDN; each endp
     'endpoints[0].addresses: Required value: must contain at least 1 address',
   ]);
   assert.match(messages(workloadCauses(slice, { addressType: 'IPv5' }, undefined))[0] ?? '', /Unsupported value: "IPv5"/);
+});
+
+test('ownerReferences must name apiVersion, kind, name and uid, and at most one may be the controller', async () => {
+  const { builtinCauses } = await import('../validation/builtin.ts');
+  const cm = findResource('', 'v1', 'configmaps');
+  assert.ok(cm !== undefined);
+  const ref = (name: string, controller: boolean) => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid: `u-${name}`, controller });
+  assert.deepEqual(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [ref('a', true), ref('b', false)] } }, undefined, undefined), []);
+  assert.deepEqual(
+    messages(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'p' }] } }, undefined, undefined)),
+    ['metadata.ownerReferences.uid: Invalid value: "": uid must not be empty'],
+  );
+  assert.match(
+    messages(builtinCauses(cm, { metadata: { name: 'x', ownerReferences: [ref('a', true), ref('b', true)] } }, undefined, undefined))[0] ?? '',
+    /Only one reference can have Controller set to true\. Found "true" in references for ReplicaSet\/a and ReplicaSet\/b/,
+  );
 });

@@ -131,6 +131,15 @@ function jobCauses(o: KObj, old: KObj | undefined, out: Cause[]): void {
     );
   }
   immutableSelector(old, o, out);
+  if (old === undefined) return;
+  const before = asObj(old['spec']);
+  if (JSON.stringify(before['completions']) !== JSON.stringify(spec['completions'])) {
+    out.push(invalidValue('spec.completions', String(spec['completions']), 'field is immutable'));
+  }
+  // A suspended Job may still have its pod template edited before it starts; a running one may not.
+  if (before['suspend'] !== true && JSON.stringify(before['template']) !== JSON.stringify(spec['template'])) {
+    out.push(invalidValue('spec.template', 'core.PodTemplateSpec{...}', 'field is immutable'));
+  }
 }
 
 /** Five fields (or six with seconds is not cron's), or a @macro: enough to refuse what a typo makes. */

@@ -168,6 +168,7 @@ test('the embedded server writes cloudcore.conf: ServiceAccount kubeedge/cloudco
   assert.equal((await ok(['auth', 'can-i', 'update', 'deployments.apps', '--subresource=status', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
   // Still no way to grant itself more.
   assert.equal((await kubectl(['auth', 'can-i', 'impersonate', 'users'], { kubeconfig: cc })).stdout.trim(), 'no');
+  assert.equal((await kubectl(['auth', 'can-i', 'update', 'clusterroles'], { kubeconfig: cc })).stdout.trim(), 'no');
   assert.equal((await kubectl(['auth', 'can-i', 'create', 'clusterroles'], { kubeconfig: cc })).stdout.trim(), 'no');
   // The same objects apply cleanly to a cluster (here: back onto this one, unchanged).
   const manifest = readFileSync(join(import.meta.dirname, '..', '..', '..', 'manifests', 'rbac', 'cloudcore.yaml'), 'utf8');

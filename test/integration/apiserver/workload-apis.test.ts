@@ -107,6 +107,14 @@ spec:
   assert.notEqual(change.code, 0);
   assert.match(change.stderr, /spec\.selector: Invalid value: .*: field is immutable/);
   await kubectlOk(s, ['delete', 'deploy', 'bad']);
+  // The OpenAPI schema of the kind is what fieldValidation=Strict (kubectl's default) checks against.
+  const typo = await kubectl(
+    s,
+    ['apply', '-f', '-'],
+    manifest('t', 't').replace('name: bad}', 'name: typo}').replace('spec:\n  selector', 'spec:\n  replicaz: 2\n  selector'),
+  );
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stderr, /unknown field "spec\.replicaz"/);
 });
 
 test('kubectl create job / cronjob / pdb (protobuf): defaults, the generated job selector, and the 1.32 columns', { skip }, async () => {
@@ -207,6 +215,21 @@ endpoints:
   const rs = await getJson(['get', 'endpointslice', 'web-abc']);
   assert.equal(rs['ports'][0]['protocol'], 'TCP');
   assert.match(await kubectlOk(s, ['get', 'all']), /daemonset\.apps\/agent/);
+  await kubectlOk(
+    s,
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: 'agent-5d8f',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds['metadata']['uid'], controller: true }],
+      },
+      revision: 1,
+      data: { spec: { template: {} } },
+    }),
+  );
+  assert.match(await kubectlOk(s, ['get', 'controllerrevisions']), /^NAME\s+CONTROLLER\s+REVISION\s+AGE\nagent-5d8f\s+daemonset\.apps\/agent\s+1\s+\d+s\n/);
 });
 
 test('kubectl api-resources lists the workload kinds with their short names; explain reads their OpenAPI', { skip }, async () => {
@@ -513,4 +536,28 @@ test('namespace deletion: Terminating, 403 on new content, gone after finalize; 
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`namespaces "${name}" is forbidden: this namespace may not be deleted`));
   }
+});
+
+test('updates are defaulted too (kubectl replace without replicas stores 1); a running Job refuses a new pod template', { skip }, async () => {
+  const manifest = (image: string, replicas: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: replaced}
+spec:
+${replicas}  selector: {matchLabels: {app: replaced}}
+  template:
+    metadata: {labels: {app: replaced}}
+    spec: {containers: [{name: c, image: ${image}}]}
+`;
+  await kubectlOk(s, ['create', '-f', '-'], manifest('busybox', '  replicas: 4\n'));
+  await kubectlOk(s, ['replace', '-f', '-'], manifest('busybox:1.36', ''));
+  const d = await getJson(['get', 'deploy', 'replaced']);
+  assert.equal(d['spec']['replicas'], 1);
+  assert.equal(d['spec']['strategy']['type'], 'RollingUpdate');
+  assert.equal(d['spec']['template']['spec']['containers'][0]['imagePullPolicy'], 'IfNotPresent');
+  await kubectlOk(s, ['delete', 'deploy', 'replaced']);
+  await kubectlOk(s, ['create', 'job', 'fixed', '--image=busybox', '--', 'true']);
+  const r = await kubectl(s, ['set', 'image', 'job/fixed', 'fixed=busybox:1.36']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /spec\.template: Invalid value: .*: field is immutable/);
+  await kubectlOk(s, ['delete', 'job', 'fixed']);
 });
