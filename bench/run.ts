@@ -8,13 +8,14 @@ import { loadAverage, machine, machineLine } from './lib/machine.ts';
 import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
 import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
+import { deploymentBench } from './scenarios/deployment.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start', 'scheduler'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -140,6 +141,21 @@ if (wantFleet) {
         ),
       );
     }
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('deployment')) {
+  let session: Session | undefined;
+  try {
+    session = await startSession({ workDir: path.join(workDir, 'deployment'), nodeLimit: 100, workers: 1, sharedCert: false, statusReportMs: 5 * 60_000 });
+    const s = session;
+    say(
+      await runBench('deployment', 'Deployment of 100 replicas over 10 simulated edge nodes: create and rolling update', profile, m, (out) =>
+        deploymentBench(s, { replicas: 100, nodes: 10, timeoutMs: 180_000 }, out),
+      ),
+    );
   } finally {
     await session?.stop().catch(() => undefined);
   }

@@ -7,7 +7,7 @@ import { Bus } from '../../src/core/bus.ts';
 import { ModuleRuntime } from '../../src/core/module.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { installKubeEdgeCrds } from '../../src/kube/crds.ts';
-import { KubeRest } from '../../src/kube/rest.ts';
+import { type KubeObject, KubeRest } from '../../src/kube/rest.ts';
 import { assembleCloudModules } from '../../src/cloud/modules.ts';
 import type { CloudInformers } from '../../src/cloud/common/informers/informers.ts';
 
@@ -169,6 +169,75 @@ export function testKubeletConfirmDeletions(admin: KubeRest, node: string, inter
   return {
     stop: () => {
       stopped = true;
+    },
+  };
+}
+
+export type TestKubelet = {
+  /** Pods this returns false for stay Pending and not ready (a rollout that cannot progress). */
+  setAdmit(admit: (pod: KubeObject) => boolean): void;
+  stop(): Promise<void>;
+};
+
+/**
+ * A "test kubelet" (no containers run: it stands in for edged in control-plane tests): marks every pod Running
+ * and Ready `readyAfterMs` after it first sees it, and finishes the deletion of pods being deleted (what a
+ * kubelet does once their containers stopped). Polls the API as admin.
+ */
+export function startTestKubelet(admin: KubeRest, o: { readyAfterMs?: number; pollMs?: number } = {}): TestKubelet {
+  const firstSeen = new Map<string, number>();
+  let admit: (pod: KubeObject) => boolean = () => true;
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    const list = await admin.get<{ items: KubeObject[] }>('/api/v1/pods');
+    const now = Date.now();
+    await Promise.all(
+      list.items.map(async (pod) => {
+        const ns = pod.metadata?.namespace ?? '';
+        const name = pod.metadata?.name ?? '';
+        const path = `/api/v1/namespaces/${ns}/pods/${name}`;
+        try {
+          if (pod.metadata?.['deletionTimestamp'] !== undefined) {
+            await admin.delete(path, { gracePeriodSeconds: 0 });
+            return;
+          }
+          const key = `${ns}/${name}/${pod.metadata?.uid}`;
+          if (!firstSeen.has(key)) firstSeen.set(key, now);
+          const st = pod['status'] as { phase?: string } | undefined;
+          if (st?.phase === 'Running' || !admit(pod) || now - (firstSeen.get(key) ?? now) < (o.readyAfterMs ?? 0)) return;
+          const ts = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+          const cond = (type: string) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: ts });
+          await admin.patch(
+            `${path}/status`,
+            {
+              status: {
+                phase: 'Running',
+                startTime: ts,
+                podIP: '10.0.0.1',
+                conditions: [cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+              },
+            },
+            'merge',
+          );
+        } catch {
+          // gone meanwhile: the next poll sees the current list
+        }
+      }),
+    );
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await tick().catch(() => {});
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
+    }
+  })();
+  return {
+    setAdmit(f) {
+      admit = f;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
     },
   };
 }

@@ -5,6 +5,8 @@ import type { CloudInformers } from '../common/informers/informers.ts';
 import { EventTtlController } from './eventttl/eventttl.ts';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { DeploymentController } from './deployment/controller.ts';
+import { ReplicaSetController } from './replicaset/controller.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -23,6 +25,8 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   scheduler: (d) => new Scheduler(d).module,
   nodelifecycle: (d) => new NodeLifecycleController(d).module,
   eventttl: (d) => new EventTtlController(d),
+  deployment: (d) => new DeploymentController(d).module,
+  replicaset: (d) => new ReplicaSetController(d).module,
 };
 
 export type ControlPlaneConfig = {
