@@ -123,6 +123,10 @@ export function startBatchTestKubelet(
       if (done.has(uid) || phase === 'Succeeded' || phase === 'Failed') continue;
       const f = fate(pod);
       if (f === undefined) continue;
+      const wasReady = ((pod['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+        (c) => c.type === 'Ready' && c.status === 'True',
+      );
+      if (f.phase === 'Running' && phase === 'Running' && wasReady === f.ready) continue;
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
       const ready = f.phase === 'Running' && f.ready;
       const containers = (spec.containers ?? []).map((c) => ({
@@ -161,7 +165,7 @@ export function startBatchTestKubelet(
       );
       if (!patched) continue;
       if (!started.includes(String(md.name))) started.push(String(md.name));
-      if (f.phase !== 'Running' || f.ready) done.add(uid);
+      if (f.phase !== 'Running') done.add(uid);
     }
   };
   const loop = (async () => {

@@ -3,6 +3,7 @@ import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
+import { JobController } from './job/controller.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -19,6 +20,7 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
  */
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   daemonset: (d) => new DaemonSetController(d).module,
+  job: (d) => new JobController(d).module,
 };
 
 export type ControlPlaneConfig = {

@@ -65,9 +65,10 @@ async function podsByNode(): Promise<Map<string, KubeObject[]>> {
 test('a DaemonSet for edge nodes runs one pod on each edge node and none on the cloud node; rollout status returns', { skip }, async () => {
   await kubectlOk(cp.api, ['apply', '-f', '-'], daemonSet('busybox:1'));
   const m = await waitFor(async () => {
-    const m = await podsByNode();
-    return m.get('edge-1')?.length === 1 && m.get('edge-2')?.length === 1 && m.size === 2 ? m : undefined;
+    const byNode = await podsByNode();
+    return byNode.get('edge-1')?.length === 1 && byNode.get('edge-2')?.length === 1 && byNode.size === 2 ? byNode : undefined;
   }, 30_000);
+  assert.ok(m !== undefined);
   assert.equal(m.has('cloud-1'), false);
   const pod = m.get('edge-1')?.[0] as KubeObject;
   const spec = pod['spec'] as { affinity: unknown; tolerations: Array<{ key: string }> };
