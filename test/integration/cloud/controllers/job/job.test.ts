@@ -116,9 +116,11 @@ test('an Indexed Job gives each pod its completion index and records completedIn
     const j = await getJob('indexed');
     assert.equal(j.status['completedIndexes'], '0-2');
     const pods = await jobPods('indexed');
-    const indexes = pods.map((p) => (p.metadata?.['annotations'] as Record<string, string>)['batch.kubernetes.io/job-completion-index']).sort();
+    const indexes = pods.map((p) => ((p.metadata?.['annotations'] ?? {}) as Record<string, string>)['batch.kubernetes.io/job-completion-index']).sort();
     assert.deepEqual(indexes, ['0', '1', '2']);
-    const p0 = pods.find((p) => (p.metadata?.['annotations'] as Record<string, string>)['batch.kubernetes.io/job-completion-index'] === '0') as KubeObject;
+    const p0 = pods.find(
+      (p) => ((p.metadata?.['annotations'] ?? {}) as Record<string, string>)['batch.kubernetes.io/job-completion-index'] === '0',
+    ) as KubeObject;
     const spec = p0['spec'] as { hostname: string; containers: Array<{ env: Array<{ name: string }> }> };
     assert.equal(spec.hostname, 'indexed-0');
     assert.ok(spec.containers[0]?.env.some((e) => e.name === 'JOB_COMPLETION_INDEX'));
