@@ -2,6 +2,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
+import { CronJobController } from './cronjob/controller.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController } from './job/controller.ts';
 
@@ -21,6 +22,7 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   daemonset: (d) => new DaemonSetController(d).module,
   job: (d) => new JobController(d).module,
+  cronjob: (d) => new CronJobController(d).module,
 };
 
 export type ControlPlaneConfig = {
