@@ -5,6 +5,7 @@ import type { CloudInformers } from '../common/informers/informers.ts';
 import { CronJobController } from './cronjob/controller.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController } from './job/controller.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -23,6 +24,7 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   daemonset: (d) => new DaemonSetController(d).module,
   job: (d) => new JobController(d).module,
   cronjob: (d) => new CronJobController(d).module,
+  statefulset: (d) => new StatefulSetController(d).module,
 };
 
 export type ControlPlaneConfig = {
