@@ -6,6 +6,7 @@ import { CronJobController } from './cronjob/controller.ts';
 import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController } from './job/controller.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
+import { TtlAfterFinishedController } from './ttlafterfinished/controller.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -25,6 +26,7 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   job: (d) => new JobController(d).module,
   cronjob: (d) => new CronJobController(d).module,
   statefulset: (d) => new StatefulSetController(d).module,
+  'ttl-after-finished': (d) => new TtlAfterFinishedController(d).module,
 };
 
 export type ControlPlaneConfig = {

@@ -38,8 +38,8 @@ export function isJobFinished(conds: JobCondition[] | undefined): 'Complete' | '
 }
 
 /** When a finished Job finished (the terminal condition's transition, else completionTime), in ms. */
-export function finishedAtMs(job: { status?: unknown }): number | undefined {
-  const st = (job.status ?? {}) as { conditions?: JobCondition[]; completionTime?: string };
+export function finishedAtMs(job: Record<string, unknown>): number | undefined {
+  const st = (job['status'] ?? {}) as { conditions?: JobCondition[]; completionTime?: string };
   const c = (st.conditions ?? []).find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
   if (c === undefined) return undefined;
   const t = Date.parse(c.lastTransitionTime ?? st.completionTime ?? '');
