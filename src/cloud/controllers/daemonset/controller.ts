@@ -69,7 +69,10 @@ export class DaemonSetController {
       const ref = controllerRefOf(o);
       return ref?.kind === 'DaemonSet' ? [`${namespaceOf(o)}/${ref.name}`] : [];
     };
-    const allSets = (): string[] => this.#sets.list().map(keyOf);
+    // Node heartbeats change only status: only a new or gone node, or changed labels, taints or
+    // schedulability, can change where daemons belong.
+    const allSets = (node: KubeObject, type: string, old: KubeObject | undefined): string[] =>
+      type === 'update' && old !== undefined && placementOf(node) === placementOf(old) ? [] : this.#sets.list().map(keyOf);
     this.module = new Controller({
       name: 'daemonset',
       informers: d.informers,
@@ -319,4 +322,10 @@ export class DaemonSetController {
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+/** What of a node decides whether a daemon runs there. */
+function placementOf(node: KubeObject): string {
+  const spec = (node['spec'] ?? {}) as { taints?: unknown; unschedulable?: unknown };
+  return JSON.stringify([node.metadata?.['labels'] ?? {}, spec.taints ?? [], spec.unschedulable ?? false]);
 }

@@ -151,3 +151,85 @@ test('after a cloudcore restart the DaemonSet keeps its pods (no pod is recreate
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim().split('\n').length, 2);
 });
+
+function dsNamed(name: string, strategy: Record<string, unknown>, nodeSelector: Record<string, string> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      updateStrategy: strategy,
+      template: { metadata: { labels: { app: name } }, spec: { nodeSelector, containers: [{ name: 'c', image: 'busybox:1' }] } },
+    },
+  });
+}
+
+async function podsOf(app: string): Promise<KubeObject[]> {
+  const list = await cp.admin.get<{ items: KubeObject[] }>(`/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`);
+  return list.items.filter((p) => p.metadata?.['deletionTimestamp'] === undefined);
+}
+
+const isReady = (p: KubeObject): boolean =>
+  ((p['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
+
+async function settled(name: string): Promise<void> {
+  await waitFor(async () => {
+    const ds = await cp.admin.get<{ metadata: { generation: number }; status?: { observedGeneration?: number } }>(
+      `/apis/apps/v1/namespaces/default/daemonsets/${name}`,
+    );
+    return ds.status?.observedGeneration === ds.metadata.generation;
+  }, 30_000);
+}
+
+test('maxSurge 1: the new pod on a node is ready before the old one goes, so every node keeps a ready daemon', { skip }, async () => {
+  await kubectlOk(cp.api, ['apply', '-f', '-'], dsNamed('surge', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }));
+  const nodes = (await cp.admin.get<{ items: KubeObject[] }>('/api/v1/nodes')).items.length;
+  await waitFor(async () => {
+    const ps = await podsOf('surge');
+    return ps.length === nodes && ps.every(isReady);
+  }, 30_000);
+  await kubectlOk(cp.api, ['set', 'image', 'ds/surge', 'c=busybox:2']);
+  let fewestReady = nodes;
+  let most = nodes;
+  await waitFor(
+    async () => {
+      const ps = await podsOf('surge');
+      fewestReady = Math.min(fewestReady, ps.filter(isReady).length);
+      most = Math.max(most, ps.length);
+      return ps.length === nodes && ps.every((p) => imageOf(p) === 'busybox:2' && isReady(p));
+    },
+    60_000,
+    50,
+  );
+  assert.ok(fewestReady >= nodes, `never fewer than ${nodes} ready daemon pods (saw ${fewestReady})`);
+  assert.ok(most <= nodes + 1, `at most one surge pod at a time (saw ${most} pods)`);
+  await kubectlOk(cp.api, ['rollout', 'status', 'ds/surge', '--timeout=60s']);
+});
+
+test('OnDelete: a new template reaches a node only when its pod is deleted', { skip }, async () => {
+  await kubectlOk(cp.api, ['apply', '-f', '-'], dsNamed('manual', { type: 'OnDelete' }, { [EDGE]: '' }));
+  await waitFor(async () => {
+    const ps = await podsOf('manual');
+    return ps.length === 2 && ps.every(isReady);
+  }, 30_000);
+  await kubectlOk(cp.api, ['set', 'image', 'ds/manual', 'c=busybox:2']);
+  await settled('manual');
+  const before = await podsOf('manual');
+  assert.ok(
+    before.every((p) => imageOf(p) === 'busybox:1'),
+    'running pods are left alone',
+  );
+  const victim = before[0] as KubeObject;
+  await cp.admin.delete(`/api/v1/namespaces/default/pods/${victim.metadata?.name}`);
+  await waitFor(async () => {
+    const ps = await podsOf('manual');
+    return ps.length === 2 && ps.some((p) => nodeOf(p) === nodeOf(victim) && imageOf(p) === 'busybox:2' && isReady(p));
+  }, 30_000);
+  const other = (await podsOf('manual')).find((p) => nodeOf(p) !== nodeOf(victim)) as KubeObject;
+  assert.equal(imageOf(other), 'busybox:1');
+  const ds = await cp.admin.get<{ status: Record<string, number> }>('/apis/apps/v1/namespaces/default/daemonsets/manual');
+  assert.equal(ds.status['updatedNumberScheduled'], 1);
+});
