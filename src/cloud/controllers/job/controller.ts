@@ -184,7 +184,8 @@ export class JobController {
       await this.#dropFinalizers(pods);
       return undefined;
     }
-    const finishing = hasCondition(conds, 'SuccessCriteriaMet') || hasCondition(conds, 'FailureTarget');
+    // Pods the Job itself removes (it is finishing, or suspended) are neither successes nor failures.
+    const finishing = hasCondition(conds, 'SuccessCriteriaMet') || hasCondition(conds, 'FailureTarget') || spec.suspend === true;
 
     // 1. Finished pods still holding the finalizer are recorded as uncounted, then released, then counted.
     const uncounted = { succeeded: [...(status.uncountedTerminatedPods?.succeeded ?? [])], failed: [...(status.uncountedTerminatedPods?.failed ?? [])] };
@@ -203,7 +204,6 @@ export class JobController {
         uncounted.failed.push(uidOf(p));
         this.#lastFailure.set(key, now);
         changed = true;
-      } else if (isBeingDeleted(p) && finishing) {
       }
     }
     if (changed) {

@@ -157,3 +157,25 @@ test('a Job resumes after a cloudcore restart without losing or double-counting 
     await kubelet.stop();
   }
 });
+
+test('a suspended Job runs no pods (its running ones are removed, not counted as failures) and runs again when resumed', { skip }, async () => {
+  const kubelet = startBatchTestKubelet(cp.admin, { fate: runFor(1_500, () => 'Succeeded') });
+  try {
+    await kubectlOk(cp.api, ['apply', '-f', '-'], job('pausable', { completions: 2, parallelism: 2 }));
+    await waitFor(async () => (await jobPods('pausable')).filter((p) => phaseOf(p) === 'Running').length === 2, 30_000, 100);
+    await cp.admin.patch('/apis/batch/v1/namespaces/default/jobs/pausable', { spec: { suspend: true } }, 'merge');
+    await waitFor(async () => (await getJob('pausable')).status.conditions?.some((c) => c.type === 'Suspended' && c.status === 'True'), 30_000, 100);
+    await waitFor(async () => (await jobPods('pausable')).length === 0, 30_000, 100);
+    const suspended = await getJob('pausable');
+    assert.equal(suspended.status['failed'] ?? 0, 0);
+    assert.equal(suspended.status['active'] ?? 0, 0);
+    await cp.admin.patch('/apis/batch/v1/namespaces/default/jobs/pausable', { spec: { suspend: false } }, 'merge');
+    const r = await kubectl(cp.api, ['wait', '--for=condition=complete', 'job/pausable', '--timeout=60s']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = await getJob('pausable');
+    assert.equal(done.status['succeeded'], 2);
+    assert.equal(done.status.conditions?.find((c) => c.type === 'Suspended')?.status, 'False');
+  } finally {
+    await kubelet.stop();
+  }
+});
