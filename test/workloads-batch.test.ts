@@ -1,7 +1,7 @@
 // Issue 10's DaemonSet and Job on real edges: a real cloudcore process (embedded API server, its scheduler and
 // controllers) and edgecore processes running pods through dockerd with local images, the real kubectl. A
 // DaemonSet for edge nodes runs one pod per edge node; a third edge node that joins gets its pod within 15 s;
-// a Job with completions 3 and parallelism 2 completes on the edges.
+// a Job with completions 3 and parallelism 2 completes on the edges; a CronJob every minute creates Jobs that run there.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -143,5 +143,45 @@ spec:
     assert.ok(nodes.includes(n ?? ''), `ran on an edge node (${n})`);
     assert.equal(phase, 'Succeeded');
   }
+  passed();
+});
+
+test('a CronJob scheduled every minute creates a Job that runs on an edge node (real clock)', { skip, timeout: 200_000 }, async (t) => {
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), ...nodes.map((n) => path.join(dir, n, 'edgecore.log'))]);
+  assert.ok(cloud !== undefined, 'the cloud of the first test runs');
+  const manifest = path.join(dir, 'cronjob.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: minutely}
+spec:
+  schedule: "*/1 * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: minutely}}
+        spec:
+          restartPolicy: Never
+          nodeSelector: {node-role.kubernetes.io/edge: ""}
+          containers:
+          - name: tick
+            image: ${BUSYBOX_IMAGE}
+            imagePullPolicy: IfNotPresent
+            command: ["true"]
+`,
+  );
+  await get(['apply', '-f', manifest]);
+  const job = await waitFor(
+    async () => (await get(['get', 'jobs', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').find((n) => n.startsWith('minutely-')),
+    90_000,
+    1000,
+  );
+  assert.match(String(job), /^minutely-\d+$/);
+  await get(['wait', '--for=condition=complete', `job/${job}`, '--timeout=90s']);
+  const ran = (await get(['get', 'pods', '-l', 'app=minutely', '-o', 'jsonpath={.items[0].spec.nodeName}'])).trim();
+  assert.ok(nodes.includes(ran), `the CronJob's pod ran on an edge node (${ran})`);
+  await waitFor(async () => (await get(['get', 'cronjob', 'minutely', '-o', 'jsonpath={.status.lastSuccessfulTime}'])).trim() !== '', 30_000);
   passed();
 });
