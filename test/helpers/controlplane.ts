@@ -7,7 +7,7 @@ import { Bus } from '../../src/core/bus.ts';
 import { ModuleRuntime } from '../../src/core/module.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { installKubeEdgeCrds } from '../../src/kube/crds.ts';
-import { type KubeObject, KubeRest } from '../../src/kube/rest.ts';
+import { KubeRest } from '../../src/kube/rest.ts';
 import { assembleCloudModules } from '../../src/cloud/modules.ts';
 import type { CloudInformers } from '../../src/cloud/common/informers/informers.ts';
 
@@ -77,6 +77,8 @@ export async function startControlPlane(controllers: string[], api?: TestServer)
 
 // ---- batch workloads (DaemonSet, StatefulSet, Job, CronJob tests) ----
 
+import type { KubeObject as BatchPod } from '../../src/kube/rest.ts';
+
 /** What the batch test kubelet does with a pod: run it (Ready or not), or end it. */
 export type BatchPodFate = { phase: 'Running'; ready: boolean } | { phase: 'Succeeded' } | { phase: 'Failed' } | undefined;
 
@@ -95,14 +97,14 @@ export type BatchTestKubelet = {
  */
 export function startBatchTestKubelet(
   admin: KubeRest,
-  o: { fate?: (pod: KubeObject) => BatchPodFate; nodes?: string[]; bindByAffinity?: boolean; intervalMs?: number } = {},
+  o: { fate?: (pod: BatchPod) => BatchPodFate; nodes?: string[]; bindByAffinity?: boolean; intervalMs?: number } = {},
 ): BatchTestKubelet {
   const started: string[] = [];
   const done = new Set<string>();
   let running = true;
   const fate = o.fate ?? (() => ({ phase: 'Running', ready: true }) as const);
   const tick = async (): Promise<void> => {
-    const list = await admin.get<{ items: KubeObject[] }>('/api/v1/pods');
+    const list = await admin.get<{ items: BatchPod[] }>('/api/v1/pods');
     for (const pod of list.items) {
       const md = pod.metadata ?? {};
       const path = `/api/v1/namespaces/${md.namespace}/pods/${md.name}`;
@@ -183,7 +185,7 @@ export function startBatchTestKubelet(
   };
 }
 
-function affinityNode(pod: KubeObject): string {
+function affinityNode(pod: BatchPod): string {
   const terms =
     (
       pod['spec'] as
