@@ -199,3 +199,15 @@ test('volumeClaimTemplates are refused with a FailedCreate event that says why (
   assert.match(String(msg), /PersistentVolumeClaims/);
   assert.equal((await podsOf('claims')).length, 0);
 });
+
+test('kubectl rollout undo sts brings the previous template back', { skip }, async () => {
+  await cp.admin.patch('/apis/apps/v1/namespaces/default/statefulsets/web', { spec: { replicas: 2 } }, 'merge');
+  await kubectlOk(cp.api, ['rollout', 'undo', 'sts/web']);
+  await observe(
+    'web',
+    () => {},
+    (m) => m.size === 2 && [...m.values()].every((p) => imageOf(p) === 'busybox:1' && ready(p)),
+  );
+  const out = await kubectlOk(cp.api, ['rollout', 'status', 'sts/web', '--timeout=60s']);
+  assert.match(out, /roll out complete: 2 new pods have been updated/);
+});
