@@ -63,3 +63,11 @@ test('the most recent missed time: one catch-up run, missed runs counted, over 1
   assert.equal(iso(daily.time), '2026-12-02T00:00:00.000Z');
   assert.ok(daily.missed > 100);
 });
+
+test('day skipping does not miss midnight after a short DST day, and a schedule that never fires has no next time', () => {
+  // Europe/Berlin springs forward on 2027-03-28: the 29th's midnight must still fire.
+  assert.equal(iso(nextTime(parse('0 0 29 3 *', 'Europe/Berlin'), at('2027-03-27T12:00:00Z'))), '2027-03-28T22:00:00.000Z');
+  // America/New_York falls back on 2026-11-01 (a 25-hour day).
+  assert.equal(iso(nextTime(parse('0 0 2 11 *', 'America/New_York'), at('2026-10-31T12:00:00Z'))), '2026-11-02T05:00:00.000Z');
+  assert.equal(nextTime(parse('0 0 30 2 *'), at('2026-12-02T00:00:00Z')), undefined, 'February 30th never comes');
+});

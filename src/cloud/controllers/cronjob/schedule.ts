@@ -156,7 +156,13 @@ export function nextTime(s: Schedule, afterMs: number): number | undefined {
   const end = afterMs + HORIZON_MS;
   while (t <= end) {
     const w = wallClock(t, s.timeZone);
-    if (!s.month.bits.has(w.month) || !dayMatches(s, w) || !s.hour.bits.has(w.hour)) {
+    if (!s.month.bits.has(w.month) || !dayMatches(s, w)) {
+      // Towards the next wall-clock midnight, stopping an hour short: a DST day may be an hour shorter.
+      const toMidnight = (23 - w.hour) * 60 + (60 - w.minute);
+      t += Math.max(60 - w.minute, toMidnight - 60) * MINUTE;
+      continue;
+    }
+    if (!s.hour.bits.has(w.hour)) {
       t += (60 - w.minute) * MINUTE; // to the next wall-clock hour
       continue;
     }
