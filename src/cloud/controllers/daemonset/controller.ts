@@ -20,6 +20,8 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
+import type { LabelSelector } from '../kit/objects.ts';
+import { adoptOrphans } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { scaledValue } from '../workload/intstr.ts';
 import { createPod, creationMs, deletePod, isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
@@ -95,7 +97,9 @@ export class DaemonSetController {
       return undefined;
     }
     if (isBeingDeleted(ds)) return undefined;
-    const pods = this.#pods.list().filter((p) => namespaceOf(p) === namespace && isControlledBy(p, ds));
+    const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
+    const adopted = await adoptOrphans(this.#kube, ds, nsPods, (ds['spec'] as { selector?: LabelSelector } | undefined)?.selector);
+    const pods = [...nsPods.filter((p) => isControlledBy(p, ds) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
     const seenNames = new Set(pods.map(nameOf));
     const liveUids = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
     if (

@@ -20,6 +20,8 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
+import type { LabelSelector } from '../kit/objects.ts';
+import { adoptOrphans } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
 import { REVISION_HASH_LABEL, syncRevisions } from '../workload/revisions.ts';
@@ -88,7 +90,9 @@ export class StatefulSetController {
       return undefined;
     }
     if (isBeingDeleted(sts)) return undefined;
-    const pods = this.#pods.list().filter((p) => namespaceOf(p) === namespace && isControlledBy(p, sts));
+    const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
+    const adopted = await adoptOrphans(this.#kube, sts, nsPods, (sts['spec'] as { selector?: LabelSelector } | undefined)?.selector);
+    const pods = [...nsPods.filter((p) => isControlledBy(p, sts) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
     const seen = new Set(pods.map(nameOf));
     const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
     if (

@@ -211,3 +211,24 @@ test('kubectl rollout undo sts brings the previous template back', { skip }, asy
   const out = await kubectlOk(cp.api, ['rollout', 'status', 'sts/web', '--timeout=60s']);
   assert.match(out, /roll out complete: 2 new pods have been updated/);
 });
+
+test('pods orphaned by deleting their StatefulSet (--cascade=orphan) are adopted by the set created again, not duplicated', { skip }, async () => {
+  await kubectlOk(cp.api, ['apply', '-f', '-'], sts('orph', 'busybox:1', { replicas: 2, podManagementPolicy: 'Parallel' }));
+  await waitFor(async () => {
+    const ps = await podsOf('orph');
+    return ps.length === 2 && ps.every(ready);
+  }, 30_000);
+  const uids = (await podsOf('orph')).map((p) => p.metadata?.uid).sort();
+  await cp.admin.delete('/apis/apps/v1/namespaces/default/statefulsets/orph');
+  // What the garbage collector does for --cascade=orphan: the pods lose their owner reference.
+  for (const p of await podsOf('orph'))
+    await cp.admin.patch(`/api/v1/namespaces/default/pods/${p.metadata?.name}`, { metadata: { ownerReferences: null } }, 'merge');
+  await kubectlOk(cp.api, ['apply', '-f', '-'], sts('orph', 'busybox:1', { replicas: 2, podManagementPolicy: 'Parallel' }));
+  const set = await waitFor(async () => {
+    const s = await cp.admin.get<{ metadata: { uid: string }; status?: { readyReplicas?: number } }>('/apis/apps/v1/namespaces/default/statefulsets/orph');
+    return s.status?.readyReplicas === 2 ? s : undefined;
+  }, 30_000);
+  const pods = await podsOf('orph');
+  assert.deepEqual(pods.map((p) => p.metadata?.uid).sort(), uids, 'the same pods');
+  for (const p of pods) assert.equal((p.metadata?.['ownerReferences'] as Array<{ uid: string }>)[0]?.uid, set?.metadata.uid);
+});
