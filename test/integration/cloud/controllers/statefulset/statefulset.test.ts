@@ -230,5 +230,5 @@ test('pods orphaned by deleting their StatefulSet (--cascade=orphan) are adopted
   }, 30_000);
   const pods = await podsOf('orph');
   assert.deepEqual(pods.map((p) => p.metadata?.uid).sort(), uids, 'the same pods');
-  for (const p of pods) assert.equal((p.metadata?.['ownerReferences'] as Array<{ uid: string }>)[0]?.uid, set?.metadata.uid);
+  for (const p of pods) assert.equal(((p.metadata?.['ownerReferences'] ?? []) as Array<{ uid: string }>)[0]?.uid, set?.metadata.uid);
 });
