@@ -241,3 +241,133 @@ export function startTestKubelet(admin: KubeRest, o: { readyAfterMs?: number; po
     },
   };
 }
+
+// ---- batch workloads (DaemonSet, StatefulSet, Job, CronJob tests) ----
+
+import type { KubeObject as BatchPod } from '../../src/kube/rest.ts';
+
+/** What the batch test kubelet does with a pod: run it (Ready or not), or end it. */
+export type BatchPodFate = { phase: 'Running'; ready: boolean } | { phase: 'Succeeded' } | { phase: 'Failed' } | undefined;
+
+export type BatchTestKubelet = {
+  /** Pods the kubelet has ever started (by name), in order. */
+  started: string[];
+  stop(): Promise<void>;
+};
+
+/**
+ * A test kubelet (there is no edge in these tests): polls the pods and patches their status as a kubelet
+ * would, by `fate(pod)` (default: Running and Ready); a pod being deleted is confirmed gone (grace period 0),
+ * as a kubelet confirms after stopping its containers. `nodes`: only pods bound to these nodes (default: all
+ * pods, bound or not, as no scheduler runs). With `bindByAffinity`, it first plays the scheduler for pods
+ * whose node affinity names one node (`metadata.name In [node]`, as DaemonSet pods carry), setting spec.nodeName.
+ */
+export function startBatchTestKubelet(
+  admin: KubeRest,
+  o: { fate?: (pod: BatchPod) => BatchPodFate; nodes?: string[]; bindByAffinity?: boolean; intervalMs?: number } = {},
+): BatchTestKubelet {
+  const started: string[] = [];
+  const done = new Set<string>();
+  let running = true;
+  const fate = o.fate ?? (() => ({ phase: 'Running', ready: true }) as const);
+  const tick = async (): Promise<void> => {
+    const list = await admin.get<{ items: BatchPod[] }>('/api/v1/pods');
+    for (const pod of list.items) {
+      const md = pod.metadata ?? {};
+      const path = `/api/v1/namespaces/${md.namespace}/pods/${md.name}`;
+      const spec = (pod['spec'] ?? {}) as { nodeName?: string; containers?: Array<{ name: string; image?: string }> };
+      let node = spec.nodeName ?? '';
+      if (node === '' && o.bindByAffinity === true) {
+        node = affinityNode(pod);
+        if (node === '') continue;
+        await admin.patch(path, { spec: { nodeName: node } }, 'merge').catch(() => undefined);
+      }
+      if (o.nodes !== undefined && !o.nodes.includes(node)) continue;
+      if (md['deletionTimestamp'] !== undefined) {
+        await admin.delete(path, { gracePeriodSeconds: 0 }).catch(() => undefined);
+        continue;
+      }
+      const uid = String(md.uid);
+      const phase = (pod['status'] as { phase?: string } | undefined)?.phase;
+      if (done.has(uid) || phase === 'Succeeded' || phase === 'Failed') continue;
+      const f = fate(pod);
+      if (f === undefined) continue;
+      const wasReady = ((pod['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some(
+        (c) => c.type === 'Ready' && c.status === 'True',
+      );
+      if (f.phase === 'Running' && phase === 'Running' && wasReady === f.ready) continue;
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const ready = f.phase === 'Running' && f.ready;
+      const containers = (spec.containers ?? []).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready,
+        restartCount: 0,
+        started: f.phase === 'Running',
+        state:
+          f.phase === 'Running'
+            ? { running: { startedAt: now } }
+            : {
+                terminated: {
+                  exitCode: f.phase === 'Succeeded' ? 0 : 1,
+                  reason: f.phase === 'Succeeded' ? 'Completed' : 'Error',
+                  startedAt: now,
+                  finishedAt: now,
+                },
+              },
+      }));
+      const status = {
+        phase: f.phase,
+        startTime: now,
+        conditions: [
+          { type: 'Initialized', status: 'True', lastTransitionTime: now },
+          { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now },
+          { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: now },
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        ],
+        containerStatuses: containers,
+      };
+      const patched = await admin.patch(`${path}/status`, { status }, 'merge').then(
+        () => true,
+        () => false,
+      );
+      if (!patched) continue;
+      if (!started.includes(String(md.name))) started.push(String(md.name));
+      if (f.phase !== 'Running') done.add(uid);
+    }
+  };
+  const loop = (async () => {
+    while (running) {
+      await tick().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, o.intervalMs ?? 150));
+    }
+  })();
+  return {
+    started,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+function affinityNode(pod: BatchPod): string {
+  const terms =
+    (
+      pod['spec'] as
+        | {
+            affinity?: {
+              nodeAffinity?: {
+                requiredDuringSchedulingIgnoredDuringExecution?: {
+                  nodeSelectorTerms?: Array<{ matchFields?: Array<{ key: string; operator: string; values?: string[] }> }>;
+                };
+              };
+            };
+          }
+        | undefined
+    )?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  for (const t of terms)
+    for (const f of t.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0] ?? '';
+  return '';
+}

@@ -58,6 +58,14 @@ export const CLOUDCORE_RULES: KObj[] = [
     verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterrolebindings', 'rolebindings', 'clusterroles'], verbs: ['list', 'watch'] },
+  // Embedded control plane: DaemonSet, StatefulSet, Job, CronJob and ttl-after-finished controllers.
+  {
+    apiGroups: ['apps'],
+    resources: ['daemonsets', 'daemonsets/status', 'statefulsets', 'statefulsets/status', 'controllerrevisions'],
+    verbs: ALL,
+  },
+  { apiGroups: ['batch'], resources: ['jobs', 'jobs/status', 'cronjobs', 'cronjobs/status'], verbs: ALL },
+  { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
 ];
 
 const LABELS = { 'k8s-app': 'kubeedge', kubeedge: 'cloudcore' };

@@ -7,6 +7,11 @@ import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { DeploymentController } from './deployment/controller.ts';
 import { ReplicaSetController } from './replicaset/controller.ts';
+import { CronJobController } from './cronjob/controller.ts';
+import { DaemonSetController } from './daemonset/controller.ts';
+import { JobController } from './job/controller.ts';
+import { StatefulSetController } from './statefulset/controller.ts';
+import { TtlAfterFinishedController } from './ttlafterfinished/controller.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -27,6 +32,11 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   eventttl: (d) => new EventTtlController(d),
   deployment: (d) => new DeploymentController(d).module,
   replicaset: (d) => new ReplicaSetController(d).module,
+  daemonset: (d) => new DaemonSetController(d).module,
+  job: (d) => new JobController(d).module,
+  cronjob: (d) => new CronJobController(d).module,
+  statefulset: (d) => new StatefulSetController(d).module,
+  'ttl-after-finished': (d) => new TtlAfterFinishedController(d).module,
 };
 
 export type ControlPlaneConfig = {
