@@ -2,6 +2,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
+import { GarbageCollector } from './garbagecollector/garbagecollector.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
@@ -16,7 +17,9 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
  * The embedded control plane's controllers by kube-controller-manager name (CONTROLLER_NAMES in
  * src/config/cloudcore.ts lists every name the config accepts), and `scheduler`. One line per controller.
  */
-export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {};
+export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
+  garbagecollector: (d) => new GarbageCollector(d).module,
+};
 
 export type ControlPlaneConfig = {
   /** Names from `modules.controllerManager.controllers` after selection (selectedControllers); [] = none. */
