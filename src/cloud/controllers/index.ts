@@ -1,14 +1,18 @@
 import type { Logger } from '../../core/log.ts';
+import type { k8s } from '../../kube/client.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
 import { GarbageCollector } from './garbagecollector/garbagecollector.ts';
+import { ServiceAccountController } from './serviceaccount/serviceaccount.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
   kube: KubeRest;
   informers: CloudInformers;
   log: (name: string) => Logger;
+  /** The kubeconfig `kube` was built from (its cluster CA is what pods are told to trust: kube-root-ca.crt). */
+  kubeConfig?: k8s.KubeConfig;
 };
 
 export type ControllerFactory = (deps: ControllerDeps) => Module;
@@ -19,6 +23,7 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
  */
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   garbagecollector: (d) => new GarbageCollector(d).module,
+  serviceaccount: (d) => new ServiceAccountController(d).module,
 };
 
 export type ControlPlaneConfig = {
