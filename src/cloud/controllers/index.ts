@@ -3,6 +3,8 @@ import type { k8s } from '../../kube/client.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
+import { EndpointController } from './endpoint/endpoint.ts';
+import { EndpointSliceController } from './endpointslice/endpointslice.ts';
 import { GarbageCollector } from './garbagecollector/garbagecollector.ts';
 import { ServiceAccountController } from './serviceaccount/serviceaccount.ts';
 
@@ -24,6 +26,8 @@ export type ControllerFactory = (deps: ControllerDeps) => Module;
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   garbagecollector: (d) => new GarbageCollector(d).module,
   serviceaccount: (d) => new ServiceAccountController(d).module,
+  endpoint: (d) => new EndpointController(d).module,
+  endpointslice: (d) => new EndpointSliceController(d).module,
 };
 
 export type ControlPlaneConfig = {
