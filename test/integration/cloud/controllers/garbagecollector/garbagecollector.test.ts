@@ -33,19 +33,15 @@ const podPath = (n: string) => `/api/v1/namespaces/${NS}/pods/${n}`;
 
 /**
  * A Deployment → ReplicaSet → 2 pods chain linked by ownerReferences, as the deployment controller would leave
- * it (built by hand: that controller is not part of this test). `finalizers` go on the Deployment (and
- * `rsFinalizers` on the ReplicaSet), `podFinalizers` on the pods, which keeps them while the test looks.
+ * it (built by hand: that controller is not part of this test). `podFinalizers` go on the pods, which keeps
+ * them while the test looks.
  */
-async function chain(
-  kube: KubeRest,
-  name: string,
-  o: { finalizers?: string[]; rsFinalizers?: string[]; podFinalizers?: string[] } = {},
-): Promise<{ deploy: KubeObject; rs: KubeObject; pods: KubeObject[] }> {
+async function chain(kube: KubeRest, name: string, o: { podFinalizers?: string[] } = {}): Promise<{ deploy: KubeObject; rs: KubeObject; pods: KubeObject[] }> {
   const labels = { app: name };
   const deploy = await kube.create(`/apis/apps/v1/namespaces/${NS}/deployments`, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, ...(o.finalizers === undefined ? {} : { finalizers: o.finalizers }) },
+    metadata: { name },
     spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
   });
   const rs = await kube.create(`/apis/apps/v1/namespaces/${NS}/replicasets`, {
@@ -54,7 +50,6 @@ async function chain(
     metadata: {
       name: `${name}-rs`,
       ownerReferences: [refTo({ ...deploy, apiVersion: 'apps/v1', kind: 'Deployment' })],
-      ...(o.rsFinalizers === undefined ? {} : { finalizers: o.rsFinalizers }),
     },
     spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
   });
@@ -116,8 +111,7 @@ describe('garbagecollector: ownerReferences with background, orphan and foregrou
   });
 
   test('kubectl delete --cascade=orphan: the ReplicaSet stays, without its ownerReference; its pods stay', async () => {
-    // The orphan finalizer is set in the manifest too, so the test does not depend on the API server adding it.
-    await chain(cp.admin, 'orph', { finalizers: ['orphan'] });
+    await chain(cp.admin, 'orph');
     await kubectlOk(cp.api, ['delete', 'deployment', 'orph', '-n', NS, '--cascade=orphan']);
     await waitFor(async () => !(await exists(cp.admin, deployPath('orph'))), 20_000);
     const rs = await cp.admin.get(rsPath('orph-rs'));
@@ -130,8 +124,8 @@ describe('garbagecollector: ownerReferences with background, orphan and foregrou
   });
 
   test('kubectl delete --cascade=foreground: the Deployment stays until its dependents are gone, then goes', async () => {
-    // finalizers as the API server sets them for Foreground (set here too, see above); the pods carry a finalizer of the test's
-    await chain(cp.admin, 'fg', { finalizers: ['foregroundDeletion'], rsFinalizers: ['foregroundDeletion'], podFinalizers: ['test.kubeedge.io/hold'] });
+    // the pods carry a finalizer of the test's, which keeps them (being deleted) until the test drops it
+    await chain(cp.admin, 'fg', { podFinalizers: ['test.kubeedge.io/hold'] });
     await kubectlOk(cp.api, ['delete', 'deployment', 'fg', '-n', NS, '--cascade=foreground', '--wait=false']);
     // pods being deleted, held by their finalizer: the ReplicaSet and the Deployment wait for them
     await waitFor(async () => {
@@ -141,7 +135,8 @@ describe('garbagecollector: ownerReferences with background, orphan and foregrou
     const deploy = await cp.admin.get(deployPath('fg'));
     assert.equal(typeof deploy.metadata?.['deletionTimestamp'], 'string');
     assert.deepEqual(deploy.metadata?.['finalizers'], ['foregroundDeletion']);
-    assert.ok(await exists(cp.admin, rsPath('fg-rs')));
+    const rs = await cp.admin.get(rsPath('fg-rs'));
+    assert.equal(typeof rs.metadata?.['deletionTimestamp'], 'string', 'the ReplicaSet, blocking its owner, is deleted in foreground too');
     for (const p of ['fg-pod-1', 'fg-pod-2']) await dropFinalizers(cp.admin, podPath(p));
     await waitFor(async () => !(await exists(cp.admin, deployPath('fg'))), 20_000);
     assert.equal(await exists(cp.admin, rsPath('fg-rs')), false);
@@ -150,7 +145,7 @@ describe('garbagecollector: ownerReferences with background, orphan and foregrou
 
   test('a restart mid-way resumes: deletions made while the collector was down are carried out after it starts', async () => {
     await chain(cp.admin, 'rst');
-    await chain(cp.admin, 'rsto', { finalizers: ['orphan'] });
+    await chain(cp.admin, 'rsto');
     await cp.stop();
     await kubectlOk(cp.api, ['delete', 'deployment', 'rst', '-n', NS, '--wait=false']);
     await kubectlOk(cp.api, ['delete', 'deployment', 'rsto', '-n', NS, '--cascade=orphan', '--wait=false']);
