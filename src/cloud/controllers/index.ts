@@ -6,6 +6,7 @@ import type { CloudInformers } from '../common/informers/informers.ts';
 import { EndpointController } from './endpoint/endpoint.ts';
 import { EndpointSliceController } from './endpointslice/endpointslice.ts';
 import { GarbageCollector } from './garbagecollector/garbagecollector.ts';
+import { NamespaceController } from './namespace/namespace.ts';
 import { ServiceAccountController } from './serviceaccount/serviceaccount.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
@@ -28,6 +29,7 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   serviceaccount: (d) => new ServiceAccountController(d).module,
   endpoint: (d) => new EndpointController(d).module,
   endpointslice: (d) => new EndpointSliceController(d).module,
+  namespace: (d) => new NamespaceController(d).module,
 };
 
 export type ControlPlaneConfig = {
