@@ -4,6 +4,7 @@ import { dirname, join, normalize, relative, sep } from 'node:path';
 import type { Mount } from '../runtime/types.ts';
 import { configData, type EnvSources } from './env.ts';
 import { PodSetupError } from './errors.ts';
+import { isProjectedVolume, projectedVolumeDir } from './projected.ts';
 import type { ConfigObject, Container, KeyToPath, Pod, Volume } from './types.ts';
 
 /** kubelet's layout, so an operator finds volumes where they expect: <root>/pods/<uid>/volumes/<plugin>/<name>. */
@@ -117,6 +118,12 @@ async function setupVolume(root: string, uid: string, ns: string, v: Volume, src
         throw new PodSetupError('FailedMount', `hostPath ${v.hostPath.path} is not a ${type.toLowerCase()}`);
     }
     return v.hostPath.path;
+  }
+  if (isProjectedVolume(v)) {
+    // Filled by writeProjectedVolumes once the pod has its IP (status.podIP), before any container starts.
+    const dir = projectedVolumeDir(root, uid, v);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
   // emptyDir, and the default for volume kinds we do not implement (they at least get a private directory).
   const dir = volumeDir(root, uid, 'kubernetes.io~empty-dir', v.name);
