@@ -56,7 +56,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   installCrdSupport(engine);
   installServiceAccountAdmission(engine);
   installValidation(engine);
-  installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
+  const stopPdbStatus = installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
   engine.bootstrap();
   const security = await startSecurity(o.dataDir, token, engine);
   let serverAddress = '';
@@ -195,6 +195,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
+          stopPdbStatus();
           store.close();
           log.info(stats, 'embedded API server stopped');
           resolve();

@@ -99,8 +99,30 @@ export const CONTROLLER_RULES: KObj[] = [
   { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['namespaces/finalize'], verbs: ['update'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-  // The garbage collector and the namespace controller act on every kind (CRDs included), as kube-controller-manager's do.
-  { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch', 'patch', 'update', 'delete', 'deletecollection'] },
+  // The garbage collector and the namespace controller read and delete every kind (CRDs included), as
+  // kube-controller-manager's do; they write (orphaning dependents, dropping their finalizers) only outside
+  // rbac.authorization.k8s.io, since this server has no RBAC escalation check to stop a role editing itself.
+  { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch', 'delete', 'deletecollection'] },
+  {
+    apiGroups: [
+      '',
+      'apps',
+      'batch',
+      'discovery.k8s.io',
+      'policy',
+      'coordination.k8s.io',
+      'events.k8s.io',
+      'apiextensions.k8s.io',
+      'devices.kubeedge.io',
+      'reliablesyncs.kubeedge.io',
+      'rules.kubeedge.io',
+      'operations.kubeedge.io',
+      'apps.kubeedge.io',
+      'policy.kubeedge.io',
+    ],
+    resources: ['*'],
+    verbs: ['patch', 'update'],
+  },
 ];
 
 const CONTROLLERS_ROLE = 'cloudcore:controllers';

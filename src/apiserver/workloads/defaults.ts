@@ -123,6 +123,8 @@ export function applyWorkloadDefaults(def: ResourceDef, o: KObj): void {
   if (!['apps/Deployment', 'apps/ReplicaSet', 'apps/DaemonSet', 'apps/StatefulSet', 'batch/Job', 'batch/CronJob', 'policy/PodDisruptionBudget'].includes(key))
     return;
   const spec = child(o, 'spec');
+  // As kube-apiserver's create strategies do: a new workload's status is the controllers' to fill, from empty.
+  if (key !== 'policy/PodDisruptionBudget') o['status'] = {};
   switch (key) {
     case 'apps/Deployment':
       return defaultDeployment(spec);

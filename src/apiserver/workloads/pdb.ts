@@ -16,6 +16,8 @@ const DISRUPTED_TTL_MS = 2 * 60_000;
 
 const PDB_KEY = 'policy/poddisruptionbudgets';
 const POD_KEY = '/pods';
+/** Writes that change what a budget counts: pods, and the replicas of their controllers. */
+const SCALE_SOURCES = new Set([POD_KEY, 'apps/deployments', 'apps/replicasets', 'apps/statefulsets']);
 
 export function pdbDef(engine: Engine): ResourceDef | undefined {
   return findResource('policy', 'v1', 'poddisruptionbudgets', engine.resources.all());
@@ -158,14 +160,16 @@ export function refreshBudget(engine: Engine, def: ResourceDef, pdb: KObj): KObj
 }
 
 /**
- * Keeps stored budgets' status current: a pod or budget write marks its namespace, and the budgets there are
+ * Keeps stored budgets' status current: a write of a pod, a budget or a pod controller marks its namespace, and the budgets there are
  * recomputed once the write is done (not inside the store's notification, and once for a burst of writes).
  */
-export function installPdbStatus(engine: Engine, onError: (err: unknown) => void): void {
+export function installPdbStatus(engine: Engine, onError: (err: unknown) => void): () => void {
   const dirty = new Set<string>();
   let scheduled = false;
+  let stopped = false;
   const run = (): void => {
     scheduled = false;
+    if (stopped) return;
     const def = pdbDef(engine);
     const namespaces = [...dirty];
     dirty.clear();
@@ -178,13 +182,18 @@ export function installPdbStatus(engine: Engine, onError: (err: unknown) => void
       }
     }
   };
-  engine.store.subscribe((e) => {
-    if (e.key !== POD_KEY && e.key !== PDB_KEY) return;
-    if (e.key === POD_KEY && engine.store.list(PDB_KEY, e.namespace).length === 0) return;
+  const unsubscribe = engine.store.subscribe((e) => {
+    if (e.key !== PDB_KEY && !SCALE_SOURCES.has(e.key)) return;
+    if (e.key !== PDB_KEY && engine.store.list(PDB_KEY, e.namespace).length === 0) return;
     dirty.add(e.namespace);
     if (!scheduled) {
       scheduled = true;
       setImmediate(run);
     }
   });
+  // Stopped before the store closes, so a refresh still queued does not read a closed database.
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
 }

@@ -183,6 +183,56 @@ function pdbCauses(o: KObj, out: Cause[]): void {
   }
 }
 
+/** Go's %#v of an intstr.IntOrString, as field.Invalid prints it. */
+function goIntOrString(v: unknown): string {
+  return typeof v === 'string' ? `intstr.IntOrString{Type:1, IntVal:0, StrVal:${goString(v)}}` : `intstr.IntOrString{Type:0, IntVal:${Number(v)}, StrVal:""}`;
+}
+
+function isZero(v: unknown): boolean {
+  return v === 0 || v === '0%';
+}
+
+/** maxUnavailable / maxSurge: a count or a percentage, not both 0, maxUnavailable at most 100%. */
+function rollingUpdateCauses(ru: KObj, path: string, out: Cause[]): void {
+  for (const k of ['maxUnavailable', 'maxSurge']) {
+    const v = ru[k];
+    if (v === undefined) continue;
+    if (typeof v === 'number' && v < 0) out.push(invalidValue(`${path}.${k}`, goIntOrString(v), 'must be greater than or equal to 0'));
+    if (typeof v === 'string' && !/^\d+%$/.test(v)) {
+      out.push(
+        invalidValue(
+          `${path}.${k}`,
+          goIntOrString(v),
+          "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+        ),
+      );
+    }
+  }
+  const mu = ru['maxUnavailable'];
+  if (typeof mu === 'string' && /^\d+%$/.test(mu) && Number.parseInt(mu, 10) > 100)
+    out.push(invalidValue(`${path}.maxUnavailable`, goIntOrString(mu), 'must not be greater than 100%'));
+  if (mu !== undefined && ru['maxSurge'] !== undefined && isZero(mu) && isZero(ru['maxSurge'])) {
+    out.push(invalidValue(`${path}.maxUnavailable`, goIntOrString(mu), 'may not be 0 when `maxSurge` is 0'));
+  }
+}
+
+const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN'];
+
+function endpointSliceCauses(o: KObj, out: Cause[]): void {
+  const t = o['addressType'];
+  if (t === undefined || t === '') out.push(required('addressType'));
+  else if (!ADDRESS_TYPES.includes(t))
+    out.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: ${goString(t)}: supported values: "FQDN", "IPv4", "IPv6"`,
+      field: 'addressType',
+    });
+  asList(o['endpoints']).forEach((ep, i) => {
+    const addrs = Array.isArray(ep['addresses']) ? ep['addresses'] : [];
+    if (addrs.length === 0) out.push(required(`endpoints[${i}].addresses`, 'must contain at least 1 address'));
+  });
+}
+
 /** Causes for the workload kinds; nothing for other kinds and for status writes (the caller skips those). */
 export function workloadCauses(def: ResourceDef, o: KObj, old: KObj | undefined): Cause[] {
   const out: Cause[] = [];
@@ -209,11 +259,33 @@ export function workloadCauses(def: ResourceDef, o: KObj, old: KObj | undefined)
             field: 'spec.strategy.type',
           });
         }
+        rollingUpdateCauses(asObj(asObj(spec['strategy'])['rollingUpdate']), 'spec.strategy.rollingUpdate', out);
         if (type === 'Recreate' && asObj(spec['strategy'])['rollingUpdate'] !== undefined) {
           out.push({
             reason: 'FieldValueForbidden',
             message: "Forbidden: may not be specified when strategy `type` is 'Recreate'",
             field: 'spec.strategy.rollingUpdate',
+          });
+        }
+      }
+      if (def.kind === 'DaemonSet') {
+        const type = asObj(spec['updateStrategy'])['type'];
+        if (type !== undefined && !['RollingUpdate', 'OnDelete'].includes(type)) {
+          out.push({
+            reason: 'FieldValueNotSupported',
+            message: `Unsupported value: ${goString(type)}: supported values: "OnDelete", "RollingUpdate"`,
+            field: 'spec.updateStrategy.type',
+          });
+        }
+        rollingUpdateCauses(asObj(asObj(spec['updateStrategy'])['rollingUpdate']), 'spec.updateStrategy.rollingUpdate', out);
+      }
+      if (def.kind === 'StatefulSet') {
+        const policy = spec['podManagementPolicy'];
+        if (policy !== undefined && !['OrderedReady', 'Parallel'].includes(policy)) {
+          out.push({
+            reason: 'FieldValueNotSupported',
+            message: `Unsupported value: ${goString(policy)}: supported values: "OrderedReady", "Parallel"`,
+            field: 'spec.podManagementPolicy',
           });
         }
       }
@@ -229,6 +301,9 @@ export function workloadCauses(def: ResourceDef, o: KObj, old: KObj | undefined)
       break;
     case 'policy/PodDisruptionBudget':
       pdbCauses(o, out);
+      break;
+    case 'discovery.k8s.io/EndpointSlice':
+      endpointSliceCauses(o, out);
       break;
     default:
       break;
