@@ -58,8 +58,6 @@ export const CLOUDCORE_RULES: KObj[] = [
     verbs: ['list', 'watch', 'create', 'update', 'delete'],
   },
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'clusterrolebindings', 'rolebindings', 'clusterroles'], verbs: ['list', 'watch'] },
-  // Embedded control plane (lifecycle): the garbage collector and the namespace controller act on every kind.
-  { apiGroups: ['*'], resources: ['*'], verbs: [...ALL, 'deletecollection'] },
 ];
 
 const LABELS = { 'k8s-app': 'kubeedge', kubeedge: 'cloudcore' };
