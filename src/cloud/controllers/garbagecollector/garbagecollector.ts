@@ -9,7 +9,7 @@ import { Discovery } from '../kit/discovery.ts';
 import { isBeingDeleted, nameOf, namespaceOf, ownerRefsOf, resourcePath, uidOf, type OwnerReference } from '../kit/objects.ts';
 import { decide, FOREGROUND_FINALIZER, finalizersOf, ORPHAN_FINALIZER, OwnerGraph, waitsForDependents, type OwnerState } from './graph.ts';
 
-/** The kinds whose objects own or are owned by others here (kube-controller-manager's built-in ones). */
+/** The built-in kinds whose objects own or are owned by others here (custom resources are added as their CRDs appear). */
 const FOLLOWED: Array<{ apiVersion: string; kind: string; plural: string }> = [
   { apiVersion: 'v1', kind: 'Pod', plural: 'pods' },
   { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
@@ -55,6 +55,19 @@ export class GarbageCollector {
       this.#followed.set(`${spec.kind}.${spec.apiVersion}`, f);
       watches.push({ informer, keys: (obj, type, old) => this.#onEvent(f, obj, type, old) });
     }
+    // Custom resources own and are owned too: each served CRD kind gets its informer when the CRD is seen.
+    const crds = d.informers.informer({
+      path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      kind: 'CustomResourceDefinition',
+      apiVersion: 'apiextensions.k8s.io/v1',
+    });
+    watches.push({
+      informer: crds,
+      keys: (crd, type) => {
+        if (type !== 'delete') this.#followCrd(d, crd);
+        return [];
+      },
+    });
     this.#controller = new Controller({
       name: 'garbagecollector',
       informers: d.informers,
@@ -64,6 +77,28 @@ export class GarbageCollector {
       log: this.#log,
     });
     this.module = this.#controller;
+  }
+
+  #followCrd(d: ControllerDeps, crd: KubeObject): void {
+    const spec = (crd['spec'] ?? {}) as {
+      group?: string;
+      names?: { kind?: string; plural?: string };
+      versions?: Array<{ name?: string; served?: boolean; storage?: boolean }>;
+    };
+    const served = (spec.versions ?? []).filter((v) => v.served !== false);
+    const version = (served.find((v) => v.storage === true) ?? served[0])?.name;
+    const kind = spec.names?.kind;
+    const plural = spec.names?.plural;
+    if (spec.group === undefined || version === undefined || kind === undefined || plural === undefined) return;
+    const apiVersion = `${spec.group}/${version}`;
+    const id = `${kind}.${apiVersion}`;
+    if (this.#followed.has(id)) return;
+    const informer = d.informers.informer({ path: resourcePath(apiVersion, plural, ''), kind, apiVersion });
+    const f: Followed = { spec: { apiVersion, kind, plural }, informer };
+    this.#followed.set(id, f);
+    informer.addHandler((type, obj, old) => {
+      for (const k of this.#onEvent(f, obj, type, old)) this.#controller.enqueue(k);
+    });
   }
 
   /** Keeps the graph current and names what to look at: the object, its dependents and its owners. */

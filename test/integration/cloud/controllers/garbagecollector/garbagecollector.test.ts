@@ -143,6 +143,46 @@ describe('garbagecollector: ownerReferences with background, orphan and foregrou
     assert.equal(await exists(cp.admin, podPath('fg-pod-1')), false);
   });
 
+  test('custom resources: a Widget owned by a ConfigMap goes with it; pods owned by a Widget go with the Widget', async () => {
+    await kubectlOk(
+      cp.api,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.example.com' },
+        spec: {
+          group: 'example.com',
+          scope: 'Namespaced',
+          names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+          versions: [
+            { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+          ],
+        },
+      }),
+    );
+    const widgets = `/apis/example.com/v1/namespaces/${NS}/widgets`;
+    await waitFor(() => exists(cp.admin, widgets), 20_000);
+    const cm = await cp.admin.create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'widget-owner' } });
+    await cp.admin.create(widgets, {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'owned', ownerReferences: [refTo({ ...cm, apiVersion: 'v1', kind: 'ConfigMap' })] },
+    });
+    const owner = await cp.admin.create(widgets, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'owner' } });
+    await cp.admin.create(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'widget-pod', ownerReferences: [refTo({ ...owner, apiVersion: 'example.com/v1', kind: 'Widget' })] },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    await kubectlOk(cp.api, ['delete', 'configmap', 'widget-owner']);
+    await waitFor(async () => !(await exists(cp.admin, `${widgets}/owned`)), 20_000);
+    assert.ok(await exists(cp.admin, podPath('widget-pod')));
+    await kubectlOk(cp.api, ['delete', 'widget', 'owner']);
+    await waitFor(async () => !(await exists(cp.admin, podPath('widget-pod'))), 20_000);
+  });
+
   test('a restart mid-way resumes: deletions made while the collector was down are carried out after it starts', async () => {
     await chain(cp.admin, 'rst');
     await chain(cp.admin, 'rsto');
