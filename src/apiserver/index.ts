@@ -8,6 +8,7 @@ import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
 import { loadOrCreateToken, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { installServiceAccountAdmission } from './admission/serviceaccount.ts';
 import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
 import { installValidation } from './validation/hooks.ts';
@@ -53,6 +54,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const store = new Store(join(o.dataDir, 'apiserver.db'), log);
   const engine = new Engine(store);
   installCrdSupport(engine);
+  installServiceAccountAdmission(engine);
   installValidation(engine);
   const stopPdbStatus = installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
   engine.bootstrap();

@@ -82,7 +82,7 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
   if (syncController !== undefined) modules.push(syncController);
   let notBuilt: string[] = [];
   if (cp !== undefined && controlPlaneOn) {
-    const plane = assembleControlPlane(cp, { kube: deps.kube, informers, log });
+    const plane = assembleControlPlane(cp, { kube: deps.kube, informers, log, kubeConfig: deps.kubeConfig });
     modules.push(...plane.modules);
     notBuilt = plane.notBuilt;
   }

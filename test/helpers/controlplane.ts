@@ -371,3 +371,14 @@ function affinityNode(pod: BatchPod): string {
     for (const f of t.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In' && f.values?.length === 1) return f.values[0] ?? '';
   return '';
 }
+
+/**
+ * Test kubelet (no edge in these tests): sets what a kubelet would report for a pod, its IP and Ready
+ * condition (phase Running), through pods/status as admin.
+ */
+export async function testKubeletSetPodStatus(admin: KubeRest, namespace: string, name: string, s: { ip: string; ready: boolean }): Promise<void> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/status`;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const conditions = [{ type: 'Ready', status: s.ready ? 'True' : 'False', lastTransitionTime: now }];
+  await admin.patch(path, { status: { phase: 'Running', podIP: s.ip, podIPs: [{ ip: s.ip }], conditions } }, 'merge');
+}

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/log.ts';
+import type { k8s } from '../../kube/client.ts';
 import type { Module } from '../../core/module.ts';
 import type { KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
@@ -12,12 +13,19 @@ import { DaemonSetController } from './daemonset/controller.ts';
 import { JobController } from './job/controller.ts';
 import { StatefulSetController } from './statefulset/controller.ts';
 import { TtlAfterFinishedController } from './ttlafterfinished/controller.ts';
+import { EndpointController } from './endpoint/endpoint.ts';
+import { EndpointSliceController } from './endpointslice/endpointslice.ts';
+import { GarbageCollector } from './garbagecollector/garbagecollector.ts';
+import { NamespaceController } from './namespace/namespace.ts';
+import { ServiceAccountController } from './serviceaccount/serviceaccount.ts';
 
 /** What every embedded controller is built from: the API (as cloudcore's ServiceAccount) and the shared informers. */
 export type ControllerDeps = {
   kube: KubeRest;
   informers: CloudInformers;
   log: (name: string) => Logger;
+  /** The kubeconfig `kube` was built from (its cluster CA is what pods are told to trust: kube-root-ca.crt). */
+  kubeConfig?: k8s.KubeConfig;
 };
 
 export type ControllerFactory = (deps: ControllerDeps) => Module;
@@ -37,6 +45,11 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   cronjob: (d) => new CronJobController(d).module,
   statefulset: (d) => new StatefulSetController(d).module,
   'ttl-after-finished': (d) => new TtlAfterFinishedController(d).module,
+  garbagecollector: (d) => new GarbageCollector(d).module,
+  serviceaccount: (d) => new ServiceAccountController(d).module,
+  endpoint: (d) => new EndpointController(d).module,
+  endpointslice: (d) => new EndpointSliceController(d).module,
+  namespace: (d) => new NamespaceController(d).module,
 };
 
 export type ControlPlaneConfig = {

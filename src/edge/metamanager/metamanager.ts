@@ -18,8 +18,17 @@ export type MetaManagerOptions = {
 
 export type MetaManagerStats = { stored: number; stale: number; rejected: number; forwarded: number };
 
-/** Replies to these queries are objects worth keeping for offline use. */
-const CACHED_QUERY_TYPES = new Set<string>([ResourceType.configmap, ResourceType.secret, ResourceType.node, ResourceType.lease]);
+/**
+ * Replies to these queries are objects worth keeping for offline use (service-account tokens too, as KubeEdge
+ * keeps them: a pod started while the cloud is away still gets the last token its account was given).
+ */
+const CACHED_QUERY_TYPES = new Set<string>([
+  ResourceType.configmap,
+  ResourceType.secret,
+  ResourceType.node,
+  ResourceType.lease,
+  ResourceType.serviceAccountToken,
+]);
 /** Edged reads pods from the local store only: the cloud pushes them. */
 const LOCAL_ONLY_QUERY_TYPES = new Set<string>([ResourceType.pod, ResourceType.podList]);
 /** KubeEdge 1.15 acks the cloud's replies to these operations (not patch/delete). */
