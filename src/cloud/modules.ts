@@ -5,6 +5,7 @@ import type { KubeRest } from '../kube/rest.ts';
 import { CloudHub, type CloudHubOptions } from './cloudhub/cloudhub.ts';
 import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
 import { CloudInformers } from './common/informers/informers.ts';
+import { DeviceController, type DeviceControllerOptions } from './devicecontroller/devicecontroller.ts';
 import { EdgeController } from './edgecontroller/edgecontroller.ts';
 import { SyncController } from './synccontroller/synccontroller.ts';
 
@@ -18,6 +19,11 @@ export type CloudModulesConfig = {
     nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   };
   syncController: { enable: boolean; periodMs?: number };
+  /** KubeEdge's devicecontroller; undefined = disabled. */
+  deviceController?: { enable: boolean } & Pick<
+    DeviceControllerOptions,
+    'statusUpdateIntervalMs' | 'lastOnlineIntervalMs' | 'updateDeviceStatusBuffer' | 'updateDeviceStatusWorkers'
+  >;
   /** Watch retry backoff of the shared informers. */
   informerBackoff?: { initialMs: number; maxMs: number };
 };
@@ -37,11 +43,12 @@ export type CloudModuleSet = {
   edgeController: EdgeController;
   syncController: SyncController | undefined;
   informers: CloudInformers;
+  deviceController: DeviceController | undefined;
 };
 
 /**
- * Builds cloudcore's module set: CloudHub (with its ObjectSync-backed reliable queue), EdgeController and
- * SyncController over one set of shared informers. The modules talk only through the bus: CloudHub notes what it
+ * Builds cloudcore's module set: CloudHub (with its ObjectSync-backed reliable queue), EdgeController,
+ * SyncController and DeviceController over one set of shared informers. The modules talk only through the bus: CloudHub notes what it
  * delivers in the ObjectSyncs, SyncController reads those and the shared caches, and neither knows the others.
  */
 export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleDeps): CloudModuleSet {
@@ -51,6 +58,7 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
     kube: deps.kube,
     log: log('informers'),
     ...(cfg.informerBackoff === undefined ? {} : { backoff: cfg.informerBackoff }),
+    withDevices: cfg.deviceController?.enable === true,
   });
   const objectSyncs = new ObjectSyncStore(deps.kube);
   const modules: Module[] = [];
@@ -72,5 +80,8 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
       ? new SyncController({ records: objectSyncs, live: informers, ...(sc.periodMs === undefined ? {} : { periodMs: sc.periodMs }) })
       : undefined;
   if (syncController !== undefined) modules.push(syncController);
-  return { modules, hub, edgeController, syncController, informers };
+  const { enable: devicesOn = false, ...dc } = cfg.deviceController ?? {};
+  const deviceController = devicesOn ? new DeviceController({ ...dc, enabled: true, kube: deps.kube, informers, log: log('devicecontroller') }) : undefined;
+  if (deviceController !== undefined) modules.push(deviceController);
+  return { modules, hub, edgeController, syncController, informers, deviceController };
 }

@@ -22,6 +22,8 @@ export type CloudInformersOptions = {
   log: Logger;
   /** Watch retry backoff. */
   backoff?: { initialMs: number; maxMs: number };
+  /** Also list+watch devices.kubeedge.io Devices and DeviceModels (only the devicecontroller reads them). */
+  withDevices?: boolean;
 };
 
 /**
@@ -35,6 +37,9 @@ export class CloudInformers implements LiveObjects {
   readonly pods: Informer;
   readonly configmaps: Informer;
   readonly secrets: Informer;
+  readonly devices: Informer;
+  readonly deviceModels: Informer;
+  readonly #withDevices: boolean;
   #users = 0;
   #started = false;
   #resolveReady: () => void = () => {};
@@ -46,6 +51,10 @@ export class CloudInformers implements LiveObjects {
     this.pods = new Informer({ ...base, path: '/api/v1/pods', kind: 'Pod', apiVersion: 'v1' });
     this.configmaps = new Informer({ ...base, path: '/api/v1/configmaps', kind: 'ConfigMap', apiVersion: 'v1' });
     this.secrets = new Informer({ ...base, path: '/api/v1/secrets', kind: 'Secret', apiVersion: 'v1' });
+    const dev = { ...base, apiVersion: 'devices.kubeedge.io/v1beta1' };
+    this.devices = new Informer({ ...dev, path: '/apis/devices.kubeedge.io/v1beta1/devices', kind: 'Device' });
+    this.deviceModels = new Informer({ ...dev, path: '/apis/devices.kubeedge.io/v1beta1/devicemodels', kind: 'DeviceModel' });
+    this.#withDevices = o.withDevices ?? false;
     this.#ready = new Promise((r) => (this.#resolveReady = r));
   }
 
@@ -64,6 +73,11 @@ export class CloudInformers implements LiveObjects {
       await Promise.all([this.configmaps.synced, this.secrets.synced]);
       this.#resolveReady();
     })();
+    if (this.#withDevices) {
+      // Models first, so a device's model is known when the device's first event arrives (as in KubeEdge).
+      this.deviceModels.start();
+      void this.deviceModels.synced.then(() => this.devices.start());
+    }
   }
 
   /** Counted like {@link start}: the watches stop when the last user stops. */
@@ -71,7 +85,7 @@ export class CloudInformers implements LiveObjects {
     if (this.#users === 0) return;
     this.#users--;
     if (this.#users > 0) return;
-    for (const i of [this.nodes, this.pods, this.configmaps, this.secrets]) i.stop();
+    for (const i of [this.nodes, this.pods, this.configmaps, this.secrets, this.deviceModels, this.devices]) i.stop();
   }
 
   /** Resolves once everything has been listed (or the informers were stopped). */
