@@ -121,7 +121,11 @@ describe('reliable queue: what the edge holds', () => {
     const store = memoryStore();
     const l = link();
     const q = new ReliableQueue({ store, link: l, log: quiet });
-    const model: KubeObject = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'DeviceModel', metadata: { name: 'm', namespace: 'default', uid: 'm1', resourceVersion: '4' } };
+    const model: KubeObject = {
+      apiVersion: 'devices.kubeedge.io/v1beta1',
+      kind: 'DeviceModel',
+      metadata: { name: 'm', namespace: 'default', uid: 'm1', resourceVersion: '4' },
+    };
     const modelMsg = (op: string) =>
       newMessage({ source: 'devicecontroller', group: 'resource', operation: op, resource: 'default/devicemodel/m', content: model, resourceVersion: '4' });
     q.send('edge-1', modelMsg('insert'));

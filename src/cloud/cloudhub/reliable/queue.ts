@@ -241,7 +241,16 @@ export class ReliableQueue {
     }
     let s = slots.get(uid);
     if (s === undefined) {
-      s = { acked: undefined, loaded: false, loading: undefined, pending: undefined, inflight: undefined, deleted: false, deletedRv: '', requeueTimer: undefined };
+      s = {
+        acked: undefined,
+        loaded: false,
+        loading: undefined,
+        pending: undefined,
+        inflight: undefined,
+        deleted: false,
+        deletedRv: '',
+        requeueTimer: undefined,
+      };
       slots.set(uid, s);
     }
     return s;
