@@ -8,12 +8,13 @@ import { loadAverage, machine, machineLine } from './lib/machine.ts';
 import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
 import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
+import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -61,6 +62,7 @@ const P = {
     ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 }
     : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
+  devices: { nodes: 100, devices: 1000, reportEveryMs: 1000, statusUpdateIntervalMs: 1000, workers: 8, warmupMs: 3000, windowMs: full ? 30_000 : 10_000 },
 };
 
 const m = machine();
@@ -129,6 +131,30 @@ if (wantFleet) {
         ),
       );
     }
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('devices')) {
+  // A cloudcore of its own: the fleet bench's nodes and pods would share its event loop.
+  let session: Session | undefined;
+  const d = P.devices;
+  try {
+    session = await startSession({
+      workDir: path.join(workDir, 'devices'),
+      nodeLimit: d.nodes + 100,
+      workers: Number(a.workers),
+      sharedCert: a['shared-cert'],
+      statusReportMs: 5 * 60_000,
+      deviceController: { workers: d.workers, statusUpdateIntervalMs: d.statusUpdateIntervalMs },
+    });
+    const s = session;
+    say(
+      await runBench('devices', `Devices: ${d.devices} devices over ${d.nodes} simulated edges, a twin report per device per second`, profile, m, (out) =>
+        devicesBench(s, { ...d, timeoutMs: 120_000 }, out),
+      ),
+    );
   } finally {
     await session?.stop().catch(() => undefined);
   }
