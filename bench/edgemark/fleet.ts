@@ -156,7 +156,7 @@ export class Fleet {
   startDevices(devices: Array<{ node: string; device: string }>, everyMs: number): void {
     const per: Array<Array<{ node: string; device: string }>> = this.#workers.map(() => []);
     for (const d of devices) per[this.#workerOf.get(d.node) ?? 0]?.push(d);
-    this.#workers.forEach((w, wi) => w.send({ t: 'devices', devices: per[wi] ?? [], everyMs } satisfies ToWorker));
+    for (const [wi, w] of this.#workers.entries()) w.send({ t: 'devices', devices: per[wi] ?? [], everyMs } satisfies ToWorker);
   }
 
   /** Device reports from now on carry a new value each time (`true`) or repeat the last one (`false`). */
