@@ -45,6 +45,8 @@ export class DeviceController implements Module {
   readonly #o: DeviceControllerOptions;
   readonly #log: Logger;
   readonly #writer: StatusWriter;
+  /** node -> device name (as the edge names it) -> `namespace/name`, for the edges' reports. */
+  readonly #byNode = new Map<string, Map<string, string>>();
   #bus: Bus | undefined;
   #started = false;
   #rejected = 0;
@@ -98,6 +100,7 @@ export class DeviceController implements Module {
   // --- downstream ---------------------------------------------------------------------------------------------
 
   #onDevice(type: InformerEventType, device: KubeObject, old: KubeObject | undefined): void {
+    this.#index(type, device, old);
     if (type === 'add') return this.#added(device);
     if (type === 'delete') {
       this.#writer.forget(device.metadata?.namespace ?? '', device.metadata?.name ?? '');
@@ -185,9 +188,26 @@ export class DeviceController implements Module {
       this.#log.warn({ node: up.nodeId, device: up.deviceId }, 'too many devices waiting for a status write; report not confirmed (the edge resends it)');
   }
 
-  /** The edge names a device by its name only; the one bound to this node is meant. */
+  #index(type: InformerEventType, device: KubeObject, old: KubeObject | undefined): void {
+    const name = device.metadata?.name ?? '';
+    if (old !== undefined) this.#byNode.get(nodeOf(old))?.delete(name);
+    if (type === 'delete') {
+      this.#byNode.get(nodeOf(device))?.delete(name);
+      return;
+    }
+    const node = nodeOf(device);
+    if (node === '') return;
+    let m = this.#byNode.get(node);
+    if (m === undefined) this.#byNode.set(node, (m = new Map()));
+    m.set(name, `${device.metadata?.namespace ?? ''}/${name}`);
+  }
+
+  /** The edge names a device by its name only (KubeEdge v1.15: id = name); the one bound to this node is meant. */
   #deviceOn(nodeId: string, deviceId: string): KubeObject | undefined {
-    return this.#o.informers.devices.list().find((d) => d.metadata?.name === deviceId && nodeOf(d) === nodeId);
+    const key = this.#byNode.get(nodeId)?.get(deviceId);
+    if (key === undefined) return undefined;
+    const [ns = '', name = ''] = key.split('/');
+    return this.#o.informers.devices.get(ns, name);
   }
 
   #reject(msg: Message, err: unknown): void {
