@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/log.ts';
-import { isNotFound, type KubeObject } from '../../kube/rest.ts';
+import { isNotFound, KubeApiError, type KubeObject } from '../../kube/rest.ts';
 import { applyChange, mergeChange, statusPatch, type DeviceStatus, type StatusChange, type Urgency } from './status.ts';
 
 /** An edge report waiting for its confirmation. */
@@ -58,6 +58,8 @@ export class StatusWriter {
   readonly #written = new Map<string, Written>();
   readonly #ready: Entry[] = [];
   readonly #inflight = new Set<string>();
+  /** Failed writes in a row and when the next try is due, per device (doubling up to 30 s). */
+  readonly #retry = new Map<string, { failures: number; at: number }>();
   readonly #running = new Set<Promise<void>>();
   readonly #stats: StatusWriterStats = { writes: 0, unchanged: 0, coalesced: 0, refused: 0, failed: 0 };
   #stopped = false;
@@ -109,6 +111,7 @@ export class StatusWriter {
       this.#o.ack(e.acks);
     }
     this.#written.delete(key);
+    this.#retry.delete(key);
   }
 
   async stop(): Promise<void> {
@@ -131,7 +134,8 @@ export class StatusWriter {
     if (e.queued || this.#stopped) return;
     const last = this.#written.get(key)?.at;
     const gap = e.urgency === 'now' ? this.#o.intervalMs : this.#o.lazyIntervalMs;
-    const wait = last === undefined ? 0 : last + gap - Date.now();
+    const retryAt = this.#retry.get(key)?.at ?? 0;
+    const wait = Math.max(last === undefined ? 0 : last + gap - Date.now(), retryAt - Date.now());
     if (wait <= 0 && !this.#inflight.has(key)) this.#enqueue(e);
     else e.timer = setTimeout(() => this.#enqueue(e), Math.max(wait, 10));
   }
@@ -172,6 +176,7 @@ export class StatusWriter {
       try {
         const obj = await this.#o.patch(e.namespace, e.name, statusPatch(status));
         this.#stats.writes++;
+        this.#retry.delete(key);
         this.#written.set(key, { rv: obj.metadata?.resourceVersion ?? '', status: (obj as { status?: DeviceStatus }).status, at: Date.now() });
         this.#o.ack(e.acks);
       } catch (err) {
@@ -181,7 +186,16 @@ export class StatusWriter {
           return;
         }
         this.#stats.failed++;
-        this.#o.log.warn({ err, device: key }, 'device status write failed; retrying');
+        if (isRefused(err)) {
+          // The API server will not take this status (invalid, forbidden): retrying cannot help. Unconfirmed, the
+          // edge sends the values again later.
+          this.#o.log.warn({ err, device: key }, 'device status write refused; reports dropped');
+          return;
+        }
+        const failures = (this.#retry.get(key)?.failures ?? 0) + 1;
+        const delay = Math.min(this.#o.intervalMs * 2 ** failures, 30_000);
+        this.#retry.set(key, { failures, at: Date.now() + delay });
+        this.#o.log.warn({ err, device: key, retryInMs: delay }, 'device status write failed; retrying');
         // Put it back under newer reports that came meanwhile; their values win.
         const newer = this.#pending.get(key);
         const back: Entry =
@@ -191,8 +205,6 @@ export class StatusWriter {
         if (newer !== undefined) clearTimeout(newer.timer);
         back.urgency = 'now';
         this.#pending.set(key, back);
-        const w = this.#written.get(key);
-        this.#written.set(key, { rv: w?.rv ?? '', status: w?.status, at: Date.now() });
       }
     } finally {
       this.#inflight.delete(key);
@@ -209,4 +221,9 @@ function compareRv(a: string | undefined, b: string | undefined): number {
   const x = n(a);
   const y = n(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A client error other than a conflict or throttling: the same write would be refused again. */
+function isRefused(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 409 && err.statusCode !== 429;
 }
