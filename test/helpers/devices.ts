@@ -110,11 +110,18 @@ export class DeviceEdge {
     return m.header.msg_id;
   }
 
-  requestDetail(node: string): string {
+  /**
+   * DeviceTwin's request on connect; resolves with the cloud's answer (`membership/detail` in group `twin`) once the
+   * request is also confirmed (a twin "OK" naming it as parent, which stops the edge's resends).
+   */
+  async requestDetail(node: string): Promise<Message> {
     const content = JSON.stringify({ event_type: 'group_membership_event', event_id: 'e1', group_id: node, operation: 'detail', timestamp: Date.now() });
     const m = newMessage({ source: 'twin', group: 'resource', operation: 'get', resource: 'membership/detail', content });
+    const seen = this.received.length;
     this.edge.send(m);
-    return m.header.msg_id;
+    const answer = await this.waitFor((x) => this.received.indexOf(x) >= seen && x.route.resource === 'membership/detail', 'membership/detail answer');
+    await waitFor(() => this.acked(m.header.msg_id), 'membership/detail request confirmed', 15_000);
+    return answer;
   }
 
   get received(): Message[] {

@@ -169,7 +169,8 @@ export class DeviceController implements Module {
     if (up.kind === 'detail') {
       const devices = this.#o.informers.devices.list().filter((d) => nodeOf(d) === up.nodeId);
       this.#detailAnswered++;
-      this.#send(membershipDetailMessage(msg, up.nodeId, devices));
+      this.#send(membershipDetailMessage(up.nodeId, devices));
+      this.#send(twinAckMessage(up.nodeId, msg.header.msg_id));
       return;
     }
     const device = this.#deviceOn(up.nodeId, up.deviceId);

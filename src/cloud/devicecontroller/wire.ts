@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MalformedMessageError } from '../../core/errors.ts';
-import { newMessage, newResponse, type Message } from '../../core/message.ts';
+import { newMessage, type Message } from '../../core/message.ts';
 import type { KubeObject } from '../../kube/rest.ts';
 import { CloudModules } from '../common/modules.ts';
 
@@ -46,13 +46,18 @@ export function membershipUpdateMessage(nodeId: string, change: { added?: KubeOb
 
 /**
  * The answer to an edge's `membership/detail` request (sent by DeviceTwin on every connect): all devices bound to
- * the node, as a reply to the request. DeviceTwin adds the ones it lacks and drops those not listed.
+ * the node. Not a reply (no parent id): KubeEdge's DeviceTwin takes any twin message with a parent id for a mere
+ * confirmation and would not read the list; the request is confirmed apart ({@link twinAckMessage}). DeviceTwin
+ * adds the devices it lacks and drops those not listed.
  */
-export function membershipDetailMessage(req: Message, nodeId: string, devices: KubeObject[]): Message {
+export function membershipDetailMessage(nodeId: string, devices: KubeObject[]): Message {
   const content: MembershipDetail = { ...baseMessage(), devices: devices.map(edgeDevice) };
-  return newResponse({ ...req, route: { ...req.route, resource: `node/${nodeId}/membership/detail` } }, content, {
+  return newMessage({
     source: CloudModules.deviceController,
     group: DeviceGroups.twin,
+    operation: 'update',
+    resource: `node/${nodeId}/membership/detail`,
+    content,
   });
 }
 
