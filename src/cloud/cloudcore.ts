@@ -2,7 +2,7 @@ import { startApiServer, type RunningApiServer } from '../apiserver/index.ts';
 import { Bus } from '../core/bus.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
-import { apiServerEnabled, type CloudCoreConfig } from '../config/index.ts';
+import { apiServerEnabled, embeddedControlPlaneEnabled, selectedControllers, type CloudCoreConfig } from '../config/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { installKubeEdgeCrds } from '../kube/crds.ts';
 import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
@@ -86,7 +86,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const runtime = new ModuleRuntime(bus, log);
     const ec = cfg.modules.edgeController;
     const dc = cfg.modules.deviceController;
-    const { modules } = assembleCloudModules(
+    const { modules, notBuilt } = assembleCloudModules(
       {
         cloudHub:
           hub.enable && hub.websocket.enable
@@ -112,9 +112,14 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
           updateDeviceStatusBuffer: dc.buffer['updateDeviceStatus'] ?? 1024,
           updateDeviceStatusWorkers: dc.load['updateDeviceStatusWorkers'] ?? 1,
         },
+        controlPlane: {
+          controllers: embeddedControlPlaneEnabled(cfg, 'controllerManager') ? selectedControllers(cfg.modules.controllerManager.controllers) : [],
+          scheduler: embeddedControlPlaneEnabled(cfg, 'scheduler'),
+        },
       },
       { kube, kubeConfig: kc },
     );
+    if (notBuilt.length > 0) log.warn({ notBuilt }, `embedded control plane: not built yet, so not running: ${notBuilt.join(', ')}`);
     for (const m of modules) runtime.add(m);
     await runtime.start();
     stack.push(() => runtime.stop());

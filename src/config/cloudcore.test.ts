@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiServerEnabled } from './cloudcore.ts';
+import { apiServerEnabled, CONTROLLER_NAMES, embeddedControlPlaneEnabled, selectedControllers } from './cloudcore.ts';
 import { ConfigError } from './errors.ts';
 import { parseCloudCoreConfig } from './load.ts';
 import { defaultCloudCoreConfig } from './print.ts';
@@ -177,4 +177,20 @@ test('cloudcore validation names path, line, found value and what is valid', () 
   assert.equal(byPath['kubeAPIConfig.qps']?.line, 11);
   assert.match(byPath['kubeAPIConfig.qps']?.message ?? '', /got "fast"/);
   assert.equal(problems.length, 6);
+});
+
+test('controllerManager: kube-controller-manager selection rules, unknown names refused, auto follows the API server', () => {
+  assert.deepEqual(selectedControllers(['*']), [...CONTROLLER_NAMES]);
+  assert.deepEqual(
+    selectedControllers(['*', '-cronjob']),
+    CONTROLLER_NAMES.filter((c) => c !== 'cronjob'),
+  );
+  assert.deepEqual(selectedControllers(['deployment', 'replicaset', '-replicaset']), ['deployment']);
+  const d = parse('modules: {}\n').config;
+  assert.equal(embeddedControlPlaneEnabled(d, 'controllerManager', {}), true);
+  assert.equal(embeddedControlPlaneEnabled(d, 'scheduler', { KUBERNETES_SERVICE_HOST: 'x' }), false);
+  const withKube = parse('kubeAPIConfig:\n  kubeConfig: /root/.kube/config\n').config;
+  assert.equal(embeddedControlPlaneEnabled(withKube, 'controllerManager', {}), false);
+  const problems = problemsOf('modules:\n  controllerManager:\n    controllers: [deploymnet]\n');
+  assert.match(JSON.stringify(problems), /controllerManager\.controllers/);
 });

@@ -9,6 +9,28 @@ import { z } from 'zod';
 import { bool, intFields, ipList, oneOf, port, posInt, str, strList, hostPort } from './fields.ts';
 import type { HostFacts } from './host.ts';
 
+/**
+ * The controllers of `modules.controllerManager.controllers`, named as kube-controller-manager's `--controllers`
+ * names them (plus `eventttl`, which a real cluster leaves to the API server's event TTL).
+ */
+export const CONTROLLER_NAMES: readonly string[] = [
+  'deployment',
+  'replicaset',
+  'daemonset',
+  'statefulset',
+  'job',
+  'cronjob',
+  'ttl-after-finished',
+  'garbagecollector',
+  'namespace',
+  'serviceaccount',
+  'endpoint',
+  'endpointslice',
+  'nodelifecycle',
+  'disruption',
+  'eventttl',
+];
+
 export const CLOUDCORE_API_VERSION = 'cloudcore.config.kubeedge.io/v1alpha1';
 export const CLOUDCORE_KIND = 'CloudCore';
 export const DEFAULT_CLOUDCORE_CONFIG_PATH = '/etc/kubeedge/config/cloudcore.yaml';
@@ -206,6 +228,23 @@ export function cloudCoreSchema(host: HostFacts) {
             adminKubeConfig: str('/etc/kubeedge/admin.kubeconfig'),
           })
           .prefault({}),
+        // kubeedge-ts extension: the embedded control plane's controllers (kube-controller-manager's job); `enable`
+        // unset means "auto": on exactly when the embedded API server runs (a real cluster has its own).
+        controllerManager: z
+          .strictObject({
+            enable: z.boolean({ error: 'expected true or false (or leave it out for automatic)' }).optional(),
+            controllers: z
+              .array(
+                z.string().refine((c) => c === '*' || CONTROLLER_NAMES.includes(c.replace(/^-/, '')), {
+                  error: `expected '*', a controller name or -name; names: ${CONTROLLER_NAMES.join(', ')}`,
+                }),
+                { error: "expected a list such as ['*', '-cronjob']" },
+              )
+              .default(() => ['*']),
+          })
+          .prefault({}),
+        // kubeedge-ts extension: the embedded control plane's scheduler; `enable` unset means "auto" as above.
+        scheduler: z.strictObject({ enable: z.boolean({ error: 'expected true or false (or leave it out for automatic)' }).optional() }).prefault({}),
       })
       .prefault({}),
   });
@@ -219,6 +258,26 @@ export type CloudCoreConfig = z.output<CloudCoreSchema>;
  * and nothing points at a real cluster (no kubeConfig, no master, not inside a pod).
  * @example apiServerEnabled(cfg, process.env)
  */
+/** Whether the embedded controllers (or the scheduler) run: explicit `enable` wins, else with the embedded API server. */
+export function embeddedControlPlaneEnabled(
+  cfg: CloudCoreConfig,
+  part: 'controllerManager' | 'scheduler',
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  return cfg.modules[part].enable ?? apiServerEnabled(cfg, env);
+}
+
+/**
+ * The controllers `modules.controllerManager.controllers` selects, with kube-controller-manager's rules: `*`
+ * is every controller, `name` adds one, `-name` removes one (a removal wins).
+ * @example selectedControllers(['*', '-cronjob'])
+ */
+export function selectedControllers(list: readonly string[]): string[] {
+  const off = new Set(list.filter((c) => c.startsWith('-')).map((c) => c.slice(1)));
+  const on = list.includes('*') ? CONTROLLER_NAMES : list.filter((c) => !c.startsWith('-') && c !== '*');
+  return on.filter((c) => !off.has(c));
+}
+
 export function apiServerEnabled(cfg: CloudCoreConfig, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   const enable = cfg.modules.apiServer.enable;
   if (enable !== undefined) return enable;

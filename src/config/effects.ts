@@ -140,6 +140,8 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.deviceController.statusUpdateIntervalMs': 'kubeedge-ts extension: devicecontroller writes a device status at most once per this many ms',
     'modules.syncController.enable': 'cloudcore.ts',
     'modules.apiServer': 'kubeedge-ts extension: the embedded API server',
+    'modules.controllerManager': 'kubeedge-ts extension: the embedded controllers (src/cloud/controllers)',
+    'modules.scheduler': 'kubeedge-ts extension: the embedded scheduler (src/cloud/controllers)',
   },
 };
 
@@ -280,7 +282,13 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
 
 /** kubeedge-ts's own keys (not in any KubeEdge version), for docs/config.md and `--defaultconfig` comments. */
 export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['modules.apiServer', 'modules.edgeController.nodeMonitorGracePeriod', 'modules.deviceController.statusUpdateIntervalMs'],
+  cloudcore: [
+    'modules.apiServer',
+    'modules.controllerManager',
+    'modules.scheduler',
+    'modules.edgeController.nodeMonitorGracePeriod',
+    'modules.deviceController.statusUpdateIntervalMs',
+  ],
   edgecore: ['modules.edgeMesh'],
 };
 

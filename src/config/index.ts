@@ -1,4 +1,13 @@
-export { apiServerEnabled, cloudCoreSchema, CLOUDCORE_API_VERSION, CLOUDCORE_KIND, DEFAULT_CLOUDCORE_CONFIG_PATH } from './cloudcore.ts';
+export {
+  apiServerEnabled,
+  cloudCoreSchema,
+  CONTROLLER_NAMES,
+  embeddedControlPlaneEnabled,
+  selectedControllers,
+  CLOUDCORE_API_VERSION,
+  CLOUDCORE_KIND,
+  DEFAULT_CLOUDCORE_CONFIG_PATH,
+} from './cloudcore.ts';
 export type { CloudCoreConfig } from './cloudcore.ts';
 export {
   edgeCoreSchema,

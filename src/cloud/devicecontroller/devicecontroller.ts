@@ -5,7 +5,7 @@ import type { Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import type { KubeObject, KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
-import type { InformerEventType } from '../common/informers/informer.ts';
+import type { Informer, InformerEventType } from '../common/informers/informer.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { StatusWriter, type StatusWriterStats } from './status-writer.ts';
 import type { StatusChange } from './status.ts';
@@ -14,7 +14,7 @@ import { DEVICES_API_VERSION, membershipDetailMessage, membershipUpdateMessage, 
 export type DeviceControllerOptions = {
   enabled: boolean;
   kube: KubeRest;
-  /** cloudcore's shared informers, built with `withDevices`. */
+  /** cloudcore's shared informers (the Device and DeviceModel ones are asked for by this module). */
   informers: CloudInformers;
   log?: Logger;
   /** At most one status write per device per this many ms (default 1000). */
@@ -45,6 +45,10 @@ export class DeviceController implements Module {
   readonly #o: DeviceControllerOptions;
   readonly #log: Logger;
   readonly #writer: StatusWriter;
+  readonly #devices: Informer;
+  readonly #models: Informer;
+  /** Device events that came before the models were listed (a device is sent with its model). */
+  #early: Array<[InformerEventType, KubeObject, KubeObject | undefined]> | undefined = [];
   /** node -> device name (as the edge names it) -> `namespace/name`, for the edges' reports. */
   readonly #byNode = new Map<string, Map<string, string>>();
   #bus: Bus | undefined;
@@ -57,11 +61,13 @@ export class DeviceController implements Module {
     this.#o = o;
     this.enabled = o.enabled;
     this.#log = o.log ?? logger(CloudModules.deviceController);
+    this.#models = o.informers.informer({ path: `/apis/${DEVICES_API_VERSION}/devicemodels`, kind: 'DeviceModel', apiVersion: DEVICES_API_VERSION });
+    this.#devices = o.informers.informer({ path: `/apis/${DEVICES_API_VERSION}/devices`, kind: 'Device', apiVersion: DEVICES_API_VERSION });
     const path = (ns: string, name: string) => `/apis/${DEVICES_API_VERSION}/namespaces/${encodeURIComponent(ns)}/devices/${encodeURIComponent(name)}`;
     this.#writer = new StatusWriter({
       // v1beta1 Device has no status subresource (as in KubeEdge v1.15): the object itself is patched.
       patch: (ns, name, body) => o.kube.patch(path(ns, name), body, 'merge'),
-      current: (ns, name) => o.informers.devices.get(ns, name),
+      current: (ns, name) => this.#devices.get(ns, name),
       ack: (acks) => {
         for (const a of acks) this.#send(twinAckMessage(a.nodeId, a.msgId));
       },
@@ -72,7 +78,15 @@ export class DeviceController implements Module {
       workers: o.updateDeviceStatusWorkers ?? 1,
     });
     if (!o.enabled) return;
-    o.informers.devices.addHandler((t, obj, old) => this.#onDevice(t, obj, old));
+    this.#devices.addHandler((t, obj, old) => {
+      if (this.#early === undefined) this.#onDevice(t, obj, old);
+      else this.#early.push([t, obj, old]);
+    });
+    void this.#models.synced.then(() => {
+      const early = this.#early ?? [];
+      this.#early = undefined;
+      for (const [t, obj, old] of early) this.#onDevice(t, obj, old);
+    });
   }
 
   async start(ctx: ModuleContext): Promise<void> {
@@ -140,15 +154,13 @@ export class DeviceController implements Module {
     const ns = device.metadata?.namespace ?? '';
     const name = device.metadata?.name ?? '';
     const model = modelOf(device);
-    return this.#o.informers.devices
-      .list()
-      .some((d) => (d.metadata?.namespace ?? '') === ns && d.metadata?.name !== name && nodeOf(d) === node && modelOf(d) === model);
+    return this.#devices.list().some((d) => (d.metadata?.namespace ?? '') === ns && d.metadata?.name !== name && nodeOf(d) === node && modelOf(d) === model);
   }
 
   #sendModel(node: string, device: KubeObject, op: 'insert' | 'update' | 'delete'): void {
     const name = modelOf(device);
     if (name === '') return;
-    const model = this.#o.informers.deviceModels.get(device.metadata?.namespace ?? '', name);
+    const model = this.#models.get(device.metadata?.namespace ?? '', name);
     if (model === undefined) {
       this.#log.warn({ device: device.metadata?.name, model: name, op }, 'device model not found; device sent without it');
       return;
@@ -167,7 +179,7 @@ export class DeviceController implements Module {
       return;
     }
     if (up.kind === 'detail') {
-      const devices = this.#o.informers.devices.list().filter((d) => nodeOf(d) === up.nodeId);
+      const devices = this.#devices.list().filter((d) => nodeOf(d) === up.nodeId);
       this.#detailAnswered++;
       this.#send(membershipDetailMessage(up.nodeId, devices));
       this.#send(twinAckMessage(up.nodeId, msg.header.msg_id));
@@ -208,7 +220,7 @@ export class DeviceController implements Module {
     const key = this.#byNode.get(nodeId)?.get(deviceId);
     if (key === undefined) return undefined;
     const [ns = '', name = ''] = key.split('/');
-    return this.#o.informers.devices.get(ns, name);
+    return this.#devices.get(ns, name);
   }
 
   #reject(msg: Message, err: unknown): void {

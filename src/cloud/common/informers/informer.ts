@@ -48,6 +48,11 @@ export class Informer {
     this.synced = new Promise((r) => (this.#resolveSynced = r));
   }
 
+  /** The collection this informer lists, e.g. `/api/v1/pods`. */
+  get path(): string {
+    return this.#o.path;
+  }
+
   /**
    * Adds a handler for every later event. Handlers are added before `start` (each module that reads events
    * adds its own when it is built), so every handler sees the first list as `add` events.

@@ -1,0 +1,116 @@
+import type { KubeObject } from '../../../kube/rest.ts';
+
+/** Small readers of the fields controllers look at, over raw JSON objects (the informers keep raw JSON). */
+
+export type OwnerReference = {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+};
+
+export type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+};
+
+export function nameOf(o: KubeObject): string {
+  return o.metadata?.name ?? '';
+}
+
+export function namespaceOf(o: KubeObject): string {
+  return o.metadata?.namespace ?? '';
+}
+
+export function uidOf(o: KubeObject): string {
+  return o.metadata?.uid ?? '';
+}
+
+/** `namespace/name` ('/name' for cluster-scoped objects): the work-queue key of an object. */
+export function keyOf(o: KubeObject): string {
+  return `${namespaceOf(o)}/${nameOf(o)}`;
+}
+
+export function splitKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export function labelsOf(o: KubeObject): Record<string, string> {
+  return (o.metadata?.['labels'] as Record<string, string> | undefined) ?? {};
+}
+
+export function annotationsOf(o: KubeObject): Record<string, string> {
+  return (o.metadata?.['annotations'] as Record<string, string> | undefined) ?? {};
+}
+
+export function ownerRefsOf(o: KubeObject): OwnerReference[] {
+  return (o.metadata?.['ownerReferences'] as OwnerReference[] | undefined) ?? [];
+}
+
+/** The owner reference with `controller: true`, if any. */
+export function controllerRefOf(o: KubeObject): OwnerReference | undefined {
+  return ownerRefsOf(o).find((r) => r.controller === true);
+}
+
+export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
+  return controllerRefOf(o)?.uid === uidOf(owner);
+}
+
+/** The reference a controller puts on what it creates (`blockOwnerDeletion` for foreground deletion). */
+export function controllerRef(owner: KubeObject): OwnerReference {
+  return {
+    apiVersion: owner.apiVersion ?? '',
+    kind: owner.kind ?? '',
+    name: nameOf(owner),
+    uid: uidOf(owner),
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function isBeingDeleted(o: KubeObject): boolean {
+  return typeof o.metadata?.['deletionTimestamp'] === 'string';
+}
+
+/** Whether `labels` satisfy a LabelSelector; an empty selector matches everything, a missing one nothing. */
+export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (selector === undefined) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = e.key in labels;
+    const values = e.values ?? [];
+    if (e.operator === 'In' && !(has && values.includes(labels[e.key] ?? ''))) return false;
+    if (e.operator === 'NotIn' && has && values.includes(labels[e.key] ?? '')) return false;
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+type PodCondition = { type?: string; status?: string; lastTransitionTime?: string };
+
+export function podPhase(pod: KubeObject): string {
+  return ((pod['status'] as { phase?: string } | undefined)?.phase ?? '') || 'Pending';
+}
+
+/** Ready condition True (what ReplicaSets count as ready). */
+export function isPodReady(pod: KubeObject): boolean {
+  const conds = (pod['status'] as { conditions?: PodCondition[] } | undefined)?.conditions ?? [];
+  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** Not finished and not being deleted: what controllers count towards their replicas. */
+export function isPodActive(pod: KubeObject): boolean {
+  const phase = podPhase(pod);
+  return phase !== 'Succeeded' && phase !== 'Failed' && !isBeingDeleted(pod);
+}
+
+/** API path of a namespaced collection or object: `/apis/apps/v1/namespaces/ns/deployments[/name]`. */
+export function resourcePath(apiVersion: string, plural: string, namespace: string, name?: string): string {
+  const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = namespace === '' ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+  return `${root}${ns}/${plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+}
