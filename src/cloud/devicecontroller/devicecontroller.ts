@@ -53,6 +53,9 @@ export class DeviceController implements Module {
   readonly #byNode = new Map<string, Map<string, string>>();
   #bus: Bus | undefined;
   #started = false;
+  #listed = false;
+  /** Resolves once devices and models are listed and the devices indexed. */
+  readonly #ready: Promise<void>;
   #rejected = 0;
   #detailAnswered = 0;
 
@@ -77,15 +80,21 @@ export class DeviceController implements Module {
       maxPending: o.updateDeviceStatusBuffer ?? 1024,
       workers: o.updateDeviceStatusWorkers ?? 1,
     });
-    if (!o.enabled) return;
+    if (!o.enabled) {
+      this.#ready = Promise.resolve();
+      return;
+    }
     this.#devices.addHandler((t, obj, old) => {
       if (this.#early === undefined) this.#onDevice(t, obj, old);
       else this.#early.push([t, obj, old]);
     });
-    void this.#models.synced.then(() => {
+    const flushed = this.#models.synced.then(() => {
       const early = this.#early ?? [];
       this.#early = undefined;
       for (const [t, obj, old] of early) this.#onDevice(t, obj, old);
+    });
+    this.#ready = Promise.all([this.#devices.synced, flushed]).then(() => {
+      this.#listed = true;
     });
   }
 
@@ -171,6 +180,12 @@ export class DeviceController implements Module {
   // --- upstream -----------------------------------------------------------------------------------------------
 
   #onMessage(msg: Message): void {
+    if (!this.#listed) {
+      // Just started (edges reconnect at once): a detail answer now would list too few devices, and the edge drops
+      // those not listed; a report would miss its device. Both wait for the lists.
+      void this.#ready.then(() => this.#onMessage(msg));
+      return;
+    }
     let up: Upstream;
     try {
       up = parseUpstream(msg);
