@@ -88,7 +88,9 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
       : undefined;
   if (syncController !== undefined) modules.push(syncController);
   const { enable: devicesOn = false, ...dc } = cfg.deviceController ?? {};
-  const deviceController = devicesOn ? new DeviceController({ ...dc, enabled: true, kube: deps.kube, informers, log: log('devicecontroller') }) : undefined;
+  const deviceController = devicesOn
+    ? new DeviceController({ ...dc, enabled: true, kube: deps.kube, informers, records: objectSyncs, log: log('devicecontroller') })
+    : undefined;
   if (deviceController !== undefined) modules.push(deviceController);
   let notBuilt: string[] = [];
   if (cp !== undefined && controlPlaneOn) {

@@ -11,9 +11,14 @@ import { StatusWriter, type StatusWriterStats } from './status-writer.ts';
 import type { StatusChange } from './status.ts';
 import { DEVICES_API_VERSION, membershipDetailMessage, membershipUpdateMessage, objectMessage, parseUpstream, twinAckMessage, type Upstream } from './wire.ts';
 
+/** A node's acked copy of an object, as CloudHub's reliable queue records it (an ObjectSync). */
+export type AckedRecord = { nodeName: string; namespace: string; kind: string; apiVersion: string; name: string; uid: string; ackedRv: string };
+
 export type DeviceControllerOptions = {
   enabled: boolean;
   kube: KubeRest;
+  /** The ObjectSync records: at start, devices an edge still holds but that are gone or moved get deleted there. */
+  records?: { list(): Promise<AckedRecord[]> };
   /** cloudcore's shared informers (the Device and DeviceModel ones are asked for by this module). */
   informers: CloudInformers;
   log?: Logger;
@@ -103,6 +108,41 @@ export class DeviceController implements Module {
     ctx.bus.register(this.name, this.group, (m) => this.#onMessage(m));
     this.#started = true;
     this.#o.informers.start();
+    if (this.enabled) void this.#ready.then(() => this.#removeStale());
+  }
+
+  /**
+   * Devices deleted (or moved) while cloudcore was down raise no event now; the ObjectSyncs still say the edge has
+   * them. Those get removed from the edge as a delete event would (KubeEdge's synccontroller does it for every kind).
+   */
+  async #removeStale(): Promise<void> {
+    if (this.#o.records === undefined || !this.#started) return;
+    let records: AckedRecord[];
+    try {
+      records = await this.#o.records.list();
+    } catch (err) {
+      this.#log.warn({ err }, 'listing ObjectSyncs failed; devices removed while cloudcore was down stay on their edges');
+      return;
+    }
+    const gone = (r: AckedRecord): KubeObject => ({
+      apiVersion: DEVICES_API_VERSION,
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace, uid: r.uid, resourceVersion: r.ackedRv },
+    });
+    for (const r of records) {
+      if (r.kind !== 'Device') continue;
+      const cur = this.#devices.get(r.namespace, r.name);
+      if (cur !== undefined && cur.metadata?.uid === r.uid && nodeOf(cur) === r.nodeName) continue;
+      this.#send(membershipUpdateMessage(r.nodeName, { removed: [gone(r)] }));
+      this.#send(objectMessage(r.nodeName, 'delete', 'Device', gone(r)));
+    }
+    for (const r of records) {
+      if (r.kind !== 'DeviceModel') continue;
+      const used = this.#devices.list().some((d) => nodeOf(d) === r.nodeName && (d.metadata?.namespace ?? '') === r.namespace && modelOf(d) === r.name);
+      const cur = this.#models.get(r.namespace, r.name);
+      if (used && cur?.metadata?.uid === r.uid) continue;
+      this.#send(objectMessage(r.nodeName, 'delete', 'DeviceModel', gone(r)));
+    }
   }
 
   async stop(): Promise<void> {

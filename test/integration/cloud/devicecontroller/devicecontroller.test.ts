@@ -231,4 +231,25 @@ describe("devicecontroller over a real API server and cloudhub (test edge speaki
     await waitFor(async () => edge.acked(id), 15_000); // confirmed, so the edge does not resend it for ever
     await edge.requestDetail('edge-1'); // still answering
   });
+
+  test('a device deleted while cloudcore was down is removed from its edge after the restart (from the ObjectSyncs)', async () => {
+    await kubectlOk(api, ['apply', '-f', '-'], acceptanceManifest('virtual-thermometer.yaml', 'edge-1'));
+    const syncedKinds = async () =>
+      (JSON.parse(await kubectlOk(api, ['get', 'objectsyncs', '-n', 'default', '-o', 'json'])) as { items: { spec: { objectKind: string } }[] }).items.map(
+        (i) => i.spec.objectKind,
+      );
+    await waitFor(async () => (await syncedKinds()).includes('Device'), 15_000);
+    await edge.close();
+    await stack.stop();
+    await kubectlOk(api, ['delete', 'device', 'thermo-1', '-n', 'default']);
+    stack = await startDeviceStack(api, pki);
+    edge = await DeviceEdge.connect(stack.port, pki, 'edge-1');
+    await edge.waitFor(
+      (m) => m.route.resource === 'membership' && (m.content as { removed_devices: { id: string }[] }).removed_devices.some((d) => d.id === 'thermo-1'),
+      'membership removal',
+    );
+    await edge.waitFor(isRes('default/device/thermo-1', 'delete'), 'device delete');
+    await edge.waitFor(isRes('default/devicemodel/virtual-thermometer', 'delete'), 'model delete');
+    await waitFor(async () => !(await syncedKinds()).includes('Device'), 15_000); // acked: the record is gone
+  });
 });
