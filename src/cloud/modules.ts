@@ -53,8 +53,9 @@ export type CloudModuleSet = {
 
 /**
  * Builds cloudcore's module set: CloudHub (with its ObjectSync-backed reliable queue), EdgeController,
- * SyncController and DeviceController over one set of shared informers. The modules talk only through the bus: CloudHub notes what it
- * delivers in the ObjectSyncs, SyncController reads those and the shared caches, and neither knows the others.
+ * SyncController and DeviceController over one set of shared informers. The modules talk only through the bus:
+ * CloudHub notes what it delivers in the ObjectSyncs, SyncController reads those and the shared caches, and neither
+ * knows the others.
  */
 export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleDeps): CloudModuleSet {
   const log = deps.log ?? logger;
