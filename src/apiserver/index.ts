@@ -11,6 +11,7 @@ import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './disc
 import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
 import { installValidation } from './validation/hooks.ts';
+import { installPdbStatus } from './workloads/pdb.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
 import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
@@ -53,6 +54,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const engine = new Engine(store);
   installCrdSupport(engine);
   installValidation(engine);
+  const stopPdbStatus = installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
   engine.bootstrap();
   const security = await startSecurity(o.dataDir, token, engine);
   let serverAddress = '';
@@ -191,6 +193,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
+          stopPdbStatus();
           store.close();
           log.info(stats, 'embedded API server stopped');
           resolve();

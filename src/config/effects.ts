@@ -22,7 +22,7 @@ export type KeyEffect =
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
   cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
-  edgecore: ['eventBus', 'deviceTwin', 'serviceBus', 'dbTest', 'edgeStream', 'taskManager', 'edgeMesh'],
+  edgecore: ['serviceBus', 'dbTest', 'edgeStream', 'taskManager', 'edgeMesh'],
 };
 
 /** v1.15.4 edged keys with no default (omitted from its `--defaultconfig`), accepted as written, no effect here. */
@@ -110,6 +110,20 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.edgeHub.quic.enable': 'edgecore.ts: warned at start, QUIC is not served',
     'modules.metaManager.enable': 'edgecore.ts: MetaManager runs or not',
     'modules.metaManager.remoteQueryTimeout': 'metamanager: timeout of queries to the cloud',
+    'modules.eventBus.enable': 'edgecore.ts: EventBus (MQTT) runs or not',
+    'modules.eventBus.mqttMode': 'eventbus: 0 embedded broker, 1 embedded and external, 2 external broker',
+    'modules.eventBus.mqttServerInternal': 'eventbus: where the embedded broker listens (tcp:// only)',
+    'modules.eventBus.mqttServerExternal': 'eventbus: the external broker (mosquitto), reconnected with backoff',
+    'modules.eventBus.mqttQOS': 'eventbus: QoS of what EventBus publishes on the embedded broker',
+    'modules.eventBus.mqttRetain': 'eventbus: retain flag of what EventBus publishes on the embedded broker',
+    'modules.eventBus.mqttSessionQueueSize': 'eventbus: messages the embedded broker queues per client',
+    'modules.eventBus.mqttSubClientID': 'eventbus: client id of the subscribing client (empty: hub-client-sub-<node>-<time>)',
+    'modules.eventBus.mqttPubClientID': 'eventbus: client id of the publishing client (empty: hub-client-pub-<node>-<time>)',
+    'modules.eventBus.mqttUsername': 'eventbus: external broker login',
+    'modules.eventBus.mqttPassword': 'eventbus: external broker login (with mqttUsername)',
+    'modules.eventBus.eventBusTLS': 'eventbus: client certificate and CA for the external broker',
+    'modules.deviceTwin.enable': 'edgecore.ts: DeviceTwin runs or not',
+    'modules.deviceTwin.dmiSockPath': 'dmi: the DMI server socket (KubeEdge v1.16+ key)',
   },
   cloudcore: {
     apiVersion: 'load.ts',

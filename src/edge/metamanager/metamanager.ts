@@ -24,6 +24,8 @@ const CACHED_QUERY_TYPES = new Set<string>([ResourceType.configmap, ResourceType
 const LOCAL_ONLY_QUERY_TYPES = new Set<string>([ResourceType.pod, ResourceType.podList]);
 /** KubeEdge 1.15 acks the cloud's replies to these operations (not patch/delete). */
 const ACKED_REPLY_OPS = new Set<string>([Operation.query, Operation.insert, Operation.update]);
+/** Objects of DeviceController that go to DeviceTwin rather than edged. */
+const DEVICE_TYPES = new Set<string>([ResourceType.device, ResourceType.deviceModel]);
 const CLOUD_WRITE_OPS = new Set<string>([Operation.insert, Operation.update, Operation.delete]);
 
 /**
@@ -124,7 +126,14 @@ export class MetaManager implements Module {
       this.#log?.info({ op, resource, rv }, 'older resourceVersion than stored; acked, not applied');
     } else {
       this.#stats.stored++;
-      bus.send(EdgeModules.edged, m);
+      if (DEVICE_TYPES.has(type)) {
+        // KubeEdge's metamanager hands DeviceController's objects to the twin, re-routed as from `meta`
+        bus.send(EdgeModules.deviceTwin, {
+          header: { ...m.header },
+          route: { ...m.route, source: EdgeGroups.meta, group: EdgeGroups.twin },
+          content: m.content,
+        });
+      } else bus.send(EdgeModules.edged, m);
     }
     bus.send(EdgeModules.edgeHub, newResponse(m, 'OK', ackRoute(m)));
   }
