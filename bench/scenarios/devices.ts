@@ -114,7 +114,7 @@ export async function devicesBench(s: Session, o: DevicesOptions, out: BenchOutc
     out.rows.push(
       { metric: 'devices / edges', value: `${o.devices} / ${o.nodes}`, note: `each device reports every ${o.reportEveryMs} ms` },
       { metric: 'created + at the edges', value: `${fmt(deliveredMs / 1000)} s`, note: `creates done after ${fmt(createdMs / 1000)} s` },
-      { metric: 'unchanged: reports/s', value: fmt(steady.reportsPerSec, 0), note: 'twin reports cloudcore received' },
+      { metric: 'unchanged: reports/s', value: fmt(steady.reportsPerSec, 0), note: 'twin reports the simulated edges sent' },
       { metric: 'unchanged: API writes/s', value: fmt(steady.writesPerSec, 1), note: `Device writes seen on a watch over ${fmt(o.windowMs / 1000)} s` },
       { metric: 'unchanged: cloudcore CPU', value: `${fmt(steady.cpuPercent)} %`, note: `of one core; RSS ${fmt(steady.rssMiB, 0)} MiB` },
       { metric: 'changing: reports/s', value: fmt(changing.reportsPerSec, 0), note: 'every report a new value' },
