@@ -9,13 +9,14 @@ import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
 import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
 import { deploymentBench } from './scenarios/deployment.ts';
+import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -64,6 +65,7 @@ const P = {
     : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
   scheduler: full ? { nodes: 100, pods: 3000 } : { nodes: 50, pods: 500 },
+  devices: { nodes: 100, devices: 1000, reportEveryMs: 1000, statusUpdateIntervalMs: 1000, workers: 8, warmupMs: 3000, windowMs: full ? 30_000 : 10_000 },
 };
 
 const m = machine();
@@ -141,6 +143,30 @@ if (wantFleet) {
         ),
       );
     }
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('devices')) {
+  // A cloudcore of its own: the fleet bench's nodes and pods would share its event loop.
+  let session: Session | undefined;
+  const d = P.devices;
+  try {
+    session = await startSession({
+      workDir: path.join(workDir, 'devices'),
+      nodeLimit: d.nodes + 100,
+      workers: Number(a.workers),
+      sharedCert: a['shared-cert'],
+      statusReportMs: 5 * 60_000,
+      deviceController: { workers: d.workers, statusUpdateIntervalMs: d.statusUpdateIntervalMs },
+    });
+    const s = session;
+    say(
+      await runBench('devices', `Devices: ${d.devices} devices over ${d.nodes} simulated edges, a twin report per device per second`, profile, m, (out) =>
+        devicesBench(s, { ...d, timeoutMs: 120_000 }, out),
+      ),
+    );
   } finally {
     await session?.stop().catch(() => undefined);
   }

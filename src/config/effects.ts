@@ -21,7 +21,7 @@ export type KeyEffect =
 
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['deviceController', 'nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
+  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
   edgecore: ['serviceBus', 'dbTest', 'edgeStream', 'taskManager', 'edgeMesh'],
 };
 
@@ -147,6 +147,11 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.cloudHub.tokenRefreshDuration': 'token manager: join token lifetime (hours)',
     'modules.edgeController.enable': 'cloudcore.ts',
     'modules.edgeController.nodeMonitorGracePeriod': 'kubeedge-ts extension: embedded API server marks a silent node Unknown after it',
+    'modules.deviceController.enable': 'cloudcore.ts (src/cloud/devicecontroller)',
+    'modules.deviceController.buffer.updateDeviceStatus':
+      'devicecontroller: devices with an unwritten status at most; reports beyond are not confirmed (the edge resends)',
+    'modules.deviceController.load.updateDeviceStatusWorkers': 'devicecontroller: Device status writes in flight at most',
+    'modules.deviceController.statusUpdateIntervalMs': 'kubeedge-ts extension: devicecontroller writes a device status at most once per this many ms',
     'modules.syncController.enable': 'cloudcore.ts',
     'modules.apiServer': 'kubeedge-ts extension: the embedded API server',
     'modules.controllerManager': 'kubeedge-ts extension: the embedded controllers (src/cloud/controllers)',
@@ -284,12 +289,20 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
     'modules.edgeController.nodeUpdateFrequency': 'node status is written when the edge reports it',
     'modules.edgeController.buffer': 'one event loop: no per-kind queues to size',
     'modules.edgeController.load': 'one event loop: no per-kind worker pools',
+    'modules.deviceController.buffer.deviceEvent': 'one event loop: informer events are handled as they come, no queue to size',
+    'modules.deviceController.buffer.deviceModelEvent': 'one event loop: informer events are handled as they come, no queue to size',
   },
 };
 
 /** kubeedge-ts's own keys (not in any KubeEdge version), for docs/config.md and `--defaultconfig` comments. */
 export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['modules.apiServer', 'modules.controllerManager', 'modules.scheduler', 'modules.edgeController.nodeMonitorGracePeriod'],
+  cloudcore: [
+    'modules.apiServer',
+    'modules.controllerManager',
+    'modules.scheduler',
+    'modules.edgeController.nodeMonitorGracePeriod',
+    'modules.deviceController.statusUpdateIntervalMs',
+  ],
   edgecore: ['modules.edgeMesh'],
 };
 

@@ -65,7 +65,8 @@ test('edgecore --defaultconfig prints the v1.15 endpoint keys, not the resolved 
   for (const m of ['serviceBus', 'dbTest', 'edgeStream', 'edgeMesh']) assert.equal(edge.modules[m]?.['enable'], false, m);
   for (const m of ['eventBus', 'deviceTwin']) assert.equal(edge.modules[m]?.['enable'], true, m);
   const cloud = parseYaml(defaultConfigYaml('cloudcore', host)) as { modules: Record<string, Record<string, unknown>> };
-  for (const m of ['deviceController', 'nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager']) {
+  assert.equal(cloud.modules['deviceController']?.['enable'], true, 'deviceController is built: enabled as in v1.15.4');
+  for (const m of ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager']) {
     assert.equal(cloud.modules[m]?.['enable'], false, m);
   }
 });
