@@ -11,7 +11,8 @@ import type { HostFacts } from './host.ts';
 
 /**
  * The controllers of `modules.controllerManager.controllers`, named as kube-controller-manager's `--controllers`
- * names them (plus `eventttl`, which a real cluster leaves to the API server's event TTL).
+ * names them (plus `eventttl`, which a real cluster leaves to the API server's event TTL). There is no `disruption`:
+ * the embedded API server keeps PodDisruptionBudget status itself, at each eviction and when pods or owners change.
  */
 export const CONTROLLER_NAMES: readonly string[] = [
   'deployment',
@@ -27,7 +28,6 @@ export const CONTROLLER_NAMES: readonly string[] = [
   'endpoint',
   'endpointslice',
   'nodelifecycle',
-  'disruption',
   'eventttl',
 ];
 
