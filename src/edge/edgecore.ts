@@ -11,6 +11,7 @@ import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKE
 import { rotateIfDue } from './edgehub/certificate/rotate.ts';
 import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
+import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 
 const log = logger('edgecore');
 
@@ -57,6 +58,9 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       remoteQueryTimeout: cfg.modules.metaManager.remoteQueryTimeout,
     }),
   );
+
+  // DMI is part of KubeEdge's DeviceTwin: on with it, and registered before it so no device it hands over is lost.
+  runtime.add(new DmiModule({ enable: cfg.modules.deviceTwin.enable, sockPath: cfg.modules.deviceTwin.dmiSockPath ?? DEFAULT_DMI_SOCK }));
 
   const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
   const certLog = logger('edgehub-cert');
