@@ -70,8 +70,8 @@ export class DmiModule implements Module {
     this.#log = ctx.log;
     const sock = path.resolve(this.#o.sockPath);
     this.#registry = new MapperRegistry(`${sock}.mappers.json`, ctx.log);
-    this.#registry.load();
     this.#server = await listen(sock, this.#handlers());
+    this.#registry.load();
     ctx.bus.register(DMI_MODULE, DMI_GROUP, (m) => this.#onMessage(m));
     ctx.log.info({ socket: sock, mappers: this.#registry.list().map((e) => e.name) }, 'DMI server listening');
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../../core/log.ts';
 import { call, deviceMapperService, dmiClient } from '../../edge/dmi/api/grpc.ts';
 import type { MapperRegisterResponse, PbDevice, PbDeviceModel, PbTwin } from '../../edge/dmi/api/types.ts';
 import { DeviceRunner } from './device-runner.ts';
+import { MapperError, requestError } from './errors.ts';
 import { toMapperDevice } from './parse.ts';
 import { Publisher } from './publish.ts';
 import type { Driver } from './types.ts';
@@ -138,12 +139,10 @@ export class Mapper {
   };
 
   async #upsert(d: PbDevice): Promise<void> {
-    if (d.name === '') throw Object.assign(new Error('device without a name'), { code: grpc.status.INVALID_ARGUMENT });
+    if (d.name === '') throw requestError(grpc.status.INVALID_ARGUMENT, 'device without a name');
     const protocol = d.spec?.protocol?.protocolName ?? '';
     if (protocol !== this.#o.driver.protocol) {
-      throw Object.assign(new Error(`device ${d.name} speaks ${protocol || 'no protocol'}, this mapper ${this.#o.driver.protocol}`), {
-        code: grpc.status.INVALID_ARGUMENT,
-      });
+      throw requestError(grpc.status.INVALID_ARGUMENT, `device ${d.name} speaks ${protocol || 'no protocol'}, this mapper ${this.#o.driver.protocol}`);
     }
     const md = toMapperDevice(d, this.#models.get(d.spec?.deviceModelReference ?? ''));
     this.#raw.set(d.name, d);
@@ -177,19 +176,20 @@ export class Mapper {
             (r) => cb(null, r),
             (err: unknown) => {
               const e = err instanceof Error ? err : new Error(String(err));
-              const code = typeof (e as { code?: unknown }).code === 'number' ? (e as unknown as { code: grpc.status }).code : grpc.status.INTERNAL;
+              const code =
+                e instanceof MapperError && typeof e.context['grpcCode'] === 'number' ? (e.context['grpcCode'] as grpc.status) : grpc.status.INTERNAL;
               cb(Object.assign(e, { code, details: e.message, metadata: new grpc.Metadata() }) as grpc.ServiceError);
             },
           );
       };
     return {
       RegisterDevice: unary(async (req: { device?: PbDevice | null }) => {
-        if (!req.device) throw Object.assign(new Error('RegisterDevice without device'), { code: grpc.status.INVALID_ARGUMENT });
+        if (!req.device) throw requestError(grpc.status.INVALID_ARGUMENT, 'RegisterDevice without device');
         await this.#upsert(req.device);
         return { deviceName: req.device.name };
       }),
       UpdateDevice: unary(async (req: { device?: PbDevice | null }) => {
-        if (!req.device) throw Object.assign(new Error('UpdateDevice without device'), { code: grpc.status.INVALID_ARGUMENT });
+        if (!req.device) throw requestError(grpc.status.INVALID_ARGUMENT, 'UpdateDevice without device');
         await this.#upsert(req.device);
         return {};
       }),
@@ -198,12 +198,12 @@ export class Mapper {
         return {};
       }),
       CreateDeviceModel: unary((req: { model?: PbDeviceModel | null }) => {
-        if (!req.model) throw Object.assign(new Error('CreateDeviceModel without model'), { code: grpc.status.INVALID_ARGUMENT });
+        if (!req.model) throw requestError(grpc.status.INVALID_ARGUMENT, 'CreateDeviceModel without model');
         this.#models.set(req.model.name, req.model);
         return { deviceModelName: req.model.name };
       }),
       UpdateDeviceModel: unary((req: { model?: PbDeviceModel | null }) => {
-        if (!req.model) throw Object.assign(new Error('UpdateDeviceModel without model'), { code: grpc.status.INVALID_ARGUMENT });
+        if (!req.model) throw requestError(grpc.status.INVALID_ARGUMENT, 'UpdateDeviceModel without model');
         this.#models.set(req.model.name, req.model);
         return {};
       }),
@@ -214,7 +214,7 @@ export class Mapper {
       GetDevice: unary((req: { deviceName: string }) => {
         const raw = this.#raw.get(req.deviceName);
         const r = this.#devices.get(req.deviceName);
-        if (raw === undefined || r === undefined) throw Object.assign(new Error(`no device ${req.deviceName}`), { code: grpc.status.NOT_FOUND });
+        if (raw === undefined || r === undefined) throw requestError(grpc.status.NOT_FOUND, `no device ${req.deviceName}`);
         const twins = r.device.properties.map((p) => ({
           propertyName: p.name,
           reported: { value: r.value(p.name) ?? '', metadata: { type: p.type } },

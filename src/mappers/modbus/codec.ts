@@ -1,3 +1,5 @@
+import { configError } from '../lib/errors.ts';
+
 /**
  * Modbus register words to property values and back, with the visitor options of KubeEdge's modbus mapper:
  * `limit` registers (1, 2 or 4) read as one big-endian signed integer, `isRegisterSwap` reverses the word order,
@@ -8,20 +10,18 @@ export const REGISTER_KINDS: readonly RegisterKind[] = ['HoldingRegister', 'Coil
 
 export type ModbusVisitor = { register: RegisterKind; offset: number; limit: number; scale: number; isSwap: boolean; isRegisterSwap: boolean };
 
-export class ModbusConfigError extends Error {}
-
 const int = (v: unknown, d: number): number => (typeof v === 'number' && Number.isInteger(v) ? v : d);
 
 export function parseVisitor(name: string, c: Record<string, unknown>): ModbusVisitor {
   const register = c['register'];
   if (typeof register !== 'string' || !REGISTER_KINDS.includes(register as RegisterKind)) {
-    throw new ModbusConfigError(`property ${name}: visitors.configData.register must be one of ${REGISTER_KINDS.join(', ')}`);
+    throw configError(`property ${name}: visitors.configData.register must be one of ${REGISTER_KINDS.join(', ')}`);
   }
   const offset = int(c['offset'], -1);
-  if (offset < 0 || offset > 65535) throw new ModbusConfigError(`property ${name}: offset must be 0..65535`);
+  if (offset < 0 || offset > 65535) throw configError(`property ${name}: offset must be 0..65535`);
   const limit = int(c['limit'], 1);
   const bits = register === 'CoilRegister' || register === 'DiscreteInputRegister';
-  if (bits ? limit !== 1 : ![1, 2, 4].includes(limit)) throw new ModbusConfigError(`property ${name}: limit must be ${bits ? '1' : '1, 2 or 4'}`);
+  if (bits ? limit !== 1 : ![1, 2, 4].includes(limit)) throw configError(`property ${name}: limit must be ${bits ? '1' : '1, 2 or 4'}`);
   const scale = typeof c['scale'] === 'number' && c['scale'] !== 0 ? c['scale'] : 1;
   return { register: register as RegisterKind, offset, limit, scale, isSwap: c['isSwap'] === true, isRegisterSwap: c['isRegisterSwap'] === true };
 }
@@ -31,7 +31,7 @@ export function decodeRegisters(v: ModbusVisitor, bytes: Uint8Array): number {
   const words: Uint8Array[] = [];
   for (let i = 0; i < v.limit; i++) {
     const w = bytes.slice(i * 2, i * 2 + 2);
-    if (w.length < 2) throw new ModbusConfigError(`expected ${v.limit} registers, got ${bytes.length} bytes`);
+    if (w.length < 2) throw configError(`expected ${v.limit} registers, got ${bytes.length} bytes`);
     words.push(v.isSwap ? Uint8Array.of(w[1] ?? 0, w[0] ?? 0) : w);
   }
   if (v.isRegisterSwap) words.reverse();
@@ -45,7 +45,7 @@ export function encodeRegisters(v: ModbusVisitor, value: number): number[] {
   const raw = Math.round(value / v.scale);
   const buf = Buffer.alloc(v.limit * 2);
   if (v.limit === 1) {
-    if (raw < -32768 || raw > 65535) throw new ModbusConfigError(`value ${value} does not fit one register`);
+    if (raw < -32768 || raw > 65535) throw configError(`value ${value} does not fit one register`);
     if (raw < 0) buf.writeInt16BE(raw, 0);
     else buf.writeUInt16BE(raw, 0);
   } else if (v.limit === 2) buf.writeInt32BE(raw, 0);

@@ -5,17 +5,18 @@
 import net from 'node:net';
 import Modbus from 'jsmodbus';
 import type { DeviceConnection, Driver, MapperDevice, MapperProperty, Value } from '../lib/types.ts';
-import { ModbusConfigError, decodeRegisters, encodeRegisters, parseVisitor } from './codec.ts';
+import { configError } from '../lib/errors.ts';
+import { decodeRegisters, encodeRegisters, parseVisitor } from './codec.ts';
 
 export type ModbusTarget = { host: string; port: number; unitId: number };
 
 export function parseProtocol(c: Record<string, unknown>): ModbusTarget {
   const host = typeof c['ip'] === 'string' && c['ip'] !== '' ? c['ip'] : undefined;
-  if (host === undefined) throw new ModbusConfigError('protocol.configData.ip is required');
+  if (host === undefined) throw configError('protocol.configData.ip is required');
   const port = typeof c['port'] === 'number' ? c['port'] : 502;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ModbusConfigError('protocol.configData.port must be 1..65535');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw configError('protocol.configData.port must be 1..65535');
   const unitId = typeof c['slaveID'] === 'number' ? c['slaveID'] : 1;
-  if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) throw new ModbusConfigError('protocol.configData.slaveID must be 0..255');
+  if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) throw configError('protocol.configData.slaveID must be 0..255');
   return { host, port, unitId };
 }
 
@@ -62,9 +63,9 @@ class ModbusConnection implements DeviceConnection {
       await this.#client.writeSingleCoil(v.offset, value === 'true' || Number(value) !== 0);
       return;
     }
-    if (v.register !== 'HoldingRegister') throw new ModbusConfigError(`property ${p.name}: a ${v.register} cannot be written`);
+    if (v.register !== 'HoldingRegister') throw configError(`property ${p.name}: a ${v.register} cannot be written`);
     const n = Number(value);
-    if (!Number.isFinite(n)) throw new ModbusConfigError(`property ${p.name}: ${JSON.stringify(value)} is not a number`);
+    if (!Number.isFinite(n)) throw configError(`property ${p.name}: ${JSON.stringify(value)} is not a number`);
     const words = encodeRegisters(v, n);
     if (words.length === 1) await this.#client.writeSingleRegister(v.offset, words[0] ?? 0);
     else await this.#client.writeMultipleRegisters(v.offset, words);
@@ -77,6 +78,8 @@ class ModbusConnection implements DeviceConnection {
 
 export async function connectModbus(t: ModbusTarget): Promise<DeviceConnection> {
   const socket = new net.Socket();
+  // the client learns the link is up from the socket's connect event: make it before connecting
+  const conn = new ModbusConnection(socket, t.unitId);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
@@ -94,7 +97,7 @@ export async function connectModbus(t: ModbusTarget): Promise<DeviceConnection> 
   });
   // a late error after connect must not crash the mapper: reads fail and the device loop reconnects
   socket.on('error', () => undefined);
-  return new ModbusConnection(socket, t.unitId);
+  return conn;
 }
 
 export const modbusDriver: Driver = {

@@ -3,6 +3,7 @@
  * `{generator: random, min, max}` (a reading in [min, max], from a generator seeded by the protocol's `seed`, so a
  * seed gives the same series every run) or `{generator: register, initial}` (a stored value that desired writes set).
  */
+import { configError } from '../lib/errors.ts';
 import type { DeviceConnection, Driver, MapperDevice, MapperProperty, Value } from '../lib/types.ts';
 
 /** mulberry32: a small, well-known 32-bit PRNG; plenty for simulated readings. */
@@ -20,8 +21,6 @@ export function seededRandom(seed: number): () => number {
 const num = (v: unknown, d: number): number =>
   typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : d;
 
-export class VirtualDeviceError extends Error {}
-
 export class VirtualConnection implements DeviceConnection {
   readonly #random: () => number;
   readonly #registers = new Map<string, Value>();
@@ -35,7 +34,7 @@ export class VirtualConnection implements DeviceConnection {
     if (g === 'random') {
       const min = num(p.visitor['min'], p.minimum ?? 0);
       const max = num(p.visitor['max'], p.maximum ?? 100);
-      if (max < min) throw new VirtualDeviceError(`property ${p.name}: max ${max} is below min ${min}`);
+      if (max < min) throw configError(`property ${p.name}: max ${max} is below min ${min}`);
       const r = this.#random();
       if (p.type !== 'int') return min + r * (max - min);
       // an int property draws whole numbers from the whole range, both ends included
@@ -49,11 +48,11 @@ export class VirtualConnection implements DeviceConnection {
       const initial = p.visitor['initial'];
       return typeof initial === 'number' || typeof initial === 'boolean' || typeof initial === 'string' ? initial : 0;
     }
-    throw new VirtualDeviceError(`property ${p.name}: visitor generator must be random or register, got ${JSON.stringify(g)}`);
+    throw configError(`property ${p.name}: visitor generator must be random or register, got ${JSON.stringify(g)}`);
   }
 
   async write(p: MapperProperty, value: string): Promise<void> {
-    if (p.visitor['generator'] !== 'register') throw new VirtualDeviceError(`property ${p.name} is not a register: it cannot be written`);
+    if (p.visitor['generator'] !== 'register') throw configError(`property ${p.name} is not a register: it cannot be written`);
     const n = Number(value);
     this.#registers.set(p.name, p.type === 'string' || !Number.isFinite(n) ? value : n);
   }
