@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import Modbus from 'jsmodbus';
 import mqtt from 'mqtt';
 import { runBin } from './helpers/daemon.ts';
-import { ACCEPTANCE_DIR } from './helpers/devices.ts';
+import { ACCEPTANCE_DIR } from './helpers/dmi-kit.ts';
 import { dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
 

@@ -53,7 +53,10 @@ test('keadm image base makes the local base image once (a second run skips it)',
   t.diagnostic(second.stdout.trim().split('\n')[0] ?? '');
 });
 
-test('keadm image build builds every image (cloudcore, edgecore, the two mappers) from the local base and reports their sizes', { skip, timeout: 900_000 }, async (t) => {
+test('keadm image build builds every image (cloudcore, edgecore, the two mappers) from the local base and reports their sizes', {
+  skip,
+  timeout: 900_000,
+}, async (t) => {
   const r = await keadm(['image', 'build']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /on kubeedge-ts\/node-base:24-bookworm/);

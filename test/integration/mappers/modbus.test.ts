@@ -10,7 +10,7 @@ import { logger } from '../../../src/core/log.ts';
 import { DmiModule } from '../../../src/edge/dmi/dmi.ts';
 import { Mapper } from '../../../src/mappers/lib/mapper.ts';
 import { modbusDriver } from '../../../src/mappers/modbus/driver.ts';
-import { TwinStandIn, acceptanceObjects, withDesired, type DeviceEntry } from '../../helpers/devices.ts';
+import { TwinStandIn, acceptanceObjects, withDesired, type DeviceEntry } from '../../helpers/dmi-kit.ts';
 import { waitFor } from '../../helpers/tools.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mapper-modbus-'));

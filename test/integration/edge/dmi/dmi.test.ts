@@ -13,7 +13,7 @@ import { decodeCustomized } from '../../../../src/edge/dmi/api/codec.ts';
 import { DmiModule } from '../../../../src/edge/dmi/dmi.ts';
 import { Mapper } from '../../../../src/mappers/lib/mapper.ts';
 import { virtualDriver } from '../../../../src/mappers/virtual/driver.ts';
-import { TwinStandIn, acceptanceObjects, withDesired } from '../../../helpers/devices.ts';
+import { TwinStandIn, acceptanceObjects, withDesired } from '../../../helpers/dmi-kit.ts';
 import { waitFor } from '../../../helpers/tools.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'dmi-'));
