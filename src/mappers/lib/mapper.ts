@@ -39,7 +39,7 @@ export class Mapper {
   #server: grpc.Server | undefined;
   #edgecore: grpc.Client | undefined;
   #registered = false;
-  #registering: Promise<void> | undefined;
+  #registering = false;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -71,6 +71,7 @@ export class Mapper {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    this.#retry = undefined;
     await Promise.all([...this.#devices.values()].map((r) => r.stop()));
     this.#devices.clear();
     await this.#publisher.close();
@@ -80,12 +81,15 @@ export class Mapper {
     rmSync(path.resolve(this.#o.sockPath), { force: true });
   }
 
+  /** One registration at a time; a failed one tries again after registerRetryMs until edgecore answers. */
   #scheduleRegister(delayMs: number): void {
-    if (this.#stopped || this.#registering !== undefined) return;
-    clearTimeout(this.#retry);
+    if (this.#stopped || this.#registering || this.#retry !== undefined) return;
     this.#retry = setTimeout(() => {
-      this.#registering = this.#register().finally(() => {
-        this.#registering = undefined;
+      this.#retry = undefined;
+      this.#registering = true;
+      void this.#register().finally(() => {
+        this.#registering = false;
+        if (!this.#registered) this.#scheduleRegister(this.#o.registerRetryMs ?? 2000);
       });
     }, delayMs);
   }
@@ -111,14 +115,13 @@ export class Mapper {
       const given = new Set<string>();
       for (const d of res.deviceList) {
         given.add(d.name);
-        await this.#upsert(d);
+        await this.#upsert(d).catch((err: unknown) => this.#log.warn({ err, device: d.name }, 'device from edgecore not taken'));
       }
       // edgecore's list is the truth: a device it no longer names was removed while we were apart.
       for (const name of [...this.#devices.keys()]) if (!given.has(name)) await this.#remove(name);
     } catch (err) {
       this.#registered = false;
       this.#log.warn({ err: { message: (err as Error).message, code: (err as { code?: unknown }).code } }, 'edgecore not reachable over DMI; retrying');
-      this.#scheduleRegister(this.#o.registerRetryMs ?? 2000);
     }
   }
 

@@ -140,6 +140,35 @@ describe('DMI server over a unix socket, with a fake DeviceTwin on the bus (Devi
     );
   });
 
+  test('a mapper started before edgecore registers as soon as the DMI socket is there, and gets its devices', async () => {
+    const dir = join(root, `t${n++}`);
+    mkdirSync(dir, { recursive: true });
+    const sock = join(dir, 'dmi.sock');
+    const mapper = new Mapper({
+      driver: virtualDriver,
+      name: 'virtual-mapper',
+      version: 'test',
+      edgecoreSock: sock,
+      sockPath: join(dir, 'm.sock'),
+      log,
+      registerRetryMs: 200,
+    });
+    let e: Awaited<ReturnType<typeof startDmi>> | undefined;
+    try {
+      await mapper.start();
+      // several registrations fail first: nothing listens yet
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(mapper.registered, false);
+      e = await startDmi(dir);
+      e.twin.devices.set('default/thermo-1', acceptanceObjects('virtual-thermometer.yaml', 'edge-a'));
+      await waitFor(async () => mapper.deviceNames().includes('thermo-1'), 10_000, 100);
+      await waitFor(async () => e?.twin.reported('default', 'thermo-1', 'temperature').at(-1), 10_000, 100);
+    } finally {
+      await mapper.stop();
+      await e?.stop();
+    }
+  });
+
   test('virtual mapper: devices handed over by DeviceTwin report, desired writes come back, and both survive a mapper and an edgecore restart', async () => {
     const dir = join(root, `t${n++}`);
     let e = await startDmi(dir);
