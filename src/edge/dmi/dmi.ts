@@ -153,7 +153,15 @@ export class DmiModule implements Module {
       );
       const items = (contentAsObject(res) as { items?: unknown } | null)?.items;
       if (!Array.isArray(items)) return;
-      for (const it of items as Entry[]) this.#store(it.device, it.model ?? null);
+      // DeviceTwin's list is the node's: a device it no longer has was deleted while we did not hear of it.
+      const keep = new Set<string>();
+      for (const it of items as Entry[]) keep.add(this.#store(it.device, it.model ?? null));
+      for (const key of [...this.#devices.keys()]) {
+        if (keep.has(key)) continue;
+        this.#devices.delete(key);
+        const name = key.slice(key.indexOf('/') + 1);
+        if (this.#byName.get(name) === key) this.#byName.delete(name);
+      }
     } catch (err) {
       this.#log?.warn({ err }, 'DeviceTwin did not answer the device query; answering from what DMI holds');
     }

@@ -47,6 +47,12 @@ describe('DMI server over a unix socket, with a fake DeviceTwin on the bus (Devi
     try {
       e.twin.devices.set('default/thermo-1', acceptanceObjects('virtual-thermometer.yaml', 'edge-a'));
       e.twin.devices.set('default/modbus-1', acceptanceObjects('modbus-thermometer.yaml', 'edge-a'));
+      // a device DMI heard of that DeviceTwin no longer has is not handed out
+      e.twin.send('insert', {
+        ...acceptanceObjects('virtual-thermometer.yaml', 'edge-a'),
+        device: { ...acceptanceObjects('virtual-thermometer.yaml', 'edge-a').device, metadata: { name: 'gone', namespace: 'default' } },
+      });
+      e.twin.devices.delete('default/gone');
       const res = await call<MapperRegisterResponse>(client, 'MapperRegister', { withData: true, mapper: mapperInfo(join(dir, 'm.sock')) });
       assert.deepEqual(
         res.deviceList.map((d) => d.name),
