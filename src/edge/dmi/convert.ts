@@ -106,7 +106,9 @@ export function twinType(modelType: string): string {
  * reported values become `actual`. observedDesired is left out: DeviceTwin owns the desired side, and a mapper's
  * echo of it must not look like a new desired value.
  */
-export function twinUpdatePayload(req: ReportDeviceStatusRequest, types: Record<string, string>, eventId: string, now: number): unknown {
+export type TwinUpdatePayload = { event_id: string; timestamp: number; twin: Record<string, unknown> };
+
+export function twinUpdatePayload(req: ReportDeviceStatusRequest, types: Record<string, string>, eventId: string, now: number): TwinUpdatePayload {
   const twin: Record<string, unknown> = {};
   for (const t of req.reportedDevice?.twins ?? []) {
     if (t.propertyName === '' || t.reported === undefined || t.reported === null) continue;

@@ -189,6 +189,8 @@ export class DmiModule implements Module {
     const entry = this.#devices.get(key);
     const now = Date.now();
     const payload = twinUpdatePayload(req, entry === undefined ? {} : propertyTypes(entry.model), randomUUID(), now);
+    // nothing reported (no twins, or none with a reported value): DeviceTwin would only answer with an error
+    if (Object.keys(payload.twin).length === 0) return;
     this.counters.reports++;
     bus.send(
       EdgeModules.deviceTwin,

@@ -101,6 +101,8 @@ describe('DMI server over a unix socket, with a fake DeviceTwin on the bus (Devi
     try {
       const thermo = acceptanceObjects('virtual-thermometer.yaml', 'edge-a');
       e.twin.send('insert', thermo);
+      // a report with nothing in it is not passed on (DeviceTwin would only answer it with an error)
+      await call(client, 'ReportDeviceStatus', { deviceName: 'thermo-1', reportedDevice: { twins: [] } });
       await call(client, 'ReportDeviceStatus', {
         deviceName: 'thermo-1',
         reportedDevice: { twins: [{ propertyName: 'temperature', reported: { value: '21', metadata: { type: 'int' } }, observedDesired: { value: '' } }] },
@@ -119,6 +121,11 @@ describe('DMI server over a unix socket, with a fake DeviceTwin on the bus (Devi
       assert.equal(typeof t.actual.metadata.timestamp, 'number');
       assert.equal(t.metadata.type, 'int');
       assert.equal(t.expected, undefined, 'a report never sets the desired side');
+      assert.equal(
+        e.twin.received.filter((m) => m.route.resource === '$hw/events/device/default/thermo-1/twin/update').length,
+        1,
+        'only the report with a value',
+      );
       const state = await waitFor(async () => e.twin.received.find((m) => m.route.resource === '$hw/events/device/default/thermo-1/state/update'), 5000);
       assert.ok(state);
       assert.equal((contentAsObject(state) as { state: string }).state, 'online');
