@@ -256,6 +256,14 @@ export class DmiModule implements Module {
     const protocol = protocolOf(e.device);
     const mapper = registry.get(protocol);
     const client = registry.client(protocol);
+    const before = this.#pushed.get(key)?.address;
+    if (before !== undefined && before !== mapper?.address) {
+      // the device changed protocol: the mapper that had it lets it go
+      const old = registry.protocolAt(before);
+      const oldClient = old === undefined ? undefined : registry.client(old);
+      this.#pushed.delete(key);
+      if (oldClient !== undefined) await call(oldClient, 'RemoveDevice', { deviceName: deviceKey(e.device).name }).catch(() => undefined);
+    }
     if (mapper === undefined || client === undefined) {
       this.#log?.debug({ device: key, protocol }, 'no mapper for this protocol yet');
       return;

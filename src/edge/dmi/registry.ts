@@ -45,6 +45,12 @@ export class MapperRegistry {
     return this.#entries.get(protocol);
   }
 
+  /** The protocol of the mapper at an address, if one registered there. */
+  protocolAt(address: string): string | undefined {
+    for (const e of this.#entries.values()) if (e.address === address) return e.protocol;
+    return undefined;
+  }
+
   list(): MapperEntry[] {
     return [...this.#entries.values()];
   }

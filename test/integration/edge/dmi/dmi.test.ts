@@ -182,6 +182,39 @@ describe('DMI server over a unix socket, with a fake DeviceTwin on the bus (Devi
     }
   });
 
+  test('a device that changes protocol moves from one mapper to the other', async () => {
+    const dir = join(root, `t${n++}`);
+    const e = await startDmi(dir);
+    const mk = (protocol: string) =>
+      new Mapper({
+        driver: { ...virtualDriver, protocol },
+        name: `${protocol}-mapper`,
+        version: 'test',
+        edgecoreSock: e.sock,
+        sockPath: join(dir, `${protocol}.sock`),
+        log,
+        registerRetryMs: 200,
+      });
+    const a = mk('virtual');
+    const b = mk('simulated');
+    try {
+      await a.start();
+      await b.start();
+      await waitFor(async () => a.registered && b.registered, 10_000, 100);
+      const thermo = acceptanceObjects('virtual-thermometer.yaml', 'edge-a');
+      e.twin.send('insert', thermo);
+      await waitFor(async () => a.deviceNames().includes('thermo-1'), 10_000, 100);
+      const moved = structuredClone(thermo);
+      (moved.device as { spec: { protocol: { protocolName: string } } }).spec.protocol.protocolName = 'simulated';
+      e.twin.send('update', moved);
+      await waitFor(async () => b.deviceNames().includes('thermo-1') && !a.deviceNames().includes('thermo-1'), 10_000, 100);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await e.stop();
+    }
+  });
+
   test('virtual mapper: devices handed over by DeviceTwin report, desired writes come back, and both survive a mapper and an edgecore restart', async () => {
     const dir = join(root, `t${n++}`);
     let e = await startDmi(dir);
