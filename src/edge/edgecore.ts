@@ -13,6 +13,7 @@ import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
+import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 
 const log = logger('edgecore');
 
@@ -59,6 +60,9 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       remoteQueryTimeout: cfg.modules.metaManager.remoteQueryTimeout,
     }),
   );
+
+  // DMI is part of KubeEdge's DeviceTwin: on with it, and registered before it so no device it hands over is lost.
+  runtime.add(new DmiModule({ enable: cfg.modules.deviceTwin.enable, sockPath: cfg.modules.deviceTwin.dmiSockPath ?? DEFAULT_DMI_SOCK }));
 
   // EventBus and DeviceTwin open their own tables in the same SQLite file; both start before EdgeHub so that the
   // first cloud_connected (which triggers the twin's membership/detail request) reaches them.
