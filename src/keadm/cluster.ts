@@ -94,17 +94,37 @@ function established(o: KubeObject): boolean {
 }
 
 /**
+ * An object's content without what bookkeeping alone changes: another writer (cloudcore brings the CRDs up to
+ * date at start) taking over field ownership is no change to the object.
+ */
+function content(o: KubeObject): string {
+  const { managedFields: _m, resourceVersion: _r, ...metadata } = o.metadata ?? {};
+  const { status: _s, ...rest } = o as KubeObject & { status?: unknown };
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : typeof v === 'object' && v !== null
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sorted({ ...rest, metadata }));
+}
+
+/**
  * Server-side apply of each object with keadm as field manager (force: keadm owns these fields). The
- * resourceVersion before and after tells created, configured and unchanged apart. CRDs are waited for
+ * object before and after tells created, configured and unchanged apart. CRDs are waited for
  * until Established, so their kinds work right after.
  */
 export async function applyObjects(kube: KubeRest, objects: KubeObject[], timeoutMs = 30_000): Promise<Applied[]> {
   const out: Applied[] = [];
   for (const obj of objects) {
     const path = objectPath(obj);
-    let before: string | undefined;
+    let before: KubeObject | undefined;
     try {
-      before = (await kube.get(path)).metadata?.resourceVersion;
+      before = await kube.get(path);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -114,7 +134,7 @@ export async function applyObjects(kube: KubeRest, objects: KubeObject[], timeou
       JSON.stringify(obj),
       'application/apply-patch+yaml',
     );
-    const result = before === undefined ? 'created' : before === after.metadata?.resourceVersion ? 'unchanged' : 'configured';
+    const result = before === undefined ? 'created' : content(before) === content(after) ? 'unchanged' : 'configured';
     out.push({ ref: objectRef(obj), path, result });
     if (obj.kind === 'CustomResourceDefinition') {
       const deadline = Date.now() + timeoutMs;
