@@ -128,7 +128,11 @@ test('keadm init --kube-config of a loopback cluster: cloudcore on the host netw
     String(await bindablePort(0)),
   ]);
   assert.equal(again.code, 0);
-  assert.match(again.stdout, /CustomResourceDefinitions \(Established\): 11 unchanged/);
+  // A running cloudcore brings the CRDs to its own version's at start: one from another build may have changed
+  // some since the first init, and keadm then puts its own back (configured). Without a cloudcore in between
+  // all 11 stay unchanged (test/integration/keadm/install.test.ts).
+  assert.match(again.stdout, /CustomResourceDefinitions \(Established\): (configured [^;]+; )?\d+ unchanged\n/);
+  t.diagnostic(again.stdout.split('\n').find((l) => l.startsWith("KubeEdge's")) ?? '');
   assert.match(again.stdout, /cloudcore's RBAC: 6 unchanged/);
   const reset2 = await keadm(['reset', '--force', '--instance', `${instance}x`]);
   assert.equal(reset2.code, 0);
