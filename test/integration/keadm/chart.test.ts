@@ -79,3 +79,24 @@ test('keadm init --in-cluster --dry-run prints the objects helm template renders
   assert.deepEqual(objects(withAddr.stdout), helmAddr);
   assert.notDeepEqual(helmAddr, fromHelm, 'the address reaches the config');
 });
+
+test('keadm init --in-cluster without helm applies the rendered chart: a cloudcore Deployment and Service in kubeedge', {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  server ??= await startTestServer();
+  // No helm on PATH here (the tests' helm lives in a cache directory): keadm renders the chart itself.
+  const r = await runBin('keadm', ['init', '--in-cluster', '--kube-config', server.kubeConfigPath, '--advertise-address', '192.0.2.10'], {
+    PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /KubeEdge's CustomResourceDefinitions \(Established\): created /);
+  assert.match(r.stdout, /cloudcore \(rendered chart, no helm on PATH\): created .*Deployment\/kubeedge\/cloudcore/);
+  const dep = JSON.parse(await kubectlOk(server, ['get', 'deployment', 'cloudcore', '-n', 'kubeedge', '-o', 'json'])) as {
+    spec: { template: { spec: { hostNetwork: boolean; serviceAccountName: string } } };
+  };
+  assert.equal(dep.spec.template.spec.hostNetwork, true);
+  assert.equal(dep.spec.template.spec.serviceAccountName, 'cloudcore');
+  assert.match(await kubectlOk(server, ['get', 'service', 'cloudcore', '-n', 'kubeedge', '-o', 'jsonpath={.spec.ports[*].port}']), /^10000 10002$/);
+  assert.match(await kubectlOk(server, ['get', 'configmap', 'cloudcore', '-n', 'kubeedge', '-o', 'jsonpath={.data.cloudcore\\.yaml}']), /192\.0\.2\.10/);
+});
