@@ -6,7 +6,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { VERSION } from '../version.ts';
 import { defaultChartValues } from './chart.ts';
 import { CLOUDCORE_CLUSTER_RULES, CLOUDCORE_NAMESPACE_RULES, cloudcoreClusterRbac } from './cluster-rbac.ts';
-import { describeApplied, isLoopbackHost, objectPath } from './cluster.ts';
+import { describeApplied, flattenKubeConfig, isLoopbackHost, objectPath } from './cluster.ts';
 
 const root = path.join(import.meta.dirname, '../..');
 const read = (f: string) => readFileSync(path.join(root, f), 'utf8');
@@ -77,4 +77,37 @@ test('object paths and the one-line summary of an apply', () => {
     ]),
     'RBAC: created A/a; 2 unchanged',
   );
+});
+
+test('a kubeconfig naming certificate and token files is flattened: their contents inline, paths relative to its directory', () => {
+  const files: Record<string, string> = {
+    '/home/u/.minikube/ca.crt': 'CA',
+    '/home/u/.minikube/profiles/m/client.crt': 'CRT',
+    '/abs/key': 'KEY',
+    '/home/u/.kube/tok': 'T0K\n',
+  };
+  const text = `apiVersion: v1
+kind: Config
+clusters:
+  - name: m
+    cluster: {server: 'https://127.0.0.1:8443', certificate-authority: ../.minikube/ca.crt}
+users:
+  - name: m
+    user: {client-certificate: ../.minikube/profiles/m/client.crt, client-key: /abs/key}
+  - name: t
+    user: {tokenFile: tok}
+`;
+  const flat = parse(
+    flattenKubeConfig(text, '/home/u/.kube', (f) => {
+      const v = files[f];
+      if (v === undefined) throw new Error(`read ${f}`);
+      return Buffer.from(v);
+    }),
+  ) as { clusters: Array<{ cluster: Record<string, string> }>; users: Array<{ user: Record<string, string> }> };
+  assert.deepEqual(flat.clusters[0]?.cluster, { server: 'https://127.0.0.1:8443', 'certificate-authority-data': Buffer.from('CA').toString('base64') });
+  assert.deepEqual(flat.users[0]?.user, {
+    'client-certificate-data': Buffer.from('CRT').toString('base64'),
+    'client-key-data': Buffer.from('KEY').toString('base64'),
+  });
+  assert.deepEqual(flat.users[1]?.user, { token: 'T0K' });
 });

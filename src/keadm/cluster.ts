@@ -3,6 +3,8 @@
  * objects there by server-side apply so a second run changes nothing and says so.
  */
 import { isIP } from 'node:net';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import type { k8s } from '../kube/client.ts';
 import { type KubeObject, KubeApiError, type KubeRest, isNotFound } from '../kube/rest.ts';
 import { EXIT, KeadmError } from './common.ts';
@@ -155,4 +157,32 @@ export function describeApplied(what: string, applied: Applied[]): string {
     .filter(([, l]) => l.length > 0)
     .map(([r, l]) => (r === 'unchanged' ? `${l.length} unchanged` : `${r} ${l.map((a) => a.ref).join(', ')}`));
   return `${what}: ${parts.join('; ')}`;
+}
+
+type KubeConfigDoc = {
+  clusters?: Array<{ cluster?: Record<string, unknown> }>;
+  users?: Array<{ user?: Record<string, unknown> }>;
+};
+
+/**
+ * The kubeconfig with the files it names (CA, client certificate and key, token file: minikube's and kubeadm's
+ * point at files under the user's home) read into it, so it works where only this one file is mounted.
+ * Relative paths are relative to the kubeconfig's directory, as kubectl reads them.
+ */
+export function flattenKubeConfig(text: string, dir: string, read: (file: string) => Buffer): string {
+  const doc = parse(text) as KubeConfigDoc;
+  const inline = (o: Record<string, unknown> | undefined, fileKey: string, dataKey: string, asText = false) => {
+    const f = o?.[fileKey];
+    if (o === undefined || typeof f !== 'string' || f === '') return;
+    const data = read(path.resolve(dir, f));
+    o[dataKey] = asText ? data.toString('utf8').trim() : data.toString('base64');
+    delete o[fileKey];
+  };
+  for (const c of doc.clusters ?? []) inline(c.cluster, 'certificate-authority', 'certificate-authority-data');
+  for (const u of doc.users ?? []) {
+    inline(u.user, 'client-certificate', 'client-certificate-data');
+    inline(u.user, 'client-key', 'client-key-data');
+    inline(u.user, 'tokenFile', 'token', true);
+  }
+  return stringify(doc);
 }

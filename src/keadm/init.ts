@@ -13,7 +13,7 @@ import { loadKubeConfig } from '../kube/client.ts';
 import { kubeEdgeCrds } from '../kube/crds.ts';
 import { KubeRest } from '../kube/rest.ts';
 import { checkPort } from '../edge/checks/index.ts';
-import { applyObjects, clusterServer, describeApplied, probeApiServer, type ClusterServer } from './cluster.ts';
+import { applyObjects, clusterServer, describeApplied, flattenKubeConfig, probeApiServer, type ClusterServer } from './cluster.ts';
 import { cloudcoreClusterRbac } from './cluster-rbac.ts';
 import {
   EXIT,
@@ -191,7 +191,21 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   // The API server is for kubectl on this host; edge nodes never need it.
   if (!realCluster && !hostNetwork) portBindings[`${o.apiserverPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(o.apiserverPort) }];
   const binds = [`${configDir}:/etc/kubeedge`, `${volume}:/var/lib/kubeedge`];
-  if (realCluster) binds.push(`${path.resolve(o.kubeConfig!)}:${CLUSTER_KUBECONFIG}:ro`);
+  if (realCluster) {
+    // The files a kubeconfig names are not in the container: mount a copy with their contents inlined.
+    const src = path.resolve(o.kubeConfig!);
+    const flat = path.join(configDir, 'cluster.kubeconfig');
+    try {
+      writeFileSync(
+        flat,
+        flattenKubeConfig(readFileSync(src, 'utf8'), path.dirname(src), (f) => readFileSync(f)),
+        { mode: 0o600 },
+      );
+    } catch (err) {
+      throw new KeadmError(`cannot read the files --kube-config ${o.kubeConfig} names: ${describeError(err)}`, EXIT.failed, { kubeConfig: o.kubeConfig }, err);
+    }
+    binds.push(`${flat}:${CLUSTER_KUBECONFIG}:ro`);
+  }
   const { Id } = await c.createContainer(name, {
     Image: image,
     Cmd: ['--config', '/etc/kubeedge/config/cloudcore.yaml'],
