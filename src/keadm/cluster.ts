@@ -32,11 +32,11 @@ export function clusterServer(kc: k8s.KubeConfig): ClusterServer {
   return { url: server, host: u.hostname, port, loopback: isLoopbackHost(u.hostname) };
 }
 
-/** Why a request did not get an answer, in a few words (ECONNREFUSED, timed out, a TLS failure...). */
+/** Why a request did not get an answer: the socket's own words (connect ECONNREFUSED ..., a TLS failure...). */
 function reason(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
-  if (typeof e.code === 'string' && e.code !== '' && !e.code.startsWith('KE_')) return e.code;
-  return typeof e.message === 'string' ? e.message : String(err);
+  if (typeof e.message === 'string' && e.message !== '') return e.message;
+  return typeof e.code === 'string' ? e.code : String(err);
 }
 
 /**

@@ -74,6 +74,6 @@ test('keadm doctor --cloud --kube-config: reachable, permissions per verb, CRDs 
   assert.equal(unreachable.code, 1);
   assert.match(
     line(unreachable.stdout, 'API server'),
-    new RegExp(`^FAIL API server: the API server https://127\\.0\\.0\\.1:${port} .*does not answer from this host: ECONNREFUSED`),
+    new RegExp(`^FAIL API server: the API server https://127\\.0\\.0\\.1:${port} .*does not answer from this host: connect ECONNREFUSED`),
   );
 });
