@@ -98,6 +98,24 @@ export function hostKubeConfig(text: string, server: string): string {
   return stringify(kc);
 }
 
+/** Any HTTP answer from the server within 5 s, asked by node inside the container; no certificate check (reachability only). */
+const PROBE_SCRIPT = `const u=new URL(process.argv[1]);const m=u.protocol==='https:'?require('node:https'):require('node:http');
+const r=m.get(u.origin+'/version',{rejectUnauthorized:false,timeout:5000},(res)=>{res.resume();process.exit(0)});
+r.on('timeout',()=>r.destroy(new Error('no answer in 5 s')));r.on('error',(e)=>{console.log(e.message);process.exit(1)});`;
+
+/** Why the container cannot reach the server, or undefined when it can (or the probe itself cannot run). */
+async function probeFromContainer(c: DockerClient, id: string, server: string): Promise<string | undefined> {
+  try {
+    const exec = await c.execCreate(id, ['node', '-e', PROBE_SCRIPT, server]);
+    const out = await c.execStart(exec, 15_000);
+    const code = (await c.execInspect(exec)).ExitCode;
+    return code === 1 ? out.stdout.trim() || 'no answer' : undefined;
+  } catch {
+    // No exec (a container already restarting): the wait below reports what cloudcore logs.
+    return undefined;
+  }
+}
+
 /** Keeps what an earlier init created: a re-run that finds objects present must not forget they were ours. */
 function mergeInstallRecord(file: string, rec: InstallRecord): void {
   let prev: InstallRecord | undefined;
@@ -219,6 +237,17 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   });
   await c.startContainer(Id);
   log(`started container ${name} (${image}); waiting for the certificate service on ${o.httpsPort}`);
+  if (server !== undefined && !hostNetwork) {
+    const why = await probeFromContainer(c, Id, server.url);
+    if (why !== undefined) {
+      await c.removeContainer(Id, { force: true, volumes: true }).catch(() => undefined);
+      throw new KeadmError(
+        `the API server ${server.url} answers this host but not cloudcore's container: ${why} (fix: use an address of the API server that containers reach, e.g. the host's IP instead of a name only this host resolves); container ${name} removed`,
+        EXIT.failed,
+        { server: server.url },
+      );
+    }
+  }
 
   const deadline = Date.now() + (o.timeoutMs ?? 90_000);
   // cloudcore retries an unreachable API server for minutes; keadm gives up sooner, with the reason.
