@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { DockerClient } from '../src/containers/index.ts';
+import { imageRef } from '../src/keadm/image/build.ts';
 import { startTestServer, type TestServer } from './helpers/apiserver.ts';
 import { runBin } from './helpers/daemon.ts';
 import { BUSYBOX_IMAGE, dockerSkip, ensureTestImages } from './helpers/docker.ts';
@@ -40,6 +41,9 @@ test('keadm init --kube-config of a loopback cluster: cloudcore on the host netw
   timeout: 600_000,
 }, async (t) => {
   await ensureTestImages();
+  // The cloudcore and edgecore images, built from dist/ as `keadm up` does when they are missing.
+  if ((await docker.imageFacts(imageRef('cloudcore'))) === undefined || (await docker.imageFacts(imageRef('edgecore'))) === undefined)
+    assert.equal((await keadm(['image', 'build'])).code, 0);
   cluster = await startTestServer(path.join(root, 'cluster'));
   const kubeConfig = cluster.kubeConfigPath;
   assert.match(readFileSync(kubeConfig, 'utf8'), /server: https:\/\/127\.0\.0\.1:\d+/);
