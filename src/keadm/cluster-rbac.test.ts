@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
@@ -110,4 +110,10 @@ users:
     'client-key-data': Buffer.from('KEY').toString('base64'),
   });
   assert.deepEqual(flat.users[1]?.user, { token: 'T0K' });
+});
+
+test("the chart's crds/ are manifests/crds/ (copy them over when KubeEdge's CRDs change)", () => {
+  const names = readdirSync(path.join(root, 'manifests/crds')).sort();
+  assert.deepEqual(readdirSync(path.join(root, 'manifests/charts/cloudcore/crds')).sort(), names);
+  for (const n of names) assert.equal(read(`manifests/charts/cloudcore/crds/${n}`), read(`manifests/crds/${n}`), n);
 });
