@@ -8,12 +8,15 @@ import { loadAverage, machine, machineLine } from './lib/machine.ts';
 import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
 import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle, podStartBench, startRealEdge, type DockerEnv } from './scenarios/docker.ts';
+import { deploymentBench } from './scenarios/deployment.ts';
+import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
+import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'edgecore-footprint', 'pod-start'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -61,6 +64,8 @@ const P = {
     ? { maxPods: 100, step: 5, idleWindowMs: 10_000, stepWindowMs: 6000, podTimeoutMs: 120_000 }
     : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
+  scheduler: full ? { nodes: 100, pods: 3000 } : { nodes: 50, pods: 500 },
+  devices: { nodes: 100, devices: 1000, reportEveryMs: 1000, statusUpdateIntervalMs: 1000, workers: 8, warmupMs: 3000, windowMs: full ? 30_000 : 10_000 },
 };
 
 const m = machine();
@@ -80,6 +85,15 @@ const say = (r: BenchResult) => {
 
 if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+if (only.has('scheduler')) {
+  const o = P.scheduler;
+  say(
+    await runBench('scheduler', `Embedded scheduler: ${o.pods} pods over ${o.nodes} nodes`, profile, m, (out) =>
+      schedulerBench({ workDir, ...o, concurrency: 16, timeoutMs: 60_000 + o.pods * 50 }, out),
+    ),
+  );
 }
 
 const wantFleet = only.has('edgemark') || only.has('fanout') || only.has('reconnect');
@@ -129,6 +143,45 @@ if (wantFleet) {
         ),
       );
     }
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('devices')) {
+  // A cloudcore of its own: the fleet bench's nodes and pods would share its event loop.
+  let session: Session | undefined;
+  const d = P.devices;
+  try {
+    session = await startSession({
+      workDir: path.join(workDir, 'devices'),
+      nodeLimit: d.nodes + 100,
+      workers: Number(a.workers),
+      sharedCert: a['shared-cert'],
+      statusReportMs: 5 * 60_000,
+      deviceController: { workers: d.workers, statusUpdateIntervalMs: d.statusUpdateIntervalMs },
+    });
+    const s = session;
+    say(
+      await runBench('devices', `Devices: ${d.devices} devices over ${d.nodes} simulated edges, a twin report per device per second`, profile, m, (out) =>
+        devicesBench(s, { ...d, timeoutMs: 120_000 }, out),
+      ),
+    );
+  } finally {
+    await session?.stop().catch(() => undefined);
+  }
+}
+
+if (only.has('deployment')) {
+  let session: Session | undefined;
+  try {
+    session = await startSession({ workDir: path.join(workDir, 'deployment'), nodeLimit: 100, workers: 1, sharedCert: false, statusReportMs: 5 * 60_000 });
+    const s = session;
+    say(
+      await runBench('deployment', 'Deployment of 100 replicas over 10 simulated edge nodes: create and rolling update', profile, m, (out) =>
+        deploymentBench(s, { replicas: 100, nodes: 10, timeoutMs: 180_000 }, out),
+      ),
+    );
   } finally {
     await session?.stop().catch(() => undefined);
   }

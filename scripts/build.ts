@@ -4,7 +4,8 @@ import { build } from 'esbuild';
 import { chmod, readFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-const entries = ['cloudcore', 'edgecore', 'keadm'] as const;
+// One bundle per mapper: each image carries only its own protocol library.
+const entries = ['cloudcore', 'edgecore', 'keadm', 'mapper-virtual', 'mapper-modbus'] as const;
 
 // CommonJS dependencies inside an ESM bundle call require(); give them one.
 const banner = [

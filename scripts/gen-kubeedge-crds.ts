@@ -62,6 +62,19 @@ const DESCRIBE: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * Fields later KubeEdge versions added, merged into the v1.15 schemas: v1beta1 Device `status.state` and
+ * `status.lastOnlineTime` (KubeEdge v1.17+), which kubeedge-ts's devicecontroller writes from the edge's state reports.
+ */
+const ADD: Record<string, Record<string, Record<string, J>>> = {
+  Device: {
+    v1beta1: {
+      'status.state': { type: 'string', description: 'The device state the edge last reported (online, offline, ok, unknown, disconnected).' },
+      'status.lastOnlineTime': { type: 'string', description: 'When the edge last saw the device online.' },
+    },
+  },
+};
+
 /** Own printer columns (KubeEdge's manifests have none for these kinds). The server shows Age by itself only for a CRD without columns, so each list ends with it. */
 const COLUMNS: Record<string, J[]> = {
   Device: [
@@ -101,6 +114,11 @@ for (const file of (await readdir(src)).filter((f) => f.endsWith('.yaml')).sort(
           const node = at(schema, path);
           if (node !== undefined) Object.assign(node, { description: d, ...node });
         }
+      }
+      for (const [path, field] of Object.entries(ADD[kind]?.[String(v['name'])] ?? {})) {
+        const dot = path.lastIndexOf('.');
+        const parent = schema === undefined ? undefined : at(schema, path.slice(0, dot));
+        if (parent !== undefined) parent['properties'] = { ...(parent['properties'] as J | undefined), [path.slice(dot + 1)]: field };
       }
       if (COLUMNS[kind] !== undefined && v['storage'] === true) v['additionalPrinterColumns'] = COLUMNS[kind];
     }

@@ -33,6 +33,17 @@ const ROOTS: [string, string, string, string][] = [
   ['V1TokenReview', 'authentication.k8s.io', 'v1', 'TokenReview'],
   ['AuthenticationV1TokenRequest', 'authentication.k8s.io', 'v1', 'TokenRequest'],
   ['V1Scale', 'autoscaling', 'v1', 'Scale'],
+  ['V1Deployment', 'apps', 'v1', 'Deployment'],
+  ['V1ReplicaSet', 'apps', 'v1', 'ReplicaSet'],
+  ['V1DaemonSet', 'apps', 'v1', 'DaemonSet'],
+  ['V1StatefulSet', 'apps', 'v1', 'StatefulSet'],
+  ['V1ControllerRevision', 'apps', 'v1', 'ControllerRevision'],
+  ['V1Job', 'batch', 'v1', 'Job'],
+  ['V1CronJob', 'batch', 'v1', 'CronJob'],
+  ['V1EndpointSlice', 'discovery.k8s.io', 'v1', 'EndpointSlice'],
+  ['V1PodDisruptionBudget', 'policy', 'v1', 'PodDisruptionBudget'],
+  ['V1Eviction', 'policy', 'v1', 'Eviction'],
+  ['V1Binding', '', 'v1', 'Binding'],
 ];
 
 type Schema = Record<string, unknown>;

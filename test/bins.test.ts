@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 
-for (const bin of ['cloudcore', 'edgecore', 'keadm']) {
+for (const bin of ['cloudcore', 'edgecore', 'keadm', 'mapper-virtual', 'mapper-modbus']) {
   test(`npx ${bin} runs the bundle on Node 24`, async () => {
     assert.ok(existsSync(path.join(root, 'dist', `${bin}.mjs`)), 'npm run build made the bundle');
     const { stdout } = await run('npx', ['--no-install', bin, '--version'], { cwd: root, timeout: 60_000 });

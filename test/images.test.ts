@@ -53,11 +53,14 @@ test('keadm image base makes the local base image once (a second run skips it)',
   t.diagnostic(second.stdout.trim().split('\n')[0] ?? '');
 });
 
-test('keadm image build builds both images from the local base and reports their sizes', { skip, timeout: 600_000 }, async (t) => {
+test('keadm image build builds every image (cloudcore, edgecore, the two mappers) from the local base and reports their sizes', {
+  skip,
+  timeout: 900_000,
+}, async (t) => {
   const r = await keadm(['image', 'build']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /on kubeedge-ts\/node-base:24-bookworm/);
-  for (const kind of ['cloudcore', 'edgecore']) {
+  for (const kind of ['cloudcore', 'edgecore', 'mapper-virtual', 'mapper-modbus']) {
     const line = new RegExp(`kubeedge-ts/${kind}:\\S+\\t(\\d+\\.\\d) MB\\t(\\d+\\.\\d) s`).exec(r.stdout);
     assert.ok(line, `a size line for ${kind}`);
     t.diagnostic(`${kind}: ${line[1]} MB, built in ${line[2]} s`);
@@ -68,6 +71,9 @@ test('keadm image build builds both images from the local base and reports their
   }>;
   assert.deepEqual(inspect[0]?.Config.Entrypoint, ['tini', '--', 'node', '/usr/local/lib/kubeedge/edgecore.mjs']);
   assert.deepEqual(inspect[0]?.Config.Cmd, ['--config', '/etc/kubeedge/config/edgecore.yaml']);
+  // each mapper image carries its own bundle and starts it
+  const version = await run('docker', ['run', '--rm', 'kubeedge-ts/mapper-modbus:0.1.0-dev', '--version']);
+  assert.match(version.stdout, /^mapper-modbus kubeedge-ts /);
 });
 
 test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMIN+NET_RAW, host network, same-path mounts; reset removes it all', {

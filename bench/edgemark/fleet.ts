@@ -27,6 +27,7 @@ export class Fleet {
   readonly #waiting = new Map<number, (v: unknown) => void>();
   #req = 0;
   #next = 0;
+  readonly #workerOf = new Map<string, number>();
   #writeListeners: Array<(ev: Extract<WorkerEvent, { e: 'write' }>) => void> = [];
   fatal: string[] = [];
 
@@ -98,6 +99,7 @@ export class Fleet {
     const first: number[] = this.#workers.map(() => -1);
     for (const n of names) {
       const wi = this.#next++ % this.#workers.length;
+      this.#workerOf.set(n, wi);
       if (first[wi] === -1) first[wi] = this.#next - 1;
       (per[wi] as string[]).push(n);
       this.nodes.set(n, { name: n });
@@ -140,10 +142,26 @@ export class Fleet {
       rssBytes: all.reduce((a, s) => a + s.rssBytes, 0),
       cpuSec: all.reduce((a, s) => a + s.cpuSec, 0),
       elMaxMs: Math.max(0, ...all.map((s) => s.elMaxMs)),
+      deviceReports: {
+        sent: all.reduce((a, s) => a + (s.deviceReports?.sent ?? 0), 0),
+        skipped: all.reduce((a, s) => a + (s.deviceReports?.skipped ?? 0), 0),
+      },
       workers: all.length,
       workerRssBytes: all.map((s) => s.rssBytes),
       workerCpuSec: all.map((s) => s.cpuSec),
     };
+  }
+
+  /** Starts device twin reports: each device on its node once per `everyMs` (nodes must be in this fleet). */
+  startDevices(devices: Array<{ node: string; device: string }>, everyMs: number): void {
+    const per: Array<Array<{ node: string; device: string }>> = this.#workers.map(() => []);
+    for (const d of devices) per[this.#workerOf.get(d.node) ?? 0]?.push(d);
+    for (const [wi, w] of this.#workers.entries()) w.send({ t: 'devices', devices: per[wi] ?? [], everyMs } satisfies ToWorker);
+  }
+
+  /** Device reports from now on carry a new value each time (`true`) or repeat the last one (`false`). */
+  setDevicesChanging(changing: boolean): void {
+    for (const w of this.#workers) w.send({ t: 'devicesMode', changing } satisfies ToWorker);
   }
 
   /** Starts the "since mark" counters afresh (cloud writes and bytes per node). */

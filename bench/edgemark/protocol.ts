@@ -8,7 +8,11 @@ export type ToWorker =
   | { t: 'add'; req: number; names: string[]; firstIndex: number; ratePerSec: number; maxInflight: number }
   | { t: 'stats'; req: number }
   | { t: 'mark' }
-  | { t: 'stop' };
+  | { t: 'stop' }
+  /** Start device twin reports (DeviceTwin's `twin/edge_updated`), each device once per `everyMs`. */
+  | { t: 'devices'; devices: Array<{ node: string; device: string }>; everyMs: number }
+  /** `changing`: every report carries a new value; else the same value each time. */
+  | { t: 'devicesMode'; changing: boolean };
 
 export type WorkerEvent =
   | { e: 'enrolled'; name: string; ms: number; ok: boolean; at: number; err?: string }
@@ -25,6 +29,8 @@ export type WorkerStats = {
   rssBytes: number;
   cpuSec: number;
   elMaxMs: number;
+  /** Device twin reports sent, and those not sent because the node's link was down. */
+  deviceReports?: { sent: number; skipped: number };
 };
 
 export type FromWorker =

@@ -130,6 +130,13 @@ export class SimNode {
     return this.#link?.open === true;
   }
 
+  /** Sends what one of the node's own modules would (DeviceTwin's reports); false when the link is down. */
+  sendToCloud(m: Message): boolean {
+    if (!this.connected) return false;
+    this.#send(m);
+    return true;
+  }
+
   /** Certificate bootstrap through /ca.crt and /edge.crt with the join token (or the fleet's shared certificate). */
   async enrol(): Promise<void> {
     if (this.#c.sharedCerts !== undefined) {

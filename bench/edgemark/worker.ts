@@ -3,12 +3,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { logger } from '../../src/core/log.ts';
 import { addCounters, emptyCounters, type FleetNodeConfig, type FromWorker, type ToWorker, type WorkerEvent } from './protocol.ts';
 import { SimNode, type SimConfig, type SimEvents } from './sim-node.ts';
+import { DeviceReporter } from './devices.ts';
 
 const log = logger('edgemark');
 const nodes = new Map<string, SimNode>();
 let cfg: SimConfig | undefined;
 let buffered: WorkerEvent[] = [];
 let mark = new Map<string, { writes: number; byOp: Record<string, number>; framesOut: number; bytesOut: number; framesIn: number; bytesIn: number }>();
+const reporter = new DeviceReporter((name) => nodes.get(name));
 const el = monitorEventLoopDelay({ resolution: 20 });
 el.enable();
 
@@ -92,6 +94,7 @@ function stats() {
     rssBytes: process.memoryUsage.rss(),
     cpuSec: (cpu.user + cpu.system) / 1e6,
     elMaxMs: el.max / 1e6,
+    deviceReports: reporter.stats(),
   };
   el.reset();
   return s;
@@ -131,7 +134,14 @@ process.on('message', (raw: ToWorker) => {
         });
       }
       break;
+    case 'devices':
+      reporter.start(raw.devices, raw.everyMs);
+      break;
+    case 'devicesMode':
+      reporter.changing = raw.changing;
+      break;
     case 'stop':
+      reporter.stop();
       for (const n of nodes.values()) n.stop();
       setTimeout(() => process.exit(0), 200);
       break;

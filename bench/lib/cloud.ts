@@ -67,7 +67,15 @@ export type Cloud = {
   stop(): Promise<void>;
 };
 
-export type CloudOptions = { dir: string; nodeLimit: number; logLevel?: string; keepaliveInterval?: number; cpuProfDir?: string };
+export type CloudOptions = {
+  dir: string;
+  nodeLimit: number;
+  logLevel?: string;
+  keepaliveInterval?: number;
+  cpuProfDir?: string;
+  /** `modules.deviceController.load.updateDeviceStatusWorkers` and `statusUpdateIntervalMs` (unset: defaults). */
+  deviceController?: { workers: number; statusUpdateIntervalMs: number };
+};
 
 function cloudConfigYaml(dir: string, p: CloudPorts, o: CloudOptions): string {
   return `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
@@ -94,7 +102,14 @@ modules:
     port: ${p.api}
     dataDir: ${dir}/apiserver
     adminKubeConfig: ${dir}/admin.kubeconfig
-`;
+${
+  o.deviceController === undefined
+    ? ''
+    : `  deviceController:
+    load: {updateDeviceStatusWorkers: ${o.deviceController.workers}}
+    statusUpdateIntervalMs: ${o.deviceController.statusUpdateIntervalMs}
+`
+}`;
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, exited?: Promise<unknown>): Promise<T> {

@@ -86,6 +86,8 @@ export type SessionOptions = {
   statusReportMs: number;
   /** Write cloudcore CPU profiles here (one per cloudcore process, at its exit). */
   cpuProfDir?: string;
+  /** cloudcore's devicecontroller settings (unset: its defaults). */
+  deviceController?: { workers: number; statusUpdateIntervalMs: number };
 };
 
 export type Session = { cloud: Cloud; fleet: Fleet; watch: NodeWatch; probe: ApiProbe; sharedCerts?: EdgeCerts; statusReportMs: number; stop(): Promise<void> };
@@ -98,6 +100,7 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     dir: path.join(o.workDir, 'fleet'),
     nodeLimit: o.nodeLimit,
     ...(o.cpuProfDir !== undefined ? { cpuProfDir: o.cpuProfDir } : {}),
+    ...(o.deviceController !== undefined ? { deviceController: o.deviceController } : {}),
   });
   let sharedCerts: EdgeCerts | undefined;
   if (o.sharedCert) {

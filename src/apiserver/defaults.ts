@@ -1,6 +1,7 @@
 import type { ResourceDef } from './resources.ts';
 import type { KObj, Store } from './store.ts';
 import { asObj } from './kobj.ts';
+import { applyWorkloadDefaults } from './workloads/defaults.ts';
 
 /** RFC 3339 with seconds precision, as Kubernetes serialises metav1.Time. */
 export function rfc3339(ms = Date.now()): string {
@@ -38,6 +39,17 @@ function defaultContainers(list: unknown): void {
   }
 }
 
+/** The defaults of every PodSpec, a pod's own or a workload's pod template (which gets no priority or service links). */
+export function defaultPodSpec(spec: KObj): void {
+  spec['terminationGracePeriodSeconds'] ??= 30;
+  spec['restartPolicy'] ??= 'Always';
+  spec['dnsPolicy'] ??= 'ClusterFirst';
+  spec['schedulerName'] ??= 'default-scheduler';
+  spec['securityContext'] ??= {};
+  defaultContainers(spec['containers']);
+  defaultContainers(spec['initContainers']);
+}
+
 /** Secrets: `stringData` is write-only sugar for `data` (base64), as in kube-apiserver. */
 export function normaliseSecret(o: KObj): void {
   const sd = asObj(o['stringData']);
@@ -60,28 +72,28 @@ function allocClusterIP(store: Store, def: ResourceDef): string {
 
 /** Server-side defaults a real cluster fills in on create; only the cheap and visible ones. */
 export function applyCreateDefaults(def: ResourceDef, o: KObj, store: Store): void {
-  if (def.group !== '') return;
+  if (def.group !== '') {
+    applyWorkloadDefaults(def, o);
+    return;
+  }
   const md = asObj(o['metadata']);
   switch (def.kind) {
     case 'Pod': {
       const spec = asObj(o['spec']);
       o['spec'] = spec;
-      spec['terminationGracePeriodSeconds'] ??= 30;
-      spec['restartPolicy'] ??= 'Always';
-      spec['dnsPolicy'] ??= 'ClusterFirst';
-      spec['schedulerName'] ??= 'default-scheduler';
-      spec['securityContext'] ??= {};
+      defaultPodSpec(spec);
       spec['enableServiceLinks'] ??= true;
       spec['priority'] ??= 0;
-      defaultContainers(spec['containers']);
-      defaultContainers(spec['initContainers']);
       // Like kube-apiserver, a new pod's status is the server's: Pending.
       o['status'] = { phase: 'Pending', qosClass: qosClass(spec) };
       break;
     }
     case 'Namespace': {
       md['labels'] = { ...asObj(md['labels']), 'kubernetes.io/metadata.name': md['name'] };
-      o['spec'] = { finalizers: ['kubernetes'], ...asObj(o['spec']) };
+      const spec = asObj(o['spec']);
+      const fin = Array.isArray(spec['finalizers']) ? spec['finalizers'].map(String) : [];
+      if (!fin.includes('kubernetes')) fin.push('kubernetes');
+      o['spec'] = { ...spec, finalizers: fin };
       o['status'] = { phase: 'Active' };
       break;
     }

@@ -1,5 +1,6 @@
 import { compareKubeVersions } from './crd/crd.ts';
 import { RESOURCES, apiVersionOf, groupVersions, verbsOf, type ResourceDef } from './resources.ts';
+import { subresourceKind, subresourceVerbs } from './resources-workloads.ts';
 
 export const KUBE_VERSION = {
   major: '1',
@@ -58,8 +59,7 @@ export function apiResourceList(group: string, version: string, all: readonly Re
       ...(r.categories !== undefined ? { categories: r.categories } : {}),
     });
     for (const s of r.subresources) {
-      const scale = s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind };
-      resources.push({ name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, ...scale, verbs: ['get', 'patch', 'update'] });
+      resources.push({ name: `${r.plural}/${s}`, singularName: '', namespaced: r.namespaced, ...subresourceKind(s, r.kind), verbs: subresourceVerbs(s) });
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(defs[0] ?? RESOURCES[0]!), resources };

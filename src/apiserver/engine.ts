@@ -1,11 +1,13 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { stampManagedFields, type WriteMeta } from './apply/managed.ts';
 import { applyCreateDefaults, normaliseSecret, rfc3339 } from './defaults.ts';
+import { applyWorkloadDefaults } from './workloads/defaults.ts';
 import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceDef } from './resources.ts';
-import { alreadyExists, badRequest, conflict, invalid, notFound, ApiError } from './status.ts';
+import { alreadyExists, badRequest, conflict, invalid, invalidCauses, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
-import { isObj } from './kobj.ts';
+import { asList, isObj } from './kobj.ts';
+import { checkDeleteOptions, finalizersAfterDelete } from './deletion.ts';
 import { nameProblem } from './validation/names.ts';
 
 /** Metadata fields clients may not change; they are carried over from the stored object on every update. */
@@ -126,7 +128,10 @@ export class Engine {
     const problem = nameProblem(def, name);
     if (problem !== undefined) throw invalid(def.kind, def.group, name, `metadata.name: Invalid value: "${name}": ${problem}`);
     const ns = this.#checkNamespace(def, urlNs, md);
-    if (def.namespaced) this.#requireNamespace(ns);
+    if (def.namespaced) {
+      this.#requireNamespace(ns);
+      this.#refuseIfTerminating(def, ns, name);
+    }
     if (this.store.get(storageKey(def), ns, name) !== undefined) throw alreadyExists(def.plural, def.group, name);
     for (const k of [...SERVER_OWNED, 'resourceVersion']) delete md[k];
     md['uid'] = randomUUID();
@@ -170,12 +175,14 @@ export class Engine {
     } else {
       next = structuredClone(body);
       next['metadata'] = md;
-      if (def.subresources.includes('status')) {
+      // A binding sets spec.nodeName and the PodScheduled condition in one write.
+      if (def.subresources.includes('status') && sub !== 'binding') {
         if (cur['status'] === undefined) delete next['status'];
         else next['status'] = structuredClone(cur['status']);
       }
       if (def.kind === 'Secret') normaliseSecret(next);
     }
+    if (isNamespace(def)) keepNamespaceFinalizers(cur, next, sub);
     const nmd: KObj = next['metadata'];
     for (const k of SERVER_OWNED) {
       if (cur['metadata']?.[k] === undefined) delete nmd[k];
@@ -187,6 +194,8 @@ export class Engine {
     nmd['resourceVersion'] = cur['metadata']?.['resourceVersion'];
     next['kind'] = def.kind;
     next['apiVersion'] = apiVersionOf(def);
+    refuseNewFinalizers(def, cur, next);
+    if (sub === undefined && def.crd === undefined && def.group !== '') applyWorkloadDefaults(def, next, false);
     this.#admit(def, next, cur, sub, opts);
     if (sub !== 'status' && specPart(next) !== specPart(cur)) nmd['generation'] = Number(cur['metadata']?.['generation'] ?? 1) + 1;
     stampManagedFields(cur, next, apiVersionOf(def), def.subresources.includes('status'), w, def.listTypes);
@@ -202,6 +211,7 @@ export class Engine {
     if (md['deletionTimestamp'] === undefined) return false;
     if (Array.isArray(md['finalizers']) && md['finalizers'].length > 0) return false;
     if (isPod(def) && md['deletionGracePeriodSeconds'] !== 0) return false;
+    if (isNamespace(def) && asList(o['spec']?.['finalizers']).length > 0) return false;
     this.#stored(def, this.store.remove(storageKey(def), ns, o), 'DELETED');
     return true;
   }
@@ -226,12 +236,21 @@ export class Engine {
         `Precondition failed: ResourceVersion in precondition: ${String(pre['resourceVersion'])}, ResourceVersion in object meta: ${String(cur['metadata']?.['resourceVersion'])}`,
       );
     }
-    if (dryRun) return { object: cur, removed: false };
+    checkDeleteOptions(opts);
     if (def.group === '' && def.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(name)) {
       throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     }
+    if (dryRun) return { object: cur, removed: false };
     const md: KObj = cur['metadata'] ?? {};
-    const hasFinalizers = Array.isArray(md['finalizers']) && md['finalizers'].length > 0;
+    const before: string[] = Array.isArray(md['finalizers']) ? md['finalizers'].map(String) : [];
+    const finalizers = finalizersAfterDelete(def, before, opts);
+    const hasFinalizers = finalizers.length > 0;
+    const withFinalizers = (next: KObj): KObj => {
+      if (finalizers.length > 0) next['metadata']['finalizers'] = finalizers;
+      else delete next['metadata']['finalizers'];
+      return next;
+    };
+    if (def.group === '' && def.kind === 'Namespace') return this.#deleteNamespace(def, cur, withFinalizers);
     const graceOpt = typeof opts['gracePeriodSeconds'] === 'number' ? Math.max(0, Math.floor(opts['gracePeriodSeconds'])) : undefined;
     if (isPod(def)) {
       const spec: KObj = cur['spec'] ?? {};
@@ -242,37 +261,106 @@ export class Engine {
       if (unscheduled || terminal) grace = 0;
       const prevGrace = md['deletionGracePeriodSeconds'];
       if (grace === 0 && !hasFinalizers) return { object: this.store.remove(storageKey(def), ns, cur), removed: true };
-      // A second DELETE may shorten the grace period but never lengthen it.
-      if (md['deletionTimestamp'] !== undefined && typeof prevGrace === 'number' && prevGrace <= grace) return { object: cur, removed: false };
-      const next = structuredClone(cur);
+      // A second DELETE may shorten the grace period but never lengthen it (nor change the finalizers then).
+      if (md['deletionTimestamp'] !== undefined && typeof prevGrace === 'number' && prevGrace <= grace) {
+        if (prevGrace === 0 && !hasFinalizers) return { object: this.store.remove(storageKey(def), ns, cur), removed: true };
+        return { object: cur, removed: false };
+      }
+      const next = withFinalizers(structuredClone(cur));
       next['metadata']['deletionTimestamp'] = rfc3339(Date.now() + grace * 1000);
       next['metadata']['deletionGracePeriodSeconds'] = grace;
       return { object: this.store.put(storageKey(def), ns, next, 'MODIFIED', cur), removed: false };
     }
     if (hasFinalizers) {
-      if (md['deletionTimestamp'] !== undefined) return { object: cur, removed: false };
-      const next = structuredClone(cur);
-      next['metadata']['deletionTimestamp'] = rfc3339();
+      const next = withFinalizers(structuredClone(cur));
+      if (md['deletionTimestamp'] === undefined) {
+        next['metadata']['deletionTimestamp'] = rfc3339();
+        // As kube-apiserver does for kinds without graceful deletion: the start of deletion is a new generation.
+        if (typeof md['generation'] === 'number') next['metadata']['generation'] = md['generation'] + 1;
+      }
       next['metadata']['deletionGracePeriodSeconds'] = 0;
-      return { object: this.store.put(storageKey(def), ns, next, 'MODIFIED', cur), removed: false };
+      if (JSON.stringify(next) === JSON.stringify(cur)) return { object: cur, removed: false };
+      return { object: this.#stored(def, this.store.put(storageKey(def), ns, next, 'MODIFIED', cur), 'MODIFIED'), removed: false };
     }
-    if (def.group === '' && def.kind === 'Namespace') this.#emptyNamespace(name);
     return { object: this.#stored(def, this.store.remove(storageKey(def), ns, cur), 'DELETED'), removed: true };
   }
 
-  /** Namespace deletion removes everything in it at once (there is no namespace controller to wait for). */
-  #emptyNamespace(ns: string): void {
-    const seen = new Set<string>();
-    for (const def of this.resources.all()) {
-      if (!def.namespaced || seen.has(storageKey(def))) continue;
-      seen.add(storageKey(def));
-      for (const o of this.store.list(storageKey(def), ns)) this.store.remove(storageKey(def), ns, o);
+  /**
+   * A namespace is never removed by its first DELETE: it turns Terminating, and the namespace controller (cloudcore)
+   * deletes its contents, then empties spec.finalizers through `namespaces/NAME/finalize`, which removes it.
+   */
+  #deleteNamespace(def: ResourceDef, cur: KObj, withFinalizers: (next: KObj) => KObj): { object: KObj; removed: boolean } {
+    const md: KObj = cur['metadata'] ?? {};
+    const specFinalizers = asList(cur['spec']?.['finalizers']);
+    if (md['deletionTimestamp'] !== undefined && specFinalizers.length === 0) {
+      const next = withFinalizers(structuredClone(cur));
+      if (asList(next['metadata']['finalizers']).length === 0)
+        return { object: this.#stored(def, this.store.remove(storageKey(def), '', cur), 'DELETED'), removed: true };
+      if (JSON.stringify(next) === JSON.stringify(cur)) return { object: cur, removed: false };
+      return { object: this.#stored(def, this.store.put(storageKey(def), '', next, 'MODIFIED', cur), 'MODIFIED'), removed: false };
     }
+    const next = withFinalizers(structuredClone(cur));
+    next['metadata']['deletionTimestamp'] ??= rfc3339();
+    next['status'] = { ...(isObj(next['status']) ? next['status'] : {}), phase: 'Terminating' };
+    if (JSON.stringify(next) === JSON.stringify(cur)) return { object: cur, removed: false };
+    return { object: this.#stored(def, this.store.put(storageKey(def), '', next, 'MODIFIED', cur), 'MODIFIED'), removed: false };
+  }
+
+  /** 403 for a create inside a Terminating namespace, worded as kube-apiserver's NamespaceLifecycle admission words it. */
+  #refuseIfTerminating(def: ResourceDef, ns: string, name: string): void {
+    const nsObj = this.store.get('/namespaces', '', ns);
+    if (nsObj?.['status']?.['phase'] !== 'Terminating') return;
+    const res = def.group === '' ? def.plural : `${def.plural}.${def.group}`;
+    throw new ApiError(
+      403,
+      'Forbidden',
+      `${res}${name === '' ? '' : ` "${name}"`} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      { ...(name === '' ? {} : { name }), ...(def.group === '' ? {} : { group: def.group }), kind: def.plural },
+    );
   }
 }
 
 function isPod(def: ResourceDef): boolean {
   return def.group === '' && def.kind === 'Pod';
+}
+
+function isNamespace(def: ResourceDef): boolean {
+  return def.group === '' && def.kind === 'Namespace';
+}
+
+/** spec.finalizers of a namespace change only through `finalize`, and `finalize` changes nothing else. */
+function keepNamespaceFinalizers(cur: KObj, next: KObj, sub: string | undefined): void {
+  const curSpec: KObj = isObj(cur['spec']) ? cur['spec'] : {};
+  if (sub === 'finalize') {
+    const want = isObj(next['spec']) ? next['spec']['finalizers'] : undefined;
+    const kept = structuredClone(cur);
+    kept['metadata'] = next['metadata'];
+    kept['spec'] = { ...curSpec };
+    if (Array.isArray(want) && want.length > 0) kept['spec']['finalizers'] = want;
+    else delete kept['spec']['finalizers'];
+    for (const k of Object.keys(next)) delete next[k];
+    Object.assign(next, kept);
+    return;
+  }
+  const spec: KObj = isObj(next['spec']) ? next['spec'] : {};
+  next['spec'] = spec;
+  if (curSpec['finalizers'] === undefined) delete spec['finalizers'];
+  else spec['finalizers'] = structuredClone(curSpec['finalizers']);
+}
+
+/** An object being deleted may lose finalizers but not gain any (kube-apiserver's ValidateObjectMetaUpdate). */
+function refuseNewFinalizers(def: ResourceDef, cur: KObj, next: KObj): void {
+  if (cur['metadata']?.['deletionTimestamp'] === undefined) return;
+  const old = new Set(asList(cur['metadata']?.['finalizers']).map(String));
+  const added = [...new Set(asList(next['metadata']?.['finalizers']).map(String))].filter((f) => !old.has(f)).sort();
+  if (added.length === 0) return;
+  throw invalidCauses(def.kind, def.group, String(cur['metadata']?.['name'] ?? ''), [
+    {
+      reason: 'FieldValueForbidden',
+      message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+      field: 'metadata.finalizers',
+    },
+  ]);
 }
 
 /** kind, apiVersion, metadata first, like the real server prints them. */

@@ -8,9 +8,11 @@ import { describeError } from '../core/errors.ts';
 import { logger, type Logger } from '../core/log.ts';
 import { loadOrCreateToken, writeKubeConfig } from './auth.ts';
 import { KUBE_VERSION, apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
+import { installServiceAccountAdmission } from './admission/serviceaccount.ts';
 import { installCrdSupport } from './crd/hooks.ts';
 import { Engine } from './engine.ts';
 import { installValidation } from './validation/hooks.ts';
+import { installPdbStatus } from './workloads/pdb.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
 import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
@@ -52,7 +54,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const store = new Store(join(o.dataDir, 'apiserver.db'), log);
   const engine = new Engine(store);
   installCrdSupport(engine);
+  installServiceAccountAdmission(engine);
   installValidation(engine);
+  const stopPdbStatus = installPdbStatus(engine, (err) => log.warn({ err }, 'PodDisruptionBudget status refresh failed'));
   engine.bootstrap();
   const security = await startSecurity(o.dataDir, token, engine);
   let serverAddress = '';
@@ -191,6 +195,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
+          stopPdbStatus();
           store.close();
           log.info(stats, 'embedded API server stopped');
           resolve();

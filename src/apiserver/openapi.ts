@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { K8S_SCHEMAS } from './openapi/k8s-schemas.generated.ts';
 import { RESOURCES, groupVersions, type ResourceDef } from './resources.ts';
+import { subresourceVerbs } from './resources-workloads.ts';
 import type { JsonSchema } from './crd/schema.ts';
 
 /**
@@ -101,7 +102,8 @@ function patchPaths(defs: readonly ResourceDef[], group: string, version: string
   const paths: Record<string, unknown> = {};
   for (const r of defs) {
     const base = `/${gvPath(group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}`;
-    for (const sub of ['', ...r.subresources.map((s) => `/${s}`)]) {
+    for (const sub of ['', ...r.subresources.filter((s) => subresourceVerbs(s).includes('patch')).map((s) => `/${s}`)]) {
+      if (sub === '' && !(r.verbs ?? ['patch']).includes('patch')) continue;
       const ref = sub === '/scale' ? 'io.k8s.api.v1.Scale' : schemaNameOf(r);
       paths[`${base}${sub}`] = {
         patch: {

@@ -5,13 +5,52 @@
  * (SelfSubjectReview), and the reviews a client may post (SubjectAccessReview, TokenReview). client-go gives up on a 415, so these must decode.
  * Checked with kubectl -v=8: `kubectl expose` and `kubectl run` send JSON.
  */
-export type ProtoKind = 'string' | 'bytes' | 'int' | 'bool' | 'strings' | 'mapss' | 'mapsb' | 'intstr' | { msg: string } | { msgs: string };
+/**
+ * `int` and `bool0` drop a 0 / false (gogo writes every plain field, JSON omits the empty ones); `optint` and
+ * `bool` keep it (a pointer field is written only when set). `quantity`, `mapsq` (a ResourceList) and `time`
+ * are the apimachinery messages JSON shows as strings.
+ */
+export type ProtoKind =
+  | 'string'
+  | 'bytes'
+  | 'int'
+  | 'optint'
+  | 'ints'
+  | 'bool'
+  | 'bool0'
+  | 'strings'
+  | 'mapss'
+  | 'mapsb'
+  | 'mapsq'
+  | 'intstr'
+  | 'quantity'
+  | 'time'
+  | { msg: string }
+  | { msgs: string };
 export type ProtoSchema = Record<number, [string, ProtoKind]>;
 
 const meta = { 1: ['metadata', { msg: 'ObjectMeta' }] } as const satisfies ProtoSchema;
 
 export const EXTRA_SCHEMAS: Record<string, ProtoSchema> = {
   IntOrString: { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] },
+  OwnerReference: {
+    1: ['kind', 'string'],
+    3: ['name', 'string'],
+    4: ['uid', 'string'],
+    5: ['apiVersion', 'string'],
+    6: ['controller', 'bool'],
+    7: ['blockOwnerDeletion', 'bool'],
+  },
+  DeleteOptions: {
+    1: ['gracePeriodSeconds', 'optint'],
+    2: ['preconditions', { msg: 'Preconditions' }],
+    3: ['orphanDependents', 'bool'],
+    4: ['propagationPolicy', 'string'],
+    5: ['dryRun', 'strings'],
+  },
+  Preconditions: { 1: ['uid', 'string'], 2: ['resourceVersion', 'string'] },
+  Time: { 1: ['seconds', 'int'], 2: ['nanos', 'int'] },
+  Quantity: { 1: ['string', 'string'] },
   LabelSelector: { 1: ['matchLabels', 'mapss'], 2: ['matchExpressions', { msgs: 'LabelSelectorRequirement' }] },
   LabelSelectorRequirement: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', 'strings'] },
   Service: { ...meta, 2: ['spec', { msg: 'ServiceSpec' }] },
@@ -90,6 +129,17 @@ export const EXTRA_SCHEMAS: Record<string, ProtoSchema> = {
 
 /** apiVersion/kind pairs accepted as protobuf besides the ones protobuf.ts started with. */
 export const EXTRA_KINDS: Record<string, string> = {
+  // The workload kinds (their messages: protobuf-workloads.generated.ts): `kubectl create deployment | job |
+  // cronjob | poddisruptionbudget`, `create job --from=cronjob/NAME`, and the Eviction `kubectl drain` posts.
+  Deployment: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+  PodDisruptionBudget: 'policy/v1',
+  Eviction: 'policy/v1',
+  Binding: 'v1',
   Service: 'v1',
   TokenRequest: 'authentication.k8s.io/v1',
   TokenReview: 'authentication.k8s.io/v1',

@@ -1,4 +1,5 @@
 import { EXTRA_KINDS, EXTRA_SCHEMAS, type ProtoSchema } from './protobuf-kinds.ts';
+import { WORKLOAD_SCHEMAS } from './protobuf-workloads.generated.ts';
 import { unsupportedMediaType, badRequest } from './status.ts';
 
 /**
@@ -17,6 +18,7 @@ const SCHEMAS: Record<string, ProtoSchema> = {
     6: ['resourceVersion', 'string'],
     11: ['labels', 'mapss'],
     12: ['annotations', 'mapss'],
+    13: ['ownerReferences', { msgs: 'OwnerReference' }],
     14: ['finalizers', 'strings'],
   },
   Secret: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'mapsb'], 3: ['type', 'string'], 4: ['stringData', 'mapss'], 5: ['immutable', 'bool'] },
@@ -25,6 +27,7 @@ const SCHEMAS: Record<string, ProtoSchema> = {
   NamespaceSpec: { 1: ['finalizers', 'strings'] },
   ServiceAccount: { 1: ['metadata', { msg: 'ObjectMeta' }], 4: ['automountServiceAccountToken', 'bool'] },
   MapEntry: { 1: ['key', 'string'], 2: ['value', 'bytes'] },
+  ...WORKLOAD_SCHEMAS,
   ...EXTRA_SCHEMAS,
 };
 
@@ -78,12 +81,36 @@ function decode(buf: Buffer, schemaName: string): Record<string, unknown> {
     }
     const [name, kind] = spec;
     // gogo-protobuf writes every non-pointer field: a zero number or empty string is what JSON omits.
-    if (kind === 'int') {
-      const n = r.varint();
-      if (n !== 0) out[name] = n;
+    if (kind === 'int' || kind === 'optint') {
+      if (wire !== 0) {
+        r.skip(wire);
+        continue;
+      }
+      const n = signed(r.varint());
+      if (n !== 0 || kind === 'optint') out[name] = n;
+    } else if (kind === 'ints') {
+      const list = (out[name] ??= []) as number[];
+      if (wire === 0) list.push(signed(r.varint()));
+      else if (wire === 2) {
+        const packed = new Reader(r.bytes());
+        while (packed.pos < packed.buf.length) list.push(signed(packed.varint()));
+      } else r.skip(wire);
     } else if (kind === 'bool') out[name] = r.varint() !== 0;
-    else if (wire !== 2) r.skip(wire);
-    else if (kind === 'string') {
+    else if (kind === 'bool0') {
+      if (r.varint() !== 0) out[name] = true;
+    } else if (wire !== 2) r.skip(wire);
+    else if (kind === 'quantity') {
+      const q = String(decode(r.bytes(), 'Quantity')['string'] ?? '');
+      if (q !== '') out[name] = q;
+    } else if (kind === 'mapsq') {
+      const e = decode(r.bytes(), 'MapEntry');
+      const q = decode((e['value'] as Buffer | undefined) ?? Buffer.alloc(0), 'Quantity');
+      ((out[name] ??= {}) as Record<string, string>)[String(e['key'] ?? '')] = String(q['string'] ?? '');
+    } else if (kind === 'time') {
+      const t = decode(r.bytes(), 'Time');
+      // The zero time (what Go writes for an unset creationTimestamp) is what JSON shows as null: left out.
+      if (typeof t['seconds'] === 'number' && t['seconds'] > 0) out[name] = new Date(t['seconds'] * 1000).toISOString().replace('.000Z', 'Z');
+    } else if (kind === 'string') {
       const t = r.bytes().toString('utf8');
       if (t !== '') out[name] = t;
     } else if (kind === 'bytes') out[name] = Buffer.from(r.bytes());
@@ -102,6 +129,11 @@ function decode(buf: Buffer, schemaName: string): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/** A varint read as int64: values of 2^63 and more are negative numbers in two's complement. */
+function signed(n: number): number {
+  return n >= 2 ** 63 ? n - 2 ** 64 : n;
 }
 
 export function decodeK8sProtobuf(body: Buffer, contentType: string): Record<string, unknown> {

@@ -64,3 +64,13 @@ test('AGE formatting matches HumanDuration', () => {
   assert.equal(humanDuration(5 * 3600_000 + 60_000), '5h1m');
   assert.equal(humanDuration(3 * 86400_000), '3d');
 });
+
+test('field selectors a Job and a ReplicaSet offer: status.successful is the succeeded count, 0 when unset', () => {
+  const job = findResource('batch', 'v1', 'jobs');
+  const rs = findResource('apps', 'v1', 'replicasets');
+  assert.ok(job !== undefined && rs !== undefined);
+  assert.equal(parseFieldSelector('status.successful=2', job)({ status: { succeeded: 2 } }), true);
+  assert.equal(parseFieldSelector('status.successful=0', job)({ status: {} }), true);
+  assert.equal(parseFieldSelector('status.replicas=0', rs)({}), true);
+  assert.equal(parseFieldSelector('status.replicas!=0', rs)({ status: { replicas: 3 } }), true);
+});

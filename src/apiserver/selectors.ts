@@ -82,7 +82,19 @@ export function parseLabelSelector(s: string | null): Selector {
   };
 }
 
+/** Selectable fields kube-apiserver computes rather than reads: a Job's `status.successful` is its succeeded count, "0" when unset. */
+const COMPUTED_FIELDS: Record<string, { path: string; zero: string }> = {
+  'status.successful': { path: 'status.succeeded', zero: '0' },
+  'status.replicas': { path: 'status.replicas', zero: '0' },
+};
+
 function fieldValue(o: KObj, path: string): string {
+  const computed = COMPUTED_FIELDS[path];
+  if (computed !== undefined) return rawFieldValue(o, computed.path) || computed.zero;
+  return rawFieldValue(o, path);
+}
+
+function rawFieldValue(o: KObj, path: string): string {
   let cur: unknown = o;
   for (const p of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return '';

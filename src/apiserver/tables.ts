@@ -2,6 +2,7 @@ import { crdPrinter } from './crd/printer.ts';
 import type { ResourceDef } from './resources.ts';
 import type { KObj } from './store.ts';
 import { podStatusReason, podReadyCount, podRestarts } from './podstatus.ts';
+import { workloadPrinter } from './workloads/tables.ts';
 
 type Column = { name: string; type: string; format: string; description: string; priority: number };
 type Row = { cells: unknown[]; object?: KObj };
@@ -102,6 +103,8 @@ function printerFor(def: ResourceDef): Printer {
   const name = (x: KObj) => o(x['metadata'])['name'];
   const created = (x: KObj) => age(o(x['metadata'])['creationTimestamp']);
   const key = def.group === '' ? def.plural : `${def.plural}.${def.group}`;
+  const workload = workloadPrinter(key);
+  if (workload !== undefined) return workload;
   switch (key) {
     case 'nodes':
       return {

@@ -85,6 +85,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const bus = new Bus(logger('bus'));
     const runtime = new ModuleRuntime(bus, log);
     const ec = cfg.modules.edgeController;
+    const dc = cfg.modules.deviceController;
     const { modules, notBuilt } = assembleCloudModules(
       {
         cloudHub:
@@ -105,6 +106,12 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
           ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
         },
         syncController: { enable: cfg.modules.syncController.enable },
+        deviceController: {
+          enable: dc.enable,
+          statusUpdateIntervalMs: dc.statusUpdateIntervalMs,
+          updateDeviceStatusBuffer: dc.buffer['updateDeviceStatus'] ?? 1024,
+          updateDeviceStatusWorkers: dc.load['updateDeviceStatusWorkers'] ?? 1,
+        },
         controlPlane: {
           controllers: embeddedControlPlaneEnabled(cfg, 'controllerManager') ? selectedControllers(cfg.modules.controllerManager.controllers) : [],
           scheduler: embeddedControlPlaneEnabled(cfg, 'scheduler'),

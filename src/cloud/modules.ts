@@ -5,6 +5,7 @@ import type { KubeRest } from '../kube/rest.ts';
 import { CloudHub, type CloudHubOptions } from './cloudhub/cloudhub.ts';
 import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
 import { CloudInformers } from './common/informers/informers.ts';
+import { DeviceController, type DeviceControllerOptions } from './devicecontroller/devicecontroller.ts';
 import { assembleControlPlane, type ControlPlaneConfig } from './controllers/index.ts';
 import { EdgeController } from './edgecontroller/edgecontroller.ts';
 import { SyncController } from './synccontroller/synccontroller.ts';
@@ -19,6 +20,11 @@ export type CloudModulesConfig = {
     nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   };
   syncController: { enable: boolean; periodMs?: number };
+  /** KubeEdge's devicecontroller; undefined = disabled. */
+  deviceController?: { enable: boolean } & Pick<
+    DeviceControllerOptions,
+    'statusUpdateIntervalMs' | 'lastOnlineIntervalMs' | 'updateDeviceStatusBuffer' | 'updateDeviceStatusWorkers'
+  >;
   /** The embedded control plane (controllers, scheduler): only with the embedded API server. */
   controlPlane?: ControlPlaneConfig;
   /** Watch retry backoff of the shared informers. */
@@ -40,14 +46,16 @@ export type CloudModuleSet = {
   edgeController: EdgeController;
   syncController: SyncController | undefined;
   informers: CloudInformers;
+  deviceController: DeviceController | undefined;
   /** Selected controllers that are not built yet (cloudcore names them in one warning). */
   notBuilt: string[];
 };
 
 /**
- * Builds cloudcore's module set: CloudHub (with its ObjectSync-backed reliable queue), EdgeController and
- * SyncController over one set of shared informers. The modules talk only through the bus: CloudHub notes what it
- * delivers in the ObjectSyncs, SyncController reads those and the shared caches, and neither knows the others.
+ * Builds cloudcore's module set: CloudHub (with its ObjectSync-backed reliable queue), EdgeController,
+ * SyncController and DeviceController over one set of shared informers. The modules talk only through the bus:
+ * CloudHub notes what it delivers in the ObjectSyncs, SyncController reads those and the shared caches, and neither
+ * knows the others.
  */
 export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleDeps): CloudModuleSet {
   const log = deps.log ?? logger;
@@ -80,11 +88,16 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
       ? new SyncController({ records: objectSyncs, live: informers, ...(sc.periodMs === undefined ? {} : { periodMs: sc.periodMs }) })
       : undefined;
   if (syncController !== undefined) modules.push(syncController);
+  const { enable: devicesOn = false, ...dc } = cfg.deviceController ?? {};
+  const deviceController = devicesOn
+    ? new DeviceController({ ...dc, enabled: true, kube: deps.kube, informers, records: objectSyncs, log: log('devicecontroller') })
+    : undefined;
+  if (deviceController !== undefined) modules.push(deviceController);
   let notBuilt: string[] = [];
   if (cp !== undefined && controlPlaneOn) {
-    const plane = assembleControlPlane(cp, { kube: deps.kube, informers, log });
+    const plane = assembleControlPlane(cp, { kube: deps.kube, informers, log, kubeConfig: deps.kubeConfig });
     modules.push(...plane.modules);
     notBuilt = plane.notBuilt;
   }
-  return { modules, hub, edgeController, syncController, informers, notBuilt };
+  return { modules, hub, edgeController, syncController, informers, deviceController, notBuilt };
 }

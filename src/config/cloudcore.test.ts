@@ -46,7 +46,8 @@ test('a config that sets almost nothing gets KubeEdge v1.15.4 defaults at every 
   assert.equal(config.modules.cloudStream.tunnelPort, 10004);
   assert.deepEqual(config.modules.router, { enable: false, address: '0.0.0.0', port: 9443, restTimeout: 60 });
   assert.deepEqual(config.modules.iptablesManager, { enable: false, mode: 'internal' }, 'not built: printed disabled');
-  assert.equal(config.modules.deviceController.enable, false);
+  assert.equal(config.modules.deviceController.enable, true);
+  assert.equal(config.modules.deviceController.statusUpdateIntervalMs, 1000);
   assert.equal(config.modules.nodeUpgradeJobController.enable, false);
   assert.equal(config.modules.syncController.enable, true);
   assert.equal(config.modules.dynamicController.enable, false);

@@ -1,7 +1,8 @@
 /**
  * cloudcore.yaml (KubeEdge `pkg/apis/componentconfig/cloudcore/v1alpha1`) with KubeEdge v1.15.4's defaults at
  * every level, the keys later versions added (marked, no printed default), and our extensions `modules.apiServer`
- * (the embedded API server) and `modules.edgeController.nodeMonitorGracePeriod`. What each key does here is in
+ * (the embedded API server), `modules.edgeController.nodeMonitorGracePeriod` and
+ * `modules.deviceController.statusUpdateIntervalMs`. What each key does here is in
  * effects.ts (docs/config.md).
  */
 import { z } from 'zod';
@@ -10,7 +11,8 @@ import type { HostFacts } from './host.ts';
 
 /**
  * The controllers of `modules.controllerManager.controllers`, named as kube-controller-manager's `--controllers`
- * names them (plus `eventttl`, which a real cluster leaves to the API server's event TTL).
+ * names them (plus `eventttl`, which a real cluster leaves to the API server's event TTL). There is no `disruption`:
+ * the embedded API server keeps PodDisruptionBudget status itself, at each eviction and when pods or owners change.
  */
 export const CONTROLLER_NAMES: readonly string[] = [
   'deployment',
@@ -26,7 +28,6 @@ export const CONTROLLER_NAMES: readonly string[] = [
   'endpoint',
   'endpointslice',
   'nodelifecycle',
-  'disruption',
   'eventttl',
 ];
 
@@ -169,12 +170,13 @@ export function cloudCoreSchema(host: HostFacts) {
             load: intFields(EDGE_CONTROLLER_LOAD_DEFAULTS),
           })
           .prefault({}),
-        // not built yet (effects.ts): printed `enable: false`
         deviceController: z
           .strictObject({
-            enable: bool(false),
+            enable: bool(true),
             buffer: intFields({ deviceEvent: 1, deviceModelEvent: 1, updateDeviceStatus: 1024 }),
             load: intFields({ updateDeviceStatusWorkers: 1 }),
+            // kubeedge-ts extension: at most one Device status write per device per this many ms
+            statusUpdateIntervalMs: posInt(1000, 'number of milliseconds'),
           })
           .prefault({}),
         nodeUpgradeJobController: z

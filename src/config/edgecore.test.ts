@@ -52,7 +52,7 @@ test('KubeEdge v1.15.4 defaults fill in every level, with host IP and hostname',
   assert.equal(edgeHub.quic.enable, false);
   assert.equal(edgeHub.httpServer, 'https://192.0.2.20:10002');
   assert.equal(edgeHub.rotateCertificates, true);
-  assert.equal(eventBus.enable, false, 'not built: printed disabled');
+  assert.equal(eventBus.enable, true, 'KubeEdge v1.15.4: enabled');
   assert.equal(eventBus.mqttMode, 2);
   assert.equal(eventBus.mqttServerInternal, 'tcp://127.0.0.1:1884');
   assert.equal(eventBus.eventBusTLS.enable, false);
@@ -62,7 +62,7 @@ test('KubeEdge v1.15.4 defaults fill in every level, with host IP and hostname',
   assert.equal(metaManager.metaServer.server, '127.0.0.1:10550');
   assert.deepEqual(edgeMesh, { enable: false, lbStrategy: 'RoundRobin', listenInterface: 'docker0', subNet: '9.251.0.0/16', listenPort: 40001 });
   assert.deepEqual(serviceBus, { enable: false, server: '127.0.0.1', port: 9060, timeout: 60 });
-  assert.equal(deviceTwin.enable, false, 'not built: printed disabled');
+  assert.equal(deviceTwin.enable, true, 'KubeEdge v1.15.4: enabled');
   assert.equal(edgeStream.server, '127.0.0.1:10004');
 });
 
@@ -356,9 +356,7 @@ modules:
   const { config, warnings } = parse(text);
   assert.deepEqual(warnings, [
     'modules.edged.tailoredKubeletConfig.rotateCertificates (line 78): unknown key, ignored',
-    'modules.deviceTwin.enable (line 12): module deviceTwin is not built in kubeedge-ts yet: it does not run (set modules.deviceTwin.enable: false to silence this)',
     "modules.edged.tailoredKubeletConfig.clusterDNS (line 56): has no effect in kubeedge-ts: pods get the engine's DNS settings; no cluster DNS is written into them",
-    'modules.eventBus.enable (line 83): module eventBus is not built in kubeedge-ts yet: it does not run (set modules.eventBus.enable: false to silence this)',
     "28 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
   ]);
   assert.equal(config.modules.edgeHub.websocket.server, '192.168.1.10:10000');

@@ -230,10 +230,9 @@ function edgeHub(host: HostFacts) {
     .prefault({});
 }
 
-// not built yet (effects.ts): printed `enable: false`
 const eventBus = z
   .strictObject({
-    enable: bool(false),
+    enable: bool(true),
     mqttQOS: intRange(0, 0, 2, 'MQTT QoS'),
     mqttRetain: bool(false),
     mqttSessionQueueSize: posInt(100, 'number of messages'),
@@ -303,7 +302,7 @@ export function edgeCoreSchema(host: HostFacts) {
         metaManager,
         serviceBus: z.strictObject({ enable: bool(false), server: str('127.0.0.1'), port: port(9060), timeout: posInt(60, 'number of seconds') }).prefault({}),
         // KubeEdge v1.16+ added dmiSockPath
-        deviceTwin: z.strictObject({ enable: bool(false), dmiSockPath: z.string({ error: 'expected a string' }).optional() }).prefault({}),
+        deviceTwin: z.strictObject({ enable: bool(true), dmiSockPath: z.string({ error: 'expected a string' }).optional() }).prefault({}),
         dbTest: z.strictObject({ enable: bool(false) }).prefault({}),
         edgeStream: z
           .strictObject({

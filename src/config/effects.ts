@@ -21,8 +21,8 @@ export type KeyEffect =
 
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['deviceController', 'nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
-  edgecore: ['eventBus', 'deviceTwin', 'serviceBus', 'dbTest', 'edgeStream', 'taskManager', 'edgeMesh'],
+  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
+  edgecore: ['serviceBus', 'dbTest', 'edgeStream', 'taskManager', 'edgeMesh'],
 };
 
 /** v1.15.4 edged keys with no default (omitted from its `--defaultconfig`), accepted as written, no effect here. */
@@ -110,6 +110,20 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.edgeHub.quic.enable': 'edgecore.ts: warned at start, QUIC is not served',
     'modules.metaManager.enable': 'edgecore.ts: MetaManager runs or not',
     'modules.metaManager.remoteQueryTimeout': 'metamanager: timeout of queries to the cloud',
+    'modules.eventBus.enable': 'edgecore.ts: EventBus (MQTT) runs or not',
+    'modules.eventBus.mqttMode': 'eventbus: 0 embedded broker, 1 embedded and external, 2 external broker',
+    'modules.eventBus.mqttServerInternal': 'eventbus: where the embedded broker listens (tcp:// only)',
+    'modules.eventBus.mqttServerExternal': 'eventbus: the external broker (mosquitto), reconnected with backoff',
+    'modules.eventBus.mqttQOS': 'eventbus: QoS of what EventBus publishes on the embedded broker',
+    'modules.eventBus.mqttRetain': 'eventbus: retain flag of what EventBus publishes on the embedded broker',
+    'modules.eventBus.mqttSessionQueueSize': 'eventbus: messages the embedded broker queues per client',
+    'modules.eventBus.mqttSubClientID': 'eventbus: client id of the subscribing client (empty: hub-client-sub-<node>-<time>)',
+    'modules.eventBus.mqttPubClientID': 'eventbus: client id of the publishing client (empty: hub-client-pub-<node>-<time>)',
+    'modules.eventBus.mqttUsername': 'eventbus: external broker login',
+    'modules.eventBus.mqttPassword': 'eventbus: external broker login (with mqttUsername)',
+    'modules.eventBus.eventBusTLS': 'eventbus: client certificate and CA for the external broker',
+    'modules.deviceTwin.enable': 'edgecore.ts: DeviceTwin runs or not',
+    'modules.deviceTwin.dmiSockPath': 'dmi: the DMI server socket (KubeEdge v1.16+ key)',
   },
   cloudcore: {
     apiVersion: 'load.ts',
@@ -133,6 +147,11 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.cloudHub.tokenRefreshDuration': 'token manager: join token lifetime (hours)',
     'modules.edgeController.enable': 'cloudcore.ts',
     'modules.edgeController.nodeMonitorGracePeriod': 'kubeedge-ts extension: embedded API server marks a silent node Unknown after it',
+    'modules.deviceController.enable': 'cloudcore.ts (src/cloud/devicecontroller)',
+    'modules.deviceController.buffer.updateDeviceStatus':
+      'devicecontroller: devices with an unwritten status at most; reports beyond are not confirmed (the edge resends)',
+    'modules.deviceController.load.updateDeviceStatusWorkers': 'devicecontroller: Device status writes in flight at most',
+    'modules.deviceController.statusUpdateIntervalMs': 'kubeedge-ts extension: devicecontroller writes a device status at most once per this many ms',
     'modules.syncController.enable': 'cloudcore.ts',
     'modules.apiServer': 'kubeedge-ts extension: the embedded API server',
     'modules.controllerManager': 'kubeedge-ts extension: the embedded controllers (src/cloud/controllers)',
@@ -270,12 +289,20 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
     'modules.edgeController.nodeUpdateFrequency': 'node status is written when the edge reports it',
     'modules.edgeController.buffer': 'one event loop: no per-kind queues to size',
     'modules.edgeController.load': 'one event loop: no per-kind worker pools',
+    'modules.deviceController.buffer.deviceEvent': 'one event loop: informer events are handled as they come, no queue to size',
+    'modules.deviceController.buffer.deviceModelEvent': 'one event loop: informer events are handled as they come, no queue to size',
   },
 };
 
 /** kubeedge-ts's own keys (not in any KubeEdge version), for docs/config.md and `--defaultconfig` comments. */
 export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['modules.apiServer', 'modules.controllerManager', 'modules.scheduler', 'modules.edgeController.nodeMonitorGracePeriod'],
+  cloudcore: [
+    'modules.apiServer',
+    'modules.controllerManager',
+    'modules.scheduler',
+    'modules.edgeController.nodeMonitorGracePeriod',
+    'modules.deviceController.statusUpdateIntervalMs',
+  ],
   edgecore: ['modules.edgeMesh'],
 };
 

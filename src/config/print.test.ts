@@ -49,7 +49,7 @@ test('min configs carry the keys KubeEdge puts in them', () => {
   assert.deepEqual(edge.database, { dataSource: '/var/lib/kubeedge/edgecore.db' });
   assert.deepEqual(Object.keys(edge.modules), ['edged', 'edgeHub', 'eventBus']);
   assert.equal(edge.modules['edgeHub']?.['enable'], true, 'KubeEdge v1.15.4 prints false, which leaves the edge offline');
-  assert.equal(edge.modules['eventBus']?.['enable'], false);
+  assert.equal(edge.modules['eventBus']?.['enable'], true);
   assert.equal(edge.modules['edged']?.['remoteRuntimeEndpoint'], 'unix:///run/containerd/containerd.sock');
   assert.equal(cloud.modules['cloudHub']?.['enable'], true, 'KubeEdge v1.15.4 prints false, which serves no edge');
   assert.equal(edge.modules['edgeHub']?.['httpServer'], 'https://192.0.2.30:10002');
@@ -62,9 +62,11 @@ test('edgecore --defaultconfig prints the v1.15 endpoint keys, not the resolved 
   const edged = edge.modules['edged'] ?? {};
   assert.equal(edged['remoteRuntimeEndpoint'], 'unix:///run/containerd/containerd.sock');
   assert.equal((edged['tailoredKubeletConfig'] as Record<string, unknown>)['containerRuntimeEndpoint'], undefined);
-  for (const m of ['eventBus', 'deviceTwin', 'serviceBus', 'dbTest', 'edgeStream', 'edgeMesh']) assert.equal(edge.modules[m]?.['enable'], false, m);
+  for (const m of ['serviceBus', 'dbTest', 'edgeStream', 'edgeMesh']) assert.equal(edge.modules[m]?.['enable'], false, m);
+  for (const m of ['eventBus', 'deviceTwin']) assert.equal(edge.modules[m]?.['enable'], true, m);
   const cloud = parseYaml(defaultConfigYaml('cloudcore', host)) as { modules: Record<string, Record<string, unknown>> };
-  for (const m of ['deviceController', 'nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager']) {
+  assert.equal(cloud.modules['deviceController']?.['enable'], true, 'deviceController is built: enabled as in v1.15.4');
+  for (const m of ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager']) {
     assert.equal(cloud.modules[m]?.['enable'], false, m);
   }
 });

@@ -105,10 +105,7 @@ for (const kind of ['cloudcore', 'edgecore'] as const) {
       if (value === null) continue;
       if (!isDeepStrictEqual(at(dflt, p), value)) differ.push(`${p.join('.')}=${JSON.stringify(at(dflt, p))}`);
     }
-    const expected =
-      kind === 'cloudcore'
-        ? ['modules.deviceController.enable=false', 'modules.iptablesManager.enable=false']
-        : ['modules.deviceTwin.enable=false', 'modules.eventBus.enable=false'];
+    const expected = kind === 'cloudcore' ? ['modules.iptablesManager.enable=false'] : [];
     assert.deepEqual(differ, expected);
   });
 

@@ -11,6 +11,9 @@ import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKE
 import { rotateIfDue } from './edgehub/certificate/rotate.ts';
 import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
+import { DeviceTwin } from './devicetwin/devicetwin.ts';
+import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
+import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 
 const log = logger('edgecore');
 
@@ -57,6 +60,37 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       remoteQueryTimeout: cfg.modules.metaManager.remoteQueryTimeout,
     }),
   );
+
+  // DMI is part of KubeEdge's DeviceTwin: on with it, and registered before it so no device it hands over is lost.
+  runtime.add(new DmiModule({ enable: cfg.modules.deviceTwin.enable, sockPath: cfg.modules.deviceTwin.dmiSockPath ?? DEFAULT_DMI_SOCK }));
+
+  // EventBus and DeviceTwin open their own tables in the same SQLite file; both start before EdgeHub so that the
+  // first cloud_connected (which triggers the twin's membership/detail request) reaches them.
+  const eb = cfg.modules.eventBus;
+  runtime.add(
+    new EventBus({
+      enable: eb.enable,
+      nodeName,
+      dataSource: cfg.database.dataSource,
+      mqttMode: eb.mqttMode as MqttMode,
+      mqttServerInternal: eb.mqttServerInternal,
+      mqttServerExternal: eb.mqttServerExternal,
+      mqttQOS: eb.mqttQOS as 0 | 1 | 2,
+      mqttRetain: eb.mqttRetain,
+      mqttSessionQueueSize: eb.mqttSessionQueueSize,
+      mqttSubClientID: eb.mqttSubClientID,
+      mqttPubClientID: eb.mqttPubClientID,
+      mqttUsername: eb.mqttUsername,
+      mqttPassword: eb.mqttPassword,
+      tls: {
+        enable: eb.eventBusTLS.enable,
+        caFile: eb.eventBusTLS.tlsMqttCAFile,
+        certFile: eb.eventBusTLS.tlsMqttCertFile,
+        keyFile: eb.eventBusTLS.tlsMqttPrivateKeyFile,
+      },
+    }),
+  );
+  runtime.add(new DeviceTwin({ enable: cfg.modules.deviceTwin.enable, nodeName, dataSource: cfg.database.dataSource }));
 
   const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
   const certLog = logger('edgehub-cert');

@@ -9,6 +9,7 @@ import { defaultChartValues } from './chart.ts';
 import { keadmInitInCluster } from './incluster.ts';
 import { DEFAULT_EDGE_DIRS, defaultNodeName, keadmJoin, stateRootDirs } from './join.ts';
 import { keadmUp, type UpOptions } from './up.ts';
+import { DEFAULT_MQTT_PORT, parseMappers } from './mappers.ts';
 import { keadmReset } from './reset.ts';
 import { keadmDoctor } from './doctor.ts';
 
@@ -182,10 +183,12 @@ export function registerContainerCommands(program: Command): void {
     .option('--base-image <image>', 'base image for the build (default: the local base, made if missing)')
     .option('--rebuild', 'rebuild the images even if present')
     .option('--privileged', 'run edge containers privileged instead of adding NET_ADMIN and NET_RAW')
+    .option('--with-mapper <list>', 'mappers to run beside every edge node, comma-separated: virtual, modbus (turns on DeviceTwin, DMI and MQTT there)')
+    .option('--mqtt-port <port>', "edge node 1's embedded MQTT broker port (node i: this + i - 1)", int('--mqtt-port'), DEFAULT_MQTT_PORT)
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: CliFlags<UpOptions, 'rebuild' | 'privileged'>) => {
+    .action(async (o: CliFlags<UpOptions, 'rebuild' | 'privileged'> & { withMapper?: string; mqttPort: number }) => {
       await keadmUp({
         docker: docker(o.runtimeEndpoint),
         instance: validateInstance(o.instance),
@@ -198,6 +201,8 @@ export function registerContainerCommands(program: Command): void {
         apiserverPort: o.apiserverPort,
         rebuild: o.rebuild === true,
         privileged: o.privileged === true,
+        withMappers: parseMappers(o.withMapper),
+        mqttPort: o.mqttPort,
         log: stdoutLine,
       });
     });

@@ -28,6 +28,7 @@ import {
 } from './common.ts';
 import { ensureSandboxImage } from './image/busybox.ts';
 import { imageRef } from './image/build.ts';
+import type { EdgeDevices } from './mappers.ts';
 
 export type EdgeDirs = { configDir: string; dataDir: string; podRoot: string };
 
@@ -50,6 +51,8 @@ export type JoinOptions = {
   runtimeEndpoint: string;
   privileged: boolean;
   dirs: EdgeDirs;
+  /** Devices on this node (keadm up --with-mapper): DeviceTwin, DMI and the embedded MQTT broker on. */
+  devices?: EdgeDevices;
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -64,6 +67,7 @@ export function edgeCoreYaml(o: {
   nodeName: string;
   runtimeEndpoint: string;
   dirs: EdgeDirs;
+  devices?: EdgeDevices | undefined;
 }): string {
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
@@ -85,6 +89,13 @@ export function edgeCoreYaml(o: {
         tlsCertFile: path.join(configDir, 'certs', 'server.crt'),
         tlsPrivateKeyFile: path.join(configDir, 'certs', 'server.key'),
       },
+      // mqttMode 0: the embedded broker only, on a port of its own so several edges on one host do not collide
+      ...(o.devices !== undefined
+        ? {
+            deviceTwin: { enable: true, dmiSockPath: o.devices.dmiSockPath },
+            eventBus: { enable: true, mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${o.devices.mqttPort}` },
+          }
+        : {}),
     },
   };
   return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;

@@ -7,9 +7,10 @@ import { getToken } from './gettoken.ts';
 import type { DockerClient } from '../containers/index.ts';
 import { EXIT, KeadmError, requireEngine, sleep, type Out } from './common.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, ensureBaseImage } from './image/base.ts';
-import { IMAGE_KINDS, buildImages, imageRef } from './image/build.ts';
+import { IMAGE_KINDS, type MapperProtocol, buildImages, imageRef } from './image/build.ts';
 import { keadmInit } from './init.ts';
 import { keadmJoin, stateRootDirs, waitNodeReady } from './join.ts';
+import { DEFAULT_MQTT_PORT, dmiSockOf, startMappers } from './mappers.ts';
 
 export type UpOptions = {
   docker: DockerClient;
@@ -23,11 +24,15 @@ export type UpOptions = {
   baseImage?: string;
   rebuild: boolean;
   privileged: boolean;
+  /** Mappers to run beside every edge node (--with-mapper); turns on DeviceTwin, DMI and the MQTT broker there. */
+  withMappers?: readonly MapperProtocol[];
+  /** Edge node i's embedded MQTT broker listens on this port plus i - 1. */
+  mqttPort?: number;
   timeoutMs?: number;
   log: Out;
 };
 
-export type UpResult = { kubeConfig: string; nodes: string[]; containers: string[] };
+export type UpResult = { kubeConfig: string; nodes: string[]; containers: string[]; mqttBrokers: Record<string, string> };
 
 export const edgeNodeName = (i: number) => `edge-node-${i}`;
 
@@ -80,8 +85,15 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
   log('got the join token');
   const nodes: string[] = [];
   const containers = [init.container];
+  const mappers = o.withMappers ?? [];
+  const mqttBase = o.mqttPort ?? DEFAULT_MQTT_PORT;
+  if (!Number.isInteger(mqttBase) || mqttBase < 1 || mqttBase + o.edgeNodes - 1 > 65535)
+    throw new KeadmError(`--mqtt-port must leave room for ${o.edgeNodes} ports below 65536`, 2);
+  const mqttBrokers: Record<string, string> = {};
   for (let i = 1; i <= o.edgeNodes; i++) {
     const nodeName = edgeNodeName(i);
+    const dirs = stateRootDirs(path.join(root, nodeName));
+    const devices = mappers.length > 0 ? { dmiSockPath: dmiSockOf(dirs.configDir), mqttPort: mqttBase + i - 1 } : undefined;
     const j = await keadmJoin({
       docker: c,
       instance: o.instance,
@@ -91,11 +103,16 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       nodeName,
       runtimeEndpoint: c.endpoint,
       privileged: o.privileged,
-      dirs: stateRootDirs(path.join(root, nodeName)),
+      dirs,
+      ...(devices !== undefined ? { devices } : {}),
       log,
     });
     nodes.push(nodeName);
     containers.push(j.container);
+    if (devices !== undefined) {
+      containers.push(...(await startMappers({ docker: c, instance: o.instance, nodeName, protocols: mappers, dmiSockPath: devices.dmiSockPath, log })));
+      mqttBrokers[nodeName] = `mqtt://127.0.0.1:${devices.mqttPort}`;
+    }
   }
   for (const n of nodes) {
     await waitNodeReady(init.kubeConfig, n, o.timeoutMs ?? 120_000);
@@ -106,8 +123,10 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
   log(`  export KUBECONFIG=${init.kubeConfig}`);
   log('  kubectl get nodes');
   if (nodes[0] !== undefined) log(`  kubectl run hello --image=<image> --overrides='{"spec":{"nodeName":"${nodes[0]}"}}'`);
+  for (const [n, url] of Object.entries(mqttBrokers)) log(`${n} MQTT broker: ${url}  (mappers: ${mappers.join(', ')})`);
+  if (nodes[0] !== undefined && mappers.length > 0) log(`  kubectl apply -f <device.yaml with spec.nodeName: ${nodes[0]}>; kubectl get device <name> -o yaml`);
   log(`Remove everything with: keadm reset --force${o.instance === 'default' ? '' : ` --instance ${o.instance}`}`);
-  return { kubeConfig: init.kubeConfig, nodes, containers };
+  return { kubeConfig: init.kubeConfig, nodes, containers, mqttBrokers };
 }
 
 async function waitToken(kubeConfig: string, timeoutMs: number): Promise<string> {

@@ -10,9 +10,10 @@ export type TestCloud = { daemon: Daemon; kubeconfig: string; token: string; con
 
 /**
  * cloudcore as a process with the embedded API server, everything under `dir`, on ports of the test's own (so
- * test files can run side by side); resolves once `keadm gettoken` hands out a join token.
+ * test files can run side by side); resolves once `keadm gettoken` hands out a join token. `extraModules`: more
+ * lines under `modules:` (indented two spaces), e.g. `  edgeController: {nodeMonitorGracePeriod: 8}\n`.
  */
-export async function startTestCloud(dir: string, ports: CloudPorts): Promise<TestCloud> {
+export async function startTestCloud(dir: string, ports: CloudPorts, extraModules = ''): Promise<TestCloud> {
   const kubeconfig = path.join(dir, 'admin.kubeconfig');
   const configFile = path.join(dir, 'cloudcore.yaml');
   writeFileSync(
@@ -27,7 +28,7 @@ export async function startTestCloud(dir: string, ports: CloudPorts): Promise<Te
     websocket: {port: ${ports.ws}}
     https: {port: ${ports.https}}
   apiServer: {port: ${ports.api}, dataDir: ${dir}/apiserver, adminKubeConfig: ${kubeconfig}}
-`,
+${extraModules}`,
   );
   const daemon = startDaemon('cloudcore', ['--config', configFile], path.join(dir, 'cloudcore.log'));
   const token = await waitFor(async () => {

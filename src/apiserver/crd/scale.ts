@@ -2,15 +2,22 @@ import { updateMetaOf } from '../apply/managed.ts';
 import type { ResourceRequest } from '../handlers/resource.ts';
 import { sendJson } from '../handlers/http.ts';
 import { applyPatch, patchTypeOf } from '../patch.ts';
-import { badRequest, methodNotAllowed, unsupportedMediaType } from '../status.ts';
+import { badRequest, conflict, methodNotAllowed, unsupportedMediaType } from '../status.ts';
 import type { KObj } from '../store.ts';
 import { writeOptions } from '../validation/options.ts';
 import { jsonPathGet, jsonPathSet } from './jsonpath.ts';
+import { formatSelector } from '../workloads/labelselector.ts';
 
 function scaleOf(r: ResourceRequest, o: KObj): KObj {
   const info = r.def.crd?.scale;
   const md: KObj = o['metadata'] ?? {};
-  const selector = info?.labelSelectorPath === undefined ? undefined : jsonPathGet(o, info.labelSelectorPath);
+  // Built-in kinds (deployments, replicasets, statefulsets) show their spec.selector in its string form.
+  const selector =
+    r.def.crd === undefined
+      ? formatSelector(o['spec']?.['selector'])
+      : info?.labelSelectorPath === undefined
+        ? undefined
+        : jsonPathGet(o, info.labelSelectorPath);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -29,7 +36,10 @@ function scaleOf(r: ResourceRequest, o: KObj): KObj {
   };
 }
 
-/** The `scale` subresource of a CRD kind: an autoscaling/v1 Scale mapped onto the paths the CRD names. */
+/**
+ * The `scale` subresource: an autoscaling/v1 Scale mapped onto the paths a CRD names, or onto spec.replicas,
+ * status.replicas and spec.selector of the built-in kinds that have one.
+ */
 export function handleScale(r: ResourceRequest): void {
   const name = r.name ?? '';
   const method = r.req.method ?? 'GET';
@@ -42,6 +52,10 @@ export function handleScale(r: ResourceRequest): void {
     if (type === undefined) throw unsupportedMediaType(String(r.req.headers['content-type'] ?? ''));
     want = applyPatch(type, scaleOf(r, cur), r.body);
   } else throw methodNotAllowed();
+  const wantRv = want['metadata']?.['resourceVersion'];
+  if (method === 'PUT' && typeof wantRv === 'string' && wantRv !== '' && wantRv !== cur['metadata']?.['resourceVersion']) {
+    throw conflict(r.def.plural, r.def.group, name, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
   const replicas = want['spec']?.['replicas'];
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw badRequest('spec.replicas must be a non-negative integer');
   const next = structuredClone(cur);

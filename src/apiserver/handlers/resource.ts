@@ -11,6 +11,8 @@ import type { KObj } from '../store.ts';
 import { includeObjectOf, toTable, wantsTable } from '../tables.ts';
 import { presentAs } from '../crd/registry.ts';
 import { handleScale } from '../crd/scale.ts';
+import { JOB_ORPHAN_WARNING, warnsOnDelete } from '../deletion.ts';
+import { handleWorkloadRequest } from '../workloads/handlers.ts';
 import { addWarning } from '../validation/errors.ts';
 import { writeOptions } from '../validation/options.ts';
 import { sendJson } from './http.ts';
@@ -74,7 +76,8 @@ export function handleResource(r: ResourceRequest): void {
   const method = req.method ?? 'GET';
   if (r.sub !== undefined && r.name === undefined) throw notFound(def.plural, def.group, '');
   if (def.crd?.deprecationWarning !== undefined) addWarning(r.res, def.crd.deprecationWarning);
-  if (r.sub === 'scale' && r.name !== undefined && def.crd?.scale !== undefined) return handleScale(r);
+  if (r.sub === 'scale' && r.name !== undefined && (def.crd?.scale !== undefined || def.crd === undefined)) return handleScale(r);
+  if (handleWorkloadRequest(r)) return;
   if (
     r.namespace !== undefined &&
     r.namespace !== '' &&
@@ -106,7 +109,7 @@ export function handleResource(r: ResourceRequest): void {
       case 'DELETE': {
         if (def.namespaced && r.namespace === undefined) throw methodNotAllowed();
         const items = listFiltered(r);
-        const opts = isObj(r.body) ? r.body : {};
+        const opts = deleteOptionsOf(r);
         const out: KObj[] = [];
         for (const o of items) out.push(r.engine.delete(def, r.namespace, String(o['metadata']?.['name']), opts, dryRun(query)).object);
         return sendJson(r.res, 200, {
@@ -139,8 +142,7 @@ export function handleResource(r: ResourceRequest): void {
       return sendObject(r, 200, patch(r, name));
     case 'DELETE': {
       if (r.sub !== undefined) throw methodNotAllowed();
-      const opts = isObj(r.body) ? r.body : {};
-      if (query.has('gracePeriodSeconds')) opts['gracePeriodSeconds'] = Number(query.get('gracePeriodSeconds'));
+      const opts = deleteOptionsOf(r);
       const { object, removed } = r.engine.delete(def, r.namespace, name, opts, dryRun(query));
       if (removed && def.returnDeletedObject !== true) {
         return sendJson(
@@ -154,6 +156,17 @@ export function handleResource(r: ResourceRequest): void {
     default:
       throw methodNotAllowed();
   }
+}
+
+/** DeleteOptions from the body, with the query parameters kube-apiserver also reads them from. */
+function deleteOptionsOf(r: ResourceRequest): KObj {
+  const opts: KObj = isObj(r.body) ? r.body : {};
+  const q = r.query;
+  if (q.has('gracePeriodSeconds')) opts['gracePeriodSeconds'] = Number(q.get('gracePeriodSeconds'));
+  if (q.has('propagationPolicy')) opts['propagationPolicy'] = q.get('propagationPolicy');
+  if (q.has('orphanDependents')) opts['orphanDependents'] = q.get('orphanDependents') === 'true';
+  if (warnsOnDelete(r.def, opts)) addWarning(r.res, JOB_ORPHAN_WARNING);
+  return opts;
 }
 
 function sendList(r: ResourceRequest): void {

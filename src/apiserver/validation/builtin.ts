@@ -3,6 +3,7 @@ import type { ResourceDef } from '../resources.ts';
 import type { KObj } from '../store.ts';
 import { asObj, asList } from '../kobj.ts';
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './names.ts';
+import { workloadCauses } from '../workloads/validation.ts';
 
 /**
  * Validation of the built-in kinds for the mistakes users make (kube-apiserver's messages, field paths and
@@ -41,8 +42,36 @@ function labelKeyOk(k: string): boolean {
   return name.length <= 63 && QUALIFIED_NAME.test(name);
 }
 
-function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
+/** ownerReferences the garbage collector can follow: every part named, at most one controller. */
+function ownerReferenceCauses(md: KObj): Cause[] {
   const out: Cause[] = [];
+  const refs = asList(md['ownerReferences']);
+  const parts: [string, string][] = [
+    ['apiVersion', 'version'],
+    ['kind', 'kind'],
+    ['name', 'name'],
+    ['uid', 'uid'],
+  ];
+  for (const r of refs) {
+    for (const [field, word] of parts) {
+      if (typeof r[field] !== 'string' || r[field] === '') out.push(badValue(`metadata.ownerReferences.${field}`, r[field] ?? '', `${word} must not be empty`));
+    }
+  }
+  const controllers = refs.filter((r) => r['controller'] === true);
+  if (controllers.length > 1) {
+    out.push(
+      badValue(
+        'metadata.ownerReferences',
+        controllers.map((r) => r['name']),
+        `Only one reference can have Controller set to true. Found "true" in references for ${controllers.map((r) => `${String(r['kind'])}/${String(r['name'])}`).join(' and ')}`,
+      ),
+    );
+  }
+  return out;
+}
+
+function metadataCauses(def: ResourceDef, md: KObj): Cause[] {
+  const out: Cause[] = ownerReferenceCauses(md);
   const name = md['name'];
   if (typeof name === 'string') {
     if (def.group === '' && def.kind === 'Namespace' && (!DNS1123_LABEL.test(name) || name.length > 63)) out.push(badValue('metadata.name', name, LABEL_MSG));
@@ -151,19 +180,23 @@ function containerCauses(list: unknown, path: string, needOne: boolean): Cause[]
 }
 
 function podCauses(o: KObj): Cause[] {
-  const spec = asObj(o['spec']);
-  const out = [...containerCauses(spec['containers'], 'spec.containers', true), ...containerCauses(spec['initContainers'], 'spec.initContainers', false)];
+  return podSpecCauses(asObj(o['spec']), 'spec');
+}
+
+/** The checks of a PodSpec at `p` (`spec` of a pod, `spec.template.spec` of a workload's template). */
+export function podSpecCauses(spec: KObj, p: string): Cause[] {
+  const out = [...containerCauses(spec['containers'], `${p}.containers`, true), ...containerCauses(spec['initContainers'], `${p}.initContainers`, false)];
   const rp = spec['restartPolicy'];
-  if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(rp)) out.push(notSupported('spec.restartPolicy', rp, ['Always', 'Never', 'OnFailure']));
+  if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(rp)) out.push(notSupported(`${p}.restartPolicy`, rp, ['Always', 'Never', 'OnFailure']));
   const dns = spec['dnsPolicy'];
   if (dns !== undefined && !['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'].includes(dns)) {
-    out.push(notSupported('spec.dnsPolicy', dns, ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']));
+    out.push(notSupported(`${p}.dnsPolicy`, dns, ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']));
   }
   const volumes = new Set<string>();
   asList(spec['volumes']).forEach((v, i) => {
     const name = v['name'];
-    if (name === undefined || name === '') out.push(required(`spec.volumes[${i}].name`));
-    else if (volumes.has(name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${name}"`, field: `spec.volumes[${i}].name` });
+    if (name === undefined || name === '') out.push(required(`${p}.volumes[${i}].name`));
+    else if (volumes.has(name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${name}"`, field: `${p}.volumes[${i}].name` });
     else volumes.add(name);
   });
   return out;
@@ -260,5 +293,6 @@ export function builtinCauses(def: ResourceDef, o: KObj, old: KObj | undefined, 
   if (def.group === '' && def.kind === 'Pod') out.push(...podCauses(o));
   if (def.group === '' && def.kind === 'Service') out.push(...serviceCauses(o));
   if (old !== undefined) out.push(...updateCauses(def, old, o));
+  out.push(...workloadCauses(def, o, old));
   return out;
 }

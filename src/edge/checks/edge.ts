@@ -7,6 +7,7 @@ import type { EdgeCoreConfig } from '../../config/index.ts';
 import { checkSamePathMounts } from './container.ts';
 import { checkEngineSocket } from './engine.ts';
 import { checkClockSkew, checkDiskSpace } from './host.ts';
+import { checkEventBus } from './mqtt.ts';
 import { checkCapabilities, checkInterface, checkIptables, checkPort } from './network.ts';
 import { EnvironmentCheckError, failures, ok, type CheckResult } from './types.ts';
 
@@ -45,6 +46,7 @@ export async function edgeChecks(cfg: EdgeCoreConfig, o: EdgeCheckOptions = {}):
     out.push(checkDiskSpace(path.dirname(cfg.database.dataSource)));
     if (edged.rootDirectory !== path.dirname(cfg.database.dataSource)) out.push(checkDiskSpace(edged.rootDirectory));
     out.push(checkClockSkew(cfg.modules.edgeHub.tlsCaFile));
+    out.push(...(await checkEventBus(cfg.modules.eventBus, o.ourPorts)));
   }
   if (out.length === 0) out.push(ok('environment', 'nothing to check with this config'));
   return out;

@@ -6,3 +6,4 @@ export { checkEngineSocket } from './engine.ts';
 export { checkSamePathMounts, hostPathOf, inContainer, ownContainerId } from './container.ts';
 export { checkCapabilities, checkInterface, checkIptables, checkPort, effectiveCaps, hasCap } from './network.ts';
 export { checkClockSkew, checkDiskSpace } from './host.ts';
+export { checkEventBus } from './mqtt.ts';

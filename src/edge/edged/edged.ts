@@ -83,6 +83,7 @@ export class Edged implements Module {
       ...(o.podSandboxImage !== undefined ? { podSandboxImage: o.podSandboxImage } : {}),
       getConfigMap: (ns, name) => meta.get<ConfigObject>(ns, 'configmap', name),
       getSecret: (ns, name) => meta.get<ConfigObject>(ns, 'secret', name),
+      getServiceAccountToken: (ns, sa, spec) => meta.serviceAccountToken(ns, sa, spec),
       onStatus: (pod, status) => reporter.status(pod, status),
       onPodTerminated: (pod) => reporter.deleted(pod),
       log: ctx.log.child({ part: 'pods' }),

@@ -3,6 +3,7 @@ import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { buildResource, newMessage, Operation, type Message } from '../../core/message.ts';
 import { unwrapReply } from '../metamanager/replies.ts';
 import { EdgedRequestError } from './nodestatus/errors.ts';
+import type { IssuedToken, TokenRequestSpec } from './pods/projected.ts';
 
 const META = EdgeModules.metaManager;
 
@@ -34,6 +35,23 @@ export class MetaClient {
       const reply = await this.request(Operation.query, buildResource(namespace, type, name));
       const { object } = unwrapReply(reply.content);
       return (object ?? undefined) as T | undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * A token of service account `name` (KubeEdge's `serviceaccounttoken` query: a TokenRequest out, the minted
+   * TokenRequest back), or undefined when the cloud cannot give one (offline, refused).
+   */
+  async serviceAccountToken(namespace: string, name: string, spec: TokenRequestSpec): Promise<IssuedToken | undefined> {
+    try {
+      const content = { metadata: { creationTimestamp: null }, spec, status: { token: '', expirationTimestamp: null } };
+      const reply = await this.request(Operation.query, buildResource(namespace, 'serviceaccounttoken', name), content);
+      const { object } = unwrapReply(reply.content);
+      const status = object?.['status'] as { token?: unknown; expirationTimestamp?: unknown } | undefined;
+      if (typeof status?.token !== 'string' || status.token === '') return undefined;
+      return { token: status.token, expirationTimestamp: typeof status.expirationTimestamp === 'string' ? status.expirationTimestamp : '' };
     } catch {
       return undefined;
     }

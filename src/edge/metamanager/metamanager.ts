@@ -18,12 +18,23 @@ export type MetaManagerOptions = {
 
 export type MetaManagerStats = { stored: number; stale: number; rejected: number; forwarded: number };
 
-/** Replies to these queries are objects worth keeping for offline use. */
-const CACHED_QUERY_TYPES = new Set<string>([ResourceType.configmap, ResourceType.secret, ResourceType.node, ResourceType.lease]);
+/**
+ * Replies to these queries are objects worth keeping for offline use (service-account tokens too, as KubeEdge
+ * keeps them: a pod started while the cloud is away still gets the last token its account was given).
+ */
+const CACHED_QUERY_TYPES = new Set<string>([
+  ResourceType.configmap,
+  ResourceType.secret,
+  ResourceType.node,
+  ResourceType.lease,
+  ResourceType.serviceAccountToken,
+]);
 /** Edged reads pods from the local store only: the cloud pushes them. */
 const LOCAL_ONLY_QUERY_TYPES = new Set<string>([ResourceType.pod, ResourceType.podList]);
 /** KubeEdge 1.15 acks the cloud's replies to these operations (not patch/delete). */
 const ACKED_REPLY_OPS = new Set<string>([Operation.query, Operation.insert, Operation.update]);
+/** Objects of DeviceController that go to DeviceTwin rather than edged. */
+const DEVICE_TYPES = new Set<string>([ResourceType.device, ResourceType.deviceModel]);
 const CLOUD_WRITE_OPS = new Set<string>([Operation.insert, Operation.update, Operation.delete]);
 
 /**
@@ -124,7 +135,14 @@ export class MetaManager implements Module {
       this.#log?.info({ op, resource, rv }, 'older resourceVersion than stored; acked, not applied');
     } else {
       this.#stats.stored++;
-      bus.send(EdgeModules.edged, m);
+      if (DEVICE_TYPES.has(type)) {
+        // KubeEdge's metamanager hands DeviceController's objects to the twin, re-routed as from `meta`
+        bus.send(EdgeModules.deviceTwin, {
+          header: { ...m.header },
+          route: { ...m.route, source: EdgeGroups.meta, group: EdgeGroups.twin },
+          content: m.content,
+        });
+      } else bus.send(EdgeModules.edged, m);
     }
     bus.send(EdgeModules.edgeHub, newResponse(m, 'OK', ackRoute(m)));
   }

@@ -1,5 +1,5 @@
 /**
- * `keadm image build`: both images from the local build (dist/*.mjs + build/<kind>/Dockerfile), through the
+ * `keadm image build`: every image (cloudcore, edgecore, the mappers) from the local build (dist/*.mjs + build/<kind>/Dockerfile), through the
  * Docker Engine API with a context made in-process. Only the bundles go into the context.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -10,8 +10,12 @@ import { tarArchive, type TarEntry } from '../tar.ts';
 import type { DockerClient } from '../../containers/index.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, mb } from './base.ts';
 
-export type ImageKind = 'cloudcore' | 'edgecore';
-export const IMAGE_KINDS: readonly ImageKind[] = ['cloudcore', 'edgecore'];
+export type ImageKind = 'cloudcore' | 'edgecore' | 'mapper-virtual' | 'mapper-modbus';
+export const IMAGE_KINDS: readonly ImageKind[] = ['cloudcore', 'edgecore', 'mapper-virtual', 'mapper-modbus'];
+/** The mappers keadm knows, by protocol; each is the image `kubeedge-ts/mapper-<protocol>`. */
+export const MAPPER_PROTOCOLS = ['virtual', 'modbus'] as const;
+export type MapperProtocol = (typeof MAPPER_PROTOCOLS)[number];
+export const mapperKind = (p: MapperProtocol): ImageKind => `mapper-${p}`;
 
 export class ImageBuildError extends KubeEdgeError {
   constructor(message: string, context: Record<string, unknown> = {}, cause?: unknown) {
@@ -33,7 +37,9 @@ export function sourceRoot(start: string = import.meta.dirname): string {
   throw new ImageBuildError('build/edge/Dockerfile not found: run keadm from the kubeedge-ts repository (or pass --source-dir)');
 }
 
-const dockerfileOf = (kind: ImageKind) => `build/${kind === 'cloudcore' ? 'cloud' : 'edge'}/Dockerfile`;
+const dockerfileOf = (kind: ImageKind) => `build/${kind === 'cloudcore' ? 'cloud' : kind === 'edgecore' ? 'edge' : 'mapper'}/Dockerfile`;
+/** Build arguments beyond the base image: a mapper image says which bundle it carries. */
+const buildArgsOf = (kind: ImageKind): Record<string, string> => (kind.startsWith('mapper-') ? { MAPPER: kind.slice('mapper-'.length) } : {});
 
 /** The build context: the Dockerfiles and the two bundles, nothing else (what .dockerignore keeps too). */
 export function buildContext(root: string): Buffer {
@@ -41,12 +47,16 @@ export function buildContext(root: string): Buffer {
     { name: 'build', dir: true },
     { name: 'build/cloud', dir: true },
     { name: 'build/edge', dir: true },
+    { name: 'build/mapper', dir: true },
     { name: 'dist', dir: true },
   ];
+  const dockerfiles = new Set<string>();
   for (const kind of IMAGE_KINDS) {
     const bundle = path.join(root, 'dist', `${kind}.mjs`);
     if (!existsSync(bundle)) throw new ImageBuildError(`${bundle} is missing: run \`npm run build\` first`, { bundle });
-    entries.push({ name: dockerfileOf(kind), data: readFileSync(path.join(root, dockerfileOf(kind))) });
+    const dockerfile = dockerfileOf(kind);
+    if (!dockerfiles.has(dockerfile)) entries.push({ name: dockerfile, data: readFileSync(path.join(root, dockerfile)) });
+    dockerfiles.add(dockerfile);
     entries.push({ name: `dist/${kind}.mjs`, data: readFileSync(bundle), mode: 0o755, mtime: statSync(bundle).mtimeMs / 1000 });
   }
   return tarArchive(entries);
@@ -87,7 +97,7 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
         {
           tag: image,
           dockerfile: dockerfileOf(kind),
-          buildArgs: { BASE_IMAGE: base },
+          buildArgs: { BASE_IMAGE: base, ...buildArgsOf(kind) },
           labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` },
         },
         (p) => {

@@ -65,7 +65,7 @@ describe('CustomResourceDefinitions through kubectl', { skip: skipUnless(KUBECTL
   });
   after(async () => {
     if (t === undefined) return;
-    await t.kubectl(['delete', 'namespace', NS, '--timeout=120s']);
+    await t.kubectl(['delete', 'namespace', NS, '--wait=false']);
     await t.kubectl(['delete', 'crd', 'widgets.conformance.kubeedge-ts.io', '--ignore-not-found']);
     await t.cleanup();
   });

@@ -161,7 +161,14 @@ test('the embedded server writes cloudcore.conf: ServiceAccount kubeedge/cloudco
   assert.equal((await ok(['auth', 'can-i', 'watch', 'pods', '-A'], { kubeconfig: cc })).trim(), 'yes');
   assert.equal((await ok(['auth', 'can-i', 'patch', 'nodes', '--subresource=status'], { kubeconfig: cc })).trim(), 'yes');
   assert.equal((await ok(['auth', 'can-i', 'create', 'objectsyncs.reliablesyncs.kubeedge.io', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
-  assert.equal((await kubectl(['auth', 'can-i', 'delete', 'nodes'], { kubeconfig: cc })).stdout.trim(), 'no');
+  // The embedded controllers' ClusterRole (cloudcore:controllers): binding, eviction, finalize, workloads.
+  assert.equal((await ok(['auth', 'can-i', 'create', 'pods', '--subresource=binding', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await ok(['auth', 'can-i', 'create', 'pods', '--subresource=eviction', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await ok(['auth', 'can-i', 'update', 'namespaces', '--subresource=finalize'], { kubeconfig: cc })).trim(), 'yes');
+  assert.equal((await ok(['auth', 'can-i', 'update', 'deployments.apps', '--subresource=status', '-n', 'default'], { kubeconfig: cc })).trim(), 'yes');
+  // Still no way to grant itself more.
+  assert.equal((await kubectl(['auth', 'can-i', 'impersonate', 'users'], { kubeconfig: cc })).stdout.trim(), 'no');
+  assert.equal((await kubectl(['auth', 'can-i', 'update', 'clusterroles'], { kubeconfig: cc })).stdout.trim(), 'no');
   assert.equal((await kubectl(['auth', 'can-i', 'create', 'clusterroles'], { kubeconfig: cc })).stdout.trim(), 'no');
   // The same objects apply cleanly to a cluster (here: back onto this one, unchanged).
   const manifest = readFileSync(join(import.meta.dirname, '..', '..', '..', 'manifests', 'rbac', 'cloudcore.yaml'), 'utf8');

@@ -19,7 +19,7 @@ describe('validation and OpenAPI of built-in kinds through kubectl', { skip: ski
   });
   after(async () => {
     if (t === undefined) return;
-    await t.kubectl(['delete', 'namespace', NS, '--timeout=120s']);
+    await t.kubectl(['delete', 'namespace', NS, '--wait=false']);
     await t.cleanup();
   });
 

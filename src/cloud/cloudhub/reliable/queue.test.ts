@@ -116,4 +116,33 @@ describe('reliable queue: what the edge holds', () => {
     assert.equal(l.sent.length, 1, 'the edge has this version already');
     q.stop();
   });
+
+  test('an object deleted from a node comes back with a later insert (a device model needed again); an update does not', async () => {
+    const store = memoryStore();
+    const l = link();
+    const q = new ReliableQueue({ store, link: l, log: quiet });
+    const model: KubeObject = {
+      apiVersion: 'devices.kubeedge.io/v1beta1',
+      kind: 'DeviceModel',
+      metadata: { name: 'm', namespace: 'default', uid: 'm1', resourceVersion: '4' },
+    };
+    const modelMsg = (op: string) =>
+      newMessage({ source: 'devicecontroller', group: 'resource', operation: op, resource: 'default/devicemodel/m', content: model, resourceVersion: '4' });
+    q.send('edge-1', modelMsg('insert'));
+    await settle();
+    q.onAck('edge-1', newResponse(l.sent[0]!, 'OK'));
+    q.send('edge-1', modelMsg('delete'));
+    await settle();
+    assert.equal(l.sent[1]?.route.operation, 'delete');
+    q.onAck('edge-1', newResponse(l.sent[1]!, 'OK'));
+    await settle();
+    q.send('edge-1', modelMsg('update'));
+    await settle();
+    assert.equal(l.sent.length, 2, 'an update after the delete is stale');
+    q.send('edge-1', modelMsg('insert'));
+    await settle();
+    assert.equal(l.sent.length, 3, 'the same model inserted again is sent');
+    assert.equal(l.sent[2]?.route.operation, 'insert');
+    q.stop();
+  });
 });

@@ -58,8 +58,12 @@ type Slot = {
   loading: Promise<void> | undefined;
   pending: Entry | undefined;
   inflight: Inflight | undefined;
-  /** A delete was acked: later messages for this UID are stale by definition. */
+  /**
+   * A delete was acked: later messages for this UID are stale, except an insert at least as new as the delete
+   * (a device moved back to the node, a device model sent again for a new device: the same object returns).
+   */
   deleted: boolean;
+  deletedRv: string;
   requeueTimer: NodeJS.Timeout | undefined;
 };
 
@@ -121,6 +125,7 @@ export class ReliableQueue {
     }
     if (this.#stopped) return true;
     const slot = this.#slot(nodeId, entry.ref.uid);
+    if (slot.deleted && entry.op === 'insert' && compareRv(entry.rv, slot.deletedRv) >= 0) slot.deleted = false;
     if (slot.deleted || !supersedes(entry, slot.pending) || !supersedes(entry, slot.inflight?.entry)) {
       this.#stats.stale++;
       return true;
@@ -145,9 +150,13 @@ export class ReliableQueue {
     }
     const e = rec.entry;
     if (e.op === 'delete') {
-      slot.deleted = true;
+      // An insert offered while the delete was out brings the object back once the delete is done.
+      const back = slot.pending?.op === 'insert' ? slot.pending : undefined;
+      slot.deleted = back === undefined;
+      slot.deletedRv = e.rv;
       slot.acked = undefined;
-      slot.pending = undefined;
+      slot.pending = back;
+      if (back !== undefined) void this.#pump(nodeId, rec.uid);
       this.#store.remove(nodeId, e.ref).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, err }, 'removing ObjectSync failed'));
       return;
     }
@@ -232,7 +241,16 @@ export class ReliableQueue {
     }
     let s = slots.get(uid);
     if (s === undefined) {
-      s = { acked: undefined, loaded: false, loading: undefined, pending: undefined, inflight: undefined, deleted: false, requeueTimer: undefined };
+      s = {
+        acked: undefined,
+        loaded: false,
+        loading: undefined,
+        pending: undefined,
+        inflight: undefined,
+        deleted: false,
+        deletedRv: '',
+        requeueTimer: undefined,
+      };
       slots.set(uid, s);
     }
     return s;
@@ -316,7 +334,7 @@ export class ReliableQueue {
 /** Whether `e` should replace `other` (the one waiting or in flight). A delete beats everything but a delete. */
 function supersedes(e: Entry, other: Entry | undefined): boolean {
   if (other === undefined) return true;
-  if (other.op === 'delete') return false;
+  if (other.op === 'delete') return e.op === 'insert' && compareRv(e.rv, other.rv) >= 0;
   if (e.op === 'delete') return true;
   return compareRv(e.rv, other.rv) > 0;
 }

@@ -19,8 +19,10 @@ function queryObject(plural: string, kind: string): UpstreamHandler {
 type TokenRequest = KubeObject & { spec?: { audiences?: unknown; expirationSeconds?: unknown; boundObjectRef?: unknown } };
 
 /**
- * `serviceaccounttoken` query: the content is a TokenRequest for service account `<name>`. A real cluster
- * mints it (POST serviceaccounts/<sa>/token); a server without that endpoint (the embedded one) gets a
+ * `serviceaccounttoken` query: the content is a TokenRequest for service account `<name>` (audiences,
+ * expirationSeconds, boundObjectRef as the edge asks); the reply is the TokenRequest the API server minted
+ * (POST serviceaccounts/<sa>/token, on a real cluster and on the embedded server alike), as KubeEdge sends it.
+ * A missing ServiceAccount is an error, as KubeEdge reports it. Only a server without that endpoint gets a
  * TokenRequest with an empty token, so the projected volume still materialises on the edge.
  */
 async function queryServiceAccountToken(ctx: UpstreamContext, req: UpstreamRequest): Promise<UpstreamReply> {
@@ -32,7 +34,7 @@ async function queryServiceAccountToken(ctx: UpstreamContext, req: UpstreamReque
     const tr = await ctx.kube.create(paths.namespaced(req.namespace, 'serviceaccounts', req.name, 'token'), body);
     return { content: { ...tr, kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1' } };
   } catch (err) {
-    if (!(isNotFound(err) || (err instanceof KubeApiError && err.statusCode === 405))) return { content: goStatusError(err) };
+    if (!(endpointMissing(err) || (err instanceof KubeApiError && err.statusCode === 405))) return { content: goStatusError(err) };
     const seconds = typeof spec.expirationSeconds === 'number' && spec.expirationSeconds > 0 ? spec.expirationSeconds : 3600;
     return {
       content: {
@@ -42,6 +44,13 @@ async function queryServiceAccountToken(ctx: UpstreamContext, req: UpstreamReque
       },
     };
   }
+}
+
+/** A 404 for the token endpoint itself, not for the ServiceAccount (whose 404 names it in details). */
+function endpointMissing(err: unknown): boolean {
+  if (!isNotFound(err) || !(err instanceof KubeApiError)) return false;
+  const details = err.status['details'] as { kind?: unknown } | undefined;
+  return details?.kind !== 'serviceaccounts';
 }
 
 /**

@@ -16,6 +16,8 @@ export type PodManagerOptions = {
   podSandboxImage?: string;
   getConfigMap(namespace: string, name: string): Promise<ConfigObject | undefined>;
   getSecret(namespace: string, name: string): Promise<ConfigObject | undefined>;
+  /** Tokens for projected serviceAccountToken sources (the cloud's TokenRequest, through metamanager). */
+  getServiceAccountToken?: SyncContext['getServiceAccountToken'];
   /** Called only when a pod's status really changed. */
   onStatus?(pod: Pod, status: PodStatus): void;
   /** Called once every container of a deleted pod is gone. */
@@ -53,6 +55,7 @@ export class PodManager {
       podSandboxImage: opts.podSandboxImage ?? 'kubeedge/pause:3.6',
       getConfigMap: opts.getConfigMap,
       getSecret: opts.getSecret,
+      ...(opts.getServiceAccountToken === undefined ? {} : { getServiceAccountToken: opts.getServiceAccountToken }),
       log: opts.log,
       backoffBaseMs: base,
       backoffMaxMs: base * 30,
@@ -151,6 +154,8 @@ export class PodManager {
         .filter((st) => st.volumePaths && !st.terminating)
         .map(async (st) => {
           try {
+            // projected sources are re-read on the pod's next sync
+            if (st.projected !== undefined) st.projected.at = 0;
             await refreshConfigVolumes(this.#ctx.rootDirectory, st.pod, kind, obj);
           } catch (err) {
             this.#opts.log.warn({ pod: st.pod.metadata.name, kind, name: obj.metadata.name, err }, 'volume refresh failed');

@@ -11,6 +11,7 @@ import type { ContainerTrack, PodState } from './state.ts';
 import { shouldRestart, terminatedOf } from './status.ts';
 import type { ConfigObject, Container, Pod } from './types.ts';
 import { setupVolumes } from './volumes.ts';
+import { isProjectedVolume, nextTokenRefresh, writeProjectedVolumes, type IssuedToken, type TokenRequestSpec } from './projected.ts';
 
 export type SyncContext = {
   runtime: ContainerRuntime;
@@ -20,6 +21,8 @@ export type SyncContext = {
   podSandboxImage: string;
   getConfigMap(namespace: string, name: string): Promise<ConfigObject | undefined>;
   getSecret(namespace: string, name: string): Promise<ConfigObject | undefined>;
+  /** A token of `serviceAccount` from the cloud (metamanager's `serviceaccounttoken` query). */
+  getServiceAccountToken?(namespace: string, serviceAccount: string, spec: TokenRequestSpec): Promise<IssuedToken | undefined>;
   log: Logger;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -310,6 +313,47 @@ async function startOrRecord(t: ContainerTrack, id: string, ctx: SyncContext): P
   t.current = await ctx.runtime.inspect(id);
 }
 
+/** How often projected volumes re-read their configMap/secret sources when nothing else asks for it (kubelet: about a minute). */
+const PROJECTED_RESYNC_MS = 60_000;
+
+/**
+ * Writes the pod's projected and downwardAPI volumes when due: first before any container starts, again when
+ * the pod IP or the pod changed, a token needs renewing, or a minute passed. A failure before the first
+ * container exists blocks the pod (FailedMount, as kubelet); later ones keep the files there and are logged.
+ */
+async function syncProjectedVolumes(st: PodState, ctx: SyncContext): Promise<boolean> {
+  const pod = st.pod;
+  if (!(pod.spec.volumes ?? []).some(isProjectedVolume)) return true;
+  const now = Date.now();
+  const key = `${st.podIP}|${pod.metadata.resourceVersion ?? ''}`;
+  const p = st.projected;
+  const due = p === undefined || p.key !== key || now - p.at >= PROJECTED_RESYNC_MS || (nextTokenRefresh(p.tokens) ?? Number.POSITIVE_INFINITY) <= now;
+  if (!due) return true;
+  const tokens = p?.tokens ?? new Map();
+  try {
+    await writeProjectedVolumes(ctx.rootDirectory, pod, ctx, st.podIP, tokens, now);
+    st.projected = { at: now, key, tokens };
+    delete st.setupError;
+    const refresh = nextTokenRefresh(tokens);
+    if (refresh !== undefined) ctx.wakeAt(st, refresh);
+    return true;
+  } catch (err) {
+    if (!(err instanceof PodSetupError)) throw err;
+    const started = [...st.containers.values()].some((t) => t.current !== undefined);
+    if (started) {
+      ctx.log.warn({ pod: pod.metadata.name, err }, 'projected volume refresh failed; files kept');
+      return true;
+    }
+    st.setupError = { reason: 'ContainerCreating', message: err.message };
+    for (const c of pod.spec.containers) {
+      const t = st.containers.get(c.name) ?? newTrack(c.name, ctx);
+      st.containers.set(c.name, t);
+      t.waiting = st.setupError;
+    }
+    return false;
+  }
+}
+
 /** Brings one live (not terminating) pod to its desired state. Safe to run repeatedly. */
 export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
   if (!st.adopted) await adoptPod(st, ctx);
@@ -331,6 +375,7 @@ export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
   }
   await ensureSandbox(st, ctx);
   st.podIP = pod.spec.hostNetwork ? ctx.nodeIP : (st.sandbox?.ip ?? '');
+  if (!(await syncProjectedVolumes(st, ctx))) return;
   for (const c of pod.spec.containers) {
     try {
       await syncContainer(st, c, ctx);

@@ -1,6 +1,7 @@
 import type { ContainerInfo } from '../runtime/types.ts';
 import type { Backoff } from './backoff.ts';
 import type { ProbeWorker } from './probes.ts';
+import type { TokenCache } from './projected.ts';
 import type { ContainerStateTerminated, ContainerStateWaiting, Pod } from './types.ts';
 
 /** What we know about one container of a pod across its instances (restarts). */
@@ -35,6 +36,8 @@ export type PodState = {
   startTime: string;
   containers: Map<string, ContainerTrack>;
   volumePaths?: Map<string, string>;
+  /** Projected/downwardAPI volumes: when and for which pod IP and spec they were last written, and their tokens. */
+  projected?: { at: number; key: string; tokens: TokenCache };
   /** A pod-level problem blocking container creation (missing configMap for a volume, ...). */
   setupError?: ContainerStateWaiting;
   terminating: boolean;

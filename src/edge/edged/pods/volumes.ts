@@ -1,9 +1,10 @@
-import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
-import { dirname, join, normalize, relative, sep } from 'node:path';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Mount } from '../runtime/types.ts';
 import { configData, type EnvSources } from './env.ts';
+import { type Payload, safePath, writeAtomic } from './atomic-writer.ts';
 import { PodSetupError } from './errors.ts';
+import { isProjectedVolume, projectedVolumeDir } from './projected.ts';
 import type { ConfigObject, Container, KeyToPath, Pod, Volume } from './types.ts';
 
 /** kubelet's layout, so an operator finds volumes where they expect: <root>/pods/<uid>/volumes/<plugin>/<name>. */
@@ -15,33 +16,10 @@ function volumeDir(rootDirectory: string, uid: string, plugin: string, name: str
   return join(podDir(rootDirectory, uid), 'volumes', plugin, name);
 }
 
-/** A relative path that cannot climb out of its volume (items[].path comes from the cloud). */
-function safeRelative(p: string): string {
-  const n = normalize(p);
-  if (n.startsWith('..') || n.startsWith(sep) || n === '.' || n === '') throw new PodSetupError('FailedMount', `invalid volume item path ${JSON.stringify(p)}`);
-  return n;
-}
-
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const full = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(full, base)));
-    else out.push(relative(base, full));
-  }
-  return out;
-}
-
 /**
- * Writes a ConfigMap/Secret into a directory: one file per key (or per item), each replaced by rename so a
- * reader never sees half a file, and files of removed keys deleted. The directory itself is bind-mounted, so
- * the new content appears inside running containers.
+ * Writes a ConfigMap/Secret into a directory, one file per key (or per item), through the atomic writer
+ * (kubelet's `..data` layout): the directory is bind-mounted, so a running container sees the whole new set
+ * of files at once, never a half-written one, and files of removed keys disappear with the swap.
  */
 export async function writeConfigVolume(
   dir: string,
@@ -50,9 +28,8 @@ export async function writeConfigVolume(
   items: KeyToPath[] | undefined,
   defaultMode: number,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const data = obj ? configData(obj, isSecret) : new Map<string, Buffer>();
-  const wanted = new Map<string, { content: Buffer; mode: number }>();
+  const wanted: Payload = new Map();
   if (items && items.length > 0) {
     for (const item of items) {
       const content = data.get(item.key);
@@ -60,20 +37,12 @@ export async function writeConfigVolume(
         if (obj === undefined) continue;
         throw new PodSetupError('FailedMount', `configuration key ${JSON.stringify(item.key)} not found in ${obj.metadata.name}`);
       }
-      wanted.set(safeRelative(item.path), { content, mode: item.mode ?? defaultMode });
+      wanted.set(safePath(item.path), { content, mode: item.mode ?? defaultMode });
     }
   } else {
-    for (const [k, content] of data) wanted.set(safeRelative(k), { content, mode: defaultMode });
+    for (const [k, content] of data) wanted.set(safePath(k), { content, mode: defaultMode });
   }
-  for (const [rel, { content, mode }] of wanted) {
-    const target = join(dir, rel);
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = join(dirname(target), `.${process.pid}.tmp`);
-    await writeFile(tmp, content, { mode });
-    await chmod(tmp, mode);
-    await rename(tmp, target);
-  }
-  for (const rel of await listFiles(dir)) if (!wanted.has(rel)) await rm(join(dir, rel), { force: true });
+  await writeAtomic(dir, wanted);
 }
 
 export interface VolumeSources extends Pick<EnvSources, 'getConfigMap' | 'getSecret'> {}
@@ -117,6 +86,12 @@ async function setupVolume(root: string, uid: string, ns: string, v: Volume, src
         throw new PodSetupError('FailedMount', `hostPath ${v.hostPath.path} is not a ${type.toLowerCase()}`);
     }
     return v.hostPath.path;
+  }
+  if (isProjectedVolume(v)) {
+    // Filled by writeProjectedVolumes once the pod has its IP (status.podIP), before any container starts.
+    const dir = projectedVolumeDir(root, uid, v);
+    await mkdir(dir, { recursive: true });
+    return dir;
   }
   // emptyDir, and the default for volume kinds we do not implement (they at least get a private directory).
   const dir = volumeDir(root, uid, 'kubernetes.io~empty-dir', v.name);
@@ -162,7 +137,7 @@ export async function containerMounts(pod: Pod, c: Container, volumePaths: Map<s
     if (base === undefined) throw new PodSetupError('CreateContainerConfigError', `volumeMount ${m.name} refers to no volume of pod ${pod.metadata.name}`);
     let hostPath = base;
     if (m.subPath) {
-      hostPath = join(base, safeRelative(m.subPath));
+      hostPath = join(base, safePath(m.subPath));
       const exists = await stat(hostPath).then(
         () => true,
         () => false,

@@ -172,6 +172,30 @@ describe('metamanager with a fake cloud on the bus', () => {
     assert.deepEqual(mm.store.getObject('default/configmap/wire-cm'), cm('1078', 'alpha'));
   });
 
+  test('a serviceaccounttoken reply is kept: offline, the same query is answered with the last token', async () => {
+    await connect('cloud_connected');
+    const asked = {
+      metadata: { creationTimestamp: null },
+      spec: { audiences: null, expirationSeconds: 3607 },
+      status: { token: '', expirationTimestamp: null },
+    };
+    const q = () => newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: 'default/serviceaccounttoken/default', content: asked });
+    const pending = bus.request('metamanager', q(), 3000);
+    const fwd = await cloud.waitFor((x) => x.route.operation === 'query' && x.route.resource === 'default/serviceaccounttoken/default');
+    const minted = {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name: 'default', namespace: 'default', creationTimestamp: null },
+      spec: { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 3607 },
+      status: { token: 'eyJ.a.b', expirationTimestamp: '2026-12-02T03:00:00Z' },
+    };
+    bus.respond(newResponse(fwd, minted, { source: 'edgecontroller', group: 'resource' }));
+    assert.deepEqual((await pending).content, minted);
+    await connect('cloud_disconnected');
+    const offline = await bus.request('metamanager', q(), 3000);
+    assert.equal((offline.content as { status?: { token?: string } }).status?.token, 'eyJ.a.b');
+  });
+
   test('replies to patch are passed back but not acked', async () => {
     await connect('cloud_connected');
     const p = newMessage({ source: 'edged', group: 'meta', operation: 'patch', resource: 'default/nodepatch/n1', content: '{}' });

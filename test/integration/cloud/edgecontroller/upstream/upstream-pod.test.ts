@@ -160,7 +160,10 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
     assert.deepEqual(c['data'], { password: 'czNjcjN0LXZhbHVl' });
   });
 
-  test('serviceaccounttoken query returns a TokenRequest (empty token from the embedded server)', async () => {
+  test('serviceaccounttoken query returns the TokenRequest the API server minted; a missing ServiceAccount is an error', async () => {
+    const missing = await edge.request('query', 'default/serviceaccounttoken/nobody', { spec: { expirationSeconds: 3607 } });
+    assert.equal((missing.content as { ErrStatus?: { code?: number } }).ErrStatus?.code, 404);
+    await kube.create(paths.namespaced('default', 'serviceaccounts'), { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
     const asked = {
       metadata: { creationTimestamp: null },
       spec: { audiences: null, expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runner', uid: 'x' } },
@@ -170,7 +173,7 @@ describe('edgecontroller upstream: pods, configmaps, secrets, tokens, events (fa
     const c = reply.content as KubeObject & { status: { token: string; expirationTimestamp: string } };
     assert.equal(c.kind, 'TokenRequest');
     assert.equal(c.apiVersion, 'authentication.k8s.io/v1');
-    assert.equal(typeof c.status.token, 'string');
+    assert.equal(c.status.token.split('.').length, 3, 'a signed JWT');
     assert.ok(Date.parse(c.status.expirationTimestamp) > Date.now());
     assert.equal(reply.header.resourceversion, undefined);
   });
