@@ -5,6 +5,8 @@ import { DEFAULT_INSTANCE, EXIT, KeadmError, docker, stdoutLine, validateInstanc
 import { ensureBaseImage, mb } from './image/base.ts';
 import { buildImages } from './image/build.ts';
 import { keadmInit, type InitOptions } from './init.ts';
+import { defaultChartValues } from './chart.ts';
+import { keadmInitInCluster } from './incluster.ts';
 import { DEFAULT_EDGE_DIRS, defaultNodeName, keadmJoin, stateRootDirs } from './join.ts';
 import { keadmUp, type UpOptions } from './up.ts';
 import { DEFAULT_MQTT_PORT, parseMappers } from './mappers.ts';
@@ -83,10 +85,26 @@ export function registerContainerCommands(program: Command): void {
     .option('--https-port <port>', 'certificate service port (published at the same number)', int('--https-port'), 10002)
     .option('--apiserver-port <port>', 'embedded API server port (published on 127.0.0.1)', int('--apiserver-port'), 6443)
     .option('--image <image>', 'cloudcore image (default: kubeedge-ts/cloudcore:<version>)')
+    .option('--in-cluster', 'run cloudcore inside the cluster of --kube-config (Helm chart manifests/charts/cloudcore)')
+    .option('--dry-run', 'with --in-cluster: print the manifests instead of installing them')
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: CliFlags<InitOptions>) => {
+    .action(async (o: CliFlags<InitOptions> & { inCluster?: boolean; dryRun?: boolean }) => {
+      if (o.dryRun === true && o.inCluster !== true) throw new KeadmError('--dry-run goes with --in-cluster', EXIT.usage);
+      if (o.inCluster === true) {
+        const values = defaultChartValues();
+        if (o.advertiseAddress !== undefined) values.advertiseAddress = [o.advertiseAddress];
+        if (o.image !== undefined) {
+          const at = o.image.lastIndexOf(':');
+          values.image = { ...values.image, repository: at > 0 ? o.image.slice(0, at) : o.image, tag: at > 0 ? o.image.slice(at + 1) : 'latest' };
+        }
+        values.websocketPort = o.websocketPort;
+        values.httpsPort = o.httpsPort;
+        const kubeConfig = o.kubeConfig ?? process.env['KUBECONFIG'] ?? `${process.env['HOME'] ?? '/root'}/.kube/config`;
+        await keadmInitInCluster({ kubeConfig, values, dryRun: o.dryRun === true, log: stdoutLine });
+        return;
+      }
       await keadmInit({
         docker: docker(o.runtimeEndpoint),
         instance: validateInstance(o.instance),

@@ -4,10 +4,14 @@
  * iptables chain of ours. Asks before deleting data; without a terminal it refuses unless --force.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { describeError } from '../core/errors.ts';
 import type { DockerClient } from '../containers/index.ts';
+import { loadKubeConfig } from '../kube/client.ts';
+import { KubeRest, isNotFound } from '../kube/rest.ts';
+import { INSTALL_RECORD, type InstallRecord } from './init.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
 /** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
@@ -18,7 +22,56 @@ export const OUR_CHAINS = [
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 
 export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };
-export type ResetResult = { containers: string[]; volumes: string[]; dirs: string[]; chains: string[] };
+export type ResetResult = { containers: string[]; volumes: string[]; dirs: string[]; chains: string[]; clusterObjects: string[] };
+
+/**
+ * Deletes from the cluster what `keadm init --kube-config` created there (never what it found present),
+ * last installed first; the CRDs only when forced, since deleting one deletes every object of its kind.
+ */
+async function removeClusterObjects(dirs: string[], force: boolean, log: Out): Promise<string[]> {
+  const removed: string[] = [];
+  for (const d of dirs) {
+    let rec: InstallRecord;
+    try {
+      rec = JSON.parse(readFileSync(path.join(d, INSTALL_RECORD), 'utf8')) as InstallRecord;
+    } catch {
+      continue;
+    }
+    const ours = rec.objects.filter((x) => x.created).reverse();
+    if (ours.length === 0) {
+      log(`nothing to remove from the cluster of ${rec.kubeConfig}: init found everything present`);
+      continue;
+    }
+    let kube: KubeRest;
+    try {
+      kube = new KubeRest(loadKubeConfig({ kubeConfig: rec.kubeConfig }));
+    } catch (err) {
+      log(`cannot remove what init installed in the cluster (${describeError(err)}): delete ${ours.map((x) => x.ref).join(', ')} by hand`);
+      continue;
+    }
+    try {
+      for (const x of ours) {
+        if (x.crd && !force) continue;
+        try {
+          await kube.delete(x.path);
+        } catch (err) {
+          if (!isNotFound(err)) {
+            log(`could not remove ${x.ref}: ${describeError(err)}`);
+            continue;
+          }
+        }
+        removed.push(x.ref);
+        log(`removed ${x.ref}`);
+      }
+      const kept = ours.filter((x) => x.crd);
+      if (!force && kept.length > 0)
+        log(`kept KubeEdge's CustomResourceDefinitions (${kept.length}): deleting them deletes every object of their kinds; keadm reset --force removes them`);
+    } finally {
+      kube.close();
+    }
+  }
+  return removed;
+}
 
 async function askTty(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -91,6 +144,7 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
     removed.push(name);
     log(`removed container ${name}`);
   }
+  const clusterObjects = await removeClusterObjects(dirs, o.force, log);
   const removedVolumes: string[] = [];
   const removedDirs: string[] = [];
   if (!o.keepData) {
@@ -119,5 +173,5 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
     log(`kept data: ${[...volumes.map((v) => `volume ${v.Name}`), ...dirs].join(', ')}`);
   }
   const chains = removeChains(log);
-  return { containers: removed, volumes: removedVolumes, dirs: removedDirs, chains };
+  return { containers: removed, volumes: removedVolumes, dirs: removedDirs, chains, clusterObjects };
 }
