@@ -7,7 +7,7 @@ import { getToken } from './gettoken.ts';
 import type { DockerClient } from '../containers/index.ts';
 import { EXIT, KeadmError, requireEngine, sleep, type Out } from './common.ts';
 import { BASE_IMAGE, PUBLIC_BASE_IMAGE, ensureBaseImage } from './image/base.ts';
-import { IMAGE_KINDS, type MapperProtocol, buildImages, imageRef } from './image/build.ts';
+import { CONTENT_LABEL, IMAGE_KINDS, type ImageKind, type MapperProtocol, buildImages, contentDigest, imageRef, sourceRoot } from './image/build.ts';
 import { keadmInit } from './init.ts';
 import { keadmJoin, stateRootDirs, waitNodeReady } from './join.ts';
 import { DEFAULT_MQTT_PORT, dmiSockOf, startMappers } from './mappers.ts';
@@ -37,10 +37,20 @@ export type UpResult = { kubeConfig: string; nodes: string[]; containers: string
 export const edgeNodeName = (i: number) => `edge-node-${i}`;
 
 export async function ensureImages(c: DockerClient, o: { baseImage?: string; rebuild: boolean; log: Out }): Promise<void> {
-  const missing: string[] = [];
-  for (const k of IMAGE_KINDS) if ((await c.imageFacts(imageRef(k))) === undefined) missing.push(k);
-  if (missing.length === 0 && !o.rebuild) {
-    o.log(`images ${IMAGE_KINDS.map((k) => imageRef(k)).join(', ')} present`);
+  // Missing, or built from other bundles than this checkout's (an image left by an older build would run old code).
+  const root = sourceRoot();
+  const stale: ImageKind[] = [];
+  for (const k of IMAGE_KINDS) {
+    const facts = await c.imageFacts(imageRef(k));
+    const want = contentDigest(root, k);
+    if (facts === undefined) stale.push(k);
+    else if (want !== undefined && facts.Config?.Labels?.[CONTENT_LABEL] !== want) {
+      o.log(`${imageRef(k)} was built from other bundles than dist/${k}.mjs: rebuilding it`);
+      stale.push(k);
+    }
+  }
+  if (stale.length === 0 && !o.rebuild) {
+    o.log(`images ${IMAGE_KINDS.map((k) => imageRef(k)).join(', ')} present and current`);
     return;
   }
   let base = o.baseImage;
@@ -55,6 +65,7 @@ export async function ensureImages(c: DockerClient, o: { baseImage?: string; reb
   const built = await buildImages({
     docker: c,
     baseImage: base,
+    ...(o.rebuild ? {} : { kinds: stale }),
     log: (l) => {
       if (!l.startsWith('  ')) o.log(l);
     },

@@ -82,7 +82,7 @@ export type ImageInspect = {
   Id: string;
   RepoTags: string[] | null;
   RepoDigests: string[] | null;
-  Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } | null;
+  Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Labels?: Record<string, string> | null } | null;
 };
 
 export type ExecInspect = {

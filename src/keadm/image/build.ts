@@ -2,6 +2,7 @@
  * `keadm image build`: every image (cloudcore, edgecore, the mappers) from the local build (dist/*.mjs + build/<kind>/Dockerfile), through the
  * Docker Engine API with a context made in-process. Only the bundles go into the context.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { KubeEdgeError } from '../../core/errors.ts';
@@ -62,6 +63,19 @@ export function buildContext(root: string): Buffer {
   return tarArchive(entries);
 }
 
+/** Label of each image: a digest of what it was built from (its bundle and Dockerfile), to tell a stale image. */
+export const CONTENT_LABEL = 'io.kubeedge-ts.content';
+
+/** The CONTENT_LABEL value an image of `kind` built now from `root` gets; undefined when the bundle is not built. */
+export function contentDigest(root: string, kind: ImageKind): string | undefined {
+  const bundle = path.join(root, 'dist', `${kind}.mjs`);
+  if (!existsSync(bundle)) return undefined;
+  const h = createHash('sha256');
+  h.update(readFileSync(bundle));
+  h.update(readFileSync(path.join(root, dockerfileOf(kind))));
+  return h.digest('hex').slice(0, 32);
+}
+
 /** Our local base when it exists, else the public one (which needs a registry). */
 export async function defaultBaseImage(docker: DockerClient): Promise<string> {
   return (await docker.imageFacts(BASE_IMAGE)) !== undefined ? BASE_IMAGE : PUBLIC_BASE_IMAGE;
@@ -98,7 +112,12 @@ export async function buildImages(o: BuildImagesOptions): Promise<BuiltImage[]> 
           tag: image,
           dockerfile: dockerfileOf(kind),
           buildArgs: { BASE_IMAGE: base, ...buildArgsOf(kind) },
-          labels: { 'io.kubeedge-ts.version': VERSION, 'io.kubeedge-ts.component': kind, 'org.opencontainers.image.title': `kubeedge-ts ${kind}` },
+          labels: {
+            'io.kubeedge-ts.version': VERSION,
+            'io.kubeedge-ts.component': kind,
+            [CONTENT_LABEL]: contentDigest(root, kind) ?? '',
+            'org.opencontainers.image.title': `kubeedge-ts ${kind}`,
+          },
         },
         (p) => {
           const s = p['stream'];
