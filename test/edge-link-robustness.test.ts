@@ -35,6 +35,7 @@ modules:
     hostnameOverride: ${name}
     rootDirectory: ${dir}/${name}/pods
     tailoredKubeletConfig: {containerRuntimeEndpoint: unix:///var/run/docker.sock}
+  deviceTwin: {dmiSockPath: ${dir}/${name}/dmi.sock}
   edgeHub:
     token: "${tok}"
     httpServer: https://127.0.0.1:${ports.https}

@@ -24,6 +24,8 @@ function writeConfig(dir: string, node: string, port: number): string {
       `    hostnameOverride: ${node}`,
       '  edgeHub:',
       '    enable: false',
+      '  deviceTwin:',
+      `    dmiSockPath: ${path.join(dir, node, 'dmi.sock')}`,
       '  eventBus:',
       '    mqttMode: 0',
       `    mqttServerInternal: tcp://127.0.0.1:${port}`,

@@ -56,6 +56,8 @@ modules:
   edged:
     hostnameOverride: ${nodeName}
     rootDirectory: ${dir}/edge/pods
+  deviceTwin:
+    dmiSockPath: ${dir}/edge/dmi.sock
   edgeHub:
     token: ${token}
     httpServer: https://127.0.0.1:${httpsPort}

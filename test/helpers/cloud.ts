@@ -66,7 +66,8 @@ modules:
     rootDirectory: ${dir}/kubelet
     podSandboxImage: ${PAUSE_IMAGE}
     tailoredKubeletConfig:
-${kubelet}  edgeHub:
+${kubelet}  deviceTwin: {dmiSockPath: ${dir}/edge/dmi.sock}
+  edgeHub:
     token: "${o.token}"
     httpServer: https://127.0.0.1:${ports.https}
     websocket: {server: 127.0.0.1:${ports.ws}}
