@@ -100,16 +100,7 @@ export class DaemonSetController {
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
     const adopted = await adoptOrphans(this.#kube, ds, nsPods, (ds['spec'] as { selector?: LabelSelector } | undefined)?.selector);
     const pods = [...nsPods.filter((p) => isControlledBy(p, ds) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
-    const seenNames = new Set(pods.map(nameOf));
-    const liveUids = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seenNames.has(n),
-        (u) => !liveUids.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (ds['spec'] ?? {}) as DaemonSetSpec;
     const template = spec.template ?? {};

@@ -159,16 +159,7 @@ export class JobController {
       await this.#dropFinalizers(pods);
       return undefined;
     }
-    const seen = new Set(pods.map(nameOf));
-    const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seen.has(n),
-        (u) => !live.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (job['spec'] ?? {}) as JobSpec;
     let status: JobStatus = structuredClone((job['status'] ?? {}) as JobStatus);

@@ -93,16 +93,7 @@ export class StatefulSetController {
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
     const adopted = await adoptOrphans(this.#kube, sts, nsPods, (sts['spec'] as { selector?: LabelSelector } | undefined)?.selector);
     const pods = [...nsPods.filter((p) => isControlledBy(p, sts) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
-    const seen = new Set(pods.map(nameOf));
-    const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seen.has(n),
-        (u) => !live.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (sts['spec'] ?? {}) as StatefulSetSpec;
     const old = (sts['status'] ?? {}) as StatefulSetStatus;
