@@ -20,8 +20,7 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
-import type { LabelSelector } from '../kit/objects.ts';
-import { adoptOrphans } from '../workload/adopt.ts';
+import { claimPods } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { scaledValue } from '../workload/intstr.ts';
 import { createPod, creationMs, deletePod, isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
@@ -98,8 +97,7 @@ export class DaemonSetController {
     }
     if (isBeingDeleted(ds)) return undefined;
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
-    const adopted = await adoptOrphans(this.#kube, ds, nsPods, (ds['spec'] as { selector?: LabelSelector } | undefined)?.selector);
-    const pods = [...nsPods.filter((p) => isControlledBy(p, ds) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
+    const pods = await claimPods(this.#kube, ds, nsPods);
     if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (ds['spec'] ?? {}) as DaemonSetSpec;

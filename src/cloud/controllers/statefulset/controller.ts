@@ -20,8 +20,7 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
-import type { LabelSelector } from '../kit/objects.ts';
-import { adoptOrphans } from '../workload/adopt.ts';
+import { claimPods } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
 import { REVISION_HASH_LABEL, syncRevisions } from '../workload/revisions.ts';
@@ -91,8 +90,7 @@ export class StatefulSetController {
     }
     if (isBeingDeleted(sts)) return undefined;
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
-    const adopted = await adoptOrphans(this.#kube, sts, nsPods, (sts['spec'] as { selector?: LabelSelector } | undefined)?.selector);
-    const pods = [...nsPods.filter((p) => isControlledBy(p, sts) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
+    const pods = await claimPods(this.#kube, sts, nsPods);
     if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (sts['spec'] ?? {}) as StatefulSetSpec;
