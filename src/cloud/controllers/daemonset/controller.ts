@@ -8,7 +8,7 @@ import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
-  controllerRefOf,
+  controllerKeysFor,
   isBeingDeleted,
   isControlledBy,
   isPodReady,
@@ -66,10 +66,7 @@ export class DaemonSetController {
     this.#revisions = d.informers.informer({ path: '/apis/apps/v1/controllerrevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1' });
     this.#pods = d.informers.pods;
     this.#nodes = d.informers.allNodes;
-    const ownerKey = (o: KubeObject): string[] => {
-      const ref = controllerRefOf(o);
-      return ref?.kind === 'DaemonSet' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-    };
+    const ownerKey = controllerKeysFor('DaemonSet');
     // Node heartbeats change only status: only a new or gone node, or changed labels, taints or
     // schedulability, can change where daemons belong.
     const allSets = (node: KubeObject, type: string, old: KubeObject | undefined): string[] =>

@@ -9,6 +9,7 @@ import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
   annotationsOf,
+  controllerKeysFor,
   controllerRefOf,
   isBeingDeleted,
   isControlledBy,
@@ -111,16 +112,7 @@ export class JobController {
       name: 'job',
       informers: d.informers,
       log: this.#log,
-      watches: [
-        { informer: this.#jobs },
-        {
-          informer: this.#pods,
-          keys: (o) => {
-            const ref = controllerRefOf(o);
-            return ref?.kind === 'Job' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-          },
-        },
-      ],
+      watches: [{ informer: this.#jobs }, { informer: this.#pods, keys: controllerKeysFor('Job') }],
       reconcile: (key) => this.#reconcile(key),
     });
   }

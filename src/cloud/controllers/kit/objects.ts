@@ -59,6 +59,17 @@ export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
   return controllerRefOf(o)?.uid === uidOf(owner);
 }
 
+/**
+ * An informer's `keys` for objects a controller of `kind` creates: an event on one queues the owner that
+ * controls it, so the owner sees its pods or revisions change; objects of other owners queue nothing.
+ */
+export function controllerKeysFor(kind: string): (o: KubeObject) => string[] {
+  return (o) => {
+    const ref = controllerRefOf(o);
+    return ref?.kind === kind ? [`${namespaceOf(o)}/${ref.name}`] : [];
+  };
+}
+
 /** The reference a controller puts on what it creates (`blockOwnerDeletion` for foreground deletion). */
 export function controllerRef(owner: KubeObject): OwnerReference {
   return {

@@ -8,7 +8,7 @@ import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
-  controllerRefOf,
+  controllerKeysFor,
   isBeingDeleted,
   isControlledBy,
   isPodReady,
@@ -68,10 +68,7 @@ export class StatefulSetController {
     this.#sets = d.informers.informer({ path: '/apis/apps/v1/statefulsets', kind: 'StatefulSet', apiVersion: 'apps/v1' });
     this.#revisions = d.informers.informer({ path: '/apis/apps/v1/controllerrevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1' });
     this.#pods = d.informers.pods;
-    const ownerKey = (o: KubeObject): string[] => {
-      const ref = controllerRefOf(o);
-      return ref?.kind === 'StatefulSet' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-    };
+    const ownerKey = controllerKeysFor('StatefulSet');
     this.module = new Controller({
       name: 'statefulset',
       informers: d.informers,
