@@ -5,7 +5,7 @@ import type { Informer } from '../../common/informers/informer.ts';
 import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
-import { controllerRef, controllerRefOf, isBeingDeleted, isControlledBy, nameOf, namespaceOf, resourcePath, splitKey, uidOf } from '../kit/objects.ts';
+import { controllerKeysFor, controllerRef, isBeingDeleted, isControlledBy, nameOf, namespaceOf, resourcePath, splitKey, uidOf } from '../kit/objects.ts';
 import { isJobFinished, type JobCondition, rfc3339 } from '../job/conditions.ts';
 import { creationMs } from '../workload/pods.ts';
 import { mostRecentTime, nextTime, parseSchedule } from './schedule.ts';
@@ -62,16 +62,7 @@ export class CronJobController {
       name: 'cronjob',
       informers: d.informers,
       log: this.#log,
-      watches: [
-        { informer: this.#cronjobs },
-        {
-          informer: this.#jobs,
-          keys: (j) => {
-            const ref = controllerRefOf(j);
-            return ref?.kind === 'CronJob' ? [`${namespaceOf(j)}/${ref.name}`] : [];
-          },
-        },
-      ],
+      watches: [{ informer: this.#cronjobs }, { informer: this.#jobs, keys: controllerKeysFor('CronJob') }],
       reconcile: (key) => this.#reconcile(key),
       // A safety net for clock jumps; each CronJob also asks for its next schedule time.
       resyncMs: 5 * 60_000,

@@ -8,7 +8,7 @@ import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
-  controllerRefOf,
+  controllerKeysFor,
   isBeingDeleted,
   isControlledBy,
   isPodReady,
@@ -20,8 +20,7 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
-import type { LabelSelector } from '../kit/objects.ts';
-import { adoptOrphans } from '../workload/adopt.ts';
+import { claimPods } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { scaledValue } from '../workload/intstr.ts';
 import { createPod, creationMs, deletePod, isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
@@ -67,10 +66,7 @@ export class DaemonSetController {
     this.#revisions = d.informers.informer({ path: '/apis/apps/v1/controllerrevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1' });
     this.#pods = d.informers.pods;
     this.#nodes = d.informers.allNodes;
-    const ownerKey = (o: KubeObject): string[] => {
-      const ref = controllerRefOf(o);
-      return ref?.kind === 'DaemonSet' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-    };
+    const ownerKey = controllerKeysFor('DaemonSet');
     // Node heartbeats change only status: only a new or gone node, or changed labels, taints or
     // schedulability, can change where daemons belong.
     const allSets = (node: KubeObject, type: string, old: KubeObject | undefined): string[] =>
@@ -98,18 +94,8 @@ export class DaemonSetController {
     }
     if (isBeingDeleted(ds)) return undefined;
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
-    const adopted = await adoptOrphans(this.#kube, ds, nsPods, (ds['spec'] as { selector?: LabelSelector } | undefined)?.selector);
-    const pods = [...nsPods.filter((p) => isControlledBy(p, ds) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
-    const seenNames = new Set(pods.map(nameOf));
-    const liveUids = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seenNames.has(n),
-        (u) => !liveUids.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    const pods = await claimPods(this.#kube, ds, nsPods);
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (ds['spec'] ?? {}) as DaemonSetSpec;
     const template = spec.template ?? {};

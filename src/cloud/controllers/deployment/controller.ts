@@ -9,10 +9,10 @@ import {
   controllerRef,
   controllerRefOf,
   isBeingDeleted,
-  keyOf,
   labelsOf,
   namespaceOf,
   nameOf,
+  ownerKeysConcerned,
   ownerRefsOf,
   podPhase,
   resourcePath,
@@ -93,18 +93,7 @@ export class DeploymentController {
   }
 
   #rsKeys(rs: KubeObject, old: KubeObject | undefined): string[] {
-    const keys = new Set<string>();
-    for (const r of old === undefined ? [rs] : [rs, old]) {
-      const ref = controllerRefOf(r);
-      if (ref !== undefined) {
-        if (ref.kind === 'Deployment') keys.add(`${namespaceOf(r)}/${ref.name}`);
-        continue;
-      }
-      for (const d of this.#deploys.list()) {
-        if (namespaceOf(d) === namespaceOf(r) && selectorMatches(specOf(d).selector, labelsOf(r))) keys.add(keyOf(d));
-      }
-    }
-    return [...keys];
+    return ownerKeysConcerned('Deployment', this.#deploys.list(), (d) => specOf(d).selector, rs, old);
   }
 
   #podKeys(pod: KubeObject): string[] {

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../../../kube/rest.ts';
+import { safeHash } from '../workload/hash.ts';
 
 /** Label a Deployment puts on its ReplicaSets' selectors and templates, so their pods never overlap. */
 export const POD_TEMPLATE_HASH = 'pod-template-hash';
@@ -39,26 +40,13 @@ export function equalIgnoreHash(a: unknown, b: unknown): boolean {
   return templateKey(a) === templateKey(b);
 }
 
-/** FNV-1a, 32 bits: the hash Kubernetes names ReplicaSets with. */
-function fnv32a(s: string): number {
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(s, 'utf8')) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** Kubernetes' alphabet for generated names: no vowels (no words) and no look-alikes (0/o, 1/l). */
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
-
 /**
  * The pod-template-hash of a template: stable across restarts and API round trips (computed from the
  * normalised template), changed by `collisionCount` when a name is taken by an unrelated ReplicaSet.
  */
 export function podTemplateHash(template: unknown, collisionCount?: number): string {
   const text = templateKey(template) + (collisionCount === undefined ? '' : `#${collisionCount}`);
-  return [...String(fnv32a(text))].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+  return safeHash(text);
 }
 
 /**

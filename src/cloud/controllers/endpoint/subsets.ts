@@ -1,25 +1,20 @@
 import type { KubeObject } from '../../../kube/rest.ts';
-import { isPodReady, nameOf, namespaceOf, uidOf } from '../kit/objects.ts';
+import { isPodReady } from '../kit/objects.ts';
 import {
   compareIPs,
   comparePorts,
   endpointPorts,
-  hostnameFor,
-  isHeadless,
+  listsPod,
   podIPOf,
-  podSpecOf,
   podsOf,
+  podTargetOf,
   portsKey,
   serviceSpec,
   type EndpointPort,
+  type PodTarget,
 } from '../kit/services.ts';
 
-export type EndpointAddress = {
-  ip: string;
-  hostname?: string;
-  nodeName?: string;
-  targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string };
-};
+export type EndpointAddress = { ip: string } & PodTarget;
 
 export type EndpointSubset = { addresses?: EndpointAddress[]; notReadyAddresses?: EndpointAddress[]; ports?: EndpointPort[] };
 
@@ -31,22 +26,13 @@ export type EndpointSubset = { addresses?: EndpointAddress[]; notReadyAddresses?
 export function desiredSubsets(svc: KubeObject, pods: readonly KubeObject[]): EndpointSubset[] {
   const publishNotReady = serviceSpec(svc).publishNotReadyAddresses === true;
   const groups = new Map<string, { ports: EndpointPort[]; ready: EndpointAddress[]; notReady: EndpointAddress[] }>();
-  const noPorts = (serviceSpec(svc).ports ?? []).length === 0;
   for (const pod of podsOf(svc, pods, publishNotReady)) {
     const ports = endpointPorts(svc, pod);
-    // A headless service without ports still lists its pods (DNS only); any other needs a port to serve on.
-    if (ports.length === 0 && !(noPorts && isHeadless(svc))) continue;
+    if (!listsPod(svc, ports)) continue;
     const key = portsKey(ports);
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = { ports: [...ports].sort(comparePorts), ready: [], notReady: [] }));
-    const spec = podSpecOf(pod);
-    const hostname = hostnameFor(svc, pod);
-    const addr: EndpointAddress = {
-      ip: podIPOf(pod),
-      ...(hostname === undefined ? {} : { hostname }),
-      ...(spec.nodeName === undefined || spec.nodeName === '' ? {} : { nodeName: spec.nodeName }),
-      targetRef: { kind: 'Pod', namespace: namespaceOf(pod), name: nameOf(pod), uid: uidOf(pod) },
-    };
+    const addr: EndpointAddress = { ip: podIPOf(pod), ...podTargetOf(svc, pod) };
     (publishNotReady || isPodReady(pod) ? g.ready : g.notReady).push(addr);
   }
   const byIp = (a: EndpointAddress, b: EndpointAddress) => compareIPs(a.ip, b.ip) || a.targetRef.name.localeCompare(b.targetRef.name);

@@ -1,17 +1,18 @@
 import type { KubeObject } from '../../../kube/rest.ts';
-import { isBeingDeleted, isPodReady, nameOf, namespaceOf, uidOf } from '../kit/objects.ts';
+import { isBeingDeleted, isPodReady, nameOf } from '../kit/objects.ts';
 import {
   compareIPs,
   comparePorts,
   endpointPorts,
-  hostnameFor,
   isHeadless,
+  listsPod,
   podIPOf,
-  podSpecOf,
   podsOf,
+  podTargetOf,
   portsKey,
   serviceSpec,
   type EndpointPort,
+  type PodTarget,
 } from '../kit/services.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -24,10 +25,7 @@ export const MAX_ENDPOINTS_PER_SLICE = 100;
 export type Endpoint = {
   addresses: string[];
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
-  hostname?: string;
-  nodeName?: string;
-  targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string };
-};
+} & PodTarget;
 
 /** The content of one slice the controller wants: its ports and up to 100 endpoints. */
 export type SliceContent = { ports: EndpointPort[]; endpoints: Endpoint[] };
@@ -38,24 +36,19 @@ export type SliceContent = { ports: EndpointPort[]; endpoints: Endpoint[] };
  */
 export function desiredSlices(svc: KubeObject, pods: readonly KubeObject[], max = MAX_ENDPOINTS_PER_SLICE): SliceContent[] {
   const publishNotReady = serviceSpec(svc).publishNotReadyAddresses === true;
-  const noPorts = (serviceSpec(svc).ports ?? []).length === 0;
   const groups = new Map<string, SliceContent>();
   for (const pod of podsOf(svc, pods, true)) {
     const ports = endpointPorts(svc, pod);
-    if (ports.length === 0 && !(noPorts && isHeadless(svc))) continue;
+    if (!listsPod(svc, ports)) continue;
     const key = portsKey(ports);
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = { ports: [...ports].sort(comparePorts), endpoints: [] }));
     const terminating = isBeingDeleted(pod);
     const serving = publishNotReady || isPodReady(pod);
-    const spec = podSpecOf(pod);
-    const hostname = hostnameFor(svc, pod);
     g.endpoints.push({
       addresses: [podIPOf(pod)],
       conditions: { ready: serving && !terminating, serving, terminating },
-      ...(hostname === undefined ? {} : { hostname }),
-      ...(spec.nodeName === undefined || spec.nodeName === '' ? {} : { nodeName: spec.nodeName }),
-      targetRef: { kind: 'Pod', namespace: namespaceOf(pod), name: nameOf(pod), uid: uidOf(pod) },
+      ...podTargetOf(svc, pod),
     });
   }
   const out: SliceContent[] = [];

@@ -9,6 +9,7 @@ import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
   annotationsOf,
+  controllerKeysFor,
   controllerRefOf,
   isBeingDeleted,
   isControlledBy,
@@ -111,16 +112,7 @@ export class JobController {
       name: 'job',
       informers: d.informers,
       log: this.#log,
-      watches: [
-        { informer: this.#jobs },
-        {
-          informer: this.#pods,
-          keys: (o) => {
-            const ref = controllerRefOf(o);
-            return ref?.kind === 'Job' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-          },
-        },
-      ],
+      watches: [{ informer: this.#jobs }, { informer: this.#pods, keys: controllerKeysFor('Job') }],
       reconcile: (key) => this.#reconcile(key),
     });
   }
@@ -159,16 +151,7 @@ export class JobController {
       await this.#dropFinalizers(pods);
       return undefined;
     }
-    const seen = new Set(pods.map(nameOf));
-    const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seen.has(n),
-        (u) => !live.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (job['spec'] ?? {}) as JobSpec;
     let status: JobStatus = structuredClone((job['status'] ?? {}) as JobStatus);

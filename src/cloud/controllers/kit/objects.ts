@@ -59,6 +59,43 @@ export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
   return controllerRefOf(o)?.uid === uidOf(owner);
 }
 
+/**
+ * An informer's `keys` for objects a controller of `kind` creates: an event on one queues the owner that
+ * controls it, so the owner sees its pods or revisions change; objects of other owners queue nothing.
+ */
+export function controllerKeysFor(kind: string): (o: KubeObject) => string[] {
+  return (o) => {
+    const ref = controllerRefOf(o);
+    return ref?.kind === kind ? [`${namespaceOf(o)}/${ref.name}`] : [];
+  };
+}
+
+/**
+ * The owners of `kind` an event on `o` (`old`: its version before an update) concerns: the controller it
+ * names before and after, or for an orphan every owner of its namespace whose selector matches it, since
+ * that one may adopt it.
+ */
+export function ownerKeysConcerned(
+  kind: string,
+  owners: readonly KubeObject[],
+  selectorOf: (owner: KubeObject) => LabelSelector | undefined,
+  o: KubeObject,
+  old: KubeObject | undefined,
+): string[] {
+  const keys = new Set<string>();
+  for (const x of old === undefined ? [o] : [o, old]) {
+    const ref = controllerRefOf(x);
+    if (ref !== undefined) {
+      if (ref.kind === kind) keys.add(`${namespaceOf(x)}/${ref.name}`);
+      continue;
+    }
+    for (const owner of owners) {
+      if (namespaceOf(owner) === namespaceOf(x) && selectorMatches(selectorOf(owner), labelsOf(x))) keys.add(keyOf(owner));
+    }
+  }
+  return [...keys];
+}
+
 /** The reference a controller puts on what it creates (`blockOwnerDeletion` for foreground deletion). */
 export function controllerRef(owner: KubeObject): OwnerReference {
   return {

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../../kube/rest.ts';
-import { isBeingDeleted, labelsOf, namespaceOf, podPhase } from './objects.ts';
+import { isBeingDeleted, labelsOf, nameOf, namespaceOf, podPhase, uidOf } from './objects.ts';
 
 /** What the endpoint and endpointslice controllers read of Services and the pods behind them. */
 
@@ -92,6 +92,29 @@ export function hostnameFor(svc: KubeObject, pod: KubeObject): string | undefine
   const spec = podSpecOf(pod);
   if (spec.hostname === undefined || spec.hostname === '' || spec.subdomain !== svc.metadata?.name || !isHeadless(svc)) return undefined;
   return spec.hostname;
+}
+
+/** The part of an Endpoints address and of an EndpointSlice endpoint that names the pod behind it. */
+export type PodTarget = {
+  hostname?: string;
+  nodeName?: string;
+  targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string };
+};
+
+export function podTargetOf(svc: KubeObject, pod: KubeObject): PodTarget {
+  const spec = podSpecOf(pod);
+  const hostname = hostnameFor(svc, pod);
+  return {
+    ...(hostname === undefined ? {} : { hostname }),
+    ...(spec.nodeName === undefined || spec.nodeName === '' ? {} : { nodeName: spec.nodeName }),
+    targetRef: { kind: 'Pod', namespace: namespaceOf(pod), name: nameOf(pod), uid: uidOf(pod) },
+  };
+}
+
+/** Whether a pod serving `ports` of `svc` is listed at all. */
+export function listsPod(svc: KubeObject, ports: EndpointPort[]): boolean {
+  // A headless service without ports still lists its pods (DNS only); any other needs a port to serve on.
+  return ports.length > 0 || ((serviceSpec(svc).ports ?? []).length === 0 && isHeadless(svc));
 }
 
 export function portsKey(ports: EndpointPort[]): string {

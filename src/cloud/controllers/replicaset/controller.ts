@@ -16,6 +16,7 @@ import {
   type LabelSelector,
   namespaceOf,
   nameOf,
+  ownerKeysConcerned,
   ownerRefsOf,
   resourcePath,
   selectorMatches,
@@ -124,18 +125,7 @@ export class ReplicaSetController {
 
   /** The ReplicaSets a pod event concerns: its controller (before and after), or for an orphan, those it matches. */
   #podKeys(pod: KubeObject, old: KubeObject | undefined): string[] {
-    const keys = new Set<string>();
-    for (const p of old === undefined ? [pod] : [pod, old]) {
-      const ref = controllerRefOf(p);
-      if (ref !== undefined) {
-        if (ref.kind === 'ReplicaSet') keys.add(`${namespaceOf(p)}/${ref.name}`);
-        continue;
-      }
-      for (const rs of this.#rs.list()) {
-        if (namespaceOf(rs) === namespaceOf(p) && selectorMatches(rsSpec(rs).selector, labelsOf(p))) keys.add(keyOf(rs));
-      }
-    }
-    return [...keys];
+    return ownerKeysConcerned('ReplicaSet', this.#rs.list(), (rs) => rsSpec(rs).selector, pod, old);
   }
 
   async #reconcile(key: string): Promise<ReconcileResult> {

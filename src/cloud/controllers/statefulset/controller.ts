@@ -8,7 +8,7 @@ import type { ControllerDeps } from '../index.ts';
 import { Controller, type ReconcileResult } from '../kit/controller.ts';
 import { EventRecorder } from '../kit/events.ts';
 import {
-  controllerRefOf,
+  controllerKeysFor,
   isBeingDeleted,
   isControlledBy,
   isPodReady,
@@ -20,8 +20,7 @@ import {
   splitKey,
   uidOf,
 } from '../kit/objects.ts';
-import type { LabelSelector } from '../kit/objects.ts';
-import { adoptOrphans } from '../workload/adopt.ts';
+import { claimPods } from '../workload/adopt.ts';
 import { Expectations } from '../workload/expectations.ts';
 import { isPodAvailable, msUntilAvailable, podFromTemplate, type PodTemplate } from '../workload/pods.ts';
 import { REVISION_HASH_LABEL, syncRevisions } from '../workload/revisions.ts';
@@ -69,10 +68,7 @@ export class StatefulSetController {
     this.#sets = d.informers.informer({ path: '/apis/apps/v1/statefulsets', kind: 'StatefulSet', apiVersion: 'apps/v1' });
     this.#revisions = d.informers.informer({ path: '/apis/apps/v1/controllerrevisions', kind: 'ControllerRevision', apiVersion: 'apps/v1' });
     this.#pods = d.informers.pods;
-    const ownerKey = (o: KubeObject): string[] => {
-      const ref = controllerRefOf(o);
-      return ref?.kind === 'StatefulSet' ? [`${namespaceOf(o)}/${ref.name}`] : [];
-    };
+    const ownerKey = controllerKeysFor('StatefulSet');
     this.module = new Controller({
       name: 'statefulset',
       informers: d.informers,
@@ -91,18 +87,8 @@ export class StatefulSetController {
     }
     if (isBeingDeleted(sts)) return undefined;
     const nsPods = this.#pods.list().filter((p) => namespaceOf(p) === namespace);
-    const adopted = await adoptOrphans(this.#kube, sts, nsPods, (sts['spec'] as { selector?: LabelSelector } | undefined)?.selector);
-    const pods = [...nsPods.filter((p) => isControlledBy(p, sts) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
-    const seen = new Set(pods.map(nameOf));
-    const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
-    if (
-      !this.#expect.satisfied(
-        key,
-        (n) => seen.has(n),
-        (u) => !live.has(u),
-      )
-    )
-      return { requeueAfterMs: 1000 };
+    const pods = await claimPods(this.#kube, sts, nsPods);
+    if (!this.#expect.podsObserved(key, pods)) return { requeueAfterMs: 1000 };
 
     const spec = (sts['spec'] ?? {}) as StatefulSetSpec;
     const old = (sts['status'] ?? {}) as StatefulSetStatus;

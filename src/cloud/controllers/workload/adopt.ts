@@ -4,6 +4,7 @@ import {
   controllerRef,
   controllerRefOf,
   isBeingDeleted,
+  isControlledBy,
   type LabelSelector,
   labelsOf,
   nameOf,
@@ -11,6 +12,7 @@ import {
   ownerRefsOf,
   resourcePath,
   selectorMatches,
+  uidOf,
 } from '../kit/objects.ts';
 
 /**
@@ -38,4 +40,13 @@ export async function adoptOrphans(kube: KubeRest, owner: KubeObject, pods: Kube
     }
   }
   return adopted;
+}
+
+/**
+ * The pods `owner` controls after adopting its orphans from `nsPods` (the pods of its namespace): the adopted
+ * ones come from the patch answers, since the cache may not show their new owner yet.
+ */
+export async function claimPods(kube: KubeRest, owner: KubeObject, nsPods: KubeObject[]): Promise<KubeObject[]> {
+  const adopted = await adoptOrphans(kube, owner, nsPods, (owner['spec'] as { selector?: LabelSelector } | undefined)?.selector);
+  return [...nsPods.filter((p) => isControlledBy(p, owner) && !adopted.some((a) => uidOf(a) === uidOf(p))), ...adopted];
 }

@@ -1,3 +1,6 @@
+import type { KubeObject } from '../../../kube/rest.ts';
+import { isBeingDeleted, nameOf, uidOf } from '../kit/objects.ts';
+
 /** How long a write may stay unseen in the caches before the controller stops waiting for it. */
 const EXPECTATION_TTL_MS = 30_000;
 
@@ -32,6 +35,20 @@ export class Expectations {
       return true;
     }
     return false;
+  }
+
+  /**
+   * `satisfied` for pod writes, given the owner's pods as the cache holds them: a pod being deleted counts as
+   * gone, since its deletion was what the controller asked for.
+   */
+  podsObserved(key: string, pods: KubeObject[]): boolean {
+    const seen = new Set(pods.map(nameOf));
+    const live = new Set(pods.filter((p) => !isBeingDeleted(p)).map(uidOf));
+    return this.satisfied(
+      key,
+      (n) => seen.has(n),
+      (u) => !live.has(u),
+    );
   }
 
   /** A write that failed will never be seen. */

@@ -14,6 +14,7 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** FNV-1a, 32 bits: the hash Kubernetes names ReplicaSets and ControllerRevisions with. */
 function fnv32a(text: string): number {
   let h = 0x811c9dc5;
   for (const b of Buffer.from(text, 'utf8')) {
@@ -24,10 +25,17 @@ function fnv32a(text: string): number {
 }
 
 /**
+ * FNV-32a of `text`, its decimal digits spelled in the safe alphabet: how Kubernetes turns a template hash
+ * into a name part (pod-template-hash, controller-revision-hash).
+ */
+export function safeHash(text: string): string {
+  return [...String(fnv32a(text))].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+}
+
+/**
  * The `controller-revision-hash` of a pod template: FNV-32a of the template (and the collision count, which
  * changes the hash when two templates collide), spelled in the safe alphabet as Kubernetes spells it.
  */
 export function templateHash(template: unknown, collisionCount: number): string {
-  const h = fnv32a(stableJson(template) + (collisionCount > 0 ? String(collisionCount) : ''));
-  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+  return safeHash(stableJson(template) + (collisionCount > 0 ? String(collisionCount) : ''));
 }
