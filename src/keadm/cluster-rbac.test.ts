@@ -80,11 +80,13 @@ test('object paths and the one-line summary of an apply', () => {
 });
 
 test('a kubeconfig naming certificate and token files is flattened: their contents inline, paths relative to its directory', () => {
+  // Nothing is read from disk: `files` stands in for the filesystem under a made-up home directory.
+  const home = path.join(path.parse(root).root, 'home-of-a-minikube-user');
   const files: Record<string, string> = {
-    '/home/u/.minikube/ca.crt': 'CA',
-    '/home/u/.minikube/profiles/m/client.crt': 'CRT',
-    '/abs/key': 'KEY',
-    '/home/u/.kube/tok': 'T0K\n',
+    [path.join(home, '.minikube/ca.crt')]: 'CA',
+    [path.join(home, '.minikube/profiles/m/client.crt')]: 'CRT',
+    [path.join(home, 'key')]: 'KEY',
+    [path.join(home, '.kube/tok')]: 'T0K\n',
   };
   const text = `apiVersion: v1
 kind: Config
@@ -93,12 +95,12 @@ clusters:
     cluster: {server: 'https://127.0.0.1:8443', certificate-authority: ../.minikube/ca.crt}
 users:
   - name: m
-    user: {client-certificate: ../.minikube/profiles/m/client.crt, client-key: /abs/key}
+    user: {client-certificate: ../.minikube/profiles/m/client.crt, client-key: ${path.join(home, 'key')}}
   - name: t
     user: {tokenFile: tok}
 `;
   const flat = parse(
-    flattenKubeConfig(text, '/home/u/.kube', (f) => {
+    flattenKubeConfig(text, path.join(home, '.kube'), (f) => {
       const v = files[f];
       if (v === undefined) throw new Error(`read ${f}`);
       return Buffer.from(v);
