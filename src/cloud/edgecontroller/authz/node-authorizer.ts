@@ -66,7 +66,12 @@ export class NodeAuthorizer {
       v = await this.authorize(req);
     } catch (err) {
       // The API server could not tell us: refuse (enforce) rather than guess; the edge retries.
-      v = { allowed: false, verb: req.msg.route.operation ?? '', resource: req.type, reason: `cannot check: ${err instanceof Error ? err.message : String(err)}` };
+      v = {
+        allowed: false,
+        verb: req.msg.route.operation ?? '',
+        resource: req.type,
+        reason: `cannot check: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
     if (v.allowed) {
       this.#stats.allowed++;
@@ -149,9 +154,7 @@ export class NodeAuthorizer {
 
   async #referenced(node: string, req: UpstreamRequest, resource: string, uses: (r: ReturnType<typeof podReferences>) => boolean): Promise<AuthzVerdict> {
     const ok = await this.#podsMatching(node, req.namespace, (p) => uses(podReferences(p)));
-    return ok
-      ? { allowed: true }
-      : { allowed: false, verb: 'get', resource, reason: `no relationship found between node '${node}' and this object` };
+    return ok ? { allowed: true } : { allowed: false, verb: 'get', resource, reason: `no relationship found between node '${node}' and this object` };
   }
 
   async #serviceAccountToken(node: string, req: UpstreamRequest): Promise<AuthzVerdict> {
@@ -163,7 +166,9 @@ export class NodeAuthorizer {
       if (bound.kind !== 'Pod' || typeof bound.name !== 'string') return deny('a node may only request tokens bound to one of its pods');
       const pod = await this.#pod(req.namespace, bound.name);
       if (pod === undefined || nodeOf(pod) !== node) return deny(`pod ${req.namespace}/${bound.name} is not bound to node '${node}'`);
-      return podReferences(pod).serviceAccount === req.name ? { allowed: true } : deny(`pod ${req.namespace}/${bound.name} does not use service account ${req.name}`);
+      return podReferences(pod).serviceAccount === req.name
+        ? { allowed: true }
+        : deny(`pod ${req.namespace}/${bound.name} does not use service account ${req.name}`);
     }
     const ok = await this.#podsMatching(node, req.namespace, (p) => podReferences(p).serviceAccount === req.name);
     return ok ? { allowed: true } : deny(`no relationship found between node '${node}' and this object`);
