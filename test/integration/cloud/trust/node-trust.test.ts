@@ -2,7 +2,7 @@
 // identity policy cloudcore builds, EdgeController with the node authorizer enforcing) and the certificate
 // service, with edges enrolled through /edge.crt by a join token and played by WebSocket clients.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -224,6 +224,43 @@ describe('node identity and node authorization (enforcing)', () => {
     const own = await kube.create(paths.namespaced('default', 'pods'), podManifest('on-a', 'trust-a'));
     const ok = await edgeA.request('patch', 'default/podpatch/on-a', JSON.stringify({ metadata: { uid: own.metadata?.uid }, status: { podIP: '10.0.0.7' } }));
     assert.equal((ok.content as { Err: unknown }).Err, null);
+  });
+
+  test("a real KubeEdge 1.15.4 edge's first minute passes the enforcing authorizer once it holds a named certificate", async () => {
+    const fixture = join(import.meta.dirname, '../../../fixtures/kubeedge-v1.15.4-connect.jsonl');
+    const frames = (await readFile(fixture, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { dir: string; data: string })
+      .filter((f) => f.dir === 'edge->cloud');
+    await createNode(kube, 'wire-edge-1', true);
+    const certs = await enrol('wire-edge-1');
+    const d = await dial(stack.port, setup.pki.caPem, 'wire-edge-1', certs);
+    assert.equal(d.status, 101);
+    const ws = d.ws as WebSocket;
+    const deniedBefore = stack.ec.authorizationStats()?.denied ?? 0;
+    const allowedBefore = stack.ec.authorizationStats()?.allowed ?? 0;
+    const waiting = new Set<string>();
+    const replies: string[] = [];
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as { header: { parent_msg_id?: string }; content: unknown };
+      const parent = m.header.parent_msg_id ?? '';
+      if (waiting.delete(parent)) replies.push(JSON.stringify(m.content));
+    });
+    for (const f of frames) {
+      const m = JSON.parse(f.data) as { header: { msg_id: string }; route: { operation: string; resource: string } };
+      if (m.route.operation === 'query' || m.route.operation === 'insert' || m.route.operation === 'update' || m.route.operation === 'patch')
+        waiting.add(m.header.msg_id);
+      ws.send(f.data);
+    }
+    await waitFor(() => waiting.size === 0, 'replies to every request of the recorded edge', 10_000);
+    await closeWs(ws);
+    assert.equal((stack.ec.authorizationStats()?.denied ?? 0) - deniedBefore, 0);
+    assert.ok((stack.ec.authorizationStats()?.allowed ?? 0) - allowedBefore >= 20, 'every request went through the authorizer');
+    assert.ok(
+      replies.every((r) => !r.includes('"code":403')),
+      'no reply is a 403',
+    );
   });
 
   test('a shared KubeEdge certificate is refused while authorization is enforced', async () => {
