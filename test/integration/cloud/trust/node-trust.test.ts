@@ -13,6 +13,7 @@ import { EdgeIdentityPolicy } from '../../../../src/cloud/cloudhub/edge-identity
 import { ensureEdgeCertificates, type EdgeCerts } from '../../../../src/edge/edgehub/certificate/bootstrap.ts';
 import { EdgeCertError, TOKEN_REFUSED } from '../../../../src/edge/edgehub/certificate/errors.ts';
 import { cloudGet } from '../../../../src/edge/edgehub/certificate/http.ts';
+import { dialCloud } from '../../../../src/edge/edgehub/ws-client.ts';
 import { nodeNameFromCert } from '../../../../src/pki/node-identity.ts';
 import { isNotFound, paths, type KubeObject, type KubeRest } from '../../../../src/kube/rest.ts';
 import { createJoinToken } from '../../../../src/pki/token.ts';
@@ -355,6 +356,22 @@ describe('shared certificates under the switch', () => {
       assert.equal(r.status, 403);
       assert.match(r.body, /CN=kubeedge\.io names no node/);
       assert.equal(cloud.hub.isConnected('legacy-1'), false);
+      // Our edgehub reports the cloud's reason, not a bare status.
+      await assert.rejects(
+        dialCloud(
+          {
+            server: `127.0.0.1:${cloud.port}`,
+            projectId: 'p1',
+            nodeName: 'legacy-1',
+            caPem: pki.caPem,
+            ...pki.client,
+            handshakeTimeoutMs: 5000,
+            log: quietLog('edgehub'),
+          },
+          { onMessage: () => {}, onRejectedFrame: () => {}, onClose: () => {} },
+        ),
+        /cloud refused the connection: HTTP 403: certificate CN=kubeedge\.io names no node/,
+      );
     } finally {
       await cloud.stop();
     }
