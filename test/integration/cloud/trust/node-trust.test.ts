@@ -227,6 +227,19 @@ describe('node identity and node authorization (enforcing)', () => {
     assert.equal((ok.content as { Err: unknown }).Err, null);
   });
 
+  test("service account tokens only for service accounts the node's pods use, and only bound to its own pods", async () => {
+    await kube.create(paths.namespaced('default', 'pods'), podManifest('sa-user', 'trust-a'));
+    const foreignSa = await edgeA.request('query', 'default/serviceaccounttoken/builder', { spec: { audiences: ['x'] } });
+    assert.equal((foreignSa.content as ErrStatus).ErrStatus.code, 403);
+    const boundToOther = await edgeA.request('query', 'default/serviceaccounttoken/default', {
+      spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'on-b' } },
+    });
+    assert.equal((boundToOther.content as ErrStatus).ErrStatus.code, 403);
+    // Its pods run as "default": the request reaches the API server (whatever it answers, it is not a 403).
+    const own = await edgeA.request('query', 'default/serviceaccounttoken/default', { spec: { audiences: ['x'] } });
+    assert.notEqual((own.content as Partial<ErrStatus>).ErrStatus?.code, 403);
+  });
+
   test("a real KubeEdge 1.15.4 edge's first minute passes the enforcing authorizer once it holds a named certificate", async () => {
     const fixture = join(import.meta.dirname, '../../../fixtures/kubeedge-v1.15.4-connect.jsonl');
     const frames = (await readFile(fixture, 'utf8'))
