@@ -2,7 +2,7 @@
 // identity policy cloudcore builds, EdgeController with the node authorizer enforcing) and the certificate
 // service, with edges enrolled through /edge.crt by a join token and played by WebSocket clients.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -358,6 +358,40 @@ describe('shared certificates under the switch', () => {
       assert.equal(s?.shared, 2);
     } finally {
       await cloud.stop();
+    }
+  });
+
+  test('our edge on a shared certificate gets a certificate naming its node at its next rotation', async () => {
+    const { pki, ca, server } = await pkiWithCa();
+    const d = await mkdtemp(join(tmpdir(), 'shared-rotate-'));
+    const srv = await startCertServer({
+      address: '127.0.0.1',
+      port: 0,
+      ca,
+      server,
+      edgeCertSigningDuration: 365,
+      identity: new EdgeIdentityPolicy({ allowSharedCerts: true, log: quietLog('cert-identity') }),
+      log: quietLog('cert-server'),
+    });
+    try {
+      const files = { caFile: join(d, 'ca.crt'), certFile: join(d, 'edge.crt'), keyFile: join(d, 'edge.key') };
+      await writeFile(files.caFile, pki.caPem);
+      await writeFile(files.certFile, pki.client.certPem);
+      await writeFile(files.keyFile, pki.client.keyPem);
+      const { rotateIfDue } = await import('../../../../src/edge/edgehub/certificate/rotate.ts');
+      const r = await rotateIfDue({
+        httpServer: `https://127.0.0.1:${srv.port}`,
+        nodeName: 'legacy-7',
+        ...files,
+        now: new Date(Date.now() + 20 * 3_600_000),
+        jitter: 0,
+        log: quietLog('edge-cert'),
+      });
+      assert.equal(r.rotated, true);
+      assert.equal(nodeNameFromCert(new X509Certificate(r.certs?.certPem ?? '')), 'legacy-7');
+    } finally {
+      await srv.close();
+      await rm(d, { recursive: true, force: true });
     }
   });
 
