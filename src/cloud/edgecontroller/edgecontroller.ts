@@ -58,7 +58,7 @@ export class EdgeController implements Module {
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #monitor: NodeMonitor | undefined;
-  readonly #authz: NodeAuthorizer | undefined;
+  readonly #authz: NodeAuthorizer;
   #inflight = new Set<Promise<void>>();
 
   constructor(o: EdgeControllerOptions) {
@@ -106,8 +106,8 @@ export class EdgeController implements Module {
   }
 
   /** The node authorizer's counters (denials, by node). */
-  authorizationStats(): AuthzStats | undefined {
-    return this.#authz?.stats();
+  authorizationStats(): AuthzStats {
+    return this.#authz.stats();
   }
 
   #onMessage(msg: Message): void {
@@ -143,7 +143,7 @@ export class EdgeController implements Module {
     const log = this.#log;
     if (log === undefined) return;
     const ctx: UpstreamContext = { kube: this.#o.kube, log };
-    const verdict = (await this.#authz?.admit(req)) ?? { allowed: true };
+    const verdict = await this.#authz.admit(req);
     if (!verdict.allowed) {
       const reply = refusal(req, verdict);
       if (reply !== undefined) this.#reply(req, reply);
