@@ -13,7 +13,7 @@ import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
 import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
 import { assembleCloudModules } from './modules.ts';
 import { authorizationPolicy } from './authorization.ts';
-import { EdgeIdentityPolicy } from './cloudhub/edge-identity.ts';
+import { EdgeIdentityPolicy } from '../pki/edge-identity.ts';
 
 const log = logger('cloudcore');
 

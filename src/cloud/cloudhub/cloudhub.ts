@@ -4,7 +4,7 @@ import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
-import { EdgeIdentityPolicy, type EdgeIdentityOptions, type EdgeIdentityStats } from './edge-identity.ts';
+import { EdgeIdentityPolicy, type EdgeIdentityOptions, type EdgeIdentityStats } from '../../pki/edge-identity.ts';
 import { CloudHubError } from './errors.ts';
 import { ReliableQueue, type AckRecordStore, type ReliableQueueOptions, type ReliableStats } from './reliable/queue.ts';
 import { isOwnNodeDelete, stripNodePrefix, upstreamTarget, withNodePrefix } from './routing.ts';

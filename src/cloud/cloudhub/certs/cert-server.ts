@@ -8,7 +8,7 @@ import { logger, type Logger } from '../../../core/log.ts';
 import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
 import { X509Certificate } from 'node:crypto';
 import { NODE_CN_PREFIX, nodeCommonName, nodeSubject } from '../../../pki/node-identity.ts';
-import type { EdgeIdentityPolicy } from '../edge-identity.ts';
+import type { EdgeIdentityPolicy } from '../../../pki/edge-identity.ts';
 import { authorizeEdge } from './edge-auth.ts';
 
 /** Node names become certificate CNs and `node/<id>/` routing prefixes: DNS-label-ish only. */

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import WebSocket from 'ws';
 import { startCertServer, type CertServer } from '../../../../src/cloud/cloudhub/certs/cert-server.ts';
-import { EdgeIdentityPolicy } from '../../../../src/cloud/cloudhub/edge-identity.ts';
+import { EdgeIdentityPolicy } from '../../../../src/pki/edge-identity.ts';
 import { ensureEdgeCertificates, type EdgeCerts } from '../../../../src/edge/edgehub/certificate/bootstrap.ts';
 import { EdgeCertError, TOKEN_REFUSED } from '../../../../src/edge/edgehub/certificate/errors.ts';
 import { cloudGet } from '../../../../src/edge/edgehub/certificate/http.ts';

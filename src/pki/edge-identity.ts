@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import type { Logger } from '../../core/log.ts';
-import { nodeIdentity, SHARED_EDGE_CN } from '../../pki/node-identity.ts';
+import type { Logger } from '../core/log.ts';
+import { nodeIdentity, SHARED_EDGE_CN } from './node-identity.ts';
 
 /**
  * How long after its notBefore a node certificate may still connect for a node that has no Node object: long
@@ -35,8 +35,8 @@ export type EdgeIdentityStats = {
 };
 
 /**
- * Ties the node an edge claims (`node_id` header, or `NodeName` on the certificate service) to its client
- * certificate: a certificate for node A never speaks for node B; a shared certificate only while the switch
+ * Ties the node an edge claims (`node_id` header, `NodeName` on the certificate service, `SessionHostNameOverride`
+ * on a tunnel) to its client certificate: a certificate for node A never speaks for node B; a shared certificate only while the switch
  * allows it; and a node certificate of a deleted node is refused.
  */
 export class EdgeIdentityPolicy {
