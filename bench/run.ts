@@ -40,7 +40,7 @@ if (a.help) {
   --n 100,1000      edgemark steps (quick: 1000; full: 100,1000,5000,10000) (N grows through them; stops at the first that does not hold)
   --workers W       edgemark worker processes (default ${a.workers})
   --ramp R          edgemark dials per second in total (0 = unlimited, 64 in flight per worker)
-  --shared-cert     one enrolment for the whole fleet instead of one CSR per node
+  --shared-cert     one KubeEdge-style CN=kubeedge.io certificate for the whole fleet instead of one CSR per node
   --pods K          fan-out pods
   --keep            keep the temporary work directory (logs, data)
   --status-every-tick  simulated nodes send a nodepatch every 10 s (the old load) instead of as KubeEdge 1.15 does

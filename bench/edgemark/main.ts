@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureEdgeCertificates } from '../../src/edge/edgehub/certificate/bootstrap.ts';
 import { Api } from '../lib/api.ts';
+import { sharedFleetCerts } from './shared-cert.ts';
 import { machine, machineLine } from '../lib/machine.ts';
 import { waitUntil } from '../lib/pool.ts';
 import { fmt, rate, summarize } from '../lib/stats.ts';
@@ -47,15 +48,19 @@ if (a.help || a.server === undefined || a['http-server'] === undefined || a.toke
 const n = Number(a.n);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'edgemark-'));
 console.log(`edgemark: ${n} nodes, ${a.workers} workers, machine ${machineLine(machine())}`);
+// Against our cloudcore (--kubeconfig given) the fleet shares a KubeEdge-style CN=kubeedge.io certificate: ours
+// names every enrolled certificate after its node, and a named one speaks for that node only.
 const shared = a['shared-cert']
-  ? await ensureEdgeCertificates({
-      httpServer: a['http-server'],
-      token: a.token,
-      nodeName: `${a.prefix}-shared`,
-      caFile: path.join(dir, 's/ca.crt'),
-      certFile: path.join(dir, 's/c.crt'),
-      keyFile: path.join(dir, 's/c.key'),
-    })
+  ? a.kubeconfig !== undefined
+    ? await sharedFleetCerts(new Api(a.kubeconfig))
+    : await ensureEdgeCertificates({
+        httpServer: a['http-server'],
+        token: a.token,
+        nodeName: `${a.prefix}-shared`,
+        caFile: path.join(dir, 's/ca.crt'),
+        certFile: path.join(dir, 's/c.crt'),
+        keyFile: path.join(dir, 's/c.key'),
+      })
   : undefined;
 const fleet = new Fleet({
   workers: Number(a.workers),

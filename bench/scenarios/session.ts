@@ -1,5 +1,6 @@
+import { sharedFleetCerts } from '../edgemark/shared-cert.ts';
 import path from 'node:path';
-import { ensureEdgeCertificates, type EdgeCerts } from '../../src/edge/edgehub/certificate/bootstrap.ts';
+import type { EdgeCerts } from '../../src/edge/edgehub/certificate/bootstrap.ts';
 import { Fleet } from '../edgemark/fleet.ts';
 import type { Api } from '../lib/api.ts';
 import { startCloud, type Cloud } from '../lib/cloud.ts';
@@ -103,17 +104,7 @@ export async function startSession(o: SessionOptions): Promise<Session> {
     ...(o.deviceController !== undefined ? { deviceController: o.deviceController } : {}),
   });
   let sharedCerts: EdgeCerts | undefined;
-  if (o.sharedCert) {
-    const d = path.join(o.workDir, 'fleet', 'shared-cert');
-    sharedCerts = await ensureEdgeCertificates({
-      httpServer: cloud.httpServer,
-      token: cloud.token,
-      nodeName: 'edgemark-shared',
-      caFile: path.join(d, 'rootCA.crt'),
-      certFile: path.join(d, 'server.crt'),
-      keyFile: path.join(d, 'server.key'),
-    });
-  }
+  if (o.sharedCert) sharedCerts = await sharedFleetCerts(cloud.api);
   const fleet = new Fleet({
     workers: o.workers,
     server: cloud.wsServer,

@@ -12,6 +12,8 @@ import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.t
 import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
 import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
 import { assembleCloudModules } from './modules.ts';
+import { authorizationPolicy } from './authorization.ts';
+import { EdgeIdentityPolicy } from '../pki/edge-identity.ts';
 
 const log = logger('cloudcore');
 
@@ -68,6 +70,9 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const tokens: TokenManager = await startTokenManager({ store, ca: pki.ca, refreshHours: hub.tokenRefreshDuration, log: logger('cloudhub-token') });
     stack.push(() => tokens.stop());
 
+    const authz = authorizationPolicy(hub.authorization);
+    const identity = { allowSharedCerts: authz.allowSharedCerts, nodeExists: (name: string) => nodeExists(kube, name) };
+    if (!authz.allowSharedCerts) log.info('cloudHub.authorization enforced: edges need a certificate naming their node');
     if (hub.enable && hub.https.enable) {
       const certServer: CertServer = await startCertServer({
         address: hub.https.address,
@@ -76,6 +81,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         server: pki.server,
         edgeCertSigningDuration: hub.edgeCertSigningDuration,
         nodeExists: (name) => nodeExists(kube, name),
+        identity: new EdgeIdentityPolicy({ ...identity, log: logger('cloudhub-https') }),
         log: logger('cloudhub-https'),
       });
       stack.push(() => certServer.close());
@@ -99,10 +105,12 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
                 nodeLimit: hub.nodeLimit,
                 keepaliveIntervalSec: hub.keepaliveInterval,
                 writeTimeoutSec: hub.writeTimeout,
+                identity,
               }
             : undefined,
         edgeController: {
           enable: ec.enable,
+          authorization: authz.nodeAuthorizer,
           ...(embedded ? { nodeMonitor: { gracePeriodMs: ec.nodeMonitorGracePeriod * 1000, periodMs: 5000 } } : {}),
         },
         syncController: { enable: cfg.modules.syncController.enable },

@@ -7,6 +7,7 @@ import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
 import { CloudInformers } from './common/informers/informers.ts';
 import { DeviceController, type DeviceControllerOptions } from './devicecontroller/devicecontroller.ts';
 import { assembleControlPlane, type ControlPlaneConfig } from './controllers/index.ts';
+import type { AuthzMode } from './edgecontroller/authz/node-authorizer.ts';
 import { EdgeController } from './edgecontroller/edgecontroller.ts';
 import { SyncController } from './synccontroller/synccontroller.ts';
 
@@ -18,6 +19,8 @@ export type CloudModulesConfig = {
     enable: boolean;
     /** Only with the embedded API server: there is no controller-manager to mark silent nodes. */
     nodeMonitor?: { gracePeriodMs: number; periodMs: number };
+    /** The node authorizer's mode (cloudHub.authorization; default `audit`). */
+    authorization?: AuthzMode;
   };
   syncController: { enable: boolean; periodMs?: number };
   /** KubeEdge's devicecontroller; undefined = disabled. */
@@ -79,6 +82,7 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
     informers,
     log: log('edgecontroller'),
     ...(ec.nodeMonitor === undefined ? {} : { nodeMonitor: ec.nodeMonitor }),
+    ...(ec.authorization === undefined ? {} : { authorization: ec.authorization }),
   });
   modules.push(edgeController);
   // KubeEdge's synccontroller repairs what edgecontroller sent; without edgecontroller there is nothing to repair.

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import { SHARED_EDGE_CN } from './node-identity.ts';
 
 /**
  * Reading facts out of a certificate with node:crypto only (subject fields, SANs, EKUs), so callers need not
@@ -77,15 +78,9 @@ export function missingSans(f: CertFacts, hosts: string[]): string[] {
   });
 }
 
-/** Edge node identities in client certificates. */
-export const LEGACY_EDGE_CN = 'kubeedge.io';
-export const NODE_ORG = 'system:nodes';
-
-export function nodeCommonName(nodeName: string): string {
-  return `system:node:${nodeName}`;
-}
-
+/** Edge node identities in client certificates (names kept for older imports; src/pki/node-identity.ts has them). */
+export { SHARED_EDGE_CN as LEGACY_EDGE_CN, NODES_GROUP as NODE_ORG, nodeCommonName } from './node-identity.ts';
 /** KubeEdge <= 1.16 issued one shared client identity: O=KubeEdge (v1.15 wrote "kubeEdge"), CN=kubeedge.io. */
 export function isLegacyEdgeSubject(cn: string | undefined, o: string[]): boolean {
-  return cn === LEGACY_EDGE_CN && (o[0] ?? '').toLowerCase() === 'kubeedge';
+  return cn === SHARED_EDGE_CN && (o[0] ?? '').toLowerCase() === 'kubeedge';
 }

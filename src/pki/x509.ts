@@ -146,10 +146,10 @@ export async function readCsr(csrDer: Buffer): Promise<CsrInfo & { csr: x509.Pkc
   return { csr, subject: csr.subject, hosts };
 }
 
-/** Signs a CSR: subject and SANs are copied from the request (KubeEdge's /edge.crt behaviour). */
-export async function signCsr(ca: KeyPairDer, csrDer: Buffer, usages: ExtKeyUsageName[], days: number): Promise<Buffer> {
-  const { csr, subject, hosts } = await readCsr(csrDer);
-  return issue(ca, csr.publicKey, { subject, hosts, usages, days });
+/** Signs a CSR: SANs are copied from the request, and so is the subject unless the signer decides it (`subject`). */
+export async function signCsr(ca: KeyPairDer, csrDer: Buffer, usages: ExtKeyUsageName[], days: number, subject?: string): Promise<Buffer> {
+  const info = await readCsr(csrDer);
+  return issue(ca, info.csr.publicKey, { subject: subject ?? info.subject, hosts: info.hosts, usages, days });
 }
 
 /** A new key and a CSR for it. `subject` in RFC 4514 order, e.g. `CN=system:node:edge1, O=system:nodes`. */

@@ -11,9 +11,10 @@ export type TestCloud = { daemon: Daemon; kubeconfig: string; token: string; con
 /**
  * cloudcore as a process with the embedded API server, everything under `dir`, on ports of the test's own (so
  * test files can run side by side); resolves once `keadm gettoken` hands out a join token. `extraModules`: more
- * lines under `modules:` (indented two spaces), e.g. `  edgeController: {nodeMonitorGracePeriod: 8}\n`.
+ * lines under `modules:` (indented two spaces), e.g. `  edgeController: {nodeMonitorGracePeriod: 8}\n`; `extraCloudHub`: more
+ * lines under `modules.cloudHub:` (indented four spaces), e.g. `    authorization: {enable: true, debug: false}\n`.
  */
-export async function startTestCloud(dir: string, ports: CloudPorts, extraModules = ''): Promise<TestCloud> {
+export async function startTestCloud(dir: string, ports: CloudPorts, extraModules = '', extraCloudHub = ''): Promise<TestCloud> {
   const kubeconfig = path.join(dir, 'admin.kubeconfig');
   const configFile = path.join(dir, 'cloudcore.yaml');
   writeFileSync(
@@ -27,7 +28,7 @@ export async function startTestCloud(dir: string, ports: CloudPorts, extraModule
     tlsPrivateKeyFile: ${dir}/cloud/server.key
     websocket: {port: ${ports.ws}}
     https: {port: ${ports.https}}
-  apiServer: {port: ${ports.api}, dataDir: ${dir}/apiserver, adminKubeConfig: ${kubeconfig}}
+${extraCloudHub}  apiServer: {port: ${ports.api}, dataDir: ${dir}/apiserver, adminKubeConfig: ${kubeconfig}}
 ${extraModules}`,
   );
   const daemon = startDaemon('cloudcore', ['--config', configFile], path.join(dir, 'cloudcore.log'));

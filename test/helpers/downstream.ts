@@ -7,7 +7,8 @@ import { newMessage, newResponse, toMessage, type Message } from '../../src/core
 import { ModuleRuntime } from '../../src/core/module.ts';
 import { loadKubeConfig } from '../../src/kube/client.ts';
 import { KubeRest, paths, type KubeObject } from '../../src/kube/rest.ts';
-import type { CloudHub } from '../../src/cloud/cloudhub/cloudhub.ts';
+import type { CloudHub, CloudHubOptions } from '../../src/cloud/cloudhub/cloudhub.ts';
+import type { AuthzMode } from '../../src/cloud/edgecontroller/authz/node-authorizer.ts';
 import { installKubeEdgeCrds } from '../../src/kube/crds.ts';
 import { quietLog, testHubOptions, waitFor, type LinkPki } from './cloudhub.ts';
 import type { SyncController } from '../../src/cloud/synccontroller/synccontroller.ts';
@@ -15,7 +16,14 @@ import type { EdgeController } from '../../src/cloud/edgecontroller/edgecontroll
 import { EDGE_ROLE_LABEL } from '../../src/cloud/common/nodes.ts';
 import { assembleCloudModules } from '../../src/cloud/modules.ts';
 
-export type StackOptions = { retryIntervalMs?: number; syncPeriodMs?: number };
+export type StackOptions = {
+  retryIntervalMs?: number;
+  syncPeriodMs?: number;
+  /** CloudHub options on top of the test defaults (e.g. `identity`). */
+  hub?: Partial<CloudHubOptions>;
+  /** The node authorizer's mode (default: EdgeController's, `audit`). */
+  authorization?: AuthzMode;
+};
 
 /** One cloudcore's worth of modules over an API server; `stop` leaves the API server running. */
 export type CloudStack = {
@@ -35,8 +43,12 @@ export async function startStack(api: TestServer, pki: LinkPki, o: StackOptions 
   const bus = new Bus(log);
   const set = assembleCloudModules(
     {
-      cloudHub: testHubOptions(pki, { keepaliveIntervalSec: 600, reliable: { retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 } }),
-      edgeController: { enable: true },
+      cloudHub: testHubOptions(pki, {
+        keepaliveIntervalSec: 600,
+        reliable: { retryIntervalMs: o.retryIntervalMs ?? 5000, requeueDelayMs: 500 },
+        ...o.hub,
+      }),
+      edgeController: { enable: true, ...(o.authorization === undefined ? {} : { authorization: o.authorization }) },
       syncController: { enable: true, periodMs: o.syncPeriodMs ?? 60_000 },
       informerBackoff: { initialMs: 50, maxMs: 500 },
     },
@@ -121,12 +133,14 @@ export class FakeEdge {
     });
   }
 
-  static connect(port: number, pki: LinkPki, nodeId: string, o: { ack?: boolean } = {}): Promise<FakeEdge> {
+  /** `o.cert`: the client certificate to present (default: the shared KubeEdge 1.15 one of `pki`). */
+  static connect(port: number, pki: LinkPki, nodeId: string, o: { ack?: boolean; cert?: { certPem: string; keyPem: string } } = {}): Promise<FakeEdge> {
+    const cert = o.cert ?? pki.client;
     const ws = new WebSocket(`wss://127.0.0.1:${port}/p1/${nodeId}/events`, {
       headers: { node_id: nodeId, project_id: 'p1', ConnectionUse: 'msg' },
       ca: pki.caPem,
-      cert: pki.client.certPem,
-      key: pki.client.keyPem,
+      cert: cert.certPem,
+      key: cert.keyPem,
       perMessageDeflate: false,
     });
     return new Promise((resolve, reject) => {

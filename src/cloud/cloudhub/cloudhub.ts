@@ -4,6 +4,7 @@ import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
+import { EdgeIdentityPolicy, type EdgeIdentityOptions, type EdgeIdentityStats } from '../../pki/edge-identity.ts';
 import { CloudHubError } from './errors.ts';
 import { ReliableQueue, type AckRecordStore, type ReliableQueueOptions, type ReliableStats } from './reliable/queue.ts';
 import { isOwnNodeDelete, stripNodePrefix, upstreamTarget, withNodePrefix } from './routing.ts';
@@ -27,6 +28,11 @@ export type CloudHubOptions = {
    * through CloudHub's reliable queue (KubeEdge's reliable sync); without it everything is fire-and-forget.
    */
   objectSyncs?: AckRecordStore;
+  /**
+   * Who a client certificate may speak for (default: shared certificates allowed, no Node lookup). A certificate
+   * naming node A is always refused for node B.
+   */
+  identity?: Omit<EdgeIdentityOptions, 'log'>;
   /** Timing of the reliable queue (defaults: KubeEdge's). */
   reliable?: Pick<ReliableQueueOptions, 'retryIntervalMs' | 'maxRetries' | 'requeueDelayMs'>;
 };
@@ -55,6 +61,7 @@ export class CloudHub implements Module {
   #server: CloudWsServer | undefined;
   #sessions: SessionManager | undefined;
   #reliable: ReliableQueue | undefined;
+  #identity: EdgeIdentityPolicy | undefined;
   readonly #counts = { messagesIn: 0, messagesOut: 0, keepalives: 0, acks: 0, downstreamDropped: 0 };
 
   constructor(o: CloudHubOptions) {
@@ -77,6 +84,8 @@ export class CloudHub implements Module {
       log: ctx.log,
     });
     this.#sessions = sessions;
+    const identity = new EdgeIdentityPolicy({ allowSharedCerts: true, ...this.#o.identity, log: ctx.log.child({ part: 'identity' }) });
+    this.#identity = identity;
     if (this.#o.objectSyncs !== undefined) {
       this.#reliable = new ReliableQueue({
         ...this.#o.reliable,
@@ -98,6 +107,7 @@ export class CloudHub implements Module {
       log: ctx.log,
       handlers: {
         admit: (nodeId) => sessions.admit(nodeId),
+        authenticate: (nodeId, cert) => identity.check(nodeId, cert),
         onOpen: (conn) => this.#onOpen(conn),
         onMessage: (conn, msg) => this.#onUpstream(conn, msg),
         onClose: (conn, code, reason) => this.#onClose(conn, code, reason),
@@ -136,6 +146,11 @@ export class CloudHub implements Module {
   /** The reliable queue's counters; undefined without `objectSyncs` or before start. */
   reliableStats(): ReliableStats | undefined {
     return this.#reliable?.stats();
+  }
+
+  /** Certificates seen per kind, refusals per reason, and the nodes on shared certificates. */
+  identityStats(): EdgeIdentityStats | undefined {
+    return this.#identity?.stats();
   }
 
   stats(): CloudHubStats {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { X509Certificate } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -52,6 +53,8 @@ export type AdmitVerdict = { ok: true } | { ok: false; status: number; reason: s
 export type WsServerHandlers = {
   /** Asked before the upgrade is accepted; a refusal becomes an HTTP error response. */
   admit(nodeId: string): AdmitVerdict;
+  /** Asked first: does the client certificate speak for `nodeId`? A refusal becomes an HTTP error response. */
+  authenticate?(nodeId: string, cert: X509Certificate): Promise<AdmitVerdict>;
   onOpen(conn: NodeConnection): void;
   onMessage(conn: NodeConnection, msg: Message): void;
   onClose(conn: NodeConnection, code: number, reason: string): void;
@@ -75,7 +78,7 @@ export type WsServerOptions = {
   handlers: WsServerHandlers;
 };
 
-export type UpgradeRefusal = 'missing_node_id' | 'bad_node_id' | 'client_cert' | 'admission';
+export type UpgradeRefusal = 'missing_node_id' | 'bad_node_id' | 'client_cert' | 'identity' | 'admission';
 
 export type WsServerStats = {
   framesIn: number;
@@ -143,7 +146,7 @@ export function emptyWsStats(): WsServerStats {
     throttled: 0,
     framesOut: 0,
     rejectedFrames: { oversize: 0, not_json: 0, invalid_message: 0 },
-    refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, admission: 0 },
+    refusedUpgrades: { missing_node_id: 0, bad_node_id: 0, client_cert: 0, identity: 0, admission: 0 },
     tlsErrors: 0,
     writeFailures: 0,
   };
@@ -271,6 +274,29 @@ export class CloudWsServer {
       log.warn({ remote, nodeId, problem: certProblem }, 'upgrade refused: client certificate');
       return refuse(socket, certProblem === 'not authorized' ? 401 : 403, `client certificate ${certProblem}`);
     }
+    const authenticate = this.#o.handlers.authenticate;
+    const cert = (socket as TLSSocket).getPeerX509Certificate();
+    if (authenticate === undefined || cert === undefined) return this.#admit(req, socket, head, nodeId, projectId, remote);
+    authenticate(nodeId, cert).then(
+      (v) => {
+        if (socket.destroyed) return;
+        if (!v.ok) {
+          this.#stats.refusedUpgrades.identity++;
+          log.warn({ remote, nodeId, reason: v.reason }, 'upgrade refused: certificate does not speak for this node');
+          return refuse(socket, v.status, v.reason);
+        }
+        this.#admit(req, socket, head, nodeId, projectId, remote);
+      },
+      (err: unknown) => {
+        this.#stats.refusedUpgrades.identity++;
+        log.error({ remote, nodeId, err }, 'upgrade refused: identity check failed');
+        refuse(socket, 503, 'identity check failed, retry later');
+      },
+    );
+  }
+
+  #admit(req: IncomingMessage, socket: Duplex, head: Buffer, nodeId: string, projectId: string, remote: string): void {
+    const log = this.#o.log;
     const verdict = this.#o.handlers.admit(nodeId);
     if (!verdict.ok) {
       this.#stats.refusedUpgrades.admission++;

@@ -5,6 +5,7 @@ import type { Module, ModuleContext } from '../../core/module.ts';
 import { goStatusError, type KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
+import { forbiddenStatus, NodeAuthorizer, type AuthzMode, type AuthzStats, type AuthzVerdict } from './authz/node-authorizer.ts';
 import { Downstream, type DownstreamStats } from './downstream/downstream.ts';
 import { NodeMonitor } from './node-monitor.ts';
 import { queryHandlers } from './upstream/configmap.ts';
@@ -12,7 +13,7 @@ import { eventHandlers } from './upstream/event.ts';
 import { leaseHandlers } from './upstream/lease.ts';
 import { nodeHandlers } from './upstream/node.ts';
 import { podHandlers } from './upstream/pod.ts';
-import type { UpstreamContext, UpstreamHandler, UpstreamRequest } from './upstream/types.ts';
+import { objectResp, type UpstreamContext, type UpstreamHandler, type UpstreamReply, type UpstreamRequest } from './upstream/types.ts';
 
 export type EdgeControllerOptions = {
   enabled: boolean;
@@ -21,11 +22,26 @@ export type EdgeControllerOptions = {
   nodeMonitor?: { gracePeriodMs: number; periodMs: number };
   /** cloudcore's shared informers; they enable the downstream half (pods, ConfigMaps, Secrets to the edges). */
   informers?: CloudInformers;
+  /** The node authorizer's mode (default `audit`: denials logged and counted, not refused). */
+  authorization?: AuthzMode;
   log?: Logger;
 };
 
-/** Resource types an edge may only touch for itself (name = its own node name). */
+/** Resource types an edge may only touch for itself (name = its own node name), whatever the authorizer's mode. */
 const OWN_NODE_TYPES = new Set(['node', 'nodepatch', 'nodestatus']);
+
+/** Types whose replies are KubeEdge's `{Object, Err}`; the others (queries, pod delete) carry the bare error. */
+const OBJECT_RESP_TYPES = new Set(['nodepatch', 'podpatch', 'lease', 'event']);
+
+/** A refusal in the shape the edge expects for that request, so it fails the request instead of waiting. */
+function refusal(req: UpstreamRequest, v: AuthzVerdict & { allowed: false }): UpstreamReply {
+  const err = forbiddenStatus(req, v);
+  const op = req.msg.route.operation ?? '';
+  // Legacy podstatus is never answered.
+  if (req.type === 'podstatus') return undefined;
+  if (OBJECT_RESP_TYPES.has(req.type) || (req.type === 'node' && op !== 'query')) return { content: objectResp(null, err) };
+  return { content: err };
+}
 
 /**
  * EdgeController, upstream half: turns the edges' requests into API server calls and answers them in
@@ -42,12 +58,20 @@ export class EdgeController implements Module {
   #bus: Bus | undefined;
   #log: Logger | undefined;
   #monitor: NodeMonitor | undefined;
+  readonly #authz: NodeAuthorizer;
   #inflight = new Set<Promise<void>>();
 
   constructor(o: EdgeControllerOptions) {
     this.#o = o;
     this.enabled = o.enabled;
     this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers, ...podHandlers, ...eventHandlers, ...queryHandlers }));
+    const inf = o.informers;
+    this.#authz = new NodeAuthorizer({
+      mode: o.authorization ?? 'audit',
+      kube: o.kube,
+      ...(inf === undefined ? {} : { cache: { podsOn: (n) => inf.podsOn(n), pod: (ns, name) => inf.pods.get(ns, name) } }),
+      log: o.log ?? logger(CloudModules.edgeController),
+    });
     this.#downstream =
       o.informers === undefined || !o.enabled
         ? undefined
@@ -81,6 +105,11 @@ export class EdgeController implements Module {
     return this.#downstream?.stats();
   }
 
+  /** The node authorizer's counters (denials, by node). */
+  authorizationStats(): AuthzStats {
+    return this.#authz.stats();
+  }
+
   #onMessage(msg: Message): void {
     const op = msg.route.operation ?? '';
     if (msg.route.source === CloudModules.cloudHub && (op === 'connected' || op === 'disconnected')) {
@@ -100,7 +129,10 @@ export class EdgeController implements Module {
       return;
     }
     if (OWN_NODE_TYPES.has(req.type) && req.name !== req.nodeId) {
-      this.#reply(req, { content: goStatusError(new Error(`node ${req.nodeId} may not change node ${req.name}`)) });
+      // Never let through, not even in audit mode: this refusal predates the authorizer.
+      const reply = refusal(req, { allowed: false, verb: op, resource: 'nodes', reason: `node '${req.nodeId}' may only change its own Node` });
+      if (reply !== undefined) this.#reply(req, reply);
+      this.#log?.warn({ node: req.nodeId, target: req.name, type: req.type, op }, 'edge tried to act on another node, refused');
       return;
     }
     const p = this.#handle(handler, req).finally(() => this.#inflight.delete(p));
@@ -111,6 +143,12 @@ export class EdgeController implements Module {
     const log = this.#log;
     if (log === undefined) return;
     const ctx: UpstreamContext = { kube: this.#o.kube, log };
+    const verdict = await this.#authz.admit(req);
+    if (!verdict.allowed) {
+      const reply = refusal(req, verdict);
+      if (reply !== undefined) this.#reply(req, reply);
+      return;
+    }
     try {
       const reply = await handler(ctx, req);
       if (reply !== undefined) this.#reply(req, reply);

@@ -131,6 +131,17 @@ export function dialCloud(o: DialOptions, h: CloudLinkHandlers): Promise<CloudLi
     const onAbort = (): void => fail(new Error('dial abandoned'));
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted === true) onAbort();
+    // A refused upgrade carries the cloud's reason in its body (wrong node for the certificate, deleted node,
+    // shared certificate not allowed): say it, instead of ws's bare "Unexpected server response: 403".
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 1024) body += d;
+      });
+      res.on('end', () => fail(new Error(`cloud refused the connection: HTTP ${res.statusCode ?? 0}: ${body.trim().slice(0, 1024)}`)));
+      res.on('error', (err) => fail(err));
+    });
     ws.on('error', (err) => {
       if (!settled) fail(err);
       else o.log.warn({ err }, 'cloud link error');

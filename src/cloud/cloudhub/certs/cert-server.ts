@@ -6,7 +6,13 @@ import type { TLSSocket } from 'node:tls';
 import { describeError } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
 import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
-import { authorizeEdge, nodeCommonName } from './edge-auth.ts';
+import { X509Certificate } from 'node:crypto';
+import { NODE_CN_PREFIX, nodeCommonName, nodeSubject } from '../../../pki/node-identity.ts';
+import type { EdgeIdentityPolicy } from '../../../pki/edge-identity.ts';
+import { authorizeEdge } from './edge-auth.ts';
+
+/** Node names become certificate CNs and `node/<id>/` routing prefixes: DNS-label-ish only. */
+const NODE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
 /** KubeEdge's constants.MaxRespBodyLength: the most CSR bytes /edge.crt will read. */
 export const MAX_CSR_BYTES = 1 << 20;
@@ -19,6 +25,11 @@ export type CertServerOptions = {
   /** cloudHub.edgeCertSigningDuration, days (KubeEdge default 365). */
   edgeCertSigningDuration: number;
   nodeExists?: (name: string) => Promise<boolean>;
+  /**
+   * Rotation with a client certificate goes through the same identity rules as CloudHub's WebSocket: a shared
+   * certificate only while allowed, a deleted node's certificate not at all. Without it: shared allowed.
+   */
+  identity?: EdgeIdentityPolicy;
   log?: Logger;
 };
 
@@ -124,23 +135,35 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     const nodeName = header(req, 'NodeName') ?? '';
     const declared = Number(header(req, 'Content-Length') ?? '0');
     if (declared > MAX_CSR_BYTES) throw new HttpFailure(413, `request body exceeds ${MAX_CSR_BYTES} bytes`);
+    if (!NODE_NAME_RE.test(nodeName)) throw new HttpFailure(400, `NodeName header "${nodeName.slice(0, 64)}" is not a valid node name`);
     const auth = await authorizeEdge(req.socket as TLSSocket, header(req, 'Authorization'), o.ca, nodeName);
     if (!auth.ok) throw new HttpFailure(401, `failed to verify edge node "${nodeName}": ${auth.reason}`);
+    if (auth.by === 'client-cert' && o.identity !== undefined) {
+      const peer = (req.socket as TLSSocket).getPeerCertificate?.(false)?.raw;
+      const v = peer instanceof Buffer ? await o.identity.check(nodeName, new X509Certificate(peer)) : undefined;
+      if (v !== undefined && !v.ok) throw new HttpFailure(401, `failed to verify edge node "${nodeName}": ${v.reason}`);
+    }
     const usages = parseUsages(header(req, 'ExtKeyUsages'));
     const body = await readBody(req, MAX_CSR_BYTES);
     let subjectCn: string | undefined;
+    let csrSubject: string;
     try {
       const info = await readCsr(body);
+      csrSubject = info.subject;
       subjectCn = /(?:^|,\s*)CN=([^,]*)/.exec(info.subject)?.[1];
     } catch (err) {
       throw new HttpFailure(400, `invalid certificate request: ${describeError(err)}`);
     }
-    // A node rotating with its own identity may only renew that identity, not take another node's.
-    if (auth.by === 'client-cert' && !auth.legacy && subjectCn !== nodeCommonName(nodeName)) {
-      throw new HttpFailure(401, `certificate request CN "${subjectCn ?? ''}" does not match the client certificate of node "${nodeName}"`);
+    // A certificate names the node it was asked for: a request for another node's name is refused, whoever asks.
+    const wanted = nodeCommonName(nodeName);
+    if (subjectCn?.startsWith(NODE_CN_PREFIX) === true && subjectCn !== wanted) {
+      throw new HttpFailure(401, `certificate request CN "${subjectCn}" does not match node "${nodeName}"`);
     }
-    const der = await signCsr(o.ca, body, usages, o.edgeCertSigningDuration);
-    log.info({ nodeName, by: auth.by, usages, cn: subjectCn }, 'signed edge certificate');
+    // KubeEdge <= 1.16 edges ask for the shared CN=kubeedge.io; they get a named certificate all the same (they
+    // do not look at the CN), so every certificate we issue speaks for exactly one node.
+    const subject = subjectCn === wanted && /(?:^|,\s*)O=system:nodes(?:,|$)/.test(csrSubject) ? csrSubject : nodeSubject(nodeName);
+    const der = await signCsr(o.ca, body, usages, o.edgeCertSigningDuration, subject);
+    log.info({ nodeName, by: auth.by, usages, askedCn: subjectCn, subject }, 'signed edge certificate');
     reply(res, '/edge.crt', 200, der, 'application/octet-stream');
   }
 
