@@ -14,6 +14,8 @@ import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
+import { edgeRegistry } from '../metrics/edge.ts';
+import { startMetricsServerOrWarn } from '../metrics/server.ts';
 
 const log = logger('edgecore');
 
@@ -146,6 +148,13 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
   );
 
   await runtime.start();
+  const m = cfg.modules.metrics;
+  const monitor = m.enable ? await startMetricsServerOrWarn({ bindAddress: m.bindAddress, registry: edgeRegistry, log: logger('monitor') }) : undefined;
   log.info({ node: nodeName, cloud: hub.websocket.server }, 'edgecore started');
-  return { stop: () => runtime.stop() };
+  return {
+    stop: async () => {
+      await monitor?.close();
+      await runtime.stop();
+    },
+  };
 }

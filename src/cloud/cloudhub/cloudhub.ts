@@ -3,6 +3,8 @@ import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { cloudMetrics } from '../../metrics/cloud.ts';
+import { messageLabels } from '../../metrics/labels.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { CloudHubError } from './errors.ts';
 import { ReliableQueue, type AckRecordStore, type ReliableQueueOptions, type ReliableStats } from './reliable/queue.ts';
@@ -154,6 +156,7 @@ export class CloudHub implements Module {
     try {
       await s.conn.send(msg);
       this.#counts.messagesOut++;
+      cloudMetrics.messagesOut.inc(messageLabels(msg));
       return true;
     } catch (err) {
       this.#log?.warn({ nodeId, err, resource: msg.route.resource }, 'send to node failed');
@@ -210,6 +213,7 @@ export class CloudHub implements Module {
       return;
     }
     this.#counts.messagesIn++;
+    cloudMetrics.messagesIn.inc(messageLabels(msg));
     const op = msg.route.operation;
     if (op === Operation.keepalive) {
       this.#counts.keepalives++;

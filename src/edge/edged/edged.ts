@@ -10,6 +10,10 @@ import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
+import { StatsCollector } from './stats/collector.ts';
+import { podPhaseCounts, sendStatsToCloud } from './stats/report.ts';
+import type { StatsSource } from './stats/types.ts';
+import { setPodPhaseProvider } from '../../metrics/edge.ts';
 
 export type EdgedOptions = {
   enable?: boolean;
@@ -47,6 +51,7 @@ export class Edged implements Module {
   #status: NodeStatusManager | undefined;
   #pods: PodManager | undefined;
   #reporter: PodReporter | undefined;
+  #stats: StatsCollector | undefined;
 
   constructor(o: EdgedOptions) {
     this.#o = o;
@@ -55,6 +60,11 @@ export class Edged implements Module {
 
   get nodeStatus(): NodeStatusManager | undefined {
     return this.#status;
+  }
+
+  /** The usage samples (contract C2) for the kubelet API's /metrics/resource and /stats/summary. */
+  get stats(): StatsSource | undefined {
+    return this.#stats;
   }
 
   async start(ctx: ModuleContext): Promise<void> {
@@ -98,6 +108,16 @@ export class Edged implements Module {
       hostInfo: () => collectHostInfo(hostOpts),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     });
+    const pods = this.#pods;
+    setPodPhaseProvider(() => podPhaseCounts(pods.podUids().map((uid) => pods.statusOf(uid)?.phase)));
+    this.#stats = new StatsCollector({
+      runtime,
+      nodeName: o.nodeName,
+      rootDirectory: hostOpts.rootDirectory,
+      log: ctx.log.child({ part: 'stats' }),
+      onSample: (s) => sendStatsToCloud(ctx.bus, s),
+    });
+    this.#stats.start();
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
     // The pods this node ran before a restart come from the local store, cloud or not: adopt them first.
     const stored = await meta.storedPods<Pod>().catch((err: unknown) => {
@@ -109,6 +129,7 @@ export class Edged implements Module {
   }
 
   async stop(): Promise<void> {
+    this.#stats?.stop();
     this.#status?.stop();
     this.#reporter?.stop();
     await this.#pods?.stop();
