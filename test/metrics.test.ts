@@ -117,6 +117,7 @@ test('kubectl top pod and top node show the busy pod and its node with non-zero 
     const r = topRow(await get(['top', 'pod', 'busy', '--no-headers']), 'busy');
     return r !== undefined && r.milliCpu > 0 && r.memMi >= 3 ? r : undefined;
   }, 60_000);
+  assert.ok(pod !== undefined);
   assert.ok(pod.milliCpu >= 100, `a spinning shell uses a good part of a core (got ${pod.milliCpu}m)`);
   const byLabel = await get(['top', 'pod', '-l', 'app=busy', '--no-headers']);
   assert.ok(topRow(byLabel, 'busy') !== undefined, byLabel);
@@ -126,6 +127,7 @@ test('kubectl top pod and top node show the busy pod and its node with non-zero 
     const r = topRow(await get(['top', 'node', '--no-headers']), node);
     return r !== undefined && r.milliCpu > 0 && r.memMi > 0 ? r : undefined;
   }, 60_000);
+  assert.ok(nodeRow !== undefined);
   assert.ok(nodeRow.milliCpu >= pod.milliCpu / 2, `the node's CPU includes the pod's (${nodeRow.milliCpu}m vs ${pod.milliCpu}m)`);
 
   const podMetrics = JSON.parse(await get(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/busy'])) as {
