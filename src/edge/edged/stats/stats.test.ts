@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../../core/log.ts';
 import type { ContainerInfo, ContainerRuntime } from '../runtime/types.ts';
 import { StatsCollector } from './collector.ts';
+import { parseCriStats } from './cri-stats.ts';
 import { parseDockerStats, rateNanoCores } from './docker-stats.ts';
 import { formatResourceMetrics, formatSummary } from './formats.ts';
 import { parseMeminfo, parseProcStat } from './proc.ts';
@@ -202,4 +203,25 @@ test('the collector (fake engine) groups containers by pod, leaves the sandbox o
   assert.ok(second?.node.usageNanoCores !== undefined, 'node CPU rate from the previous round');
   assert.equal(samples.length, 2);
   assert.match(await c.resourceMetrics(), /container_cpu_usage_seconds_total\{container="app",namespace="ns",pod="p"\} 4 /);
+});
+
+test('CRI ContainerStats: 64-bit values as strings, the CPU timestamp in ns, an absent rate left to our own', () => {
+  const r = parseCriStats({
+    attributes: { id: 'abc' },
+    cpu: { timestamp: '1767225600000000000', usage_core_nano_seconds: { value: '5000000000' }, usage_nano_cores: { value: '250000000' } },
+    memory: { working_set_bytes: { value: '4096' }, usage_bytes: { value: '8192' }, rss_bytes: { value: '1024' } },
+  });
+  assert.deepEqual(r, {
+    id: 'abc',
+    usageCoreNanoSeconds: 5e9,
+    usageNanoCores: 25e7,
+    workingSetBytes: 4096,
+    usageBytes: 8192,
+    rssBytes: 1024,
+    at: 1767225600000,
+  });
+  const first = parseCriStats({ attributes: { id: 'abc' }, cpu: { timestamp: '0', usage_core_nano_seconds: { value: '1' }, usage_nano_cores: null } }, 42);
+  assert.deepEqual(first, { id: 'abc', usageCoreNanoSeconds: 1, workingSetBytes: 0, usageBytes: 0, at: 42 });
+  assert.equal(parseCriStats({ attributes: { id: 'abc' }, cpu: null }), undefined);
+  assert.equal(parseCriStats({ cpu: {} }), undefined);
 });
