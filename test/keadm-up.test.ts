@@ -77,7 +77,7 @@ test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Dock
   assert.ok(inDocker.length > 0, 'the pod runs as a Docker container labelled with its node');
 
   // Each daemon's Prometheus metrics, where keadm up printed them (issue 12): two edges on one host, one port each.
-  const urls = [...up.stdout.matchAll(/(\S+) metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/g)].map((m) => [m[1] ?? '', m[2] ?? '']);
+  const urls = [...up.stdout.matchAll(/(\S+) metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/g)].map((m): [string, string] => [m[1] ?? '', m[2] ?? '']);
   assert.deepEqual(
     urls.map(([n]) => n),
     ['cloudcore', 'edge-node-1', 'edge-node-2'],
