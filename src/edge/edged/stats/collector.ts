@@ -31,6 +31,8 @@ export type StatsCollectorOptions = {
 export class StatsCollector implements StatsSource {
   readonly #o: StatsCollectorOptions;
   #timer: NodeJS.Timeout | undefined;
+  #first: NodeJS.Timeout | undefined;
+  #stopped = false;
   #running: Promise<StatsSample | undefined> | undefined;
   #last: StatsSample | undefined;
   #prevNode: { ns: number; at: number } | undefined;
@@ -49,12 +51,15 @@ export class StatsCollector implements StatsSource {
       },
       () => undefined,
     );
-    setTimeout(() => void this.collect(), FIRST_SAMPLE_DELAY_MS).unref();
+    this.#first = setTimeout(() => void this.collect(), FIRST_SAMPLE_DELAY_MS);
+    this.#first.unref();
     this.#timer = setInterval(() => void this.collect(), this.#o.intervalMs ?? DEFAULT_STATS_INTERVAL_MS);
     this.#timer.unref();
   }
 
   stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#first);
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
@@ -78,12 +83,12 @@ export class StatsCollector implements StatsSource {
         (s) => {
           this.#last = s;
           edgeMetrics.statsCollections.inc({ outcome: 'ok' });
-          this.#o.onSample?.(s);
+          if (!this.#stopped) this.#o.onSample?.(s);
           return s;
         },
         (err: unknown) => {
           edgeMetrics.statsCollections.inc({ outcome: 'error' });
-          this.#o.log.warn({ err }, 'resource usage sample failed; keeping the last one');
+          if (!this.#stopped) this.#o.log.warn({ err }, 'resource usage sample failed; keeping the last one');
           return this.#last;
         },
       )
