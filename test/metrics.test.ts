@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
+import { criSkip, startTestContainerd, type TestContainerd } from './helpers/containerd.ts';
 import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { startDaemon, tailLogsOnFailure, type Daemon } from './helpers/daemon.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
@@ -25,8 +26,13 @@ const edgeMetricsPort = await free();
 const edgeConfig = path.join(dir, 'edgecore.yaml');
 let cloud: Daemon | undefined;
 let edge: Daemon | undefined;
+let token = '';
+let containerd: TestContainerd | undefined;
+let criEdge: Daemon | undefined;
 
 after(async () => {
+  await criEdge?.stop();
+  await containerd?.stop();
   await edge?.stop();
   await cloud?.stop();
   const left = await dockerPs([`label=io.kubeedge-ts.node=${node}`]).catch(() => []);
@@ -69,6 +75,32 @@ function value(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1).split(' ')[0]);
 }
 
+/** A shell spinning on one CPU and holding a 4 MB string, on `nodeName`; resolves with its `kubectl top pod` row once non-zero. */
+async function runBusyPod(name: string, nodeName: string): Promise<{ milliCpu: number; memMi: number }> {
+  const overrides = JSON.stringify({ spec: { nodeName, terminationGracePeriodSeconds: 1 } });
+  await get([
+    'run',
+    name,
+    `--image=${BUSYBOX_IMAGE}`,
+    '--image-pull-policy=IfNotPresent',
+    `--labels=app=${name}`,
+    `--overrides=${overrides}`,
+    '--command',
+    '--',
+    'sh',
+    '-c',
+    'x=$(head -c 4000000 /dev/zero | tr "\\0" a); while :; do :; done',
+  ]);
+  await waitFor(async () => (await field('pod', name, '{.status.phase}')) === 'Running', 90_000);
+  // Samples are taken every 15 s (metrics-server's resolution): the pod shows within two rounds.
+  const row = await waitFor(async () => {
+    const r = topRow(await get(['top', 'pod', name, '--no-headers']), name);
+    return r !== undefined && r.milliCpu > 0 && r.memMi >= 3 ? r : undefined;
+  }, 60_000);
+  assert.ok(row !== undefined);
+  return row;
+}
+
 test('kubectl top pod and top node show the busy pod and its node with non-zero CPU and memory; both daemons serve /metrics', {
   skip,
   timeout: 240_000,
@@ -77,6 +109,7 @@ test('kubectl top pod and top node show the busy pod and its node with non-zero 
   await ensureTestImages();
   const tc = await startTestCloud(dir, ports);
   cloud = tc.daemon;
+  token = tc.token;
   writeTestEdgeConfig(edgeConfig, {
     dir,
     node,
@@ -95,29 +128,7 @@ test('kubectl top pod and top node show the busy pod and its node with non-zero 
     ['pods', ['get', 'list']],
   ]);
 
-  // A shell spinning on one CPU and holding a 4 MB string in memory.
-  const overrides = JSON.stringify({ spec: { nodeName: node, terminationGracePeriodSeconds: 1 } });
-  await get([
-    'run',
-    'busy',
-    `--image=${BUSYBOX_IMAGE}`,
-    '--image-pull-policy=IfNotPresent',
-    '--labels=app=busy',
-    `--overrides=${overrides}`,
-    '--command',
-    '--',
-    'sh',
-    '-c',
-    'x=$(head -c 4000000 /dev/zero | tr "\\0" a); while :; do :; done',
-  ]);
-  await waitFor(async () => (await field('pod', 'busy', '{.status.phase}')) === 'Running', 60_000);
-
-  // Samples are taken every 15 s (metrics-server's resolution): the pod shows within two rounds.
-  const pod = await waitFor(async () => {
-    const r = topRow(await get(['top', 'pod', 'busy', '--no-headers']), 'busy');
-    return r !== undefined && r.milliCpu > 0 && r.memMi >= 3 ? r : undefined;
-  }, 60_000);
-  assert.ok(pod !== undefined);
+  const pod = await runBusyPod('busy', node);
   assert.ok(pod.milliCpu >= 100, `a spinning shell uses a good part of a core (got ${pod.milliCpu}m)`);
   const byLabel = await get(['top', 'pod', '-l', 'app=busy', '--no-headers']);
   assert.ok(topRow(byLabel, 'busy') !== undefined, byLabel);
@@ -168,5 +179,30 @@ test('kubectl top pod and top node show the busy pod and its node with non-zero 
   );
   assert.ok(total(e.text, 'kubeedge_metamanager_sqlite_write_duration_seconds_count', 'operation="put"') >= 1);
   assert.equal(await (await fetch(`http://127.0.0.1:${edgeMetricsPort}/healthz`)).text(), 'ok');
+  passed();
+});
+
+test('the same on containerd: kubectl top shows a busy pod of a CRI edge (ListContainerStats)', {
+  skip: skip || (await criSkip()),
+  timeout: 180_000,
+}, async (t) => {
+  assert.ok(cloud !== undefined && token !== '', 'the cloud of the test above');
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore-cri.log')]);
+  containerd = await startTestContainerd();
+  const criNode = 'edge-metrics-cri';
+  const criDir = path.join(dir, 'cri');
+  const file = path.join(dir, 'edgecore-cri.yaml');
+  const kubelet = { containerRuntimeEndpoint: containerd.endpoint, imageServiceEndpoint: containerd.endpoint, podLogsDir: containerd.logRoot };
+  writeTestEdgeConfig(file, { dir: criDir, node: criNode, token, ports, kubelet, metricsPort: await free() });
+  criEdge = startDaemon('edgecore', ['--config', file], path.join(dir, 'edgecore-cri.log'));
+  await waitFor(async () => (await field('node', criNode, '{.status.conditions[?(@.type=="Ready")].status}')) === 'True', 60_000);
+  const pod = await runBusyPod('busy-cri', criNode);
+  assert.ok(pod.milliCpu >= 100, `a spinning shell uses a good part of a core (got ${pod.milliCpu}m)`);
+  const nodes = await waitFor(async () => {
+    const out = await get(['top', 'node', '--no-headers']);
+    const r = topRow(out, criNode);
+    return r !== undefined && r.milliCpu > 0 && r.memMi > 0 ? out : undefined;
+  }, 60_000);
+  assert.ok(topRow(nodes ?? '', node) !== undefined, 'both edges report');
   passed();
 });
