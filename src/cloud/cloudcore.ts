@@ -8,14 +8,14 @@ import { installKubeEdgeCrds } from '../kube/crds.ts';
 import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
 import { cloudRegistry } from '../metrics/cloud.ts';
 import { startMetricsServerOrWarn } from '../metrics/server.ts';
+import { EdgeMetrics } from './edgemetrics/edgemetrics.ts';
+import { NodeUsageStore } from './edgemetrics/store.ts';
 import { certDerToPem, keyDerToPem } from '../pki/x509.ts';
 import { startCertServer, type CertServer } from './cloudhub/certs/cert-server.ts';
 import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.ts';
 import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
 import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
 import { assembleCloudModules } from './modules.ts';
-import { EdgeMetrics } from './edgemetrics/edgemetrics.ts';
-import { NodeUsageStore } from './edgemetrics/store.ts';
 
 const log = logger('cloudcore');
 
