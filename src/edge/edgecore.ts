@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Bus } from '../core/bus.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
+import { edgeRegistry } from '../metrics/edge.ts';
+import { startMetricsServerOrWarn } from '../metrics/server.ts';
 import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
 import { assertEdgeEnvironment } from './checks/index.ts';
 import { Edged } from './edged/edged.ts';
@@ -14,8 +16,6 @@ import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
-import { edgeRegistry } from '../metrics/edge.ts';
-import { startMetricsServerOrWarn } from '../metrics/server.ts';
 
 const log = logger('edgecore');
 
