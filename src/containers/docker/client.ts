@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { edgeMetrics } from '../../metrics/edge.ts';
 import { DOCKER_ENDPOINT, socketPathOf } from '../endpoints.ts';
+import { edgeMetrics } from '../../metrics/edge.ts';
 import { DockerError, RuntimeUnavailableError, isNotFound } from '../errors.ts';
 import type { ContainerConfig, ContainerInspect, ContainerSummary, ExecInspect, ImageInspect } from './api-types.ts';
 

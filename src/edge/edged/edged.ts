@@ -4,16 +4,16 @@ import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { KUBE_VERSION, VERSION } from '../../version.ts';
+import { setPodPhaseProvider } from '../../metrics/edge.ts';
 import { MetaClient } from './metaclient.ts';
+import { StatsCollector } from './stats/collector.ts';
+import { podPhaseCounts, sendStatsToCloud } from './stats/report.ts';
+import type { StatsSource } from './stats/types.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
-import { StatsCollector } from './stats/collector.ts';
-import { podPhaseCounts, sendStatsToCloud } from './stats/report.ts';
-import type { StatsSource } from './stats/types.ts';
-import { setPodPhaseProvider } from '../../metrics/edge.ts';
 
 export type EdgedOptions = {
   enable?: boolean;
@@ -48,10 +48,10 @@ export class Edged implements Module {
   readonly #o: EdgedOptions;
   #bus: Bus | undefined;
   #log: Logger | undefined;
+  #stats: StatsCollector | undefined;
   #status: NodeStatusManager | undefined;
   #pods: PodManager | undefined;
   #reporter: PodReporter | undefined;
-  #stats: StatsCollector | undefined;
 
   constructor(o: EdgedOptions) {
     this.#o = o;
@@ -129,9 +129,9 @@ export class Edged implements Module {
   }
 
   async stop(): Promise<void> {
-    this.#stats?.stop();
     this.#status?.stop();
     this.#reporter?.stop();
+    this.#stats?.stop();
     await this.#pods?.stop();
     this.#bus?.unregister(this.name);
   }
