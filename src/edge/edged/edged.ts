@@ -142,6 +142,9 @@ export class Edged implements Module {
       if (m.content === 'cloud_connected') {
         this.#status?.cloudConnected();
         void this.#reporter?.flush();
+        // The last usage sample at once: `kubectl top` need not wait a round after a reconnect.
+        const sample = this.#stats?.latest();
+        if (sample !== undefined && this.#bus !== undefined) sendStatsToCloud(this.#bus, sample);
       }
       return;
     }
