@@ -165,6 +165,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
             ...(r.name === undefined ? {} : { name: r.name }),
             query: url.searchParams,
             provider: o.metrics,
+            ...(req.headers.accept !== undefined ? { accept: req.headers.accept } : {}),
           });
         }
         return handleResource({

@@ -4,6 +4,7 @@ import { sendJson } from '../handlers/http.ts';
 import type { KObj } from '../store.ts';
 import { findResource, type ResourceDef } from '../resources.ts';
 import { parseLabelSelector } from '../selectors.ts';
+import { wantsTable } from '../tables.ts';
 import { ApiError, notFound } from '../status.ts';
 import { METRICS_GROUP } from './resources.ts';
 import type { MetricsProvider, MetricsSample } from './types.ts';
@@ -59,6 +60,8 @@ export type MetricsRequest = {
   name?: string;
   query: URLSearchParams;
   provider: MetricsProvider | undefined;
+  /** The request's Accept: `kubectl get` asks for a Table. */
+  accept?: string;
 };
 
 /**
@@ -93,10 +96,14 @@ export function serveMetrics(r: MetricsRequest): void {
   if (r.name !== undefined) {
     const one = items.find((o) => metaOf(o).name === r.name);
     if (one === undefined) throw notFound(r.def.plural, METRICS_GROUP, r.name);
-    sendJson(r.res, 200, one);
+    sendJson(r.res, 200, wantsTable(r.accept) ? metricsTable([one]) : one);
     return;
   }
   items = items.filter(selector).sort((a, b) => `${metaOf(a).namespace}/${metaOf(a).name}`.localeCompare(`${metaOf(b).namespace}/${metaOf(b).name}`));
+  if (wantsTable(r.accept)) {
+    sendJson(r.res, 200, metricsTable(items));
+    return;
+  }
   sendJson(r.res, 200, { kind: `${r.def.kind}List`, apiVersion: API_VERSION, metadata: {}, items });
 }
 
@@ -107,4 +114,37 @@ function engineDefs(engine: Engine): { node: ResourceDef | undefined; pod: Resou
 
 export function metricsMethodNotAllowed(method: string): ApiError {
   return new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method})`);
+}
+
+type Usage = { cpu: string; memory: string };
+
+/** A pod's usage is its containers' summed (as metrics-server's table shows it). */
+function usageOf(o: KObj): Usage {
+  const u = o['usage'] as Usage | undefined;
+  if (u !== undefined) return u;
+  const cs = (o['containers'] as { usage: Usage }[] | undefined) ?? [];
+  const n = (q: string, unit: string) => Number(q.slice(0, -unit.length)) || 0;
+  return {
+    cpu: `${cs.reduce((a, c) => a + n(c.usage.cpu, 'n'), 0)}n`,
+    memory: `${cs.reduce((a, c) => a + n(c.usage.memory, 'Ki'), 0)}Ki`,
+  };
+}
+
+/** `kubectl get nodes.metrics.k8s.io` / `podmetrics`: the columns metrics-server prints (name, CPU, memory, window). */
+export function metricsTable(items: KObj[]): KObj {
+  const column = (name: string, format = '') => ({ name, type: 'string', format, description: '', priority: 0 });
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: {},
+    columnDefinitions: [column('Name', 'name'), column('CPU'), column('Memory'), column('Window')],
+    rows: items.map((o) => {
+      const u = usageOf(o);
+      const m = metaOf(o);
+      return {
+        cells: [m.name, u.cpu, u.memory, o['window']],
+        object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o['metadata'] },
+      };
+    }),
+  };
 }

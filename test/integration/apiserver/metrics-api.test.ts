@@ -126,3 +126,13 @@ test('kubectl top pod: what the node runs, by namespace and label; never a delet
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /NotFound|not found/);
 });
+
+test('kubectl get nodes.metrics.k8s.io and podmetrics print a table: name, CPU, memory, window', { skip }, async () => {
+  const nodes = await kubectlOk(s, ['get', 'nodes.metrics.k8s.io', '--no-headers']);
+  assert.deepEqual(rows(nodes), [['edge-a', '1500000000n', '524288Ki', '15s']]);
+  const pods = await kubectlOk(s, ['get', 'pods.metrics.k8s.io', '-l', 'app=web']);
+  assert.deepEqual(rows(pods), [
+    ['NAME', 'CPU', 'MEMORY', 'WINDOW'],
+    ['web', '250000000n', '65536Ki', '15s'],
+  ]);
+});
