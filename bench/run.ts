@@ -11,12 +11,13 @@ import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle,
 import { deploymentBench } from './scenarios/deployment.ts';
 import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
+import { edgeStatsBench } from './scenarios/edge-stats.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment', 'edge-stats'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -185,6 +186,17 @@ if (only.has('deployment')) {
   } finally {
     await session?.stop().catch(() => undefined);
   }
+}
+
+if (only.has('edge-stats')) {
+  const o = { containers: full ? 100 : 20, rounds: full ? 10 : 5, rootDirectory: workDir };
+  say(
+    await runBench('edge-stats', `Edge usage sampling on Docker: one round with 0 and ${o.containers} containers`, profile, m, async (out) => {
+      await ensureDocker();
+      await ensureTestImages();
+      await edgeStatsBench(o, out);
+    }),
+  );
 }
 
 if (only.has('edgecore-footprint') || only.has('pod-start')) {

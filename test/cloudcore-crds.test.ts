@@ -38,7 +38,8 @@ async function startCloudcore(name: string, kubeConfig: string | undefined): Pro
   const cfg = path.join(dir, `${name}.yaml`);
   writeFileSync(
     cfg,
-    `${kubeConfig === undefined ? '' : `kubeAPIConfig:\n  kubeConfig: ${kubeConfig}\n`}modules:
+    `${kubeConfig === undefined ? '' : `kubeAPIConfig:\n  kubeConfig: ${kubeConfig}\n`}commonConfig: {monitorServer: {bindAddress: 127.0.0.1:0}}
+modules:
   cloudHub:
     advertiseAddress: [127.0.0.1]
     tlsCAFile: ${d}/ca.crt

@@ -42,6 +42,7 @@ kind: EdgeCore
 database:
   dataSource: ${dir}/edge/edgecore.db
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged:
     enable: false
     hostnameOverride: ${NODE}

@@ -68,6 +68,7 @@ test('devices end to end as processes: virtual and Modbus thermometers report, d
     `database:
   dataSource: ${dir}/edge/edgecore.db
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged:
     enable: false
     hostnameOverride: ${node}

@@ -31,6 +31,7 @@ function edgeConfig(name: string, tok: string): string {
     file,
     `database: {dataSource: ${dir}/${name}/edgecore.db}
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged:
     hostnameOverride: ${name}
     rootDirectory: ${dir}/${name}/pods

@@ -22,6 +22,7 @@ async function config(name: string, dmiSockPath: string): Promise<string> {
     `database:
   dataSource: ${d}/edgecore.db
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged: {enable: false, hostnameOverride: dmi-edge}
   edgeHub: {enable: false}
   deviceTwin: {enable: true, dmiSockPath: ${dmiSockPath}}

@@ -19,6 +19,7 @@ function writeConfig(dir: string, node: string, port: number): string {
       'database:',
       `  dataSource: ${path.join(dir, node, 'edgecore.db')}`,
       'modules:',
+      '  metrics: {bindAddress: 127.0.0.1:0}',
       '  edged:',
       '    enable: false',
       `    hostnameOverride: ${node}`,

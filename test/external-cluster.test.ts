@@ -31,6 +31,7 @@ test('cloudcore with a kubeconfig uses that cluster and starts no API server of 
     cfg,
     `kubeAPIConfig:
   kubeConfig: ${cluster.kubeConfigPath}
+commonConfig: {monitorServer: {bindAddress: 127.0.0.1:0}}
 modules:
   cloudHub:
     advertiseAddress: [127.0.0.1]

@@ -20,6 +20,7 @@ kind: EdgeCore
 database:
   dataSource: ${dir}/${name}/edgecore.db
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged:
     hostnameOverride: doctor-${name}
     rootDirectory: ${dir}/${name}/pods

@@ -76,6 +76,18 @@ test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Dock
   const inDocker = await docker.listContainers({ all: false, labels: ['io.kubernetes.pod.name=hello', 'io.kubeedge-ts.node=edge-node-2'] });
   assert.ok(inDocker.length > 0, 'the pod runs as a Docker container labelled with its node');
 
+  // Each daemon's Prometheus metrics, where keadm up printed them (issue 12): two edges on one host, one port each.
+  const urls = [...up.stdout.matchAll(/(\S+) metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/g)].map((m): [string, string] => [m[1] ?? '', m[2] ?? '']);
+  assert.deepEqual(
+    urls.map(([n]) => n),
+    ['cloudcore', 'edge-node-1', 'edge-node-2'],
+    up.stdout,
+  );
+  for (const [n, url] of urls) {
+    const text = await (await fetch(url)).text();
+    assert.match(text, n === 'cloudcore' ? /^kubeedge_cloudhub_connected_nodes 2$/m : /^kubeedge_edgehub_connected 1$/m, `${n} ${url}`);
+  }
+
   const reset = await runBin('keadm', ['reset', '--force', '--instance', instance]);
   assert.equal(reset.code, 0, reset.stderr);
   assert.deepEqual(await docker.listContainers({ all: true, labels: [`io.kubeedge-ts.instance=${instance}`] }), []);

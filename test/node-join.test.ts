@@ -29,6 +29,7 @@ function writeCloudConfig(): void {
     cloudConfig,
     `apiVersion: cloudcore.config.kubeedge.io/v1alpha1
 kind: CloudCore
+commonConfig: {monitorServer: {bindAddress: 127.0.0.1:0}}
 modules:
   cloudHub:
     advertiseAddress:
@@ -53,6 +54,7 @@ kind: EdgeCore
 database:
   dataSource: ${dir}/edge/edgecore.db
 modules:
+  metrics: {bindAddress: 127.0.0.1:0}
   edged:
     hostnameOverride: ${nodeName}
     rootDirectory: ${dir}/edge/pods

@@ -15,14 +15,26 @@ import { installValidation } from './validation/hooks.ts';
 import { installPdbStatus } from './workloads/pdb.ts';
 import { parseBody, readBody, sendError, sendJson } from './handlers/http.ts';
 import { handleResource } from './handlers/resource.ts';
+import { isMetricsResource } from './metrics/resources.ts';
+import { metricsMethodNotAllowed, serveMetrics } from './metrics/serve.ts';
+import type { MetricsProvider } from './metrics/types.ts';
 import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './openapi.ts';
+import { observeApiRequest } from './request-metrics.ts';
 import { route } from './router.ts';
 import { startSecurity } from './security.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
 
-export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
+export type ApiServerOptions = {
+  address: string;
+  port: number;
+  dataDir: string;
+  adminKubeConfig: string;
+  log?: Logger;
+  /** The edges' last usage samples, served as metrics.k8s.io/v1beta1 (`kubectl top`); none: empty lists. */
+  metrics?: MetricsProvider;
+};
 export type RunningApiServer = {
   url: string;
   caPem: string;
@@ -64,6 +76,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
+    observeApiRequest(req, res);
     handle(req, res).catch((err: unknown) => {
       if (err instanceof ApiError) {
         if (err.httpCode >= 400 && err.httpCode < 500) stats.rejected++;
@@ -142,6 +155,19 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
         return sendJson(res, 200, list);
       }
       case 'resource':
+        if (isMetricsResource(r.def)) {
+          if (method !== 'GET') throw metricsMethodNotAllowed(method);
+          return serveMetrics({
+            res,
+            engine,
+            def: r.def,
+            ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
+            ...(r.name === undefined ? {} : { name: r.name }),
+            query: url.searchParams,
+            provider: o.metrics,
+            ...(req.headers.accept !== undefined ? { accept: req.headers.accept } : {}),
+          });
+        }
         return handleResource({
           req,
           res,

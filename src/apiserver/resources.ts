@@ -1,5 +1,6 @@
 import type { ListTypes } from './apply/fieldset.ts';
 import type { CrdVersionInfo } from './crd/crd.ts';
+import { METRICS_RESOURCES } from './metrics/resources.ts';
 import { RBAC_RESOURCES } from './resources-rbac.ts';
 import { BINDING_RESOURCE, WORKLOAD_RESOURCES } from './resources-workloads.ts';
 
@@ -171,6 +172,7 @@ export const RESOURCES: readonly ResourceDef[] = [
   BINDING_RESOURCE,
   ...RBAC_RESOURCES,
   ...WORKLOAD_RESOURCES,
+  ...METRICS_RESOURCES,
 ];
 
 export function verbsOf(r: ResourceDef): string[] {

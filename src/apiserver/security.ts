@@ -7,6 +7,7 @@ import type { Engine } from './engine.ts';
 import { authorize, forbiddenMessage, nonResourceAttributes, type Attributes, type UserInfo } from './rbac/authorizer.ts';
 import { bootstrapRbac } from './rbac/bootstrap.ts';
 import { CLOUDCORE_NAMESPACE, CLOUDCORE_SERVICE_ACCOUNT, bootstrapCloudcoreIdentity } from './rbac/components.ts';
+import { isMetricsResource } from './metrics/resources.ts';
 import type { Route } from './router.ts';
 import { ApiError } from './status.ts';
 
@@ -79,7 +80,7 @@ export function attributesOf(method: string, path: string, r: Route, query: URLS
 function special(path: string, method: string, r: Route): Special | undefined {
   const m = method === 'POST' ? TOKEN_PATH.exec(path) : null;
   if (m !== null) return { type: 'token', namespace: decodeURIComponent(m[1] ?? ''), name: decodeURIComponent(m[2] ?? '') };
-  if (r.type === 'resource' && r.def.virtual === true) return { type: 'review', route: r };
+  if (r.type === 'resource' && r.def.virtual === true && !isMetricsResource(r.def)) return { type: 'review', route: r };
   return undefined;
 }
 

@@ -6,6 +6,10 @@ import { apiServerEnabled, embeddedControlPlaneEnabled, selectedControllers, typ
 import { loadKubeConfig } from '../kube/client.ts';
 import { installKubeEdgeCrds } from '../kube/crds.ts';
 import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
+import { cloudRegistry } from '../metrics/cloud.ts';
+import { startMetricsServerOrWarn } from '../metrics/server.ts';
+import { EdgeMetrics } from './edgemetrics/edgemetrics.ts';
+import { NodeUsageStore } from './edgemetrics/store.ts';
 import { certDerToPem, keyDerToPem } from '../pki/x509.ts';
 import { startCertServer, type CertServer } from './cloudhub/certs/cert-server.ts';
 import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.ts';
@@ -37,6 +41,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
   try {
     const embedded = apiServerEnabled(cfg);
     let kubeConfigPath = cfg.kubeAPIConfig.kubeConfig;
+    const usage = new NodeUsageStore();
     if (embedded) {
       const a = cfg.modules.apiServer;
       const api: RunningApiServer = await startApiServer({
@@ -45,6 +50,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         dataDir: a.dataDir,
         adminKubeConfig: a.adminKubeConfig,
         log: logger('apiserver'),
+        metrics: () => usage.samples(),
       });
       stack.push(() => api.close());
       kubeConfigPath = api.cloudcoreKubeConfigPath; // least privilege: ServiceAccount kubeedge/cloudcore, ClusterRole cloudcore
@@ -129,8 +135,15 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     );
     if (notBuilt.length > 0) log.warn({ notBuilt }, `embedded control plane: not built yet, so not running: ${notBuilt.join(', ')}`);
     for (const m of modules) runtime.add(m);
+    if (embedded) runtime.add(new EdgeMetrics(usage));
     await runtime.start();
     stack.push(() => runtime.stop());
+    const monitor = await startMetricsServerOrWarn({
+      bindAddress: cfg.commonConfig.monitorServer.bindAddress,
+      registry: cloudRegistry,
+      log: logger('monitor'),
+    });
+    if (monitor !== undefined) stack.push(() => monitor.close());
     log.info({ websocket: `${hub.websocket.address}:${hub.websocket.port}`, https: `${hub.https.address}:${hub.https.port}` }, 'cloudcore started');
     return { stop };
   } catch (err) {

@@ -6,7 +6,7 @@
  * effects.ts (docs/config.md).
  */
 import { z } from 'zod';
-import { bool, intFields, ipList, oneOf, port, posInt, str, strList, hostPort } from './fields.ts';
+import { bindAddress, bool, intFields, ipList, oneOf, port, posInt, str, strList } from './fields.ts';
 import type { HostFacts } from './host.ts';
 
 /**
@@ -141,7 +141,7 @@ export function cloudCoreSchema(host: HostFacts) {
       .strictObject({
         tunnelPort: port(10350),
         monitorServer: z
-          .strictObject({ bindAddress: hostPort('127.0.0.1:9091'), enableProfiling: z.boolean({ error: 'expected true or false' }).optional() })
+          .strictObject({ bindAddress: bindAddress('127.0.0.1:9091'), enableProfiling: z.boolean({ error: 'expected true or false' }).optional() })
           .prefault({}),
       })
       .prefault({}),

@@ -11,6 +11,7 @@ import {
   bool,
   cidr,
   duration,
+  bindAddress,
   hostPort,
   int,
   intRange,
@@ -27,6 +28,9 @@ import {
 } from './fields.ts';
 import { EDGED_KEYS_WITHOUT_DEFAULT, KUBELET_KEYS_WITHOUT_DEFAULT } from './effects.ts';
 import type { HostFacts } from './host.ts';
+
+/** Where edgecore serves /metrics by default: loopback, beside the kubelet-style ports (10350 is edged's). */
+export const EDGE_METRICS_ADDRESS = '127.0.0.1:10352';
 
 export const EDGECORE_API_VERSION = 'edgecore.config.kubeedge.io/v1alpha2';
 export const EDGECORE_V1ALPHA1_API_VERSION = 'edgecore.config.kubeedge.io/v1alpha1';
@@ -325,6 +329,8 @@ export function edgeCoreSchema(host: HostFacts) {
             listenPort: port(40001),
           })
           .prefault({}),
+        // kubeedge-ts extension: edgecore's Prometheus endpoint (cloudcore's is commonConfig.monitorServer)
+        metrics: z.strictObject({ enable: bool(true), bindAddress: bindAddress(EDGE_METRICS_ADDRESS) }).prefault({}),
       })
       .prefault({}),
   });

@@ -124,6 +124,7 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.eventBus.eventBusTLS': 'eventbus: client certificate and CA for the external broker',
     'modules.deviceTwin.enable': 'edgecore.ts: DeviceTwin runs or not',
     'modules.deviceTwin.dmiSockPath': 'dmi: the DMI server socket (KubeEdge v1.16+ key)',
+    'modules.metrics': 'kubeedge-ts extension: edgecore.ts serves /metrics and /healthz on bindAddress (src/metrics)',
   },
   cloudcore: {
     apiVersion: 'load.ts',
@@ -157,6 +158,7 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.apiServer': 'kubeedge-ts extension: the embedded API server',
     'modules.controllerManager': 'kubeedge-ts extension: the embedded controllers (src/cloud/controllers)',
     'modules.scheduler': 'kubeedge-ts extension: the embedded scheduler (src/cloud/controllers)',
+    'commonConfig.monitorServer.bindAddress': 'cloudcore.ts: /metrics (Prometheus text) and /healthz on this address (src/metrics)',
   },
 };
 
@@ -278,7 +280,7 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
   cloudcore: {
     featureGates: 'kubeedge-ts has no feature gates',
     'commonConfig.tunnelPort': 'no cloudStream tunnel (module not built)',
-    'commonConfig.monitorServer': 'no metrics or profiling server',
+    'commonConfig.monitorServer.enableProfiling': 'Node.js has no pprof handlers: profile with node --cpu-prof or --inspect',
     'kubeAPIConfig.contentType': 'the API client speaks JSON',
     'kubeAPIConfig.qps': 'API requests are not rate limited on the client side',
     'kubeAPIConfig.burst': 'API requests are not rate limited on the client side',
@@ -303,7 +305,7 @@ export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
     'modules.edgeController.nodeMonitorGracePeriod',
     'modules.deviceController.statusUpdateIntervalMs',
   ],
-  edgecore: ['modules.edgeMesh'],
+  edgecore: ['modules.edgeMesh', 'modules.metrics'],
 };
 
 const covers = (prefix: string, key: string): boolean => key === prefix || key.startsWith(`${prefix}.`);

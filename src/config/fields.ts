@@ -63,6 +63,22 @@ export function hostPort(d: string) {
     .default(d);
 }
 
+/** A listen address `host:port`; port 0 takes a free port, as Go's net.Listen does (monitorServer, metrics). */
+export function bindAddress(d: string) {
+  const error = 'must be host:port with a port 0-65535';
+  return z
+    .string({ error })
+    .refine(
+      (s) => {
+        const i = s.lastIndexOf(':');
+        const p = s.slice(i + 1);
+        return i >= 0 && /^\d+$/.test(p) && Number(p) <= 65535;
+      },
+      { error },
+    )
+    .default(d);
+}
+
 export function ipList(d: string[]) {
   const error = 'must be a list of IP addresses';
   return z

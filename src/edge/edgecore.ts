@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Bus } from '../core/bus.ts';
 import { logger } from '../core/log.ts';
 import { ModuleRuntime } from '../core/module.ts';
+import { edgeRegistry } from '../metrics/edge.ts';
+import { startMetricsServerOrWarn } from '../metrics/server.ts';
 import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
 import { assertEdgeEnvironment } from './checks/index.ts';
 import { Edged } from './edged/edged.ts';
@@ -146,6 +148,13 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
   );
 
   await runtime.start();
+  const m = cfg.modules.metrics;
+  const monitor = m.enable ? await startMetricsServerOrWarn({ bindAddress: m.bindAddress, registry: edgeRegistry, log: logger('monitor') }) : undefined;
   log.info({ node: nodeName, cloud: hub.websocket.server }, 'edgecore started');
-  return { stop: () => runtime.stop() };
+  return {
+    stop: async () => {
+      await monitor?.close();
+      await runtime.stop();
+    },
+  };
 }

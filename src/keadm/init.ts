@@ -45,7 +45,18 @@ export type InitOptions = {
   log: Out;
 };
 
-export type InitResult = { container: string; kubeConfig: string; advertiseAddress: string; websocketPort: number; httpsPort: number };
+export type InitResult = {
+  container: string;
+  kubeConfig: string;
+  advertiseAddress: string;
+  websocketPort: number;
+  httpsPort: number;
+  /** cloudcore's /metrics as this host reaches it (undefined when Docker did not say which port it published). */
+  metricsUrl?: string;
+};
+
+/** KubeEdge's `commonConfig.monitorServer` port. */
+const MONITOR_PORT = 9091;
 
 /** In --config-dir: what init installed in the cluster, so reset removes exactly that. */
 export const INSTALL_RECORD = 'cluster-install.json';
@@ -54,10 +65,18 @@ export type InstallRecord = { kubeConfig: string; objects: Array<{ ref: string; 
 /** Inside the container: where the mounted cluster kubeconfig lives. */
 const CLUSTER_KUBECONFIG = '/etc/kubeedge/cluster.kubeconfig';
 
-export function cloudCoreYaml(o: { advertiseAddress: string; websocketPort: number; httpsPort: number; apiserverPort: number; realCluster: boolean }): string {
+export function cloudCoreYaml(o: {
+  advertiseAddress: string;
+  websocketPort: number;
+  httpsPort: number;
+  apiserverPort: number;
+  realCluster: boolean;
+  monitorBindAddress?: string;
+}): string {
   const cfg = {
     apiVersion: CLOUDCORE_API_VERSION,
     kind: CLOUDCORE_KIND,
+    ...(o.monitorBindAddress !== undefined ? { commonConfig: { monitorServer: { bindAddress: o.monitorBindAddress } } } : {}),
     ...(o.realCluster ? { kubeAPIConfig: { kubeConfig: CLUSTER_KUBECONFIG } } : {}),
     modules: {
       cloudHub: {
@@ -193,7 +212,15 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   const configFile = path.join(configDir, 'config', 'cloudcore.yaml');
   writeFileSync(
     configFile,
-    cloudCoreYaml({ advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, apiserverPort: o.apiserverPort, realCluster }),
+    cloudCoreYaml({
+      advertiseAddress,
+      websocketPort: o.websocketPort,
+      httpsPort: o.httpsPort,
+      apiserverPort: o.apiserverPort,
+      realCluster,
+      // In a bridged container loopback is the container's own: listen on all of its addresses, publish on the host's loopback.
+      monitorBindAddress: server?.loopback === true ? `127.0.0.1:${MONITOR_PORT}` : `0.0.0.0:${MONITOR_PORT}`,
+    }),
   );
   log(
     `wrote ${configFile} (advertiseAddress ${advertiseAddress}, websocket ${o.websocketPort}, https ${o.httpsPort}${realCluster ? ', real cluster' : `, embedded API server ${o.apiserverPort}`})`,
@@ -208,6 +235,8 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   for (const p of ports) portBindings[`${p}/tcp`] = [{ HostPort: String(p) }];
   // The API server is for kubectl on this host; edge nodes never need it.
   if (!realCluster && !hostNetwork) portBindings[`${o.apiserverPort}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: String(o.apiserverPort) }];
+  // Metrics for this host only, on a port Docker picks (9091 may be taken by another cloudcore): printed below.
+  if (!hostNetwork) portBindings[`${MONITOR_PORT}/tcp`] = [{ HostIp: '127.0.0.1', HostPort: '' }];
   const binds = [`${configDir}:/etc/kubeedge`, `${volume}:/var/lib/kubeedge`];
   if (realCluster) {
     // The files a kubeconfig names are not in the container: mount a copy with their contents inlined.
@@ -279,5 +308,15 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   }
   log(`cloudcore is up: edge nodes join at ${advertiseAddress}:${o.websocketPort} (certificates on ${o.httpsPort})`);
   log(`kubectl --kubeconfig ${kubeConfig} get nodes`);
-  return { container: name, kubeConfig, advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort };
+  const published = hostNetwork ? String(MONITOR_PORT) : (await c.inspectContainer(Id)).NetworkSettings.Ports?.[`${MONITOR_PORT}/tcp`]?.[0]?.HostPort;
+  const metricsUrl = published !== undefined && published !== '' ? `http://127.0.0.1:${published}/metrics` : undefined;
+  if (metricsUrl !== undefined) log(`cloudcore metrics: ${metricsUrl}`);
+  return {
+    container: name,
+    kubeConfig,
+    advertiseAddress,
+    websocketPort: o.websocketPort,
+    httpsPort: o.httpsPort,
+    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+  };
 }

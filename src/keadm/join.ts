@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { defaultEdgeCoreConfig, EDGECORE_API_VERSION, EDGECORE_KIND, isNodeName } from '../config/index.ts';
+import { EDGE_METRICS_ADDRESS } from '../config/edgecore.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, paths } from '../kube/rest.ts';
 import { socketPathOf, type DockerClient } from '../containers/index.ts';
@@ -53,6 +54,8 @@ export type JoinOptions = {
   dirs: EdgeDirs;
   /** Devices on this node (keadm up --with-mapper): DeviceTwin, DMI and the embedded MQTT broker on. */
   devices?: EdgeDevices;
+  /** edgecore's /metrics port on loopback (several edges on one host need one each); default edgecore's. */
+  metricsPort?: number;
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -68,6 +71,7 @@ export function edgeCoreYaml(o: {
   runtimeEndpoint: string;
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
+  metricsPort?: number | undefined;
 }): string {
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
@@ -96,6 +100,7 @@ export function edgeCoreYaml(o: {
             eventBus: { enable: true, mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${o.devices.mqttPort}` },
           }
         : {}),
+      ...(o.metricsPort !== undefined ? { metrics: { bindAddress: `127.0.0.1:${o.metricsPort}` } } : {}),
     },
   };
   return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;
@@ -120,7 +125,7 @@ export async function waitNodeReady(kubeConfig: string, nodeName: string, timeou
   }
 }
 
-export async function keadmJoin(o: JoinOptions): Promise<{ container: string; configFile: string }> {
+export async function keadmJoin(o: JoinOptions): Promise<{ container: string; configFile: string; metricsUrl?: string }> {
   const c = o.docker;
   const log = o.log;
   if (!isNodeName(o.nodeName))
@@ -186,7 +191,8 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
     });
     log(`node ${o.nodeName} is Ready`);
   }
-  return { container: name, configFile };
+  const metricsUrl = `http://127.0.0.1:${o.metricsPort ?? EDGE_METRICS_ADDRESS.split(':')[1]}/metrics`;
+  return { container: name, configFile, metricsUrl };
 }
 
 export const defaultNodeName = (): string => os.hostname().toLowerCase();

@@ -2,6 +2,7 @@
  * `keadm up`: one machine, one command. Images (and the local base) when missing, cloudcore, a token, N edge
  * nodes each with its own state directory, then waits until every node is Ready.
  */
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { getToken } from './gettoken.ts';
 import type { DockerClient } from '../containers/index.ts';
@@ -101,6 +102,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
   if (!Number.isInteger(mqttBase) || mqttBase < 1 || mqttBase + o.edgeNodes - 1 > 65535)
     throw new KeadmError(`--mqtt-port must leave room for ${o.edgeNodes} ports below 65536`, 2);
   const mqttBrokers: Record<string, string> = {};
+  const metrics: Record<string, string> = {}; // cloudcore's was printed by init
   for (let i = 1; i <= o.edgeNodes; i++) {
     const nodeName = edgeNodeName(i);
     const dirs = stateRootDirs(path.join(root, nodeName));
@@ -116,10 +118,12 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       privileged: o.privileged,
       dirs,
       ...(devices !== undefined ? { devices } : {}),
+      metricsPort: await freeLoopbackPort(),
       log,
     });
     nodes.push(nodeName);
     containers.push(j.container);
+    if (j.metricsUrl !== undefined) metrics[nodeName] = j.metricsUrl;
     if (devices !== undefined) {
       containers.push(...(await startMappers({ docker: c, instance: o.instance, nodeName, protocols: mappers, dmiSockPath: devices.dmiSockPath, log })));
       mqttBrokers[nodeName] = `mqtt://127.0.0.1:${devices.mqttPort}`;
@@ -134,6 +138,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
   log(`  export KUBECONFIG=${init.kubeConfig}`);
   log('  kubectl get nodes');
   if (nodes[0] !== undefined) log(`  kubectl run hello --image=<image> --overrides='{"spec":{"nodeName":"${nodes[0]}"}}'`);
+  for (const [n, url] of Object.entries(metrics)) log(`${n} metrics: ${url}`);
   for (const [n, url] of Object.entries(mqttBrokers)) log(`${n} MQTT broker: ${url}  (mappers: ${mappers.join(', ')})`);
   if (nodes[0] !== undefined && mappers.length > 0) log(`  kubectl apply -f <device.yaml with spec.nodeName: ${nodes[0]}>; kubectl get device <name> -o yaml`);
   log(`Remove everything with: keadm reset --force${o.instance === 'default' ? '' : ` --instance ${o.instance}`}`);
@@ -151,4 +156,19 @@ async function waitToken(kubeConfig: string, timeoutMs: number): Promise<string>
       await sleep(500);
     }
   }
+}
+
+/**
+ * A loopback port free now, for an edge's /metrics: the edges of keadm up share the host's network, so each needs
+ * its own (the OS picks it; keadm up prints where each one is).
+ */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { KubeEdgeError } from '../core/errors.ts';
+import { cloudMetrics } from '../metrics/cloud.ts';
 import type { k8s } from './client.ts';
 
 /**
@@ -113,6 +114,7 @@ export class KubeRest {
       opts.headers = { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
     }
     const mod = this.#base.protocol === 'https:' ? https : http;
+    const timer = cloudMetrics.kubeClientRequests.startTimer({ verb: method });
     return new Promise<T>((resolve, reject) => {
       const req = mod.request(opts, (res) => {
         const chunks: Buffer[] = [];
@@ -127,6 +129,7 @@ export class KubeRest {
             parsed = { kind: 'Status', status: 'Failure', message: text.slice(0, 500), code: res.statusCode };
           }
           const code = res.statusCode ?? 0;
+          timer({ code: String(code) });
           if (code >= 200 && code < 300) resolve(parsed as T);
           else reject(new KubeApiError(method, path, code, asStatus(parsed, code)));
         });

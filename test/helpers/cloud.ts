@@ -4,7 +4,8 @@ import { PAUSE_IMAGE } from './docker.ts';
 import { runBin, startDaemon, type Daemon } from './daemon.ts';
 import { waitFor } from './tools.ts';
 
-export type CloudPorts = { ws: number; https: number; api: number };
+/** `metrics`: cloudcore's monitorServer port (default 0: a free one). */
+export type CloudPorts = { ws: number; https: number; api: number; metrics?: number };
 
 export type TestCloud = { daemon: Daemon; kubeconfig: string; token: string; configFile: string };
 
@@ -19,7 +20,9 @@ export async function startTestCloud(dir: string, ports: CloudPorts, extraModule
   const configFile = path.join(dir, 'cloudcore.yaml');
   writeFileSync(
     configFile,
-    `modules:
+    `commonConfig:
+  monitorServer: {bindAddress: 127.0.0.1:${ports.metrics ?? 0}}
+modules:
   cloudHub:
     advertiseAddress: [127.0.0.1]
     tlsCAFile: ${dir}/cloud/rootCA.crt
@@ -46,6 +49,8 @@ export type TestEdgeConfig = {
   ports: CloudPorts;
   /** `modules.edged.tailoredKubeletConfig` keys: the runtime endpoint at least. */
   kubelet: Record<string, string>;
+  /** edgecore's `modules.metrics` port (default 0: a free one). */
+  metricsPort?: number;
 };
 
 /**
@@ -68,6 +73,7 @@ modules:
     podSandboxImage: ${PAUSE_IMAGE}
     tailoredKubeletConfig:
 ${kubelet}  deviceTwin: {dmiSockPath: ${dir}/edge/dmi.sock}
+  metrics: {bindAddress: 127.0.0.1:${o.metricsPort ?? 0}}
   edgeHub:
     token: "${o.token}"
     httpServer: https://127.0.0.1:${ports.https}

@@ -3,6 +3,8 @@ import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { cloudMetrics } from '../../metrics/cloud.ts';
+import { messageLabels } from '../../metrics/labels.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { EdgeIdentityPolicy, type EdgeIdentityOptions, type EdgeIdentityStats } from '../../pki/edge-identity.ts';
 import { CloudHubError } from './errors.ts';
@@ -169,6 +171,7 @@ export class CloudHub implements Module {
     try {
       await s.conn.send(msg);
       this.#counts.messagesOut++;
+      cloudMetrics.messagesOut.inc(messageLabels(msg));
       return true;
     } catch (err) {
       this.#log?.warn({ nodeId, err, resource: msg.route.resource }, 'send to node failed');
@@ -225,6 +228,7 @@ export class CloudHub implements Module {
       return;
     }
     this.#counts.messagesIn++;
+    cloudMetrics.messagesIn.inc(messageLabels(msg));
     const op = msg.route.operation;
     if (op === Operation.keepalive) {
       this.#counts.keepalives++;

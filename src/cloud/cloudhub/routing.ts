@@ -1,4 +1,5 @@
-import type { Message } from '../../core/message.ts';
+import { parseResource, type Message } from '../../core/message.ts';
+import { NODE_METRICS_TYPE } from '../edgemetrics/edgemetrics.ts';
 import { CloudModules, UpstreamSources } from '../common/modules.ts';
 
 /** Cloud-internal resources are `node/<nodeId>/<ns>/<type>/<name>`; the edge sees only `<ns>/<type>/<name>`. */
@@ -21,6 +22,7 @@ export function stripNodePrefix(msg: Message): Downstream | undefined {
 
 /** Which cloud module gets an upstream message, after KubeEdge's DispatchUpstream (by route source). */
 export function upstreamTarget(msg: Message): string {
+  if (parseResource(msg.route.resource ?? '').type === NODE_METRICS_TYPE) return CloudModules.edgeMetrics;
   switch (msg.route.source) {
     case UpstreamSources.twin:
       return CloudModules.deviceController;

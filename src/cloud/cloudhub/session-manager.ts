@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/log.ts';
+import { cloudMetrics } from '../../metrics/cloud.ts';
 import type { AdmitVerdict, NodeConnection } from './ws-server.ts';
 
 export type Session = {
@@ -46,6 +47,7 @@ export class SessionManager {
       old.conn.close('replaced by a newer connection');
     }
     this.#sessions.set(conn.nodeId, { nodeId: conn.nodeId, conn, since: Date.now(), timer: this.#arm(conn) });
+    cloudMetrics.connectedNodes.set(this.#sessions.size);
     return old?.conn;
   }
 
@@ -55,6 +57,7 @@ export class SessionManager {
     if (s === undefined || s.conn !== conn) return false;
     clearTimeout(s.timer);
     this.#sessions.delete(conn.nodeId);
+    cloudMetrics.connectedNodes.set(this.#sessions.size);
     return true;
   }
 
@@ -83,6 +86,7 @@ export class SessionManager {
       s.conn.close(reason);
     }
     this.#sessions.clear();
+    cloudMetrics.connectedNodes.set(0);
   }
 
   #arm(conn: NodeConnection): NodeJS.Timeout {

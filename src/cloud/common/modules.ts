@@ -9,6 +9,8 @@ export const CloudModules = {
   syncController: 'synccontroller',
   deviceController: 'devicecontroller',
   dynamicController: 'dynamiccontroller',
+  /** kubeedge-ts's own: the edges' usage samples for metrics.k8s.io (edgemetrics/). */
+  edgeMetrics: 'edgemetrics',
 } as const;
 
 /** Module groups; in KubeEdge each cloud module is alone in a group of its own name. */

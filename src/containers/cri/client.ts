@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { grpcTarget } from '../endpoints.ts';
 import { CriError, RuntimeUnavailableError } from '../errors.ts';
+import { timeEngineCall } from '../../metrics/edge.ts';
 import { CRI_API_PROTO } from './api-proto.ts';
 import type { VersionResponse } from './api-types.ts';
 
@@ -81,6 +82,10 @@ export class CriClient {
   }
 
   #invoke<T>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<T> {
+    return timeEngineCall('cri', method, () => this.#call<T>(client, method, req, timeoutMs));
+  }
+
+  #call<T>(client: grpc.Client, method: string, req: object, timeoutMs: number): Promise<T> {
     const fn = (client as unknown as Record<string, Unary | undefined>)[method];
     if (typeof fn !== 'function') return Promise.reject(new CriError(method, grpc.status.UNIMPLEMENTED, `CRI method ${method} is not in the schema`));
     const opts: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};

@@ -64,6 +64,8 @@ export type ContainerInspect = {
   NetworkSettings: {
     IPAddress: string;
     Networks?: Record<string, { IPAddress: string; Gateway?: string }>;
+    /** Published ports: `8080/tcp` -> the host addresses and ports it is bound to. */
+    Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
   };
 };
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { DOCKER_ENDPOINT, socketPathOf } from '../endpoints.ts';
+import { edgeMetrics } from '../../metrics/edge.ts';
 import { DockerError, RuntimeUnavailableError, isNotFound } from '../errors.ts';
 import type { ContainerConfig, ContainerInspect, ContainerSummary, ExecInspect, ImageInspect } from './api-types.ts';
 
@@ -138,6 +139,19 @@ async function readAll(res: http.IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A Docker call's metrics label: method and path with ids and names left out (`POST containers/start`). */
+export function dockerOperation(method: string, path: string): string {
+  const segs =
+    path
+      .split('?')[0]
+      ?.split('/')
+      .filter((x) => x !== '') ?? [];
+  const head = segs[0] ?? '';
+  if (segs.length <= 1) return `${method} ${head}`;
+  if (segs.length === 2) return `${method} ${head}/${['json', 'create', 'prune', 'load', 'search'].includes(segs[1] ?? '') ? segs[1] : '{id}'}`;
+  return `${method} ${head}/${segs[segs.length - 1]}`;
+}
+
 export class DockerClient {
   readonly endpoint: string;
   readonly socketPath: string;
@@ -160,8 +174,16 @@ export class DockerClient {
     else if (opts.raw !== undefined) headers['transfer-encoding'] = 'chunked';
     Object.assign(headers, opts.headers);
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const end = edgeMetrics.engineRequests.startTimer({ runtime: 'docker', operation: dockerOperation(method, path) });
+    let timed = false;
+    const timer = (outcome: 'ok' | 'error'): void => {
+      if (!timed) end({ outcome });
+      timed = true;
+    };
     return new Promise((resolve, reject) => {
       const req = http.request({ socketPath: this.socketPath, method, path: `${this.prefix}${path}${queryString(opts.query)}`, headers });
+      req.once('response', (res) => timer((res.statusCode ?? 0) < 400 ? 'ok' : 'error'));
+      req.once('error', () => timer('error'));
       if (timeoutMs > 0) {
         req.setTimeout(timeoutMs, () => req.destroy(new RuntimeUnavailableError(this.endpoint, `${method} ${path} timed out after ${timeoutMs} ms`)));
       }
@@ -298,6 +320,11 @@ export class DockerClient {
 
   createContainer(name: string, config: ContainerConfig): Promise<{ Id: string; Warnings: string[] | null }> {
     return this.#json('POST', '/containers/create', { query: { name }, body: config });
+  }
+
+  /** One stats reading (`stream=false`: Docker waits for a second reading so `precpu_stats` is filled). */
+  async containerStats(id: string): Promise<Record<string, unknown>> {
+    return this.#json<Record<string, unknown>>('GET', `/containers/${id}/stats`, { query: { stream: false } });
   }
 
   async startContainer(id: string): Promise<void> {

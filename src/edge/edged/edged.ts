@@ -4,7 +4,11 @@ import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { KUBE_VERSION, VERSION } from '../../version.ts';
+import { setPodPhaseProvider } from '../../metrics/edge.ts';
 import { MetaClient } from './metaclient.ts';
+import { StatsCollector } from './stats/collector.ts';
+import { podPhaseCounts, sendStatsToCloud } from './stats/report.ts';
+import type { StatsSource } from './stats/types.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
@@ -44,6 +48,7 @@ export class Edged implements Module {
   readonly #o: EdgedOptions;
   #bus: Bus | undefined;
   #log: Logger | undefined;
+  #stats: StatsCollector | undefined;
   #status: NodeStatusManager | undefined;
   #pods: PodManager | undefined;
   #reporter: PodReporter | undefined;
@@ -55,6 +60,11 @@ export class Edged implements Module {
 
   get nodeStatus(): NodeStatusManager | undefined {
     return this.#status;
+  }
+
+  /** The usage samples (contract C2) for the kubelet API's /metrics/resource and /stats/summary. */
+  get stats(): StatsSource | undefined {
+    return this.#stats;
   }
 
   async start(ctx: ModuleContext): Promise<void> {
@@ -98,6 +108,16 @@ export class Edged implements Module {
       hostInfo: () => collectHostInfo(hostOpts),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     });
+    const pods = this.#pods;
+    setPodPhaseProvider(() => podPhaseCounts(pods.podUids().map((uid) => pods.statusOf(uid)?.phase)));
+    this.#stats = new StatsCollector({
+      runtime,
+      nodeName: o.nodeName,
+      rootDirectory: hostOpts.rootDirectory,
+      log: ctx.log.child({ part: 'stats' }),
+      onSample: (s) => sendStatsToCloud(ctx.bus, s),
+    });
+    this.#stats.start();
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));
     // The pods this node ran before a restart come from the local store, cloud or not: adopt them first.
     const stored = await meta.storedPods<Pod>().catch((err: unknown) => {
@@ -111,6 +131,7 @@ export class Edged implements Module {
   async stop(): Promise<void> {
     this.#status?.stop();
     this.#reporter?.stop();
+    this.#stats?.stop();
     await this.#pods?.stop();
     this.#bus?.unregister(this.name);
   }
@@ -121,6 +142,9 @@ export class Edged implements Module {
       if (m.content === 'cloud_connected') {
         this.#status?.cloudConnected();
         void this.#reporter?.flush();
+        // The last usage sample at once: `kubectl top` need not wait a round after a reconnect.
+        const sample = this.#stats?.latest();
+        if (sample !== undefined && this.#bus !== undefined) sendStatsToCloud(this.#bus, sample);
       }
       return;
     }

@@ -4,6 +4,8 @@ import { describeError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { newErrorResponse, newMessage, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { edgeMetrics } from '../../metrics/edge.ts';
+import { messageLabels } from '../../metrics/labels.ts';
 import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import type { FrameRejectReason } from '../../core/frame.ts';
@@ -161,6 +163,7 @@ export class EdgeHub implements Module {
     }
     this.#link = link;
     this.#stats.connects++;
+    edgeMetrics.connected.set(1);
     log.info({ server: this.#o.server, node: this.#o.nodeName }, 'connected to the cloud');
     this.#broadcast(bus, 'cloud_connected');
     const beat = (): void => {
@@ -176,6 +179,7 @@ export class EdgeHub implements Module {
     clearInterval(timer);
     this.#link = undefined;
     this.#stats.disconnects++;
+    edgeMetrics.connected.set(0);
     this.#broadcast(bus, 'cloud_disconnected');
     return Date.now() - link.openedAt;
   }
@@ -188,6 +192,7 @@ export class EdgeHub implements Module {
 
   #onInbound(bus: Bus, log: Logger, msg: Message): void {
     this.#stats.messagesIn++;
+    edgeMetrics.messagesIn.inc(messageLabels(msg));
     const route = dispatchInbound(bus, msg, log);
     if (route === 'dropped') log.debug({ resource: msg.route.resource, operation: msg.route.operation }, 'cloud message not delivered');
   }
@@ -201,6 +206,7 @@ export class EdgeHub implements Module {
     link.send(msg).then(
       () => {
         this.#stats.messagesOut++;
+        edgeMetrics.messagesOut.inc(messageLabels(msg));
       },
       (err: unknown) => {
         this.#stats.lastError = describeError(err);

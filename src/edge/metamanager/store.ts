@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { edgeMetrics } from '../../metrics/edge.ts';
 import { MetaStoreError } from './errors.ts';
 
 /** One row of KubeEdge's `meta` table (plus the resourceVersion we keep beside it). */
@@ -94,7 +95,7 @@ export class MetaStore {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     let rv = resourceVersion ?? '';
     if (rv === '') rv = resourceVersionOf(typeof value === 'string' ? safeParse(text) : value);
-    return this.#write(key, () => {
+    return this.#write('put', key, () => {
       const cur = this.#get.get(key) as RawRow | undefined;
       if (cur !== undefined && rv !== '' && compareResourceVersions(rv, cur.resource_version) === -1) return 'stale';
       this.#put.run(key, type, text, rv);
@@ -122,7 +123,7 @@ export class MetaStore {
    * re-created object, and the delete was for its predecessor.
    */
   delete(key: string, resourceVersion?: string): DeleteResult {
-    return this.#write(key, () => {
+    return this.#write('delete', key, () => {
       const cur = this.#get.get(key) as RawRow | undefined;
       if (cur === undefined) return 'absent';
       const rv = resourceVersion ?? '';
@@ -139,7 +140,8 @@ export class MetaStore {
   }
 
   /** Read-compare-write in one immediate transaction so two writers cannot interleave between check and write. */
-  #write<T>(key: string, fn: () => T): T {
+  #write<T>(operation: 'put' | 'delete', key: string, fn: () => T): T {
+    const end = edgeMetrics.sqliteWrites.startTimer({ operation });
     try {
       this.#db.exec('BEGIN IMMEDIATE');
       try {
@@ -152,6 +154,8 @@ export class MetaStore {
       }
     } catch (err) {
       throw new MetaStoreError(`write of ${key} failed`, { key, dataSource: this.#path }, err);
+    } finally {
+      end();
     }
   }
 }

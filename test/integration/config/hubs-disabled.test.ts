@@ -46,6 +46,7 @@ test("cloudcore from KubeEdge v1.15.4's --minconfig (cloudHub.enable: false) run
     assert.ok(doc.hasIn(p), p.join('.'));
     doc.setIn(p, v);
   }
+  doc.setIn(['commonConfig', 'monitorServer', 'bindAddress'], '127.0.0.1:0');
   doc.setIn(['modules', 'apiServer'], { port: ports.api, dataDir: `${dir}/apiserver`, adminKubeConfig: `${dir}/admin.kubeconfig` });
   const file = path.join(dir, 'cloudcore.yaml');
   writeFileSync(file, doc.toString());

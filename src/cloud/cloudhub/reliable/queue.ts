@@ -4,6 +4,8 @@ import { edgeFingerprint } from '../../common/pod-changes.ts';
 import { needsAck } from './needs-ack.ts';
 import type { Acked, ObjectRef } from './objectsync.ts';
 import { compareRv } from './rv.ts';
+import { cloudMetrics, setQueueDepthProvider } from '../../../metrics/cloud.ts';
+import { secondsSince } from '../../../metrics/labels.ts';
 
 /** What the queue needs from CloudHub: a way to write to a node and to know whether it is there. */
 export type NodeLink = {
@@ -50,7 +52,7 @@ type Entry = { ref: ObjectRef; op: string; rv: string; fingerprint: string | und
 
 /** Objects an edge stores when it gets them in a query reply (KubeEdge's metamanager does for these). */
 const STORED_REPLY_KINDS = new Set(['ConfigMap', 'Secret']);
-type Inflight = { entry: Entry; attempts: number; timer: NodeJS.Timeout | undefined };
+type Inflight = { entry: Entry; attempts: number; timer: NodeJS.Timeout | undefined; sentAt?: bigint };
 type Slot = {
   /** What the node acked of this object; undefined = none known (never acked, or not loaded yet). */
   acked: Acked | undefined;
@@ -96,6 +98,20 @@ export class ReliableQueue {
       maxRetries: o.maxRetries ?? 4,
       requeueDelayMs: o.requeueDelayMs ?? 30_000,
     };
+    setQueueDepthProvider(() => this.depth());
+  }
+
+  /** Messages waiting or in flight, all nodes together and on the busiest node (a scrape-time gauge). */
+  depth(): { total: number; max: number } {
+    let total = 0;
+    let max = 0;
+    for (const slots of this.#nodes.values()) {
+      let n = 0;
+      for (const s of slots.values()) n += (s.pending !== undefined ? 1 : 0) + (s.inflight !== undefined ? 1 : 0);
+      total += n;
+      max = Math.max(max, n);
+    }
+    return { total, max };
   }
 
   stats(): ReliableStats {
@@ -145,6 +161,7 @@ export class ReliableQueue {
     const slot = this.#nodes.get(nodeId)?.get(rec.uid);
     if (slot === undefined) return;
     if (slot.inflight?.entry === rec.entry) {
+      if (slot.inflight.sentAt !== undefined) cloudMetrics.ackLatency.observe(secondsSince(slot.inflight.sentAt));
       clearTimeout(slot.inflight.timer);
       slot.inflight = undefined;
     }
@@ -302,6 +319,8 @@ export class ReliableQueue {
     inf.attempts++;
     if (inf.attempts === 1) this.#stats.sent++;
     else this.#stats.resent++;
+    if (inf.attempts === 1) inf.sentAt = process.hrtime.bigint();
+    else cloudMetrics.resends.inc();
     this.#byMsgId.set(inf.entry.msg.header.msg_id, { nodeId, uid, entry: inf.entry });
     void this.#link.dispatch(nodeId, inf.entry.msg);
     inf.timer = setTimeout(() => this.#onTimeout(nodeId, uid, inf), this.#o.retryIntervalMs);

@@ -4,6 +4,8 @@
  * runtime's own ids; labels are the only durable memory a runtime gives us across edgecore restarts.
  */
 
+import type { ContainerReading } from '../stats/types.ts';
+
 export type PortMapping = {
   containerPort: number;
   hostPort: number;
@@ -103,6 +105,8 @@ export type ContainerRuntime = {
   removeContainer(id: string): Promise<void>;
   /** undefined when the container does not exist. */
   inspect(id: string): Promise<ContainerInfo | undefined>;
+  /** Usage readings of running containers (engine stats); a container that is gone is left out. */
+  containerStats?(ids: string[]): Promise<ContainerReading[]>;
   /** All containers (running or not) carrying every one of the given labels. */
   list(labels: Record<string, string>): Promise<ContainerInfo[]>;
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;

@@ -8,6 +8,8 @@ import {
   type ContainerInspect,
   type PortBinding,
 } from '../../../../containers/index.ts';
+import { parseDockerStats } from '../../stats/docker-stats.ts';
+import type { ContainerReading } from '../../stats/types.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
 
 /** ContainerRuntime over the Docker Engine API: a pod is a sandbox container whose namespaces the others join. */
@@ -139,6 +141,21 @@ export class DockerRuntime implements ContainerRuntime {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  async containerStats(ids: string[]): Promise<ContainerReading[]> {
+    const readings = await Promise.all(
+      ids.map((id) =>
+        this.client.containerStats(id).then(
+          (s) => parseDockerStats(id, s),
+          (err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return readings.filter((r): r is ContainerReading => r !== undefined);
   }
 
   async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
