@@ -92,7 +92,14 @@ export class KubeletTunnelProxy {
     if (head.length > 0) stream.write(head);
     socket.pipe(stream);
     stream.pipe(socket);
-    socket.on('close', () => stream.destroy());
+    // A clean end travels as FIN through the pipes (queued bytes still go out); only an abrupt close cuts the other side.
+    let ended = false;
+    socket.on('end', () => {
+      ended = true;
+    });
+    socket.on('close', () => {
+      if (!ended) stream.destroy();
+    });
     stream.on('close', () => socket.destroy());
   }
 }
