@@ -91,6 +91,8 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     [`${KUBELET}.containerRuntimeEndpoint`]: 'edged: the engine endpoint (KubeEdge v1.16+ key; wins when non-empty)',
     [`${KUBELET}.imageServiceEndpoint`]: 'edged: image endpoint (KubeEdge v1.16+ key); must equal the runtime endpoint (warned otherwise)',
     [`${KUBELET}.podLogsDir`]: 'edged on CRI: where container logs go (kubelet 1.29+ key; /var/log/pods when unset)',
+    [`${KUBELET}.readOnlyPort`]:
+      "edged: its kubelet API (logs, exec, attach, port-forward, /pods, stats) on 127.0.0.1 at this port, advertised as the node's kubeletEndpoint; 0 = off",
     [`${KUBELET}.maxPods`]: 'edged: node capacity and allocatable pods',
     [`${KUBELET}.nodeStatusUpdateFrequency`]: 'edged: node status loop',
     [`${KUBELET}.nodeStatusReportFrequency`]: 'edged: unchanged node status is still reported this often',
@@ -175,7 +177,7 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
   },
 };
 
-const NO_KUBELET_API = 'edged serves no kubelet HTTP API (no read-only port, debug, profiling or log handlers)';
+const NO_KUBELET_API = "edged's kubelet API is plain HTTP on 127.0.0.1 at readOnlyPort (no other address, debug, profiling or system-log handlers)";
 const ENGINE_RESOURCES =
   'resources are left to the engine: container limits only, no QoS cgroups, CPU/memory/topology managers or node allocatable enforcement';
 const NO_EVICTION = 'no eviction manager (allocatable subtracts the default evictionHard reserves, as KubeEdge reports it)';
@@ -206,7 +208,6 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
       KUBELET,
       [
         'address',
-        'readOnlyPort',
         'enableDebuggingHandlers',
         'enableDebugFlagsHandler',
         'enableProfilingHandler',

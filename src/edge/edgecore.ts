@@ -144,6 +144,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
+      kubeletPort: kubelet.readOnlyPort,
     }),
   );
 

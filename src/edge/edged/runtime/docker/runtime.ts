@@ -9,14 +9,17 @@ import {
   type PortBinding,
 } from '../../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
+import { DockerStreaming } from './streams.ts';
 
 /** ContainerRuntime over the Docker Engine API: a pod is a sandbox container whose namespaces the others join. */
 export class DockerRuntime implements ContainerRuntime {
   readonly name = 'docker';
   readonly client: DockerClient;
+  readonly streaming: DockerStreaming;
 
   constructor(client: DockerClient) {
     this.client = client;
+    this.streaming = new DockerStreaming(client);
   }
 
   get endpoint(): string {
