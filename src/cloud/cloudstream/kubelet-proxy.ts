@@ -54,8 +54,8 @@ export class KubeletTunnelProxy {
     const out = httpRequest({
       method: req.method ?? 'GET',
       path,
-      headers: { ...headers, host: node },
-      agent: false,
+      headers: { ...headers, host: node, connection: 'close' },
+      // No agent: with createConnection and no agent, Node uses the stream as this request's own socket.
       createConnection: () => stream as unknown as import('node:net').Socket,
     });
     out.on('response', (up) => {
