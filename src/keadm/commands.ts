@@ -188,6 +188,7 @@ export function registerContainerCommands(program: Command): void {
     .option('--https-port <port>', 'certificate service port', int('--https-port'), 10002)
     .option('--apiserver-port <port>', 'embedded API server port (on 127.0.0.1)', int('--apiserver-port'), 6443)
     .option('--tunnel-port <port>', 'CloudStream tunnel port for kubectl logs/exec', int('--tunnel-port'), 10004)
+    .option('--kubelet-port <port>', "edge node 1's kubelet API port on 127.0.0.1 (node i: this + i - 1)", int('--kubelet-port'), 10350)
     .option('--base-image <image>', 'base image for the build (default: the local base, made if missing)')
     .option('--rebuild', 'rebuild the images even if present')
     .option('--privileged', 'run edge containers privileged instead of adding NET_ADMIN and NET_RAW')
@@ -208,6 +209,7 @@ export function registerContainerCommands(program: Command): void {
         httpsPort: o.httpsPort,
         apiserverPort: o.apiserverPort,
         tunnelPort: o.tunnelPort,
+        kubeletPort: o.kubeletPort,
         rebuild: o.rebuild === true,
         privileged: o.privileged === true,
         withMappers: parseMappers(o.withMapper),

@@ -26,6 +26,8 @@ export type UpOptions = {
   apiserverPort: number;
   /** CloudStream's tunnel port; edge node i's kubelet API is on 10350 + i - 1 (all edges share the host network). */
   tunnelPort?: number | undefined;
+  /** Edge node 1's kubelet API port (default 10350); node i: this + i - 1. */
+  kubeletPort?: number | undefined;
   baseImage?: string;
   rebuild: boolean;
   privileged: boolean;
@@ -123,7 +125,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       dirs,
       ...(devices !== undefined ? { devices } : {}),
       ...(init.tunnelPort !== undefined
-        ? { stream: { server: `${init.advertiseAddress}:${init.tunnelPort}`, kubeletPort: DEFAULT_KUBELET_PORT + i - 1 } }
+        ? { stream: { server: `${init.advertiseAddress}:${init.tunnelPort}`, kubeletPort: (o.kubeletPort ?? DEFAULT_KUBELET_PORT) + i - 1 } }
         : {}),
       log,
     });
