@@ -157,6 +157,65 @@ test('kubectl logs, logs -f, exec, port-forward and cp reach an edge pod through
   passed();
 });
 
+test('20 parallel kubectl logs -f of a container printing 1,000 lines/s leave the node Ready and a new pod starts', { skip, timeout: 120_000 }, async (t) => {
+  const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
+  const chatty = path.join(dir, 'chatty.yaml');
+  writeFileSync(
+    chatty,
+    `apiVersion: v1
+kind: Pod
+metadata: {name: thousand}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: ${BUSYBOX_IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while true; do seq 1 100; usleep 100000; done"]
+`,
+  );
+  await k(['apply', '-f', chatty]);
+  await waitFor(async () => (await k(['get', 'pod', 'thousand', '-o', 'jsonpath={.status.phase}'])) === 'Running', 60_000);
+  const counts: number[] = new Array(20).fill(0);
+  const followers = counts.map((_, i) => {
+    const p = spawn(kubectlPath() as string, ['--kubeconfig', kubeconfig, 'logs', '-f', '--tail=1', 'thousand'], { env: kubectlEnv() });
+    p.stdout.on('data', (d: Buffer) => {
+      counts[i] = (counts[i] ?? 0) + d.length;
+    });
+    return p;
+  });
+  try {
+    await waitFor(async () => counts.every((c) => c > 10_000), 30_000, 200);
+    // while all 20 follow: a pod created now runs, and the node stays Ready
+    const late = path.join(dir, 'late.yaml');
+    writeFileSync(
+      late,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: late}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: ${BUSYBOX_IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "100000"]
+`,
+    );
+    await k(['apply', '-f', late]);
+    await waitFor(async () => (await k(['get', 'pod', 'late', '-o', 'jsonpath={.status.phase}'])) === 'Running', 30_000);
+    assert.equal(await k(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']), 'True');
+    const before = [...counts];
+    await waitFor(async () => counts.every((c, i) => c > (before[i] ?? 0)), 10_000, 200);
+    t.diagnostic(`bytes per follower: ${Math.min(...counts)}-${Math.max(...counts)}`);
+  } finally {
+    for (const p of followers) p.kill();
+  }
+  passed();
+});
+
 test("another node's certificate cannot open this node's tunnel", { skip, timeout: 60_000 }, async () => {
   // The edge's own certificate (CN=system:node:edge-streams-1), presented under the name of another node.
   const read = (f: string) => readFileSync(path.join(dir, 'edge', f));
