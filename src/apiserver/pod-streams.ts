@@ -18,7 +18,7 @@ export const POD_STREAM_SUBRESOURCES: Readonly<Record<string, 'get' | 'create'>>
 const LOG_PARAMS = ['follow', 'tailLines', 'sinceSeconds', 'sinceTime', 'timestamps', 'previous', 'limitBytes'];
 const EXEC_PARAMS = ['command', 'stdin', 'stdout', 'stderr', 'tty'];
 
-function containerOf(pod: KObj, query: URLSearchParams, sub: string): string {
+function containerOf(pod: KObj, query: URLSearchParams): string {
   const spec = (pod['spec'] ?? {}) as { containers?: { name?: string }[] };
   const names = (spec.containers ?? []).map((c) => c.name ?? '').filter((n) => n !== '');
   const podName = String(pod.metadata?.name ?? '');
@@ -31,7 +31,6 @@ function containerOf(pod: KObj, query: URLSearchParams, sub: string): string {
     return asked;
   }
   if (names.length === 1) return names[0] as string;
-  if (sub === 'log') throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
   throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
 }
 
@@ -50,10 +49,10 @@ export function kubeletTarget(pod: KObj, sub: string, query: URLSearchParams): {
   if (node === '') throw new ApiError(400, 'BadRequest', `pod ${decodeURIComponent(name)} does not have a host assigned`);
   switch (sub) {
     case 'log':
-      return { node, path: `/containerLogs/${ns}/${name}/${encodeURIComponent(containerOf(pod, query, sub))}${pass(query, LOG_PARAMS)}` };
+      return { node, path: `/containerLogs/${ns}/${name}/${encodeURIComponent(containerOf(pod, query))}${pass(query, LOG_PARAMS)}` };
     case 'exec':
     case 'attach':
-      return { node, path: `/${sub}/${ns}/${name}/${encodeURIComponent(containerOf(pod, query, sub))}${pass(query, EXEC_PARAMS)}` };
+      return { node, path: `/${sub}/${ns}/${name}/${encodeURIComponent(containerOf(pod, query))}${pass(query, EXEC_PARAMS)}` };
     case 'portforward':
       return { node, path: `/portForward/${ns}/${name}${pass(query, ['ports'])}` };
     default:
