@@ -25,7 +25,8 @@ export type TunnelStats = { streamsOpened: number; streamsAccepted: number; rese
 
 export const DEFAULT_WINDOW_BYTES = 64 * 1024;
 export const DEFAULT_MAX_STREAMS = 256;
-export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/** The kubelet's streamingConnectionIdleTimeout default (4 h): a `logs -f` of a quiet container must not be cut. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 4 * 60 * 60_000;
 /** Largest DATA payload: small enough that one stream's frame never holds the connection for long. */
 export const MAX_DATA_FRAME = 16 * 1024;
 /** Bytes handed to the WebSocket and not yet written out; above it the fair writer waits. */

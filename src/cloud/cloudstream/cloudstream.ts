@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import { logger } from '../../core/log.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import type { KeyPairDer } from '../../pki/x509.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../../stream/index.ts';
 import { KubeletTunnelProxy } from './kubelet-proxy.ts';
 import { TunnelRegistry } from './registry.ts';
 import { relayMeshStream } from './relay.ts';
@@ -55,7 +56,7 @@ export class CloudStream implements Module {
       ...t,
       registry: this.registry,
       tunnel: {
-        idleTimeoutMs: this.#o.idleTimeoutMs ?? 5 * 60_000,
+        idleTimeoutMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         keepaliveMs: this.#o.keepaliveMs ?? 15_000,
         ...(this.#o.windowBytes === undefined ? {} : { windowBytes: this.#o.windowBytes }),
         ...(this.#o.maxStreams === undefined ? {} : { maxStreams: this.#o.maxStreams }),
