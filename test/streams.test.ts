@@ -71,7 +71,7 @@ async function kubectlResult(args: string[]): Promise<{ code: number; stdout: st
   }
 }
 
-test('kubectl logs, logs -f, exec, port-forward and cp reach an edge pod through the edge-dialled tunnel', { skip, timeout: 180_000 }, async (t) => {
+test('kubectl logs, logs -f, attach, exec, port-forward and cp reach an edge pod through the edge-dialled tunnel', { skip, timeout: 180_000 }, async (t) => {
   const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   await ensureTestImages();
   const tc = await startTestCloud(dir, ports, `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}}\n`);
@@ -110,6 +110,18 @@ test('kubectl logs, logs -f, exec, port-forward and cp reach an edge pod through
     await waitFor(async () => (followed.match(/^tick \d+$/gm) ?? []).length >= 3, 15_000, 100);
   } finally {
     follow.kill();
+  }
+
+  // attach: the running container's output arrives on the attached stream
+  const attach = spawn(kubectlPath() as string, ['--kubeconfig', kubeconfig, 'attach', 'chatty', '-c', 'app'], { env: kubectlEnv() });
+  let attached = '';
+  attach.stdout.on('data', (d: Buffer) => {
+    attached += d.toString();
+  });
+  try {
+    await waitFor(async () => (attached.match(/^tick \d+$/gm) ?? []).length >= 2, 15_000, 100);
+  } finally {
+    attach.kill();
   }
 
   // exec
