@@ -16,8 +16,21 @@ import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
+import { streamsBench } from './scenarios/streams.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment', 'edge-stats'] as const;
+const ALL = [
+  'apiserver',
+  'edgemark',
+  'fanout',
+  'reconnect',
+  'devices',
+  'edgecore-footprint',
+  'pod-start',
+  'scheduler',
+  'deployment',
+  'edge-stats',
+  'streams',
+] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -86,6 +99,14 @@ const say = (r: BenchResult) => {
 
 if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+if (only.has('streams')) {
+  say(
+    await runBench('streams', 'Streams: 20 log followers and control requests through one node tunnel', profile, m, (out) =>
+      streamsBench({ followers: 20, windowMs: full ? 20_000 : 5000, controlEveryMs: 20 }, out),
+    ),
+  );
 }
 
 if (only.has('scheduler')) {

@@ -40,6 +40,8 @@ export type InitOptions = {
   websocketPort: number;
   httpsPort: number;
   apiserverPort: number;
+  /** CloudStream's tunnel port (embedded mode turns CloudStream on and publishes it); default 10004. */
+  tunnelPort?: number | undefined;
   image?: string;
   timeoutMs?: number;
   log: Out;
@@ -53,6 +55,7 @@ export type InitResult = {
   httpsPort: number;
   /** cloudcore's /metrics as this host reaches it (undefined when Docker did not say which port it published). */
   metricsUrl?: string;
+  tunnelPort: number | undefined;
 };
 
 /** KubeEdge's `commonConfig.monitorServer` port. */
@@ -64,6 +67,7 @@ export type InstallRecord = { kubeConfig: string; objects: Array<{ ref: string; 
 
 /** Inside the container: where the mounted cluster kubeconfig lives. */
 const CLUSTER_KUBECONFIG = '/etc/kubeedge/cluster.kubeconfig';
+export const DEFAULT_TUNNEL_PORT = 10004;
 
 export function cloudCoreYaml(o: {
   advertiseAddress: string;
@@ -72,6 +76,7 @@ export function cloudCoreYaml(o: {
   apiserverPort: number;
   realCluster: boolean;
   monitorBindAddress?: string;
+  tunnelPort?: number | undefined;
 }): string {
   const cfg = {
     apiVersion: CLOUDCORE_API_VERSION,
@@ -93,6 +98,9 @@ export function cloudCoreYaml(o: {
             dataDir: '/var/lib/kubeedge/apiserver',
             adminKubeConfig: '/etc/kubeedge/admin.kubeconfig',
           },
+      // Embedded mode: kubectl logs/exec/port-forward reach edges through the tunnel they dial. A real cluster keeps
+      // KubeEdge's default (off): its kube-apiserver needs the stream certificates and the DNAT KubeEdge documents.
+      ...(o.realCluster ? {} : { cloudStream: { enable: true, tunnelPort: o.tunnelPort ?? DEFAULT_TUNNEL_PORT } }),
     },
   };
   return `# Written by keadm init; paths are inside the cloudcore container (/etc/kubeedge is ${'the --config-dir'}).\n${stringify(cfg)}`;
@@ -220,6 +228,7 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
       realCluster,
       // In a bridged container loopback is the container's own: listen on all of its addresses, publish on the host's loopback.
       monitorBindAddress: server?.loopback === true ? `127.0.0.1:${MONITOR_PORT}` : `0.0.0.0:${MONITOR_PORT}`,
+      ...(o.tunnelPort === undefined ? {} : { tunnelPort: o.tunnelPort }),
     }),
   );
   log(
@@ -230,7 +239,8 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   await c.createVolume(volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
   if (installed !== undefined) mergeInstallRecord(path.join(configDir, INSTALL_RECORD), installed);
   const hostNetwork = server?.loopback === true;
-  const ports = hostNetwork ? [] : [o.websocketPort, o.httpsPort];
+  const tunnelPort = realCluster ? undefined : (o.tunnelPort ?? DEFAULT_TUNNEL_PORT);
+  const ports = hostNetwork ? [] : [o.websocketPort, o.httpsPort, ...(tunnelPort === undefined ? [] : [tunnelPort])];
   const portBindings: Record<string, Array<{ HostIp?: string; HostPort: string }>> = {};
   for (const p of ports) portBindings[`${p}/tcp`] = [{ HostPort: String(p) }];
   // The API server is for kubectl on this host; edge nodes never need it.
@@ -318,5 +328,6 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
     websocketPort: o.websocketPort,
     httpsPort: o.httpsPort,
     ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+    tunnelPort,
   };
 }

@@ -56,6 +56,8 @@ export type JoinOptions = {
   devices?: EdgeDevices;
   /** edgecore's /metrics port on loopback (several edges on one host need one each); default edgecore's. */
   metricsPort?: number;
+  /** EdgeStream on: CloudStream's tunnel address and this node's kubelet API port (default 10350). */
+  stream?: { server: string; kubeletPort: number };
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -72,6 +74,8 @@ export function edgeCoreYaml(o: {
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
   metricsPort?: number | undefined;
+  /** CloudStream's tunnel (`<cloud>:<tunnelPort>`): turns EdgeStream on; the kubelet API listens on kubeletPort. */
+  stream?: { server: string; kubeletPort: number } | undefined;
 }): string {
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
@@ -83,7 +87,10 @@ export function edgeCoreYaml(o: {
       edged: {
         hostnameOverride: o.nodeName,
         rootDirectory: podRoot,
-        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint },
+        tailoredKubeletConfig: {
+          containerRuntimeEndpoint: o.runtimeEndpoint,
+          ...(o.stream !== undefined ? { readOnlyPort: o.stream.kubeletPort } : {}),
+        },
       },
       edgeHub: {
         token: o.token,
@@ -93,6 +100,7 @@ export function edgeCoreYaml(o: {
         tlsCertFile: path.join(configDir, 'certs', 'server.crt'),
         tlsPrivateKeyFile: path.join(configDir, 'certs', 'server.key'),
       },
+      ...(o.stream !== undefined ? { edgeStream: { enable: true, server: o.stream.server } } : {}),
       // mqttMode 0: the embedded broker only, on a port of its own so several edges on one host do not collide
       ...(o.devices !== undefined
         ? {

@@ -13,6 +13,9 @@ import { keadmInit } from './init.ts';
 import { keadmJoin, stateRootDirs, waitNodeReady } from './join.ts';
 import { DEFAULT_MQTT_PORT, dmiSockOf, startMappers } from './mappers.ts';
 
+/** The kubelet API port of edge node 1 (KubeEdge's readOnlyPort default). */
+const DEFAULT_KUBELET_PORT = 10350;
+
 export type UpOptions = {
   docker: DockerClient;
   instance: string;
@@ -22,6 +25,10 @@ export type UpOptions = {
   websocketPort: number;
   httpsPort: number;
   apiserverPort: number;
+  /** CloudStream's tunnel port; edge node i's kubelet API is on 10350 + i - 1 (all edges share the host network). */
+  tunnelPort?: number | undefined;
+  /** Edge node 1's kubelet API port (default 10350); node i: this + i - 1. */
+  kubeletPort?: number | undefined;
   baseImage?: string;
   rebuild: boolean;
   privileged: boolean;
@@ -89,6 +96,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
     websocketPort: o.websocketPort,
     httpsPort: o.httpsPort,
     apiserverPort: o.apiserverPort,
+    ...(o.tunnelPort === undefined ? {} : { tunnelPort: o.tunnelPort }),
     log: (l) => {
       if (!l.startsWith('kubectl ')) log(l);
     },
@@ -119,6 +127,9 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       dirs,
       ...(devices !== undefined ? { devices } : {}),
       metricsPort: await freeLoopbackPort(),
+      ...(init.tunnelPort !== undefined
+        ? { stream: { server: `${init.advertiseAddress}:${init.tunnelPort}`, kubeletPort: (o.kubeletPort ?? DEFAULT_KUBELET_PORT) + i - 1 } }
+        : {}),
       log,
     });
     nodes.push(nodeName);

@@ -11,14 +11,17 @@ import {
 import { parseDockerStats } from '../../stats/docker-stats.ts';
 import type { ContainerReading } from '../../stats/types.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
+import { DockerStreaming } from './streams.ts';
 
 /** ContainerRuntime over the Docker Engine API: a pod is a sandbox container whose namespaces the others join. */
 export class DockerRuntime implements ContainerRuntime {
   readonly name = 'docker';
   readonly client: DockerClient;
+  readonly streaming: DockerStreaming;
 
   constructor(client: DockerClient) {
     this.client = client;
+    this.streaming = new DockerStreaming(client);
   }
 
   get endpoint(): string {
