@@ -116,7 +116,9 @@ test('garbage is counted and dropped; no upstream answering gives SERVFAIL; the 
   writeFileSync(conf, '');
   const { server, store } = await startMesh(conf);
   const sock = dgram.createSocket('udp4');
-  closers.push(() => sock.close());
+  closers.push(() => {
+    sock.close();
+  });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   sock.send(Buffer.from('not a dns message at all'), server.port, '127.0.0.1');
   sock.send(Buffer.alloc(3), server.port, '127.0.0.1');
@@ -131,7 +133,9 @@ test('garbage is counted and dropped; no upstream answering gives SERVFAIL; the 
 test('a taken DNS port is one error naming the address, the port and how to find the holder', async () => {
   const holder = dgram.createSocket('udp4');
   await new Promise<void>((r) => holder.bind(0, '127.0.0.1', () => r()));
-  closers.push(() => holder.close());
+  closers.push(() => {
+    holder.close();
+  });
   const server = new MeshDnsServer({
     address: '127.0.0.1',
     port: holder.address().port,
