@@ -50,7 +50,9 @@ async function startUpstream(): Promise<number> {
   });
   await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
   closers.push(
-    () => udp.close(),
+    () => {
+      udp.close();
+    },
     () => new Promise<void>((r) => tcp.close(() => r())),
   );
   return port;

@@ -4,7 +4,7 @@ import { podDns } from './dns.ts';
 import type { Pod } from './types.ts';
 
 const cluster = { servers: ['10.250.0.1'], domain: 'cluster.local' };
-const pod = (spec: Partial<Pod['spec']> = {}, ns = 'shop'): Pod => ({ metadata: { name: 'p', namespace: ns }, spec: { containers: [], ...spec } });
+const pod = (spec: Partial<Pod['spec']> = {}, ns = 'shop'): Pod => ({ metadata: { name: 'p', namespace: ns, uid: 'u1' }, spec: { containers: [], ...spec } });
 
 test('ClusterFirst (the default): the cluster resolver, the namespace search path and ndots:5', () => {
   assert.deepEqual(podDns(pod(), cluster), {
