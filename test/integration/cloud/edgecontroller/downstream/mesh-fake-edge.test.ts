@@ -83,7 +83,7 @@ describe('EdgeMesh downstream: Services and EndpointSlices to EdgeMesh nodes (fa
     await mesh.waitFor('default/endpointslice/web-1', 'update');
     const updates = mesh.about('default/endpointslice/web-1', 'update');
     assert.equal(updates.length, 1, 'the annotation-only slice update stays in the cloud');
-    assert.equal((updates[0]?.content as { endpoints: unknown[] }).endpoints.length, 2);
+    assert.equal((updates[0]?.content as { endpoints?: unknown[] } | undefined)?.endpoints?.length, 2);
     const svc = await kube.get<KubeObject>(paths.namespaced('default', 'services', 'web'));
     await kube.replace(paths.namespaced('default', 'services', 'web'), {
       ...svc,
