@@ -36,10 +36,28 @@ async function startUpstream(): Promise<number> {
       answers: hit ? [{ type: 'A', name, ttl: 30, data: '192.0.2.7' }] : [],
     });
   };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  udp.on('message', (m, rinfo) => udp.send(answer(m), rinfo.port, rinfo.address));
-  const port = udp.address().port;
+  // UDP picks the port; TCP must get the same one (picked again if something else holds it).
+  for (;;) {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    const port = udp.address().port;
+    const tcp = await listenTcp(port, answer);
+    if (tcp === undefined) {
+      udp.close();
+      continue;
+    }
+    udp.on('message', (m, rinfo) => udp.send(answer(m), rinfo.port, rinfo.address));
+    closers.push(
+      () => {
+        udp.close();
+      },
+      () => new Promise<void>((r) => tcp.close(() => r())),
+    );
+    return port;
+  }
+}
+
+function listenTcp(port: number, answer: (m: Buffer) => Buffer): Promise<net.Server | undefined> {
   const tcp = net.createServer((s) => {
     s.once('data', (d: Buffer) => {
       const out = answer(d.subarray(2, 2 + d.readUInt16BE(0)));
@@ -48,14 +66,10 @@ async function startUpstream(): Promise<number> {
       s.end(Buffer.concat([len, out]));
     });
   });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
-  closers.push(
-    () => {
-      udp.close();
-    },
-    () => new Promise<void>((r) => tcp.close(() => r())),
-  );
-  return port;
+  return new Promise((resolve) => {
+    tcp.once('error', () => resolve(undefined));
+    tcp.listen(port, '127.0.0.1', () => resolve(tcp));
+  });
 }
 
 async function startMesh(resolvConf: string): Promise<{ server: MeshDnsServer; store: MeshStore }> {

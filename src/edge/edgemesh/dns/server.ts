@@ -50,6 +50,19 @@ export class MeshDnsServer {
   }
 
   async start(): Promise<void> {
+    // Port 0: UDP picks a port, TCP takes the same one, which may be held by someone else; pick again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#listen();
+        return;
+      } catch (err) {
+        const inUse = (err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE';
+        if (this.#o.port !== 0 || !inUse || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async #listen(): Promise<void> {
     const { address } = this.#o;
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((ok, fail) => {
