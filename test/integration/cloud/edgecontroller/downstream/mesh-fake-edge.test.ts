@@ -101,6 +101,33 @@ describe('EdgeMesh downstream: Services and EndpointSlices to EdgeMesh nodes (fa
     await plain.waitFor('default/endpointslice/web-1', 'insert');
   });
 
+  test('an existing node that re-registers with EdgeMesh on gets the label, and so the Services', async () => {
+    await kube.create(paths.nodes(), {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'edge-late', labels: { 'node-role.kubernetes.io/edge': '', team: 'a' } },
+    });
+    const late = await FakeEdge.connect(stack.port, pki, 'edge-late');
+    try {
+      const reply = await late.request('insert', 'default/node/edge-late', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'edge-late', labels: { 'kubeedge.io/edgemesh': 'enabled' } },
+      });
+      assert.equal((reply.content as { Err?: unknown }).Err ?? null, null);
+      const labels = (await kube.get<KubeObject>(paths.node('edge-late'))).metadata?.['labels'] as Record<string, string>;
+      assert.equal(labels['kubeedge.io/edgemesh'], 'enabled');
+      assert.equal(labels['team'], 'a', "the cluster's own labels stay");
+      await late.waitFor('default/service/web', 'insert');
+      // Re-registering without it (EdgeMesh switched off in edgecore.yaml) takes the label away.
+      await late.request('insert', 'default/node/edge-late', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-late', labels: {} } });
+      const labelsAfter = (await kube.get<KubeObject>(paths.node('edge-late'))).metadata?.['labels'] as Record<string, string>;
+      assert.equal(labelsAfter['kubeedge.io/edgemesh'], undefined);
+    } finally {
+      await late.close();
+    }
+  });
+
   test('a deleted Service is deleted on every EdgeMesh node', async () => {
     await kube.delete(paths.namespaced('default', 'services', 'web'));
     await mesh.waitFor('default/service/web', 'delete');
