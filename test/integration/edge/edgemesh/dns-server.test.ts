@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { decode, encode } from 'dns-packet';
-import { logger } from '../src/core/log.ts';
-import { MeshDnsServer } from '../src/edge/edgemesh/dns/server.ts';
-import { readResolvConf } from '../src/edge/edgemesh/dns/upstream.ts';
-import { MeshIpam } from '../src/edge/edgemesh/ipam.ts';
-import { MeshStore } from '../src/edge/edgemesh/store.ts';
+import { logger } from '../../../../src/core/log.ts';
+import { MeshDnsServer } from '../../../../src/edge/edgemesh/dns/server.ts';
+import { readResolvConf } from '../../../../src/edge/edgemesh/dns/upstream.ts';
+import { MeshIpam } from '../../../../src/edge/edgemesh/ipam.ts';
+import { MeshStore } from '../../../../src/edge/edgemesh/store.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-mesh-dns-srv-'));
 const closers: Array<() => Promise<void> | void> = [];
