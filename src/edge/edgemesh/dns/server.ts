@@ -19,9 +19,12 @@ export type MeshDnsOptions = {
   upstreamTimeoutMs?: number;
 };
 
-export type MeshDnsStats = { answered: number; forwarded: number; malformed: number; upstreamFailed: number };
+export type MeshDnsStats = { answered: number; forwarded: number; malformed: number; upstreamFailed: number; overloaded: number };
 
 const MAX_UDP = 512;
+/** Forwards in flight at once (each holds a socket): past it a query is answered SERVFAIL at once, not queued. */
+const MAX_FORWARDS = 256;
+const MAX_TCP_CONNECTIONS = 256;
 const MAX_TCP_IDLE_MS = 10_000;
 
 /**
@@ -31,7 +34,8 @@ const MAX_TCP_IDLE_MS = 10_000;
  */
 export class MeshDnsServer {
   readonly #o: MeshDnsOptions;
-  readonly #stats: MeshDnsStats = { answered: 0, forwarded: 0, malformed: 0, upstreamFailed: 0 };
+  readonly #stats: MeshDnsStats = { answered: 0, forwarded: 0, malformed: 0, upstreamFailed: 0, overloaded: 0 };
+  #forwarding = 0;
   #udp: dgram.Socket | undefined;
   #tcp: net.Server | undefined;
   readonly #conns = new Set<net.Socket>();
@@ -79,6 +83,7 @@ export class MeshDnsServer {
     udp.on('error', (err) => this.#o.log.warn({ err }, 'dns udp socket error'));
     udp.on('message', (msg, rinfo) => void this.#onUdp(udp, msg, rinfo));
     const tcp = net.createServer((s) => this.#onTcp(s));
+    tcp.maxConnections = MAX_TCP_CONNECTIONS;
     await new Promise<void>((ok, fail) => {
       tcp.once('error', fail);
       tcp.listen(this.#port, address, () => {
@@ -163,8 +168,17 @@ export class MeshDnsServer {
       this.#stats.answered++;
       return encodeFor(r.packet, query, via);
     }
+    if (this.#forwarding >= MAX_FORWARDS) {
+      this.#stats.overloaded++;
+      return encode(reply(query, RCODE.SERVFAIL, []));
+    }
     this.#stats.forwarded++;
-    return this.#forward(query, msg, via);
+    this.#forwarding++;
+    try {
+      return await this.#forward(query, msg, via);
+    } finally {
+      this.#forwarding--;
+    }
   }
 
   async #forward(query: DecodedPacket, raw: Buffer, via: 'udp' | 'tcp'): Promise<Buffer> {
