@@ -12,6 +12,8 @@ export type MeshService = {
   ports: MeshPort[];
   sessionAffinity: 'None' | 'ClientIP';
   affinityTimeoutSeconds?: number;
+  /** `type: ExternalName`: DNS answers a CNAME to this name; no address, no proxying. */
+  externalName?: string;
 };
 export type MeshEndpoint = {
   ip: string;
@@ -116,7 +118,8 @@ export class MeshStore extends EventEmitter {
     }
     const spec = rec(o['spec']) ?? {};
     const md = rec(o['metadata']) ?? {};
-    const clusterIP = str(spec['clusterIP']);
+    const externalName = spec['type'] === 'ExternalName' ? str(spec['externalName']) : undefined;
+    const clusterIP = externalName === undefined ? str(spec['clusterIP']) : undefined;
     const headless = clusterIP === 'None';
     const ports: MeshPort[] = arr(spec['ports']).flatMap((p) => {
       const port = num(p['port']);
@@ -140,7 +143,8 @@ export class MeshStore extends EventEmitter {
       name,
       uid: str(md['uid']) ?? '',
       ...(clusterIP === undefined || headless ? {} : { clusterIP }),
-      ...(headless ? {} : { meshIP: this.#ipam.allocate(ns, name) }),
+      ...(headless || externalName !== undefined ? {} : { meshIP: this.#ipam.allocate(ns, name) }),
+      ...(externalName === undefined ? {} : { externalName }),
       headless,
       ports,
       sessionAffinity: affinity,

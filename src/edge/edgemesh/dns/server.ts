@@ -168,6 +168,7 @@ export class MeshDnsServer {
       this.#stats.answered++;
       return encodeFor(r.packet, query, via);
     }
+    if (r.kind === 'chase') return encodeFor(await this.#chase(r.packet, r.target, query, via), query, via);
     if (this.#forwarding >= MAX_FORWARDS) {
       this.#stats.overloaded++;
       return encode(reply(query, RCODE.SERVFAIL, []));
@@ -179,6 +180,22 @@ export class MeshDnsServer {
     } finally {
       this.#forwarding--;
     }
+  }
+
+  /** An ExternalName's CNAME followed by what upstream answers for its target (as a recursive resolver gives it). */
+  async #chase(cname: Packet, target: string, query: DecodedPacket, via: 'udp' | 'tcp'): Promise<Packet> {
+    this.#stats.answered++;
+    const type = query.questions?.[0]?.type ?? 'A';
+    const sub = encode({ type: 'query', id: (query.id ?? 0) ^ 0x5a5a, flags: 1 << 8, questions: [{ type, name: target, class: 'IN' }] });
+    const raw = await this.#forward(decode(sub), sub, via);
+    let upstream: DecodedPacket;
+    try {
+      upstream = decode(raw);
+    } catch {
+      return cname;
+    }
+    const rcode = upstream.flags === undefined ? 0 : upstream.flags & 0xf;
+    return { ...cname, flags: ((cname.flags ?? 0) & ~0xf) | rcode, answers: [...(cname.answers ?? []), ...(upstream.answers ?? [])], authorities: [] };
   }
 
   async #forward(query: DecodedPacket, raw: Buffer, via: 'udp' | 'tcp'): Promise<Buffer> {

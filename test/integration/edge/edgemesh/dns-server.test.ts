@@ -98,6 +98,13 @@ test('cluster names from the store; other names through the upstream of resolv.c
   r.setServers([`127.0.0.1:${server.port}`]);
   assert.deepEqual(await r.resolve4('web.default.svc.cluster.local'), [store.service('default', 'web')?.meshIP]);
   assert.deepEqual(await r.resolve4('example.test'), ['192.0.2.7']);
+  // ExternalName: the CNAME and, chased upstream, its target's address.
+  store.apply('service', 'insert', {
+    metadata: { namespace: 'default', name: 'ext', uid: 'u2' },
+    spec: { type: 'ExternalName', externalName: 'example.test' },
+  });
+  assert.deepEqual(await r.resolve4('ext.default.svc.cluster.local'), ['192.0.2.7']);
+  assert.deepEqual(await r.resolveCname('ext.default.svc.cluster.local'), ['example.test']);
   await assert.rejects(r.resolve4('other.test'), { code: 'ENOTFOUND' });
   await assert.rejects(r.resolve4('gone.default.svc.cluster.local'), { code: 'ENOTFOUND' });
 
