@@ -12,6 +12,7 @@ import { deploymentBench } from './scenarios/deployment.ts';
 import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { edgeStatsBench } from './scenarios/edge-stats.ts';
+import { meshDnsBench } from './scenarios/edgemesh-dns.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
@@ -30,6 +31,7 @@ const ALL = [
   'deployment',
   'edge-stats',
   'streams',
+  'edgemesh-dns',
 ] as const;
 
 const { values: a } = parseArgs({
@@ -192,6 +194,11 @@ if (only.has('devices')) {
   } finally {
     await session?.stop().catch(() => undefined);
   }
+}
+
+if (only.has('edgemesh-dns')) {
+  const o = { services: 1000, clients: 4, inFlight: 16, warmupMs: 1000, windowMs: full ? 20_000 : 5000 };
+  say(await runBench('edgemesh-dns', 'EdgeMesh DNS: Service names answered from the edge store (UDP, loopback)', profile, m, (out) => meshDnsBench(o, out)));
 }
 
 if (only.has('deployment')) {

@@ -18,6 +18,8 @@ import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
+import { EdgeMesh, interfaceAddress } from './edgemesh/edgemesh.ts';
+import { EDGEMESH_ENABLED, EDGEMESH_LABEL } from '../kube/labels.ts';
 
 const log = logger('edgecore');
 
@@ -96,6 +98,22 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
   );
   runtime.add(new DeviceTwin({ enable: cfg.modules.deviceTwin.enable, nodeName, dataSource: cfg.database.dataSource }));
 
+  // After MetaManager (it loads what the store holds) and before EdgeHub (the cloud's Services reach it).
+  const mesh = cfg.modules.edgeMesh;
+  runtime.add(
+    new EdgeMesh({
+      enable: mesh.enable,
+      nodeName,
+      clusterDomain: kubelet.clusterDomain,
+      lbStrategy: mesh.lbStrategy,
+      listenInterface: mesh.listenInterface,
+      subNet: mesh.subNet,
+      listenPort: mesh.listenPort,
+      dnsPort: mesh.dnsPort,
+      upstreamResolvConf: mesh.upstreamResolvConf,
+    }),
+  );
+
   const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
   const certLog = logger('edgehub-cert');
   const tls = async (): Promise<TlsMaterial> => {
@@ -137,7 +155,8 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       nodeName,
       registerNodeNamespace: cfg.modules.edged.registerNodeNamespace,
       nodeIP: cfg.modules.edged.nodeIP,
-      nodeLabels: cfg.modules.edged.nodeLabels,
+      // The cloud sends Services and endpoints to nodes that carry this label.
+      nodeLabels: { ...cfg.modules.edged.nodeLabels, ...(mesh.enable ? { [EDGEMESH_LABEL]: EDGEMESH_ENABLED } : {}) },
       maxPods: kubelet.maxPods,
       nodeStatusUpdateFrequencyMs: parseDuration(kubelet.nodeStatusUpdateFrequency),
       nodeStatusReportFrequencyMs: parseDuration(kubelet.nodeStatusReportFrequency),
@@ -145,6 +164,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
+      clusterDns: { servers: clusterDnsServers(cfg), domain: kubelet.clusterDomain },
       rootDirectory: cfg.modules.edged.rootDirectory,
       kubeletPort: kubelet.readOnlyPort,
     }),
@@ -176,4 +196,20 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       await runtime.stop();
     },
   };
+}
+
+/**
+ * The resolvers of ClusterFirst pods: `clusterDNS` when set (as the kubelet), else EdgeMesh's DNS on its interface
+ * address when it runs on port 53 (an engine takes resolver addresses without a port), else none (the engine's).
+ */
+function clusterDnsServers(cfg: EdgeCoreConfig): string[] {
+  const set = cfg.modules.edged.tailoredKubeletConfig.clusterDNS ?? [];
+  if (set.length > 0) return set;
+  const mesh = cfg.modules.edgeMesh;
+  if (!mesh.enable) return [];
+  if (mesh.dnsPort !== 53) {
+    log.warn({ dnsPort: mesh.dnsPort }, 'modules.edgeMesh.dnsPort is not 53: pods keep the engine DNS settings');
+    return [];
+  }
+  return [interfaceAddress(mesh.listenInterface)];
 }
