@@ -60,7 +60,15 @@ test('KubeEdge v1.15.4 defaults fill in every level, with host IP and hostname',
   assert.equal(metaManager.contextSendModule, 'websocket');
   assert.equal(metaManager.remoteQueryTimeout, 60);
   assert.equal(metaManager.metaServer.server, '127.0.0.1:10550');
-  assert.deepEqual(edgeMesh, { enable: false, lbStrategy: 'RoundRobin', listenInterface: 'docker0', subNet: '9.251.0.0/16', listenPort: 40001 });
+  assert.deepEqual(edgeMesh, {
+    enable: false,
+    lbStrategy: 'RoundRobin',
+    listenInterface: 'docker0',
+    subNet: '9.251.0.0/16',
+    listenPort: 40001,
+    dnsPort: 53,
+    upstreamResolvConf: '/etc/resolv.conf',
+  });
   assert.deepEqual(serviceBus, { enable: false, server: '127.0.0.1', port: 9060, timeout: 60 });
   assert.equal(deviceTwin.enable, true, 'KubeEdge v1.15.4: enabled');
   assert.equal(edgeStream.server, '127.0.0.1:10004');
@@ -356,8 +364,7 @@ modules:
   const { config, warnings } = parse(text);
   assert.deepEqual(warnings, [
     'modules.edged.tailoredKubeletConfig.rotateCertificates (line 78): unknown key, ignored',
-    "modules.edged.tailoredKubeletConfig.clusterDNS (line 56): has no effect in kubeedge-ts: pods get the engine's DNS settings; no cluster DNS is written into them",
-    "28 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
+    "27 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
   ]);
   assert.equal(config.modules.edgeHub.websocket.server, '192.168.1.10:10000');
   assert.equal(config.modules.edgeHub.token, '1f2e3d.eyJhbGciOiJIUzI1NiJ9');

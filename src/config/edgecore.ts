@@ -315,7 +315,7 @@ export function edgeCoreSchema(host: HostFacts) {
           .prefault({}),
         // KubeEdge v1.16+; not built
         taskManager: z.strictObject({ enable: bool(false) }).optional(),
-        // kubeedge-ts extension: EdgeMesh as it lived inside edgecore v1.1-v1.7 (keys and checks only, no module)
+        // kubeedge-ts extension: EdgeMesh as it lived inside edgecore v1.1-v1.7, plus where its DNS listens and forwards
         edgeMesh: z
           .strictObject({
             enable: bool(false),
@@ -323,6 +323,13 @@ export function edgeCoreSchema(host: HostFacts) {
             listenInterface: str('docker0'),
             subNet: cidr('9.251.0.0/16'),
             listenPort: port(40001),
+            // 0 = any free port (tests; pods cannot be pointed at it)
+            dnsPort: z
+              .int({ error: 'must be a port number 0-65535' })
+              .min(0, { error: 'must be a port number 0-65535' })
+              .max(65535, { error: 'must be a port number 0-65535' })
+              .default(53),
+            upstreamResolvConf: str('/etc/resolv.conf'),
           })
           .prefault({}),
       })

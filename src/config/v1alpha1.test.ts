@@ -108,7 +108,15 @@ test('v1alpha1 edged fields land in the v1alpha2 shape (docker runtime)', () => 
   assert.deepEqual(k.clusterDNS, ['10.96.0.10', '10.96.0.11']);
   assert.equal(k.imageGCHighThresholdPercent, 80);
   assert.equal(k.imageGCLowThresholdPercent, 40);
-  assert.deepEqual(config.modules.edgeMesh, { enable: true, lbStrategy: 'RoundRobin', listenInterface: 'docker0', listenPort: 40001, subNet: '9.251.0.0/16' });
+  assert.deepEqual(config.modules.edgeMesh, {
+    enable: true,
+    lbStrategy: 'RoundRobin',
+    listenInterface: 'docker0',
+    listenPort: 40001,
+    subNet: '9.251.0.0/16',
+    dnsPort: 53,
+    upstreamResolvConf: '/etc/resolv.conf',
+  });
   assert.equal(config.modules.edgeHub.websocket.server, '10.0.0.5:10000');
   // obsolete keys are warned about at their own line; the layout change is announced once
   assert.ok(

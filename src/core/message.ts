@@ -61,6 +61,7 @@ export const ResourceType = {
   event: 'event',
   service: 'service',
   endpoints: 'endpoints',
+  endpointSlice: 'endpointslice',
   serviceAccountToken: 'serviceaccounttoken',
   membership: 'membership',
   twin: 'twin',

@@ -14,6 +14,7 @@ import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
+import { EdgeMesh } from './edgemesh/edgemesh.ts';
 
 const log = logger('edgecore');
 
@@ -91,6 +92,22 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
     }),
   );
   runtime.add(new DeviceTwin({ enable: cfg.modules.deviceTwin.enable, nodeName, dataSource: cfg.database.dataSource }));
+
+  // After MetaManager (it loads what the store holds) and before EdgeHub (the cloud's Services reach it).
+  const mesh = cfg.modules.edgeMesh;
+  runtime.add(
+    new EdgeMesh({
+      enable: mesh.enable,
+      nodeName,
+      clusterDomain: kubelet.clusterDomain,
+      lbStrategy: mesh.lbStrategy,
+      listenInterface: mesh.listenInterface,
+      subNet: mesh.subNet,
+      listenPort: mesh.listenPort,
+      dnsPort: mesh.dnsPort,
+      upstreamResolvConf: mesh.upstreamResolvConf,
+    }),
+  );
 
   const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
   const certLog = logger('edgehub-cert');

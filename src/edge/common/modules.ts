@@ -11,6 +11,8 @@ export const EdgeModules = {
   eventBus: 'eventbus',
   serviceBus: 'servicebus',
   taskManager: 'taskmanager',
+  /** Not in KubeEdge since v1.8 (EdgeMesh moved out); its v1.7 name. */
+  edgeMesh: 'edgemesh',
 } as const;
 
 export const EdgeGroups = {
@@ -20,6 +22,7 @@ export const EdgeGroups = {
   meta: 'meta',
   edged: 'edged',
   user: 'user',
+  edgeMesh: 'edgemesh',
 } as const;
 
 /** `route.source` of router traffic from the cloud, which picks EventBus or ServiceBus on the edge. */

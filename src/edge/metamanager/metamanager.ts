@@ -36,6 +36,8 @@ const ACKED_REPLY_OPS = new Set<string>([Operation.query, Operation.insert, Oper
 /** Objects of DeviceController that go to DeviceTwin rather than edged. */
 const DEVICE_TYPES = new Set<string>([ResourceType.device, ResourceType.deviceModel]);
 const CLOUD_WRITE_OPS = new Set<string>([Operation.insert, Operation.update, Operation.delete]);
+/** Services and their endpoints go to EdgeMesh (when it runs), not edged. */
+const MESH_TYPES = new Set<string>([ResourceType.service, ResourceType.endpoints, ResourceType.endpointSlice]);
 
 /**
  * MetaManager: persists what the cloud pushes before anyone acts on it, and proxies edged's requests to the
@@ -142,6 +144,9 @@ export class MetaManager implements Module {
           route: { ...m.route, source: EdgeGroups.meta, group: EdgeGroups.twin },
           content: m.content,
         });
+      } else if (MESH_TYPES.has(type)) {
+        // Stored (and acked) even with EdgeMesh off: turned on later, it finds them in the store.
+        if (bus.has(EdgeModules.edgeMesh)) bus.send(EdgeModules.edgeMesh, m);
       } else bus.send(EdgeModules.edged, m);
     }
     bus.send(EdgeModules.edgeHub, newResponse(m, 'OK', ackRoute(m)));
@@ -152,6 +157,9 @@ export class MetaManager implements Module {
     if (bus === undefined) return;
     const op = m.route.operation ?? '';
     const { type, name } = parseResource(m.route.resource ?? '');
+    // EdgeMesh learns this node's pod addresses from edged's reports, online or not (a pod restarted offline).
+    const podReport = (op === Operation.patch && type === ResourceType.podPatch) || (op === Operation.delete && type === ResourceType.pod);
+    if (podReport && m.route.source === EdgeModules.edged && bus.has(EdgeModules.edgeMesh)) bus.send(EdgeModules.edgeMesh, m);
     if (op === Operation.query && (LOCAL_ONLY_QUERY_TYPES.has(type) || name === '')) {
       bus.respond(this.#answerFromStore(m));
       return;
