@@ -15,6 +15,7 @@ import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 import { EdgeMesh } from './edgemesh/edgemesh.ts';
+import { detectNodeIP } from './edged/nodestatus/host-info.ts';
 
 const log = logger('edgecore');
 
@@ -106,6 +107,13 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       listenPort: mesh.listenPort,
       dnsPort: mesh.dnsPort,
       upstreamResolvConf: mesh.upstreamResolvConf,
+      proxy: {
+        caFile: hub.tlsCaFile,
+        certFile: hub.tlsCertFile,
+        keyFile: hub.tlsPrivateKeyFile,
+        tunnelServer: cfg.modules.edgeStream.server,
+        advertiseIP: detectNodeIP(cfg.modules.edged.nodeIP),
+      },
     }),
   );
 

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import { CONNECT_TIMEOUT_MS, MeshDialError, type RemoteDialer } from '../proxy/dial.ts';
-import { readLine } from './protocol.ts';
+import { parseTarget, readLine } from './protocol.ts';
 import type { PeerCredentials } from './server.ts';
 
 export const DIRECT_RETRY_MS = 60_000;
@@ -24,7 +24,8 @@ export type PeerAddresses = (node: string) => { host: string; port: number } | u
 
 export type PeerDialerOptions = {
   nodeName: string;
-  creds: PeerCredentials;
+  /** Read at each dial: the edge's certificate may arrive (or rotate) after EdgeMesh started. */
+  creds: () => PeerCredentials | undefined;
   addresses: PeerAddresses;
   tunnel: () => MeshTunnel | undefined;
   now?: () => number;
@@ -38,20 +39,21 @@ export class PeerDialer implements RemoteDialer {
   readonly stats = { direct: 0, relayed: 0, failed: 0 };
   #o: PeerDialerOptions;
   #directDown = new Map<string, number>();
-  #caDer: Buffer;
+  /** Peer addresses the nodes told us on their `OK` lines. */
+  #learnt = new Map<string, { host: string; port: number }>();
 
   constructor(o: PeerDialerOptions) {
     this.#o = o;
-    this.#caDer = new X509Certificate(o.creds.ca).raw;
   }
 
   async dial(node: string, target: string): Promise<Duplex> {
     const now = (this.#o.now ?? Date.now)();
-    const addr = this.#o.addresses(node);
+    const creds = this.#o.creds();
+    const addr = creds === undefined ? undefined : (this.#o.addresses(node) ?? this.#learnt.get(node));
     const down = this.#directDown.get(node);
     if (addr !== undefined && (down === undefined || down <= now)) {
       try {
-        const s = await this.#direct(node, addr, target);
+        const s = await this.#direct(node, addr, target, creds as PeerCredentials);
         this.#directDown.delete(node);
         this.stats.direct++;
         return s;
@@ -74,18 +76,18 @@ export class PeerDialer implements RemoteDialer {
     }
   }
 
-  async #direct(node: string, addr: { host: string; port: number }, target: string): Promise<Duplex> {
+  async #direct(node: string, addr: { host: string; port: number }, target: string, creds: PeerCredentials): Promise<Duplex> {
     const s = await new Promise<tls.TLSSocket>((resolve, reject) => {
       // Edge certificates carry clientAuth only, which OpenSSL refuses as a server certificate: the chain, the
       // validity and the node name are checked here instead, once the handshake is done.
-      const sock = tls.connect({ host: addr.host, port: addr.port, ...this.#o.creds, rejectUnauthorized: false });
+      const sock = tls.connect({ host: addr.host, port: addr.port, ...creds, rejectUnauthorized: false });
       const t = setTimeout(() => {
         sock.destroy();
         reject(new MeshDialError(`${node} ${addr.host}:${addr.port}`, `no TLS handshake in ${CONNECT_TIMEOUT_MS} ms`));
       }, CONNECT_TIMEOUT_MS);
       sock.once('secureConnect', () => {
         clearTimeout(t);
-        const why = this.#checkPeer(sock, node);
+        const why = checkPeer(sock, node, creds.ca);
         if (why !== undefined) {
           sock.destroy();
           reject(new MeshDialError(`${node} ${addr.host}:${addr.port}`, why));
@@ -116,20 +118,25 @@ export class PeerDialer implements RemoteDialer {
       s.destroy();
       throw new MeshDialError(`${target} on ${node}`, describeError(err), {}, err);
     }
-    if (line === 'OK') return s;
+    if (line === 'OK' || line.startsWith('OK ')) {
+      const t = parseTarget(line.slice(3).trim());
+      if (t !== undefined) this.#learnt.set(node, { host: t.ip, port: t.port });
+      return s;
+    }
     s.destroy();
     throw new TargetRefused(`${target} on ${node}`, line.replace(/^ERR /, ''));
   }
+}
 
-  #checkPeer(sock: tls.TLSSocket, node: string): string | undefined {
-    const cert = sock.getPeerX509Certificate();
-    if (cert === undefined) return 'the peer sent no certificate';
-    const ca = new X509Certificate(this.#caDer);
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'the peer certificate is not signed by the cluster CA';
-    const now = new Date();
-    if (new Date(cert.validFrom) > now || now > new Date(cert.validTo)) return 'the peer certificate is not valid now';
-    const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
-    if (cn.startsWith(NODE_CN_PREFIX) && cn !== `${NODE_CN_PREFIX}${node}`) return `the peer certificate is for ${cn}, not node ${node}`;
-    return undefined;
-  }
+/** The peer's certificate: signed by the cluster CA, valid now, and for `node` when it names a node. */
+function checkPeer(sock: tls.TLSSocket, node: string, caPem: Buffer): string | undefined {
+  const cert = sock.getPeerX509Certificate();
+  if (cert === undefined) return 'the peer sent no certificate';
+  const ca = new X509Certificate(caPem);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'the peer certificate is not signed by the cluster CA';
+  const now = new Date();
+  if (new Date(cert.validFrom) > now || now > new Date(cert.validTo)) return 'the peer certificate is not valid now';
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
+  if (cn.startsWith(NODE_CN_PREFIX) && cn !== `${NODE_CN_PREFIX}${node}`) return `the peer certificate is for ${cn}, not node ${node}`;
+  return undefined;
 }

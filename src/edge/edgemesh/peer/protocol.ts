@@ -2,7 +2,7 @@
  * The node-to-node EdgeMesh protocol, the same on the direct TLS link and inside a cloud relay stream: the
  * dialling side names the target in a first line of JSON (`{"target":"<podIP>:<port>","protocol":"tcp","from":"<node>"}`
  * on the direct link; a relay stream carries the same in its header); the serving side answers one line,
- * `OK` once it has connected to the target or `ERR <reason>` before closing, then the bytes flow both ways.
+ * `OK` once it has connected to the target or  `ERR <reason>` before closing, then the bytes flow both ways.
  * The answer line lets the dialler tell "that pod refused" (try another backend) from "that node is unreachable"
  * (try the relay).
  */

@@ -8,7 +8,7 @@ import { type ServeStats, type TargetCheck, serveTarget } from './serve.ts';
 
 export type RelayHeader = { kind: string; [key: string]: unknown };
 
-export function relayHandler(isLocal: TargetCheck, stats: ServeStats, log?: Logger): (header: RelayHeader, stream: Duplex) => void {
+export function relayHandler(isLocal: TargetCheck, stats: ServeStats, log?: Logger, advertise?: () => string): (header: RelayHeader, stream: Duplex) => void {
   return (header, stream) => {
     stream.on('error', () => {});
     if (header.kind !== 'relay' || typeof header['target'] !== 'string' || (header['protocol'] !== undefined && header['protocol'] !== 'tcp')) {
@@ -17,6 +17,6 @@ export function relayHandler(isLocal: TargetCheck, stats: ServeStats, log?: Logg
       stream.end(`ERR not a tcp relay stream\n`);
       return;
     }
-    void serveTarget(stream, header['target'], typeof header['from'] === 'string' ? header['from'] : '', isLocal, stats, log);
+    void serveTarget(stream, header['target'], typeof header['from'] === 'string' ? header['from'] : '', isLocal, stats, log, advertise?.());
   };
 }

@@ -12,7 +12,19 @@ import { parseTarget } from './protocol.ts';
 export type TargetCheck = (ip: string, port: number) => boolean;
 export type ServeStats = { served: number; refused: number; malformed: number };
 
-export async function serveTarget(stream: Duplex, target: string, from: string, isLocal: TargetCheck, stats: ServeStats, log?: Logger): Promise<void> {
+/**
+ * `advertise` (this node's `InternalIP:peerPort`) rides on the `OK` line, so a node that reached us through the
+ * relay learns where to try the direct link next time.
+ */
+export async function serveTarget(
+  stream: Duplex,
+  target: string,
+  from: string,
+  isLocal: TargetCheck,
+  stats: ServeStats,
+  log?: Logger,
+  advertise?: string,
+): Promise<void> {
   const t = parseTarget(target);
   if (t === undefined || !isLocal(t.ip, t.port)) {
     stats.refused++;
@@ -29,7 +41,7 @@ export async function serveTarget(stream: Duplex, target: string, from: string, 
     return;
   }
   stats.served++;
-  stream.write('OK\n');
+  stream.write(advertise === undefined || advertise === '' ? 'OK\n' : `OK ${advertise}\n`);
   up.on('error', () => stream.destroy());
   stream.on('error', () => up.destroy());
   stream.pipe(up);

@@ -17,8 +17,11 @@ export class PeerServer {
   #isLocal: TargetCheck;
   #log: Logger | undefined;
 
-  constructor(creds: PeerCredentials, isLocal: TargetCheck, log?: Logger) {
+  #advertise: (() => string) | undefined;
+
+  constructor(creds: PeerCredentials, isLocal: TargetCheck, log?: Logger, advertise?: () => string) {
     this.#isLocal = isLocal;
+    this.#advertise = advertise;
     this.#log = log;
     this.#server = tls.createServer({ ...creds, requestCert: true, rejectUnauthorized: true, allowHalfOpen: true }, (s) => void this.#onConn(s));
     this.#server.on('tlsClientError', (err) => {
@@ -46,7 +49,7 @@ export class PeerServer {
     s.on('error', () => {});
     try {
       const req = parseRequest(await readLine(s));
-      await serveTarget(s, req.target, req.from, this.#isLocal, this.stats, this.#log);
+      await serveTarget(s, req.target, req.from, this.#isLocal, this.stats, this.#log, this.#advertise?.());
     } catch (err) {
       this.stats.malformed++;
       this.#log?.warn({ err, peer: s.remoteAddress }, 'EdgeMesh peer sent no valid first line; closed');

@@ -31,9 +31,12 @@ export type ProxyComponentOptions = {
   listenIP: string;
   /** Peer port (modules.edgeMesh.listenPort); 0 = an ephemeral one (tests). */
   listenPort: number;
-  /** Where the peer server binds (the node's InternalIP; default all addresses). */
+  /** Where the peer server binds (default all addresses). */
   peerBind?: string;
-  creds: PeerCredentials;
+  /** This node's address other nodes can dial (its InternalIP); told to them on the `OK` line. */
+  advertiseIP?: string;
+  /** The edge's CA, certificate and key (edgeHub's files); undefined until the edge has them. */
+  creds: () => PeerCredentials | undefined;
   addresses: PeerAddresses;
   /** Opens the mesh tunnel to CloudStream (dialTunnel with purpose 'mesh'); absent = no relay. */
   dialTunnel?: () => Promise<MeshTunnelSession>;
@@ -47,7 +50,8 @@ const TUNNEL_RETRY_MS = 2000;
 export class ProxyComponent {
   readonly proxy: MeshProxy;
   readonly peers: PeerDialer;
-  readonly server: PeerServer;
+  readonly relayStats = { served: 0, refused: 0, malformed: 0 };
+  #server: PeerServer | undefined;
   #o: ProxyComponentOptions;
   #chain: MeshChain | undefined;
   #tunnel: MeshTunnelSession | undefined;
@@ -58,14 +62,29 @@ export class ProxyComponent {
   constructor(o: ProxyComponentOptions) {
     this.#o = o;
     this.peers = new PeerDialer({ nodeName: o.nodeName, creds: o.creds, addresses: o.addresses, tunnel: () => this.#tunnel, ...(o.log ? { log: o.log } : {}) });
-    this.proxy = new MeshProxy({ store: o.store, listenIP: o.listenIP, lbStrategy: o.lbStrategy, nodeName: o.nodeName, dial: makeDialer(o.nodeName, this.peers), ...(o.log ? { log: o.log } : {}) });
-    this.server = new PeerServer(o.creds, (ip, port) => this.proxy.isLocalTarget(ip, port), o.log);
+    this.proxy = new MeshProxy({
+      store: o.store,
+      listenIP: o.listenIP,
+      lbStrategy: o.lbStrategy,
+      nodeName: o.nodeName,
+      dial: makeDialer(o.nodeName, this.peers),
+      ...(o.log ? { log: o.log } : {}),
+    });
     if (o.iptables !== false)
-      this.#chain = new MeshChain({ chain: chainName(o.nodeName), listenInterface: o.listenInterface, run: o.iptables ?? commandRunner(), ...(o.log ? { log: o.log } : {}) });
+      this.#chain = new MeshChain({
+        chain: chainName(o.nodeName),
+        listenInterface: o.listenInterface,
+        run: o.iptables ?? commandRunner(),
+        ...(o.log ? { log: o.log } : {}),
+      });
   }
 
   get peerPort(): number {
     return this.#peerPort;
+  }
+
+  get server(): PeerServer | undefined {
+    return this.#server;
   }
 
   get tunnelConnected(): boolean {
@@ -73,7 +92,7 @@ export class ProxyComponent {
   }
 
   async start(): Promise<void> {
-    this.#peerPort = await this.server.listen(this.#o.peerBind ?? '0.0.0.0', this.#o.listenPort);
+    await this.#startServer();
     await this.proxy.start();
     if (this.#chain !== undefined) {
       const chain = this.#chain;
@@ -87,7 +106,7 @@ export class ProxyComponent {
         }
       });
     }
-    if (this.#o.dialTunnel !== undefined) void this.#connectTunnel();
+    this.#schedule(0);
   }
 
   async stop(): Promise<void> {
@@ -97,12 +116,44 @@ export class ProxyComponent {
     this.#tunnel?.close();
     this.#tunnel = undefined;
     await this.proxy.stop();
-    await this.server.close();
+    await this.#server?.close();
+  }
+
+  #advertise(): string {
+    const ip = this.#o.advertiseIP;
+    if (ip === undefined || ip === '' || this.#server === undefined) return '';
+    return ip.includes(':') ? `[${ip}]:${this.#peerPort}` : `${ip}:${this.#peerPort}`;
+  }
+
+  /** The peer server needs the edge's certificate; until it is there, the maintenance loop tries again. */
+  async #startServer(): Promise<void> {
+    if (this.#server !== undefined) return;
+    const creds = this.#o.creds();
+    if (creds === undefined) return;
+    const server = new PeerServer(
+      creds,
+      (ip, port) => this.proxy.isLocalTarget(ip, port),
+      this.#o.log,
+      () => this.#advertise(),
+    );
+    this.#peerPort = await server.listen(this.#o.peerBind ?? '0.0.0.0', this.#o.listenPort);
+    this.#server = server;
+  }
+
+  /** Every couple of seconds: bind the peer port once the certificate is there, (re)dial the mesh tunnel. */
+  async #maintain(): Promise<void> {
+    try {
+      await this.#startServer();
+    } catch (err) {
+      this.#o.log?.error({ err, port: this.#o.listenPort }, 'EdgeMesh peer port cannot be bound');
+    }
+    if (this.#tunnel === undefined) await this.#connectTunnel();
+    this.#schedule();
   }
 
   async #connectTunnel(): Promise<void> {
     const dial = this.#o.dialTunnel;
-    if (dial === undefined || this.#stopped) return;
+    if (dial === undefined || this.#stopped || this.#o.creds() === undefined) return;
     try {
       const t = await dial();
       if (this.#stopped) {
@@ -110,21 +161,28 @@ export class ProxyComponent {
         return;
       }
       this.#tunnel = t;
-      t.on('stream', relayHandler((ip, port) => this.proxy.isLocalTarget(ip, port), this.server.stats, this.#o.log));
+      t.on(
+        'stream',
+        relayHandler(
+          (ip, port) => this.proxy.isLocalTarget(ip, port),
+          this.relayStats,
+          this.#o.log,
+          () => this.#advertise(),
+        ),
+      );
       t.on('close', () => {
         if (this.#tunnel === t) this.#tunnel = undefined;
-        this.#schedule();
       });
       this.#o.log?.info('EdgeMesh mesh tunnel to the cloud connected');
     } catch (err) {
       this.#o.log?.debug({ err }, 'EdgeMesh mesh tunnel dial failed; retrying');
-      this.#schedule();
     }
   }
 
-  #schedule(): void {
+  #schedule(ms = TUNNEL_RETRY_MS): void {
     if (this.#stopped) return;
-    this.#retry = setTimeout(() => void this.#connectTunnel(), TUNNEL_RETRY_MS);
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => void this.#maintain(), ms);
     this.#retry.unref();
   }
 }
