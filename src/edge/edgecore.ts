@@ -167,6 +167,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
+      ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
     }),
   );
 

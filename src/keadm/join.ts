@@ -29,6 +29,7 @@ import {
 import { ensureSandboxImage } from './image/busybox.ts';
 import { imageRef } from './image/build.ts';
 import type { EdgeDevices } from './mappers.ts';
+import { type EdgeMeshJoin, edgeMeshModules } from './edgemesh.ts';
 
 export type EdgeDirs = { configDir: string; dataDir: string; podRoot: string };
 
@@ -53,6 +54,8 @@ export type JoinOptions = {
   dirs: EdgeDirs;
   /** Devices on this node (keadm up --with-mapper): DeviceTwin, DMI and the embedded MQTT broker on. */
   devices?: EdgeDevices;
+  /** EdgeMesh on (--edgemesh): modules.edgeMesh, the relay's tunnel address, the node's pod network. */
+  edgeMesh?: EdgeMeshJoin;
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -68,7 +71,9 @@ export function edgeCoreYaml(o: {
   runtimeEndpoint: string;
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
+  edgeMesh?: EdgeMeshJoin | undefined;
 }): string {
+  const mesh = o.edgeMesh === undefined ? undefined : edgeMeshModules(o.edgeMesh);
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
   const cfg = {
@@ -80,6 +85,7 @@ export function edgeCoreYaml(o: {
         hostnameOverride: o.nodeName,
         rootDirectory: podRoot,
         tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint },
+        ...(mesh?.dockerNetwork !== undefined ? { dockerNetwork: mesh.dockerNetwork } : {}),
       },
       edgeHub: {
         token: o.token,
@@ -96,6 +102,7 @@ export function edgeCoreYaml(o: {
             eventBus: { enable: true, mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${o.devices.mqttPort}` },
           }
         : {}),
+      ...(mesh !== undefined ? { edgeMesh: mesh.edgeMesh, edgeStream: mesh.edgeStream } : {}),
     },
   };
   return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;
@@ -168,7 +175,9 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
     const hint = /caps|capabilit/i.test(msg) && o.privileged ? ' (this host withholds a capability --privileged asks for: join without --privileged)' : '';
     throw new KeadmError(`edgecore container ${name} did not start: ${msg}${hint}`, EXIT.failed, { container: name }, err);
   }
-  log(`started container ${name} (${image}, host network, ${o.privileged ? 'privileged' : 'cap-add NET_ADMIN NET_RAW'})`);
+  log(
+    `started container ${name} (${image}, host network, ${o.privileged ? 'privileged' : 'cap-add NET_ADMIN NET_RAW'}${o.edgeMesh !== undefined ? `, EdgeMesh on ${o.edgeMesh.listenInterface}, peer port ${o.edgeMesh.listenPort}` : ''})`,
+  );
 
   // A start-up check failure ends the process at once: catch it here with its one-line reasons.
   await sleep(2000);

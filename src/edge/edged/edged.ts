@@ -27,6 +27,8 @@ export type EdgedOptions = {
   podLogsDir?: string;
   podSandboxImage?: string;
   rootDirectory?: string;
+  /** `modules.edged.dockerNetwork`: the Docker network pod sandboxes join (default bridge). */
+  dockerNetwork?: string;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
   kubeletVersion?: string;
   /** Timeout of each request to metamanager; default the loop's period, at least 5 s. */
@@ -61,7 +63,11 @@ export class Edged implements Module {
     const o = this.#o;
     this.#bus = ctx.bus;
     this.#log = ctx.log;
-    const runtime = await connectRuntime(o.containerRuntimeEndpoint, { log: ctx.log, ...(o.podLogsDir !== undefined ? { logRoot: o.podLogsDir } : {}) });
+    const runtime = await connectRuntime(o.containerRuntimeEndpoint, {
+      log: ctx.log,
+      ...(o.podLogsDir !== undefined ? { logRoot: o.podLogsDir } : {}),
+      ...(o.dockerNetwork !== undefined ? { dockerNetwork: o.dockerNetwork } : {}),
+    });
     const v = await runtime.version();
     const meta = new MetaClient(ctx.bus, o.requestTimeoutMs ?? 10_000);
     const reporter = new PodReporter(meta, ctx.log.child({ part: 'podstatus' }));

@@ -14,9 +14,12 @@ import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, Runtim
 export class DockerRuntime implements ContainerRuntime {
   readonly name = 'docker';
   readonly client: DockerClient;
+  /** The Docker network sandboxes join (`modules.edged.dockerNetwork`); app containers share the sandbox's. */
+  readonly #network: string;
 
-  constructor(client: DockerClient) {
+  constructor(client: DockerClient, o: { network?: string } = {}) {
     this.client = client;
+    this.#network = o.network ?? 'bridge';
   }
 
   get endpoint(): string {
@@ -63,7 +66,7 @@ export class DockerRuntime implements ContainerRuntime {
       HostConfig: {
         // 'shareable' so that app containers may join the IPC namespace (the daemon default may be private).
         IpcMode: 'shareable',
-        NetworkMode: spec.hostNetwork ? 'host' : 'bridge',
+        NetworkMode: spec.hostNetwork ? 'host' : this.#network,
         ...(spec.hostNetwork ? {} : { PortBindings: bindings }),
         RestartPolicy: { Name: 'no' },
       },
