@@ -16,6 +16,7 @@ import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 import { EdgeMesh } from './edgemesh/edgemesh.ts';
 import { detectNodeIP } from './edged/nodestatus/host-info.ts';
+import { dialTunnel } from '../stream/index.ts';
 
 const log = logger('edgecore');
 
@@ -113,6 +114,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
         keyFile: hub.tlsPrivateKeyFile,
         tunnelServer: cfg.modules.edgeStream.server,
         advertiseIP: detectNodeIP(cfg.modules.edged.nodeIP),
+        dialTunnel: (o) => dialTunnel({ ...o, log: logger('edgemesh-tunnel') }),
       },
     }),
   );

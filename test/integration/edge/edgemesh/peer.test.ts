@@ -1,46 +1,24 @@
 // Two nodes' EdgeMesh proxy components on loopback with real TLS (certificates from a test CA, clientAuth-only
 // as the cloud issues them): a Service whose endpoint is on the other node is reached over the direct peer link;
-// with the direct link unreachable it goes through the cloud relay (a fake cloud here that pairs the two nodes'
-// tunnel streams in process; the real CloudStream relay is tested with it), and the node then learns the
+// with the direct link unreachable it goes through the cloud relay, and the node then learns the
 // peer address from the relay's answer. A peer never dials what is not one of its endpoints.
+// The relay runs on the real tunnel library (WebSocket over mutual TLS); only the relay's forwarding is a
+// test stand-in for CloudStream's (test/helpers/mesh-relay.ts).
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { type Duplex, duplexPair } from 'node:stream';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { type MeshTunnelSession, ProxyComponent } from '../../../../src/edge/edgemesh/proxy/component.ts';
+import { ProxyComponent } from '../../../../src/edge/edgemesh/proxy/component.ts';
+import { dialTunnel } from '../../../../src/stream/index.ts';
+import { type TestRelay, startTestRelay } from '../../../helpers/mesh-relay.ts';
 import { certDerToPem, createCA, issueKeyPair, keyDerToPem } from '../../../../src/pki/x509.ts';
 import { HandStore, endpoint, get, nameServer, webService } from '../../../helpers/mesh-store.ts';
 
 const LO = '127.0.0.1';
 
-/** A fake cloud relay: what one node opens with `{ kind: 'relay', node }` arrives at that node's session. */
-class FakeRelayCloud {
-  sessions = new Map<string, EventEmitter>();
-  session(node: string): MeshTunnelSession {
-    const ee = new EventEmitter();
-    this.sessions.set(node, ee);
-    const cloud = this;
-    return Object.assign(ee, {
-      open(header: { kind: string; [k: string]: unknown }): Duplex {
-        const [mine, theirs] = duplexPair();
-        const peer = cloud.sessions.get(String(header['node']));
-        if (peer === undefined) {
-          setImmediate(() => mine.destroy(new Error('stream reset: node has no mesh session')));
-          return mine;
-        }
-        setImmediate(() => peer.emit('stream', { kind: 'relay', from: node, target: header['target'], protocol: header['protocol'] }, theirs));
-        return mine;
-      },
-      close() {
-        ee.emit('close');
-      },
-    }) as unknown as MeshTunnelSession;
-  }
-}
-
 let creds: Record<string, { ca: Buffer; cert: Buffer; key: Buffer }>;
-const cloud = new FakeRelayCloud();
+let relay: TestRelay;
 const stores = { a: new HandStore(), b: new HandStore() };
 let a: ProxyComponent;
 let b: ProxyComponent;
@@ -54,6 +32,8 @@ before(async () => {
     const kp = await issueKeyPair(ca, { subject: `CN=system:node:${n}, O=system:nodes`, usages: ['clientAuth'], days: 1 });
     creds[n] = { ca: Buffer.from(certDerToPem(ca.certDer)), cert: Buffer.from(certDerToPem(kp.certDer)), key: Buffer.from(keyDerToPem(kp.keyDer)) };
   }
+  const cloudKp = await issueKeyPair(ca, { subject: 'CN=cloudcore', hosts: ['127.0.0.1'], usages: ['serverAuth'], days: 1 });
+  relay = await startTestRelay({ ca: certDerToPem(ca.certDer), cert: certDerToPem(cloudKp.certDer), key: keyDerToPem(cloudKp.keyDer) });
   pod = await nameServer('web-on-b');
   // both nodes know the Service; its one endpoint is a pod on edge-b
   for (const s of [stores.a, stores.b]) s.set(webService({ meshIP: '9.251.0.7' }), [endpoint(LO, pod.port, 'edge-b')]);
@@ -69,7 +49,7 @@ before(async () => {
       advertiseIP: LO,
       creds: () => creds[node],
       addresses: (n) => (n === 'edge-b' ? addresses() : undefined),
-      dialTunnel: async () => cloud.session(node),
+      dialTunnel: () => dialTunnel({ url: relay.url, ...creds[node]!, nodeName: node, purpose: 'mesh' }),
       iptables: false,
     });
   a = mk('edge-a', stores.a, () => bAddress);
@@ -84,6 +64,7 @@ after(async () => {
   await a.stop();
   await b.stop();
   await pod.close();
+  await relay.close();
 });
 
 function listenerA(): number {
@@ -96,6 +77,7 @@ test('a node whose address is unknown is relayed through the cloud; its answer t
   bAddress = undefined;
   assert.equal(await get(LO, listenerA()), 'web-on-b');
   assert.equal(a.peers.stats.relayed, 1);
+  assert.equal(relay.relayed, 1);
   assert.equal(b.relayStats.served, 1);
   assert.equal(await get(LO, listenerA()), 'web-on-b');
   assert.equal(a.peers.stats.direct, 1, 'the second connection went direct');
