@@ -5,8 +5,6 @@
 // The relay runs on the real tunnel library (WebSocket over mutual TLS); only the relay's forwarding is a
 // test stand-in for CloudStream's (test/helpers/mesh-relay.ts).
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import { type Duplex, duplexPair } from 'node:stream';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { ProxyComponent } from '../../../../src/edge/edgemesh/proxy/component.ts';
