@@ -11,7 +11,7 @@ import { HEADER_NODE, TUNNEL_PATH, TunnelSession, type TunnelStream } from '../.
 
 export type TestRelay = { url: string; relayed: number; close(): Promise<void> };
 
-export async function startTestRelay(tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string }): Promise<TestRelay> {
+export async function startTestRelay(tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string }, host = '127.0.0.1'): Promise<TestRelay> {
   const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: true });
   const wss = new WebSocketServer({ server, path: TUNNEL_PATH });
   const sessions = new Map<string, TunnelSession>();
@@ -46,7 +46,7 @@ export async function startTestRelay(tls: { ca: Buffer | string; cert: Buffer | 
       t.on('error', () => s.destroy());
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  relay.url = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, host, r));
+  relay.url = `${host}:${(server.address() as AddressInfo).port}`;
   return relay;
 }
