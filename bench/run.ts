@@ -12,11 +12,12 @@ import { deploymentBench } from './scenarios/deployment.ts';
 import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
+import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment', 'mesh'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -85,6 +86,11 @@ const say = (r: BenchResult) => {
 
 if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+if (only.has('mesh')) {
+  const o = full ? { seconds: 10, concurrency: 32, dnsInFlight: 64 } : { seconds: 3, concurrency: 16, dnsInFlight: 32 };
+  say(await runBench('mesh', 'EdgeMesh: HTTP through the Service proxy beside direct, and DNS from the store', profile, m, (out) => meshBench(o, out)));
 }
 
 if (only.has('scheduler')) {
