@@ -14,9 +14,10 @@ import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
-import { EdgeMesh } from './edgemesh/edgemesh.ts';
+import { EdgeMesh, interfaceAddress } from './edgemesh/edgemesh.ts';
 import { detectNodeIP } from './edged/nodestatus/host-info.ts';
 import { dialTunnel } from '../stream/index.ts';
+import { EDGEMESH_ENABLED, EDGEMESH_LABEL } from '../kube/labels.ts';
 
 const log = logger('edgecore');
 
@@ -160,7 +161,8 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       nodeName,
       registerNodeNamespace: cfg.modules.edged.registerNodeNamespace,
       nodeIP: cfg.modules.edged.nodeIP,
-      nodeLabels: cfg.modules.edged.nodeLabels,
+      // The cloud sends Services and endpoints to nodes that carry this label.
+      nodeLabels: { ...cfg.modules.edged.nodeLabels, ...(mesh.enable ? { [EDGEMESH_LABEL]: EDGEMESH_ENABLED } : {}) },
       maxPods: kubelet.maxPods,
       nodeStatusUpdateFrequencyMs: parseDuration(kubelet.nodeStatusUpdateFrequency),
       nodeStatusReportFrequencyMs: parseDuration(kubelet.nodeStatusReportFrequency),
@@ -168,6 +170,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
+      clusterDns: { servers: clusterDnsServers(cfg), domain: kubelet.clusterDomain },
       rootDirectory: cfg.modules.edged.rootDirectory,
       ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
     }),
@@ -176,4 +179,20 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
   await runtime.start();
   log.info({ node: nodeName, cloud: hub.websocket.server }, 'edgecore started');
   return { stop: () => runtime.stop() };
+}
+
+/**
+ * The resolvers of ClusterFirst pods: `clusterDNS` when set (as the kubelet), else EdgeMesh's DNS on its interface
+ * address when it runs on port 53 (an engine takes resolver addresses without a port), else none (the engine's).
+ */
+function clusterDnsServers(cfg: EdgeCoreConfig): string[] {
+  const set = cfg.modules.edged.tailoredKubeletConfig.clusterDNS ?? [];
+  if (set.length > 0) return set;
+  const mesh = cfg.modules.edgeMesh;
+  if (!mesh.enable) return [];
+  if (mesh.dnsPort !== 53) {
+    log.warn({ dnsPort: mesh.dnsPort }, 'modules.edgeMesh.dnsPort is not 53: pods keep the engine DNS settings');
+    return [];
+  }
+  return [interfaceAddress(mesh.listenInterface)];
 }

@@ -2,7 +2,7 @@ import type { Bus } from '../../core/bus.ts';
 import { logger, type Logger } from '../../core/log.ts';
 import { newResponse, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
-import { goStatusError, type KubeRest } from '../../kube/rest.ts';
+import { goStatusError, isNotFound, type KubeRest } from '../../kube/rest.ts';
 import type { CloudInformers } from '../common/informers/informers.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { Downstream, type DownstreamStats } from './downstream/downstream.ts';
@@ -55,6 +55,15 @@ export class EdgeController implements Module {
             informers: o.informers,
             log: o.log ?? logger(CloudModules.edgeController),
             send: (m) => this.#bus?.send(CloudModules.cloudHub, m),
+            slicesServed: async () => {
+              try {
+                await o.kube.get('/apis/discovery.k8s.io/v1');
+                return true;
+              } catch (err) {
+                if (isNotFound(err)) return false;
+                throw err;
+              }
+            },
           });
   }
 

@@ -146,6 +146,7 @@ export class SyncController implements Module {
       }
       const type = TYPE_OF_KIND[r.kind];
       if (type === undefined) continue; // not ours (e.g. devices): left to its controller
+      if (!live.knows(r.kind)) continue; // not listed (yet): absent would not mean deleted
       const obj = live.get(r.kind, r.namespace, r.name);
       if (obj === undefined || obj.metadata?.uid !== r.uid) {
         this.#send(objectMessage(r.nodeName, 'delete', type, minimalObject(r)));

@@ -44,6 +44,7 @@ export type PodSandboxConfig = {
   hostname: string;
   log_directory: string;
   port_mappings: CriPortMapping[];
+  dns_config?: { servers: string[]; searches: string[]; options: string[] };
   labels: Record<string, string>;
   annotations: Record<string, string>;
   linux: {

@@ -20,6 +20,8 @@ export type HostConfig = {
   RestartPolicy?: { Name: string; MaximumRetryCount?: number };
   ExtraHosts?: string[];
   Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
   ShmSize?: number;
 };
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { createCA } from '../../pki/x509.ts';
 import { checkClockSkew, checkInterface, checkSamePathMounts, effectiveCaps, formatCheck, hasCap, hostPathOf, ownContainerId } from './index.ts';
+import { checkSubnetRoutes } from './mesh.ts';
 
 test('CapEff parsing: NET_ADMIN (12) and NET_RAW (13)', () => {
   const caps = effectiveCaps('Name:\tnode\nCapEff:\t00000000a80425fb\n');
@@ -67,4 +68,16 @@ test('clock skew: a clock before the CA notBefore fails; within validity is ok',
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('edgemesh subNet: overlapping a host route fails naming the route; the default route does not count', () => {
+  const routes = [
+    'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+    'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    'docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+  ].join('\n');
+  assert.equal(checkSubnetRoutes('9.251.0.0/16', routes).status, 'ok');
+  const r = checkSubnetRoutes('172.17.128.0/24', routes);
+  assert.equal(r.status, 'fail');
+  assert.match(formatCheck(r), /^FAIL edgemesh subnet: modules\.edgeMesh\.subNet 172\.17\.128\.0\/24 overlaps the route 172\.17\.0\.0\/16 on docker0 \(fix: /);
 });

@@ -2,11 +2,13 @@
  * The edge's environment checks, shared by edgecore's start-up and `keadm doctor --edge`. Start-up runs only
  * the checks whose failure would break edgecore later; doctor adds the advisory ones.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { EdgeCoreConfig } from '../../config/index.ts';
 import { checkSamePathMounts } from './container.ts';
 import { checkEngineSocket } from './engine.ts';
 import { checkClockSkew, checkDiskSpace } from './host.ts';
+import { checkDnsPort, checkSubnetRoutes } from './mesh.ts';
 import { checkEventBus } from './mqtt.ts';
 import { checkCapabilities, checkInterface, checkIptables, checkPort } from './network.ts';
 import { EnvironmentCheckError, failures, ok, type CheckResult } from './types.ts';
@@ -35,7 +37,11 @@ export async function edgeChecks(cfg: EdgeCoreConfig, o: EdgeCheckOptions = {}):
   }
   if (mesh.enable) {
     out.push(checkIptables(true));
-    out.push(checkInterface('modules.edgeMesh.listenInterface', mesh.listenInterface));
+    const iface = checkInterface('modules.edgeMesh.listenInterface', mesh.listenInterface);
+    out.push(iface);
+    out.push(checkSubnetRoutes(mesh.subNet));
+    const addr = os.networkInterfaces()[mesh.listenInterface]?.find((a) => a.family === 'IPv4')?.address;
+    if (iface.status === 'ok' && addr !== undefined) out.push(await checkDnsPort(addr, mesh.dnsPort));
   } else if (o.thorough === true) {
     out.push(checkIptables(false));
   }

@@ -68,8 +68,8 @@ export function checkInterface(key: string, name: string): CheckResult {
   const have = Object.keys(os.networkInterfaces());
   if (have.includes(name)) return ok(NAME, `${key} ${name} exists`);
   const fix = inContainer()
-    ? `run the container with --network host so it sees the host's interfaces, or set ${key} to one of: ${have.join(', ')}`
-    : `set ${key} to one of: ${have.join(', ')}`;
+    ? `run the container with --network host so it sees the host's interfaces, or set ${key} to one of: ${have.join(', ')} (\`ip -br link\` lists them)`
+    : `set ${key} to one of: ${have.join(', ')} (\`ip -br link\` lists them)`;
   return fail(NAME, `${key} names ${name}, which does not exist here`, fix);
 }
 

@@ -26,6 +26,8 @@ export type EdgedOptions = {
   /** `tailoredKubeletConfig.podLogsDir`: CRI containers' log root (kubelet's /var/log/pods by default). */
   podLogsDir?: string;
   podSandboxImage?: string;
+  /** `clusterDNS` (or EdgeMesh's DNS address) and `clusterDomain`, for ClusterFirst pods. */
+  clusterDns?: { servers: string[]; domain: string };
   rootDirectory?: string;
   /** `modules.edged.dockerNetwork`: the Docker network pod sandboxes join (default bridge). */
   dockerNetwork?: string;
@@ -87,6 +89,7 @@ export class Edged implements Module {
       nodeIP: hostInfo.addresses.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1',
       rootDirectory: hostOpts.rootDirectory,
       ...(o.podSandboxImage !== undefined ? { podSandboxImage: o.podSandboxImage } : {}),
+      ...(o.clusterDns !== undefined ? { clusterDns: o.clusterDns } : {}),
       getConfigMap: (ns, name) => meta.get<ConfigObject>(ns, 'configmap', name),
       getSecret: (ns, name) => meta.get<ConfigObject>(ns, 'secret', name),
       getServiceAccountToken: (ns, sa, spec) => meta.serviceAccountToken(ns, sa, spec),

@@ -39,6 +39,7 @@ export class Informer {
   #timer: NodeJS.Timeout | undefined;
   #delay: number;
   #resolveSynced: () => void = () => {};
+  #listed = false;
   /** Resolves after the first complete list has been delivered. */
   readonly synced: Promise<void>;
 
@@ -51,6 +52,15 @@ export class Informer {
   /** The collection this informer lists, e.g. `/api/v1/pods`. */
   get path(): string {
     return this.#o.path;
+  }
+
+  get kind(): string {
+    return this.#o.kind;
+  }
+
+  /** True once the first complete list has been delivered (a cache that may still be empty for want of a list is not). */
+  get listed(): boolean {
+    return this.#listed;
   }
 
   /**
@@ -127,6 +137,7 @@ export class Informer {
       this.#emit('delete', old, old);
     }
     this.#rv = list.metadata?.resourceVersion ?? '';
+    this.#listed = true;
     this.#resolveSynced();
     void this.#watch();
   }

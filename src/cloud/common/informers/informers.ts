@@ -10,6 +10,8 @@ export type LiveObjects = {
   /** Resolves once nodes, pods, configmaps and secrets have been listed. */
   ready(): Promise<void>;
   get(kind: string, namespace: string, name: string): KubeObject | undefined;
+  /** Whether objects of `kind` are cached and listed: only then does an absent one mean it is gone. */
+  knows(kind: string): boolean;
   /** Pods bound to an edge node. */
   podsOn(nodeId: string): KubeObject[];
   /** Pods bound to any edge node. */
@@ -122,8 +124,19 @@ export class CloudInformers implements LiveObjects {
   }
 
   get(kind: string, namespace: string, name: string): KubeObject | undefined {
-    const inf = kind === 'Pod' ? this.pods : kind === 'ConfigMap' ? this.configmaps : kind === 'Secret' ? this.secrets : undefined;
-    return inf?.get(namespace, name);
+    return this.#ofKind(kind)?.get(namespace, name);
+  }
+
+  knows(kind: string): boolean {
+    return this.#ofKind(kind)?.listed === true;
+  }
+
+  #ofKind(kind: string): Informer | undefined {
+    if (kind === 'Pod') return this.pods;
+    if (kind === 'ConfigMap') return this.configmaps;
+    if (kind === 'Secret') return this.secrets;
+    for (const i of this.#extra.values()) if (i.kind === kind) return i;
+    return undefined;
   }
 
   podsOn(nodeId: string): KubeObject[] {

@@ -8,17 +8,22 @@ import { CloudModules } from '../../common/modules.ts';
 import { podChangedForEdge } from '../../common/pod-changes.ts';
 import { LocationIndex, type RefKind } from './location.ts';
 import { objectMessage } from './messages.ts';
+import { MeshDownstream } from './services.ts';
 
 export type DownstreamOptions = {
   informers: CloudInformers;
   log: Logger;
   /** Hands a `node/<n>/...` message to CloudHub. */
   send: (msg: Message) => void;
+  /** Whether the API server serves EndpointSlices (else EdgeMesh nodes get Endpoints). */
+  slicesServed?: () => Promise<boolean>;
 };
 
 export type DownstreamStats = {
   /** Pod updates not sent because only the status (or resourceVersion) changed. */
   podStatusOnlySkipped: number;
+  /** Service/endpoint updates not sent because nothing EdgeMesh reads changed. */
+  meshUnchangedSkipped: number;
 };
 
 /**
@@ -32,14 +37,19 @@ export class Downstream {
   readonly #location = new LocationIndex();
   /** ConfigMap/Secret events of the very first list are not pushed: the edge already queried what it uses. */
   readonly #refsLive = { ConfigMap: false, Secret: false };
-  readonly #stats: DownstreamStats = { podStatusOnlySkipped: 0 };
+  readonly #stats = { podStatusOnlySkipped: 0 };
+  readonly #mesh: MeshDownstream;
   #started = false;
 
   /** Adds its handlers at once, before anything can start the shared informers, so they see the first list. */
   constructor(o: DownstreamOptions) {
     this.#o = o;
     const inf = o.informers;
-    inf.nodes.addHandler((t, obj) => this.#onNode(t, obj));
+    this.#mesh = new MeshDownstream({ informers: inf, log: o.log, send: o.send, slicesServed: o.slicesServed ?? (async () => true) });
+    inf.nodes.addHandler((t, obj, old) => {
+      this.#onNode(t, obj);
+      this.#mesh.onNode(t, obj, old);
+    });
     inf.pods.addHandler((t, obj, old) => this.#onPod(t, obj, old));
     inf.configmaps.addHandler((t, obj) => this.#onRef('configmap', t, obj));
     inf.secrets.addHandler((t, obj) => this.#onRef('secret', t, obj));
@@ -50,6 +60,7 @@ export class Downstream {
   start(): void {
     this.#started = true;
     this.#o.informers.start();
+    void this.#mesh.start().catch((err: unknown) => this.#o.log.error({ err }, 'edgemesh downstream failed to start'));
   }
 
   stop(): void {
@@ -59,7 +70,7 @@ export class Downstream {
   }
 
   stats(): DownstreamStats {
-    return { ...this.#stats };
+    return { ...this.#stats, meshUnchangedSkipped: this.#mesh.stats().unchangedSkipped };
   }
 
   #onNode(type: InformerEventType, node: KubeObject): void {

@@ -19,4 +19,12 @@ export function objectMessage(nodeId: string, operation: string, type: string, o
 }
 
 /** KubeEdge's message type token per kind. */
-export const TYPE_OF_KIND: Readonly<Record<string, string>> = { Pod: 'pod', ConfigMap: 'configmap', Secret: 'secret' };
+export const TYPE_OF_KIND: Readonly<Record<string, string>> = {
+  Pod: 'pod',
+  ConfigMap: 'configmap',
+  Secret: 'secret',
+  // for EdgeMesh (KubeEdge v1.4's `service` and `endpoints`; slices ours)
+  Service: 'service',
+  Endpoints: 'endpoints',
+  EndpointSlice: 'endpointslice',
+};

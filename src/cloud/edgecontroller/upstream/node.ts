@@ -1,6 +1,6 @@
 import { contentAsObject } from '../../../core/message.ts';
 import { goStatusError, isAlreadyExists, paths, type KubeObject } from '../../../kube/rest.ts';
-import { EDGE_ROLE_LABEL } from '../../common/nodes.ts';
+import { EDGE_ROLE_LABEL, EDGEMESH_LABEL } from '../../common/nodes.ts';
 import {
   objectResp,
   resourceVersionOf,
@@ -47,7 +47,7 @@ async function registerNode(ctx: UpstreamContext, req: UpstreamRequest): Promise
   } catch (err) {
     if (isAlreadyExists(err)) {
       const existing = await ctx.kube.get(paths.node(req.name)).catch(() => null);
-      if (existing !== null) return { content: objectResp(withoutTypeMeta(existing)) };
+      if (existing !== null) return { content: objectResp(withoutTypeMeta(await syncMeshLabel(ctx, req.name, existing, labels))) };
     }
     ctx.log.warn({ node: req.name, err }, 'node registration failed');
     return { content: objectResp(null, goStatusError(err)) };
@@ -106,3 +106,21 @@ export const nodeHandlers: Record<string, UpstreamHandler> = {
   'nodestatus:insert': legacyNodeStatus,
   'nodestatus:update': legacyNodeStatus,
 };
+
+/**
+ * The one label an edge may change on re-registration: EdgeMesh on or off (edgecore's config changed). Other
+ * labels of an existing node are the cluster's and stay as they are.
+ */
+async function syncMeshLabel(ctx: UpstreamContext, name: string, existing: KubeObject, wanted: Record<string, string>): Promise<KubeObject> {
+  const have = (existing.metadata?.['labels'] as Record<string, string> | undefined)?.[EDGEMESH_LABEL];
+  const want = wanted[EDGEMESH_LABEL];
+  if (have === want) return existing;
+  try {
+    const patched = await ctx.kube.patch(paths.node(name), { metadata: { labels: { [EDGEMESH_LABEL]: want ?? null } } }, 'merge');
+    ctx.log.info({ node: name, edgemesh: want ?? 'off' }, 'edge node re-registered with EdgeMesh switched');
+    return patched;
+  } catch (err) {
+    ctx.log.warn({ node: name, err }, 'cannot update the EdgeMesh label of the node');
+    return existing;
+  }
+}

@@ -14,6 +14,7 @@ export type PodManagerOptions = {
   /** Must be visible to the container engine at the same path (volumes are bind-mounted from here). */
   rootDirectory?: string;
   podSandboxImage?: string;
+  clusterDns?: SyncContext['clusterDns'];
   getConfigMap(namespace: string, name: string): Promise<ConfigObject | undefined>;
   getSecret(namespace: string, name: string): Promise<ConfigObject | undefined>;
   /** Tokens for projected serviceAccountToken sources (the cloud's TokenRequest, through metamanager). */
@@ -53,6 +54,7 @@ export class PodManager {
       nodeIP: opts.nodeIP,
       rootDirectory: opts.rootDirectory ?? '/var/lib/kubelet',
       podSandboxImage: opts.podSandboxImage ?? 'kubeedge/pause:3.6',
+      ...(opts.clusterDns === undefined ? {} : { clusterDns: opts.clusterDns }),
       getConfigMap: opts.getConfigMap,
       getSecret: opts.getSecret,
       ...(opts.getServiceAccountToken === undefined ? {} : { getServiceAccountToken: opts.getServiceAccountToken }),

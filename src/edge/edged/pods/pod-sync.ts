@@ -11,6 +11,7 @@ import type { ContainerTrack, PodState } from './state.ts';
 import { shouldRestart, terminatedOf } from './status.ts';
 import type { ConfigObject, Container, Pod } from './types.ts';
 import { setupVolumes } from './volumes.ts';
+import { podDns, type ClusterDns, type PodDns } from './dns.ts';
 import { isProjectedVolume, nextTokenRefresh, writeProjectedVolumes, type IssuedToken, type TokenRequestSpec } from './projected.ts';
 
 export type SyncContext = {
@@ -19,6 +20,8 @@ export type SyncContext = {
   nodeIP: string;
   rootDirectory: string;
   podSandboxImage: string;
+  /** Cluster DNS for ClusterFirst pods (EdgeMesh's server, or clusterDNS); undefined = none. */
+  clusterDns?: ClusterDns;
   getConfigMap(namespace: string, name: string): Promise<ConfigObject | undefined>;
   getSecret(namespace: string, name: string): Promise<ConfigObject | undefined>;
   /** A token of `serviceAccount` from the cloud (metamanager's `serviceaccounttoken` query). */
@@ -147,6 +150,7 @@ async function ensureSandbox(st: PodState, ctx: SyncContext): Promise<void> {
       portMappings: ports,
       // CRI runtimes (containerd >= 1.7) only admit privileged containers into a sandbox created privileged.
       privileged: pod.spec.containers.some((c) => c.securityContext?.privileged === true),
+      ...dnsOf(podDns(pod, ctx.clusterDns)),
     }),
   );
   st.sandbox = await ctx.runtime.inspect(id);
@@ -404,4 +408,8 @@ export async function killPod(st: PodState, ctx: SyncContext): Promise<void> {
   await Promise.all(apps.filter((i) => i.state === 'running').map((i) => ctx.runtime.stopContainer(i.id, grace)));
   await Promise.all(sandboxes.filter((i) => i.state === 'running').map((i) => ctx.runtime.stopContainer(i.id, 0)));
   await Promise.all(all.map((i) => ctx.runtime.removeContainer(i.id)));
+}
+
+function dnsOf(d: PodDns | undefined): { dns?: PodDns } {
+  return d === undefined ? {} : { dns: d };
 }

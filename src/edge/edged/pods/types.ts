@@ -129,6 +129,8 @@ export type PodSpec = {
   hostname?: string;
   serviceAccountName?: string;
   securityContext?: { runAsUser?: number; runAsGroup?: number };
+  dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+  dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: Array<{ name?: string; value?: string }> };
 };
 
 export type Pod = {

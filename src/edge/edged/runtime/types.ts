@@ -21,6 +21,8 @@ export type SandboxSpec = {
   portMappings: PortMapping[];
   /** Some container of the pod is privileged (CRI runtimes refuse privileged containers in an unprivileged sandbox). */
   privileged?: boolean;
+  /** The pod's resolvers (dnsPolicy); undefined = the engine's defaults (the node's resolv.conf). */
+  dns?: { servers: string[]; searches: string[]; options: string[] };
 };
 
 export type Mount = {

@@ -65,6 +65,7 @@ export function sandboxConfig(spec: SandboxSpec, logDirectory: string): PodSandb
           host_port: p.hostPort,
           host_ip: p.hostIP ?? '',
         })),
+    ...(spec.dns === undefined ? {} : { dns_config: { servers: spec.dns.servers, searches: spec.dns.searches, options: spec.dns.options } }),
     labels: spec.labels,
     annotations: { [A_NAME]: spec.name, [A_IMAGE]: spec.image, [A_LOG_DIRECTORY]: logDirectory, [A_HOST_NETWORK]: String(spec.hostNetwork) },
     linux: { security_context: { namespace_options: namespaceOptions(spec.hostNetwork), ...(spec.privileged ? { privileged: true } : {}) } },

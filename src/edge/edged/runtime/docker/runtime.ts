@@ -68,6 +68,8 @@ export class DockerRuntime implements ContainerRuntime {
         IpcMode: 'shareable',
         NetworkMode: spec.hostNetwork ? 'host' : this.#network,
         ...(spec.hostNetwork ? {} : { PortBindings: bindings }),
+        // The app containers join this one's network namespace and so share the resolv.conf Docker writes here.
+        ...(spec.dns === undefined ? {} : { Dns: spec.dns.servers, DnsSearch: spec.dns.searches, DnsOptions: spec.dns.options }),
         RestartPolicy: { Name: 'no' },
       },
     };
