@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
-import { CONNECT_TIMEOUT_MS, MeshDialError, type RemoteDialer } from '../proxy/dial.ts';
+import { CONNECT_TIMEOUT_MS, MeshDialError, type RemoteDialer, TargetRefusedError } from '../proxy/dial.ts';
 import { parseTarget, readLine } from './protocol.ts';
 import type { PeerCredentials } from './server.ts';
 
@@ -31,9 +31,6 @@ export type PeerDialerOptions = {
   now?: () => number;
   log?: Logger;
 };
-
-/** Answer of the far side: the stream is usable, or the target (not the path) failed. */
-class TargetRefused extends MeshDialError {}
 
 export class PeerDialer implements RemoteDialer {
   readonly stats = { direct: 0, relayed: 0, failed: 0 };
@@ -58,7 +55,7 @@ export class PeerDialer implements RemoteDialer {
         this.stats.direct++;
         return s;
       } catch (err) {
-        if (err instanceof TargetRefused) {
+        if (err instanceof TargetRefusedError) {
           this.stats.failed++;
           throw err;
         }
@@ -124,7 +121,7 @@ export class PeerDialer implements RemoteDialer {
       return s;
     }
     s.destroy();
-    throw new TargetRefused(`${target} on ${node}`, line.replace(/^ERR /, ''));
+    throw new TargetRefusedError(`${target} on ${node}`, line.replace(/^ERR /, ''));
   }
 }
 

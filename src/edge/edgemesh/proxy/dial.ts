@@ -19,6 +19,9 @@ export class MeshDialError extends KubeEdgeError {
   }
 }
 
+/** The far node was reached and said the target itself refused: another path to it would not help. */
+export class TargetRefusedError extends MeshDialError {}
+
 export function dialTcp(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_MS): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host, port, allowHalfOpen: true });
@@ -38,10 +41,18 @@ export function dialTcp(host: string, port: number, timeoutMs = CONNECT_TIMEOUT_
   });
 }
 
-/** Local backends directly, others through `remote` when there is one. */
+/**
+ * Local backends directly; others through `remote` when there is one, and when neither the peer link nor the relay
+ * reaches that node, straight to the pod IP as a last try (a flat network, or several nodes on one host, routes it).
+ */
 export function makeDialer(localNode: string, remote?: RemoteDialer): Dialer {
-  return (b) => {
-    if (b.nodeName !== undefined && b.nodeName !== '' && b.nodeName !== localNode && remote !== undefined) return remote.dial(b.nodeName, b.key, 'tcp');
-    return dialTcp(b.ip, b.port);
+  return async (b) => {
+    if (b.nodeName === undefined || b.nodeName === '' || b.nodeName === localNode || remote === undefined) return dialTcp(b.ip, b.port);
+    try {
+      return await remote.dial(b.nodeName, b.key, 'tcp');
+    } catch (err) {
+      if (err instanceof TargetRefusedError) throw err;
+      return dialTcp(b.ip, b.port);
+    }
   };
 }
