@@ -5,9 +5,23 @@
  */
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { KubeEdgeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import { parseRequest, readLine } from './protocol.ts';
 import { type ServeStats, type TargetCheck, serveTarget } from './serve.ts';
+
+/** The peer port (modules.edgeMesh.listenPort) cannot be bound: one line with the fix. */
+export class PeerListenError extends KubeEdgeError {
+  constructor(host: string, port: number, err: NodeJS.ErrnoException) {
+    const why = err.code === 'EADDRINUSE' ? 'in use by another process' : (err.code ?? err.message);
+    super(
+      'KE_EDGEMESH_PEER_LISTEN',
+      `modules.edgeMesh.listenPort ${port} on ${host}: ${why}; stop what listens there (ss -ltnp 'sport = :${port}') or set another listenPort (each edge on a host needs its own)`,
+      { host, port, code: err.code },
+      { cause: err },
+    );
+  }
+}
 
 export type PeerCredentials = { ca: Buffer; cert: Buffer; key: Buffer };
 
@@ -32,9 +46,9 @@ export class PeerServer {
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
+      this.#server.once('error', (err: NodeJS.ErrnoException) => reject(new PeerListenError(host, port, err)));
       this.#server.listen({ host, port }, () => {
-        this.#server.off('error', reject);
+        this.#server.removeAllListeners('error');
         this.#server.on('error', (err) => this.#log?.warn({ err }, 'EdgeMesh peer server error'));
         resolve((this.#server.address() as AddressInfo).port);
       });
