@@ -25,6 +25,9 @@ modules:
   assert.equal(r.code, 1, 'an environment problem, not a config error (those exit 2)');
   const fails = r.stderr.split('\n').filter((l) => /^\s+FAIL /.test(l) && l.includes('nosuch0'));
   assert.equal(fails.length, 1, r.stderr);
-  assert.match(fails[0] ?? '', /FAIL network interface: modules\.edgeMesh\.listenInterface names nosuch0, which does not exist here \(fix: .*`ip -br link` lists them\)/);
+  assert.match(
+    fails[0] ?? '',
+    /FAIL network interface: modules\.edgeMesh\.listenInterface names nosuch0, which does not exist here \(fix: .*`ip -br link` lists them\)/,
+  );
   assert.doesNotMatch(r.stderr, /TypeError|at .*\.ts:\d+/, 'never a panic');
 });
