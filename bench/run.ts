@@ -16,8 +16,21 @@ import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
+import { streamsBench } from './scenarios/streams.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment', 'mesh'] as const;
+const ALL = [
+  'apiserver',
+  'edgemark',
+  'fanout',
+  'reconnect',
+  'devices',
+  'edgecore-footprint',
+  'pod-start',
+  'scheduler',
+  'deployment',
+  'mesh',
+  'streams',
+] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -91,6 +104,14 @@ if (only.has('apiserver')) {
 if (only.has('mesh')) {
   const o = full ? { seconds: 10, concurrency: 32, dnsInFlight: 64 } : { seconds: 3, concurrency: 16, dnsInFlight: 32 };
   say(await runBench('mesh', 'EdgeMesh: HTTP through the Service proxy beside direct, and DNS from the store', profile, m, (out) => meshBench(o, out)));
+}
+
+if (only.has('streams')) {
+  say(
+    await runBench('streams', 'Streams: 20 log followers and control requests through one node tunnel', profile, m, (out) =>
+      streamsBench({ followers: 20, windowMs: full ? 20_000 : 5000, controlEveryMs: 20 }, out),
+    ),
+  );
 }
 
 if (only.has('scheduler')) {

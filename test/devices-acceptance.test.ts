@@ -82,6 +82,10 @@ test('keadm up --with-mapper virtual,modbus: the acceptance device manifests wor
     String(await port()),
     '--mqtt-port',
     String(mqttPort),
+    '--tunnel-port',
+    String(await port()),
+    '--kubelet-port',
+    String(await port()),
   ]);
   if (up.code !== 0) process.stderr.write(`${up.stdout}\n${up.stderr}\n`);
   assert.equal(up.code, 0);

@@ -19,7 +19,7 @@ const skip = (await dockerSkip()) || skipUnless(kubectlPath() !== undefined, 'ku
 const docker = new DockerClient();
 const instance = `imgtest${process.pid}`;
 const root = mkdtempSync(path.join(os.tmpdir(), 'ke-images-'));
-const ports = { ws: 22000, https: 22002, api: 22443 };
+const ports = { ws: 22000, https: 22002, api: 22443, tunnel: 22004 };
 
 after(async () => {
   if (skip === false) await runBin('keadm', ['reset', '--force', '--instance', instance]);
@@ -95,6 +95,8 @@ test('keadm init runs cloudcore in a container; join runs edgecore with NET_ADMI
     String(ports.https),
     '--apiserver-port',
     String(ports.api),
+    '--tunnel-port',
+    String(ports.tunnel),
   ]);
   assert.equal(init.code, 0);
   const kubeConfig = path.join(cloudDir, 'kubeconfig');

@@ -42,6 +42,10 @@ test('keadm up --edge-nodes 2: two nodes Ready, a pod with nodeName runs in Dock
     '23002',
     '--apiserver-port',
     '23443',
+    '--tunnel-port',
+    '23004',
+    '--kubelet-port',
+    '23350',
   ]);
   if (up.code !== 0) process.stderr.write(`${up.stdout}\n${up.stderr}\n`);
   assert.equal(up.code, 0);

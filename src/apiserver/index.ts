@@ -19,10 +19,20 @@ import { openApiForPath, openApiIndex, openApiV2, openApiV2Protobuf } from './op
 import { route } from './router.ts';
 import { startSecurity } from './security.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
+import { type KubeletProxy, kubeletTarget, POD_STREAM_SUBRESOURCES } from './pod-streams.ts';
+import type { Route } from './router.ts';
 import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
 
-export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
+export type ApiServerOptions = {
+  address: string;
+  port: number;
+  dataDir: string;
+  adminKubeConfig: string;
+  log?: Logger;
+  /** Serves pods/log, exec, attach, portforward through the node's kubelet API; absent = those answer 503. */
+  kubeletProxy?: KubeletProxy;
+};
 export type RunningApiServer = {
   url: string;
   caPem: string;
@@ -108,6 +118,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       req.resume();
       throw notFoundPath();
     }
+    if (r.type === 'resource' && isPodStream(r)) {
+      req.resume();
+      if (req.headers.upgrade !== undefined) throw new ApiError(400, 'BadRequest', 'upgrade requests are served on the upgrade path');
+      if (r.sub !== 'log') throw new ApiError(400, 'BadRequest', 'Upgrade request required');
+      const { node, path: kpath } = kubeletTarget(engine.get(r.def, r.namespace, r.name ?? ''), r.sub, url.searchParams);
+      if (o.kubeletProxy === undefined) throw new ApiError(503, 'ServiceUnavailable', 'no stream path to edge nodes (cloudStream is disabled)');
+      o.kubeletProxy.request(node, kpath, req, res);
+      return;
+    }
     const hasBody = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
     const body = hasBody ? parseBody(await readBody(req), req.headers['content-type']) : undefined;
     if (!hasBody) req.resume();
@@ -170,6 +189,39 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     s.on('close', () => sockets.delete(s));
   });
   server.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
+  // exec, attach and portforward: WebSocket (GET) or SPDY (POST) upgrades, authorized as `create` on the
+  // subresource whatever the method (kube-apiserver 1.31+), then handed to the node's kubelet as bytes.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => {});
+    stats.requests++;
+    try {
+      const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      const user = security.authenticate(req);
+      if (user === undefined) throw unauthorized();
+      const r = route(path, engine.resources.all());
+      if (r.type !== 'resource' || !isPodStream(r)) throw notFoundPath();
+      security.authorize(user, POD_STREAM_SUBRESOURCES[r.sub ?? ''] === 'create' ? 'POST' : 'GET', path, r, url.searchParams, undefined);
+      const { node, path: kpath } = kubeletTarget(engine.get(r.def, r.namespace, r.name ?? ''), r.sub ?? '', url.searchParams);
+      if (o.kubeletProxy === undefined) throw new ApiError(503, 'ServiceUnavailable', 'no stream path to edge nodes (cloudStream is disabled)');
+      o.kubeletProxy.upgrade(node, kpath, req, socket, head);
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${describeError(err)}`);
+      if (e.httpCode >= 400 && e.httpCode < 500) stats.rejected++;
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: e.message,
+        reason: e.reason,
+        code: e.httpCode,
+      });
+      socket.end(
+        `HTTP/1.1 ${e.httpCode} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+  });
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'bad HTTP request');
     socket.destroy();
@@ -206,4 +258,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       return closing;
     },
   };
+}
+
+function isPodStream(r: Extract<Route, { type: 'resource' }>): boolean {
+  return r.def.group === '' && r.def.plural === 'pods' && r.name !== undefined && r.sub !== undefined && r.sub in POD_STREAM_SUBRESOURCES;
 }

@@ -127,6 +127,12 @@ export function subresourceVerbs(sub: string): string[] {
       return ['create'];
     case 'finalize':
       return ['update'];
+    case 'log':
+      return ['get'];
+    case 'exec':
+    case 'attach':
+    case 'portforward':
+      return ['create', 'get'];
     default:
       return ['get', 'patch', 'update'];
   }
@@ -141,6 +147,12 @@ export function subresourceKind(sub: string, kind: string): { group?: string; ve
       return { kind: 'Binding' };
     case 'eviction':
       return { group: 'policy', version: 'v1', kind: 'Eviction' };
+    case 'exec':
+      return { kind: 'PodExecOptions' };
+    case 'attach':
+      return { kind: 'PodAttachOptions' };
+    case 'portforward':
+      return { kind: 'PodPortForwardOptions' };
     default:
       return { kind };
   }

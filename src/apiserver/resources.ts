@@ -84,7 +84,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     singular: 'pod',
     namespaced: true,
     shortNames: ['po'],
-    subresources: ['status', 'binding', 'eviction'],
+    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'],
     returnDeletedObject: true,
     fields: [
       'spec.nodeName',

@@ -12,6 +12,9 @@ import { ensureCloudPki, KUBEEDGE_NAMESPACE } from './cloudhub/certs/cloud-pki.t
 import { kubeSecretStore } from './cloudhub/certs/secret-store.ts';
 import { startTokenManager, type TokenManager } from './cloudhub/certs/token-manager.ts';
 import { assembleCloudModules } from './modules.ts';
+import { CloudStream } from './cloudstream/cloudstream.ts';
+import { cloudStreamTls } from './cloudstream/tls.ts';
+import type { KubeletProxy } from '../apiserver/pod-streams.ts';
 
 const log = logger('cloudcore');
 
@@ -34,6 +37,19 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
   };
   try {
     const embedded = apiServerEnabled(cfg);
+    // The embedded server reaches edge kubelets through CloudStream, which starts later (it needs the PKI kept in
+    // the API server): the proxy is bound late, and answers 503 until then.
+    let cloudStream: CloudStream | undefined;
+    const kubeletProxy: KubeletProxy = {
+      request: (node, path, req, res) => {
+        if (cloudStream !== undefined) return cloudStream.kubeletRequest(node, req, res, path);
+        res.writeHead(503, { 'Content-Type': 'text/plain' }).end('cloudStream is not running\n');
+      },
+      upgrade: (node, path, req, socket, head) => {
+        if (cloudStream !== undefined) return cloudStream.kubeletUpgrade(node, req, socket, head, path);
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      },
+    };
     let kubeConfigPath = cfg.kubeAPIConfig.kubeConfig;
     if (embedded) {
       const a = cfg.modules.apiServer;
@@ -43,6 +59,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         dataDir: a.dataDir,
         adminKubeConfig: a.adminKubeConfig,
         log: logger('apiserver'),
+        ...(cfg.modules.cloudStream.enable ? { kubeletProxy } : {}),
       });
       stack.push(() => api.close());
       kubeConfigPath = api.cloudcoreKubeConfigPath; // least privilege: ServiceAccount kubeedge/cloudcore, ClusterRole cloudcore
@@ -121,6 +138,11 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     );
     if (notBuilt.length > 0) log.warn({ notBuilt }, `embedded control plane: not built yet, so not running: ${notBuilt.join(', ')}`);
     for (const m of modules) runtime.add(m);
+    const cs = cfg.modules.cloudStream;
+    if (cs.enable) {
+      cloudStream = new CloudStream({ enabled: true, ...(await cloudStreamTls(cs, hub, pki)), log: logger('cloudstream') });
+      runtime.add(cloudStream);
+    }
     await runtime.start();
     stack.push(() => runtime.stop());
     log.info({ websocket: `${hub.websocket.address}:${hub.websocket.port}`, https: `${hub.https.address}:${hub.https.port}` }, 'cloudcore started');

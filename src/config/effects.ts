@@ -21,8 +21,8 @@ export type KeyEffect =
 
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager', 'taskManager'],
-  edgecore: ['serviceBus', 'dbTest', 'edgeStream', 'taskManager'],
+  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'router', 'iptablesManager', 'taskManager'],
+  edgecore: ['serviceBus', 'dbTest', 'taskManager'],
 };
 
 /** v1.15.4 edged keys with no default (omitted from its `--defaultconfig`), accepted as written, no effect here. */
@@ -93,6 +93,8 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     [`${KUBELET}.podLogsDir`]: 'edged on CRI: where container logs go (kubelet 1.29+ key; /var/log/pods when unset)',
     'modules.edgeMesh': 'edgemesh: Service DNS, the Service proxy and its nat chain, the peer port (listenPort) and the cloud relay',
     [`${EDGED}.dockerNetwork`]: 'edged on Docker: the network pod sandboxes join (unset: bridge)',
+    [`${KUBELET}.readOnlyPort`]:
+      "edged: its kubelet API (logs, exec, attach, port-forward, /pods, stats) on 127.0.0.1 at this port, advertised as the node's kubeletEndpoint; 0 = off",
     [`${KUBELET}.maxPods`]: 'edged: node capacity and allocatable pods',
     [`${KUBELET}.clusterDomain`]: 'edgemesh: its DNS zone; edged: the search path of ClusterFirst pods',
     [`${KUBELET}.clusterDNS`]: "edged: the resolvers of ClusterFirst pods (empty: EdgeMesh's DNS when it runs, else the engine's)",
@@ -128,6 +130,13 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.eventBus.eventBusTLS': 'eventbus: client certificate and CA for the external broker',
     'modules.deviceTwin.enable': 'edgecore.ts: DeviceTwin runs or not',
     'modules.deviceTwin.dmiSockPath': 'dmi: the DMI server socket (KubeEdge v1.16+ key)',
+    'modules.edgeStream.enable': 'edgecore.ts: EdgeStream dials the cloud tunnel or not',
+    'modules.edgeStream.server': "edgestream: CloudStream's tunnel address (host:tunnelPort)",
+    'modules.edgeStream.handshakeTimeout': 'edgestream: tunnel dial timeout (seconds)',
+    'modules.edgeStream.readDeadline': 'edgestream: tunnel ping period; an unanswered ping drops the tunnel (seconds)',
+    'modules.edgeStream.tlsTunnelCAFile': "edgestream: tunnel certificates (EdgeHub's when these are KubeEdge's defaults or EdgeHub's paths)",
+    'modules.edgeStream.tlsTunnelCertFile': "edgestream: tunnel certificates (EdgeHub's when these are KubeEdge's defaults or EdgeHub's paths)",
+    'modules.edgeStream.tlsTunnelPrivateKeyFile': "edgestream: tunnel certificates (EdgeHub's when these are KubeEdge's defaults or EdgeHub's paths)",
   },
   cloudcore: {
     apiVersion: 'load.ts',
@@ -152,6 +161,15 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.edgeController.enable': 'cloudcore.ts',
     'modules.edgeController.nodeMonitorGracePeriod': 'kubeedge-ts extension: embedded API server marks a silent node Unknown after it',
     'modules.deviceController.enable': 'cloudcore.ts (src/cloud/devicecontroller)',
+    'modules.cloudStream.enable': 'cloudcore.ts: CloudStream (tunnel server, kubelet proxy for pods/log|exec|attach|portforward)',
+    'modules.cloudStream.tunnelPort': 'cloudstream: tunnel listener (0.0.0.0)',
+    'modules.cloudStream.tlsTunnelCAFile': "cloudstream: tunnel TLS (cloudHub's PKI unless these name other existing files)",
+    'modules.cloudStream.tlsTunnelCertFile': "cloudstream: tunnel TLS (cloudHub's PKI unless these name other existing files)",
+    'modules.cloudStream.tlsTunnelPrivateKeyFile': "cloudstream: tunnel TLS (cloudHub's PKI unless these name other existing files)",
+    'modules.cloudStream.streamPort': 'cloudstream: stream server for a real kube-apiserver (started only when tlsStreamCAFile exists)',
+    'modules.cloudStream.tlsStreamCAFile': 'cloudstream: CA of the client certificates the stream server accepts (absent: no stream server)',
+    'modules.cloudStream.tlsStreamCertFile': "cloudstream: stream server certificate (absent: cloudcore's server certificate)",
+    'modules.cloudStream.tlsStreamPrivateKeyFile': "cloudstream: stream server key (absent: cloudcore's server key)",
     'modules.deviceController.buffer.updateDeviceStatus':
       'devicecontroller: devices with an unwritten status at most; reports beyond are not confirmed (the edge resends)',
     'modules.deviceController.load.updateDeviceStatusWorkers': 'devicecontroller: Device status writes in flight at most',
@@ -163,7 +181,7 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
   },
 };
 
-const NO_KUBELET_API = 'edged serves no kubelet HTTP API (no read-only port, debug, profiling or log handlers)';
+const NO_KUBELET_API = "edged's kubelet API is plain HTTP on 127.0.0.1 at readOnlyPort (no other address, debug, profiling or system-log handlers)";
 const ENGINE_RESOURCES =
   'resources are left to the engine: container limits only, no QoS cgroups, CPU/memory/topology managers or node allocatable enforcement';
 const NO_EVICTION = 'no eviction manager (allocatable subtracts the default evictionHard reserves, as KubeEdge reports it)';
@@ -194,7 +212,6 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
       KUBELET,
       [
         'address',
-        'readOnlyPort',
         'enableDebuggingHandlers',
         'enableDebugFlagsHandler',
         'enableProfilingHandler',
@@ -270,6 +287,7 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
     'modules.edgeHub.messageBurst': 'messages to the cloud are not rate limited',
     'modules.edgeHub.websocket.readDeadline': 'the link is watched by heartbeat timeouts, not per-read deadlines',
     'modules.edgeHub.websocket.writeDeadline': 'the link is watched by heartbeat timeouts, not per-write deadlines',
+    'modules.edgeStream.writeDeadline': 'tunnel writes are bounded by per-stream credit windows, not per-write deadlines',
     'modules.edgeHub.quic.handshakeTimeout': QUIC,
     'modules.edgeHub.quic.readDeadline': QUIC,
     'modules.edgeHub.quic.server': QUIC,
@@ -280,7 +298,7 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
   },
   cloudcore: {
     featureGates: 'kubeedge-ts has no feature gates',
-    'commonConfig.tunnelPort': 'no cloudStream tunnel (module not built)',
+    'commonConfig.tunnelPort': 'the kubelet port is what each edge reports (readOnlyPort); no DNAT is programmed (iptablesManager not built)',
     'commonConfig.monitorServer': 'no metrics or profiling server',
     'kubeAPIConfig.contentType': 'the API client speaks JSON',
     'kubeAPIConfig.qps': 'API requests are not rate limited on the client side',

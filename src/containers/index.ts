@@ -7,6 +7,7 @@
 export type * from './docker/api-types.ts';
 export {
   DockerClient,
+  StreamDemuxer,
   demultiplex,
   splitImageRef,
   type BuildOptions,

@@ -10,6 +10,8 @@ import { ensureEdgeCertificates } from './edgehub/certificate/bootstrap.ts';
 import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_REFUSED } from './edgehub/certificate/errors.ts';
 import { rotateIfDue } from './edgehub/certificate/rotate.ts';
 import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
+import { EdgeStream } from './edgestream/edgestream.ts';
+import { edgeStreamTls } from './edgestream/tls.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
 import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
@@ -173,8 +175,25 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       clusterDns: { servers: clusterDnsServers(cfg), domain: kubelet.clusterDomain },
       rootDirectory: cfg.modules.edged.rootDirectory,
       ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
+      kubeletPort: kubelet.readOnlyPort,
     }),
   );
+
+  const es = cfg.modules.edgeStream;
+  if (es.enable) {
+    runtime.add(
+      new EdgeStream({
+        enable: true,
+        server: es.server,
+        nodeName,
+        ...(cfg.modules.edged.nodeIP === '' ? {} : { internalIP: cfg.modules.edged.nodeIP }),
+        kubeletPort: kubelet.readOnlyPort,
+        handshakeTimeoutSec: es.handshakeTimeout,
+        readDeadlineSec: es.readDeadline,
+        tls: edgeStreamTls(es, hub, tls),
+      }),
+    );
+  }
 
   await runtime.start();
   log.info({ node: nodeName, cloud: hub.websocket.server }, 'edgecore started');

@@ -85,6 +85,7 @@ export function registerContainerCommands(program: Command): void {
     .option('--websocket-port <port>', 'CloudHub websocket port (published at the same number)', int('--websocket-port'), 10000)
     .option('--https-port <port>', 'certificate service port (published at the same number)', int('--https-port'), 10002)
     .option('--apiserver-port <port>', 'embedded API server port (published on 127.0.0.1)', int('--apiserver-port'), 6443)
+    .option('--tunnel-port <port>', 'CloudStream tunnel port for kubectl logs/exec (embedded mode; published at the same number)', int('--tunnel-port'), 10004)
     .option('--image <image>', 'cloudcore image (default: kubeedge-ts/cloudcore:<version>)')
     .option('--in-cluster', 'run cloudcore inside the cluster of --kube-config (Helm chart manifests/charts/cloudcore)')
     .option('--dry-run', 'with --in-cluster: print the manifests instead of installing them')
@@ -116,6 +117,7 @@ export function registerContainerCommands(program: Command): void {
         websocketPort: o.websocketPort,
         httpsPort: o.httpsPort,
         apiserverPort: o.apiserverPort,
+        tunnelPort: o.tunnelPort,
         log: stdoutLine,
       });
     });
@@ -127,6 +129,8 @@ export function registerContainerCommands(program: Command): void {
     .requiredOption('--token <token>', 'join token from `keadm gettoken`')
     .option('--node-name <name>', 'node name (default: the hostname)')
     .option('--certport <port>', "cloudcore's certificate port", int('--certport'), 10002)
+    .option('--tunnel-server <ip:port>', "CloudStream's tunnel (e.g. 192.168.1.10:10004): turns EdgeStream on for kubectl logs/exec")
+    .option('--kubelet-port <port>', "edged's kubelet API port on 127.0.0.1 (with --tunnel-server)", int('--kubelet-port'), 10350)
     .option('--remote-runtime-endpoint <url>', 'container engine socket edgecore uses (mounted at the same path)', DOCKER_ENDPOINT)
     .option('--privileged', 'run privileged instead of adding NET_ADMIN and NET_RAW (fails on hosts that withhold a capability)')
     .option('--config-dir <dir>', 'edgecore config and certificates (same path inside)', DEFAULT_EDGE_DIRS.configDir)
@@ -150,6 +154,8 @@ export function registerContainerCommands(program: Command): void {
         token: string;
         nodeName?: string;
         certport: number;
+        tunnelServer?: string;
+        kubeletPort: number;
         remoteRuntimeEndpoint: string;
         privileged?: boolean;
         configDir: string;
@@ -182,6 +188,7 @@ export function registerContainerCommands(program: Command): void {
                 },
               }
             : {}),
+          ...(o.tunnelServer !== undefined ? { stream: { server: o.tunnelServer, kubeletPort: o.kubeletPort } } : {}),
           log: stdoutLine,
         });
       },
@@ -196,6 +203,8 @@ export function registerContainerCommands(program: Command): void {
     .option('--websocket-port <port>', 'CloudHub websocket port', int('--websocket-port'), 10000)
     .option('--https-port <port>', 'certificate service port', int('--https-port'), 10002)
     .option('--apiserver-port <port>', 'embedded API server port (on 127.0.0.1)', int('--apiserver-port'), 6443)
+    .option('--tunnel-port <port>', 'CloudStream tunnel port for kubectl logs/exec', int('--tunnel-port'), 10004)
+    .option('--kubelet-port <port>', "edge node 1's kubelet API port on 127.0.0.1 (node i: this + i - 1)", int('--kubelet-port'), 10350)
     .option('--base-image <image>', 'base image for the build (default: the local base, made if missing)')
     .option('--rebuild', 'rebuild the images even if present')
     .option('--privileged', 'run edge containers privileged instead of adding NET_ADMIN and NET_RAW')
@@ -216,6 +225,8 @@ export function registerContainerCommands(program: Command): void {
         websocketPort: o.websocketPort,
         httpsPort: o.httpsPort,
         apiserverPort: o.apiserverPort,
+        tunnelPort: o.tunnelPort,
+        kubeletPort: o.kubeletPort,
         rebuild: o.rebuild === true,
         privileged: o.privileged === true,
         withMappers: parseMappers(o.withMapper),

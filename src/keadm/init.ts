@@ -40,12 +40,21 @@ export type InitOptions = {
   websocketPort: number;
   httpsPort: number;
   apiserverPort: number;
+  /** CloudStream's tunnel port (embedded mode turns CloudStream on and publishes it); default 10004. */
+  tunnelPort?: number | undefined;
   image?: string;
   timeoutMs?: number;
   log: Out;
 };
 
-export type InitResult = { container: string; kubeConfig: string; advertiseAddress: string; websocketPort: number; httpsPort: number };
+export type InitResult = {
+  container: string;
+  kubeConfig: string;
+  advertiseAddress: string;
+  websocketPort: number;
+  httpsPort: number;
+  tunnelPort: number | undefined;
+};
 
 /** In --config-dir: what init installed in the cluster, so reset removes exactly that. */
 export const INSTALL_RECORD = 'cluster-install.json';
@@ -53,8 +62,16 @@ export type InstallRecord = { kubeConfig: string; objects: Array<{ ref: string; 
 
 /** Inside the container: where the mounted cluster kubeconfig lives. */
 const CLUSTER_KUBECONFIG = '/etc/kubeedge/cluster.kubeconfig';
+export const DEFAULT_TUNNEL_PORT = 10004;
 
-export function cloudCoreYaml(o: { advertiseAddress: string; websocketPort: number; httpsPort: number; apiserverPort: number; realCluster: boolean }): string {
+export function cloudCoreYaml(o: {
+  advertiseAddress: string;
+  websocketPort: number;
+  httpsPort: number;
+  apiserverPort: number;
+  realCluster: boolean;
+  tunnelPort?: number | undefined;
+}): string {
   const cfg = {
     apiVersion: CLOUDCORE_API_VERSION,
     kind: CLOUDCORE_KIND,
@@ -74,6 +91,9 @@ export function cloudCoreYaml(o: { advertiseAddress: string; websocketPort: numb
             dataDir: '/var/lib/kubeedge/apiserver',
             adminKubeConfig: '/etc/kubeedge/admin.kubeconfig',
           },
+      // Embedded mode: kubectl logs/exec/port-forward reach edges through the tunnel they dial. A real cluster keeps
+      // KubeEdge's default (off): its kube-apiserver needs the stream certificates and the DNAT KubeEdge documents.
+      ...(o.realCluster ? {} : { cloudStream: { enable: true, tunnelPort: o.tunnelPort ?? DEFAULT_TUNNEL_PORT } }),
     },
   };
   return `# Written by keadm init; paths are inside the cloudcore container (/etc/kubeedge is ${'the --config-dir'}).\n${stringify(cfg)}`;
@@ -193,7 +213,14 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   const configFile = path.join(configDir, 'config', 'cloudcore.yaml');
   writeFileSync(
     configFile,
-    cloudCoreYaml({ advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, apiserverPort: o.apiserverPort, realCluster }),
+    cloudCoreYaml({
+      advertiseAddress,
+      websocketPort: o.websocketPort,
+      httpsPort: o.httpsPort,
+      apiserverPort: o.apiserverPort,
+      realCluster,
+      ...(o.tunnelPort === undefined ? {} : { tunnelPort: o.tunnelPort }),
+    }),
   );
   log(
     `wrote ${configFile} (advertiseAddress ${advertiseAddress}, websocket ${o.websocketPort}, https ${o.httpsPort}${realCluster ? ', real cluster' : `, embedded API server ${o.apiserverPort}`})`,
@@ -203,7 +230,8 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   await c.createVolume(volume, { [ROLE_LABEL]: 'cloudcore', [INSTANCE_LABEL]: o.instance });
   if (installed !== undefined) mergeInstallRecord(path.join(configDir, INSTALL_RECORD), installed);
   const hostNetwork = server?.loopback === true;
-  const ports = hostNetwork ? [] : [o.websocketPort, o.httpsPort];
+  const tunnelPort = realCluster ? undefined : (o.tunnelPort ?? DEFAULT_TUNNEL_PORT);
+  const ports = hostNetwork ? [] : [o.websocketPort, o.httpsPort, ...(tunnelPort === undefined ? [] : [tunnelPort])];
   const portBindings: Record<string, Array<{ HostIp?: string; HostPort: string }>> = {};
   for (const p of ports) portBindings[`${p}/tcp`] = [{ HostPort: String(p) }];
   // The API server is for kubectl on this host; edge nodes never need it.
@@ -279,5 +307,5 @@ export async function keadmInit(o: InitOptions): Promise<InitResult> {
   }
   log(`cloudcore is up: edge nodes join at ${advertiseAddress}:${o.websocketPort} (certificates on ${o.httpsPort})`);
   log(`kubectl --kubeconfig ${kubeConfig} get nodes`);
-  return { container: name, kubeConfig, advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort };
+  return { container: name, kubeConfig, advertiseAddress, websocketPort: o.websocketPort, httpsPort: o.httpsPort, tunnelPort };
 }

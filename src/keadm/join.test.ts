@@ -42,3 +42,23 @@ test('join --edgemesh writes EdgeMesh on, the relay address and the node pod net
   assert.equal(m.edgeStream.server, '192.0.2.10:10004');
   assert.equal(m.edged.dockerNetwork, 'kubeedge-mesh-edge-node-2');
 });
+
+test('with a tunnel server, keadm join turns EdgeStream on and puts the kubelet API on the given port, with no warning', () => {
+  const yaml = edgeCoreYaml({
+    cloudcoreIpPort: '192.0.2.10:10000',
+    certPort: 10002,
+    token: 'abc.def',
+    nodeName: 'edge-a',
+    runtimeEndpoint: 'unix:///var/run/docker.sock',
+    dirs: DEFAULT_EDGE_DIRS,
+    stream: { server: '192.0.2.10:10004', kubeletPort: 10351 },
+  });
+  const { config, warnings } = parseEdgeCoreConfig(yaml, 'edgecore.yaml', { host: { ip: '192.0.2.20', hostname: 'edge-a' } });
+  assert.deepEqual(
+    warnings.filter((w) => !/hold KubeEdge v1\.15\.4's default/.test(w)),
+    [],
+  );
+  assert.equal(config.modules.edgeStream.enable, true);
+  assert.equal(config.modules.edgeStream.server, '192.0.2.10:10004');
+  assert.equal(config.modules.edged.tailoredKubeletConfig.readOnlyPort, 10351);
+});

@@ -56,6 +56,8 @@ export type JoinOptions = {
   devices?: EdgeDevices;
   /** EdgeMesh on (--edgemesh): modules.edgeMesh, the relay's tunnel address, the node's pod network. */
   edgeMesh?: EdgeMeshJoin;
+  /** EdgeStream on: CloudStream's tunnel address and this node's kubelet API port (default 10350). */
+  stream?: { server: string; kubeletPort: number };
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -72,6 +74,8 @@ export function edgeCoreYaml(o: {
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
   edgeMesh?: EdgeMeshJoin | undefined;
+  /** CloudStream's tunnel (`<cloud>:<tunnelPort>`): turns EdgeStream on; the kubelet API listens on kubeletPort. */
+  stream?: { server: string; kubeletPort: number } | undefined;
 }): string {
   const mesh = o.edgeMesh === undefined ? undefined : edgeMeshModules(o.edgeMesh);
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
@@ -84,7 +88,10 @@ export function edgeCoreYaml(o: {
       edged: {
         hostnameOverride: o.nodeName,
         rootDirectory: podRoot,
-        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint },
+        tailoredKubeletConfig: {
+          containerRuntimeEndpoint: o.runtimeEndpoint,
+          ...(o.stream !== undefined ? { readOnlyPort: o.stream.kubeletPort } : {}),
+        },
         ...(mesh?.dockerNetwork !== undefined ? { dockerNetwork: mesh.dockerNetwork } : {}),
       },
       edgeHub: {
@@ -95,6 +102,8 @@ export function edgeCoreYaml(o: {
         tlsCertFile: path.join(configDir, 'certs', 'server.crt'),
         tlsPrivateKeyFile: path.join(configDir, 'certs', 'server.key'),
       },
+      // EdgeStream (kubelet streams) and EdgeMesh's relay dial the same CloudStream address
+      ...(o.stream !== undefined ? { edgeStream: { enable: true, server: o.stream.server } } : mesh !== undefined ? { edgeStream: mesh.edgeStream } : {}),
       // mqttMode 0: the embedded broker only, on a port of its own so several edges on one host do not collide
       ...(o.devices !== undefined
         ? {
@@ -102,7 +111,7 @@ export function edgeCoreYaml(o: {
             eventBus: { enable: true, mqttMode: 0, mqttServerInternal: `tcp://127.0.0.1:${o.devices.mqttPort}` },
           }
         : {}),
-      ...(mesh !== undefined ? { edgeMesh: mesh.edgeMesh, edgeStream: mesh.edgeStream } : {}),
+      ...(mesh !== undefined ? { edgeMesh: mesh.edgeMesh } : {}),
     },
   };
   return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;

@@ -15,6 +15,9 @@ import { defaultEdgeCoreConfig } from '../config/index.ts';
 import { DEFAULT_MESH_PORT, DEFAULT_TUNNEL_PORT, type EdgeMeshJoin, ensureNodeNetwork } from './edgemesh.ts';
 import { ensureSandboxImage } from './image/busybox.ts';
 
+/** The kubelet API port of edge node 1 (KubeEdge's readOnlyPort default). */
+const DEFAULT_KUBELET_PORT = 10350;
+
 export type UpOptions = {
   docker: DockerClient;
   instance: string;
@@ -24,6 +27,10 @@ export type UpOptions = {
   websocketPort: number;
   httpsPort: number;
   apiserverPort: number;
+  /** CloudStream's tunnel port; edge node i's kubelet API is on 10350 + i - 1 (all edges share the host network). */
+  tunnelPort?: number | undefined;
+  /** Edge node 1's kubelet API port (default 10350); node i: this + i - 1. */
+  kubeletPort?: number | undefined;
   baseImage?: string;
   rebuild: boolean;
   privileged: boolean;
@@ -93,6 +100,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
     websocketPort: o.websocketPort,
     httpsPort: o.httpsPort,
     apiserverPort: o.apiserverPort,
+    ...(o.tunnelPort === undefined ? {} : { tunnelPort: o.tunnelPort }),
     log: (l) => {
       if (!l.startsWith('kubectl ')) log(l);
     },
@@ -118,7 +126,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
         listenInterface: net.bridge,
         listenPort: DEFAULT_MESH_PORT + i - 1,
         dockerNetwork: net.network,
-        tunnelServer: `${cloudHost}:${DEFAULT_TUNNEL_PORT}`,
+        tunnelServer: `${cloudHost}:${init.tunnelPort ?? DEFAULT_TUNNEL_PORT}`,
       };
     }
     const dirs = stateRootDirs(path.join(root, nodeName));
@@ -135,6 +143,9 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       dirs,
       ...(devices !== undefined ? { devices } : {}),
       ...(edgeMesh !== undefined ? { edgeMesh } : {}),
+      ...(init.tunnelPort !== undefined
+        ? { stream: { server: `${init.advertiseAddress}:${init.tunnelPort}`, kubeletPort: (o.kubeletPort ?? DEFAULT_KUBELET_PORT) + i - 1 } }
+        : {}),
       log,
     });
     nodes.push(nodeName);

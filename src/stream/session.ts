@@ -23,7 +23,7 @@ export type TunnelOptions = {
 
 export type TunnelStats = { streamsOpened: number; streamsAccepted: number; resets: number; rejectedFrames: number };
 
-export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+export const DEFAULT_WINDOW_BYTES = 64 * 1024;
 export const DEFAULT_MAX_STREAMS = 256;
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 /** Largest DATA payload: small enough that one stream's frame never holds the connection for long. */

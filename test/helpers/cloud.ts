@@ -53,7 +53,8 @@ export type TestEdgeConfig = {
  */
 export function writeTestEdgeConfig(file: string, o: TestEdgeConfig): void {
   const { dir, ports } = o;
-  const kubelet = Object.entries(o.kubelet)
+  // The kubelet API's default port (10350) is fixed: a test that wants it names a free one.
+  const kubelet = Object.entries({ readOnlyPort: '0', ...o.kubelet })
     .map(([k, v]) => `      ${k}: ${v}\n`)
     .join('');
   writeFileSync(

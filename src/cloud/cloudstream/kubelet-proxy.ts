@@ -54,8 +54,8 @@ export class KubeletTunnelProxy {
     const out = httpRequest({
       method: req.method ?? 'GET',
       path,
-      headers: { ...headers, host: node },
-      agent: false,
+      headers: { ...headers, host: node, connection: 'close' },
+      // No agent: with createConnection and no agent, Node uses the stream as this request's own socket.
       createConnection: () => stream as unknown as import('node:net').Socket,
     });
     out.on('response', (up) => {
@@ -92,7 +92,14 @@ export class KubeletTunnelProxy {
     if (head.length > 0) stream.write(head);
     socket.pipe(stream);
     stream.pipe(socket);
-    socket.on('close', () => stream.destroy());
+    // A clean end travels as FIN through the pipes (queued bytes still go out); only an abrupt close cuts the other side.
+    let ended = false;
+    socket.on('end', () => {
+      ended = true;
+    });
+    socket.on('close', () => {
+      if (!ended) stream.destroy();
+    });
     stream.on('close', () => socket.destroy());
   }
 }

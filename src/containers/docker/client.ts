@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { DOCKER_ENDPOINT, socketPathOf } from '../endpoints.ts';
 import { DockerError, RuntimeUnavailableError, isNotFound } from '../errors.ts';
 import type { ContainerConfig, ContainerInspect, ContainerSummary, ExecInspect, ImageInspect } from './api-types.ts';
@@ -60,6 +60,30 @@ export function splitImageRef(ref: string): { name: string; tag: string } {
   const colon = ref.lastIndexOf(':');
   if (colon > ref.lastIndexOf('/')) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
   return { name: ref, tag: 'latest' };
+}
+
+/**
+ * Incremental form of {@link demultiplex} for live streams: bytes in any split, whole payloads out by stream
+ * (0 stdin, 1 stdout, 2 stderr).
+ */
+export class StreamDemuxer {
+  #buf: Buffer = Buffer.alloc(0);
+  readonly #onFrame: (stream: number, payload: Buffer) => void;
+
+  constructor(onFrame: (stream: number, payload: Buffer) => void) {
+    this.#onFrame = onFrame;
+  }
+
+  push(chunk: Buffer): void {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    while (this.#buf.length >= 8) {
+      const size = this.#buf.readUInt32BE(4);
+      if (this.#buf.length < 8 + size) break;
+      const stream = this.#buf[0] ?? 1;
+      this.#onFrame(stream, this.#buf.subarray(8, 8 + size));
+      this.#buf = this.#buf.subarray(8 + size);
+    }
+  }
 }
 
 /** Decodes Docker's multiplexed stream: frames of [stream, 0, 0, 0, size(4, big-endian)] + payload. */
@@ -374,6 +398,69 @@ export class DockerClient {
 
   execInspect(execId: string): Promise<ExecInspect> {
     return this.#json('GET', `/exec/${execId}/json`);
+  }
+
+  // --- streams (logs, exec, attach): the caller reads the raw bytes
+
+  /**
+   * `GET /containers/{id}/logs` left unread: multiplexed frames (see {@link StreamDemuxer}) unless the container has
+   * a TTY. `follow` keeps it open until the container stops or the caller destroys the response.
+   */
+  async openLogs(id: string, o: { follow?: boolean; tail?: number; since?: number; timestamps?: boolean }): Promise<http.IncomingMessage> {
+    const query = { stdout: true, stderr: true, follow: o.follow ?? false, tail: o.tail ?? 'all', timestamps: o.timestamps ?? false, since: o.since };
+    const res = await this.#open('GET', `/containers/${id}/logs`, { query, timeoutMs: 0 });
+    const statusCode = res.statusCode ?? 0;
+    if (statusCode >= 400) throw errorFrom(statusCode, await readAll(res), { method: 'GET', path: `/containers/${id}/logs` });
+    return res;
+  }
+
+  /** An exec with the streams the client asked for (`Tty` merges stderr into stdout, as the engine does). */
+  async execCreateStreams(id: string, cmd: string[], o: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<string> {
+    const r = await this.#json<{ Id: string }>('POST', `/containers/${id}/exec`, {
+      body: { Cmd: cmd, AttachStdin: o.stdin, AttachStdout: o.stdout, AttachStderr: o.stderr, Tty: o.tty },
+    });
+    return r.Id;
+  }
+
+  /** Starts an exec and takes over the connection (`Upgrade: tcp`): stdin goes in, output comes back on it. */
+  execStartHijacked(execId: string, tty: boolean): Promise<Duplex> {
+    return this.#hijack('POST', `/exec/${execId}/start`, { body: { Detach: false, Tty: tty } });
+  }
+
+  /** `POST /containers/{id}/attach?stream=1` hijacked: the container's own stdio. */
+  attachHijacked(id: string, o: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<Duplex> {
+    return this.#hijack('POST', `/containers/${id}/attach`, { query: { stream: true, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr } });
+  }
+
+  async resizeExec(execId: string, width: number, height: number): Promise<void> {
+    await this.#request('POST', `/exec/${execId}/resize`, { query: { h: height, w: width } });
+  }
+
+  async resizeContainer(id: string, width: number, height: number): Promise<void> {
+    await this.#request('POST', `/containers/${id}/resize`, { query: { h: height, w: width } });
+  }
+
+  /**
+   * Docker's hijack: the request carries `Connection: Upgrade, Upgrade: tcp`, the engine answers 101 and the
+   * socket becomes the raw stream. An engine that answers 200 instead (no upgrade) streams on the response.
+   */
+  #hijack(method: string, path: string, opts: RequestOptions): Promise<Duplex> {
+    const json = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const headers: Record<string, string | number> = { connection: 'Upgrade', upgrade: 'tcp' };
+    if (json) Object.assign(headers, { 'content-type': 'application/json', 'content-length': json.length });
+    return new Promise((resolve, reject) => {
+      const req = http.request({ socketPath: this.socketPath, method, path: `${this.prefix}${path}${queryString(opts.query)}`, headers });
+      req.on('error', (err) => reject(new RuntimeUnavailableError(this.endpoint, err.message, { cause: err })));
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        const statusCode = res.statusCode ?? 0;
+        readAll(res).then((body) => reject(errorFrom(statusCode, body, { method, path })), reject);
+      });
+      req.end(json);
+    });
   }
 
   // --- volumes

@@ -10,6 +10,8 @@ import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
+import { KubeletServer } from './server/index.ts';
+import type { StatsSource } from './stats/types.ts';
 
 export type EdgedOptions = {
   enable?: boolean;
@@ -35,6 +37,10 @@ export type EdgedOptions = {
   kubeletVersion?: string;
   /** Timeout of each request to metamanager; default the loop's period, at least 5 s. */
   requestTimeoutMs?: number;
+  /** `tailoredKubeletConfig.readOnlyPort`: edged's kubelet API on 127.0.0.1 (logs, exec, attach, port-forward); 0 = off. */
+  kubeletPort?: number;
+  /** Source of /metrics/resource and /stats/summary; those answer 503 without one. */
+  stats?: StatsSource;
 };
 
 /**
@@ -51,6 +57,7 @@ export class Edged implements Module {
   #status: NodeStatusManager | undefined;
   #pods: PodManager | undefined;
   #reporter: PodReporter | undefined;
+  #server: KubeletServer | undefined;
 
   constructor(o: EdgedOptions) {
     this.#o = o;
@@ -81,6 +88,7 @@ export class Edged implements Module {
       kubeletVersion: o.kubeletVersion ?? `${KUBE_VERSION}-kubeedge-ts-${VERSION}`,
       rootDirectory: o.rootDirectory ?? '/var/lib/kubelet',
       ...(o.nodeIP !== undefined ? { nodeIP: o.nodeIP } : {}),
+      ...(o.kubeletPort !== undefined ? { kubeletPort: o.kubeletPort } : {}),
     };
     const hostInfo = collectHostInfo(hostOpts);
     this.#pods = new PodManager({
@@ -114,10 +122,27 @@ export class Edged implements Module {
       return [];
     });
     await this.#pods.syncPods(stored.filter((p) => p.spec?.nodeName === o.nodeName));
+    const kubeletPort = o.kubeletPort ?? 10350;
+    if (kubeletPort > 0) {
+      const pods = this.#pods;
+      this.#server = new KubeletServer({
+        port: kubeletPort,
+        pods: { lookup: (ns, name) => pods.lookup(ns, name), pods: () => pods.pods() },
+        runtime,
+        ...(o.stats ? { stats: o.stats } : {}),
+        log: ctx.log.child({ part: 'kubelet-api' }),
+      });
+      // A port taken by another process costs the kubelet API, not the node: pods keep running.
+      await this.#server.start().then(
+        (port) => ctx.log.info({ port }, 'kubelet API listening on 127.0.0.1'),
+        (err: unknown) => ctx.log.error({ err, port: kubeletPort }, 'kubelet API cannot listen; logs, exec and port-forward are unavailable'),
+      );
+    }
     this.#status.start();
   }
 
   async stop(): Promise<void> {
+    await this.#server?.stop().catch(() => undefined);
     this.#status?.stop();
     this.#reporter?.stop();
     await this.#pods?.stop();

@@ -34,6 +34,8 @@ export type HostInfoOptions = {
   nodeName: string;
   /** Configured `edged.nodeIP`; '' or undefined = detect. */
   nodeIP?: string;
+  /** Where edged's kubelet API listens (`tailoredKubeletConfig.readOnlyPort`); advertised in daemonEndpoints. */
+  kubeletPort?: number;
   maxPods: number;
   /** e.g. `docker://20.10.24` or `containerd://1.6.20`. */
   containerRuntimeVersion: string;
@@ -130,7 +132,7 @@ export function collectHostInfo(o: HostInfoOptions): HostInfo {
       { type: 'InternalIP', address: detectNodeIP(o.nodeIP) },
       { type: 'Hostname', address: o.nodeName },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    daemonEndpoints: { kubeletEndpoint: { Port: o.kubeletPort ?? KUBELET_PORT } },
     nodeInfo: {
       machineID,
       // product_uuid is root-only on most hosts; the kubelet leaves it empty when unreadable.

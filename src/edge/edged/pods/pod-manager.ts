@@ -7,6 +7,18 @@ import { buildStatus } from './status.ts';
 import type { ConfigObject, Pod, PodStatus } from './types.ts';
 import { refreshConfigVolumes, removePodDir } from './volumes.ts';
 
+/** A running pod as the kubelet API needs it: which engine containers to stream from, and where the pod listens. */
+export type PodRef = {
+  uid: string;
+  namespace: string;
+  name: string;
+  podIP: string;
+  hostNetwork: boolean;
+  sandboxId?: string;
+  /** Spec order; the first is the default container (kubectl picks it when none is named). */
+  containers: Array<{ name: string; currentId?: string; previousId?: string }>;
+};
+
 export type PodManagerOptions = {
   runtime: ContainerRuntime;
   nodeName: string;
@@ -169,6 +181,32 @@ export class PodManager {
   statusOf(uid: string): PodStatus | undefined {
     const json = this.#pods.get(uid)?.lastStatusJson;
     return json === undefined ? undefined : (JSON.parse(json) as PodStatus);
+  }
+
+  /** The pod by namespace and name, for the kubelet API; undefined when this node does not run it. */
+  lookup(namespace: string, name: string): PodRef | undefined {
+    for (const st of this.#pods.values()) {
+      const m = st.pod.metadata;
+      if (m.name !== name || (m.namespace ?? 'default') !== namespace || st.gone) continue;
+      return {
+        uid: st.uid,
+        namespace,
+        name,
+        podIP: st.podIP,
+        hostNetwork: st.pod.spec.hostNetwork ?? false,
+        ...(st.sandbox ? { sandboxId: st.sandbox.id } : {}),
+        containers: st.pod.spec.containers.map((c) => {
+          const t = st.containers.get(c.name);
+          return { name: c.name, ...(t?.current ? { currentId: t.current.id } : {}), ...(t?.previous ? { previousId: t.previous.id } : {}) };
+        }),
+      };
+    }
+    return undefined;
+  }
+
+  /** The pod objects being run (not those terminating), for the kubelet API's /pods. */
+  pods(): Pod[] {
+    return [...this.#pods.values()].filter((st) => !st.terminating && !st.gone).map((st) => st.pod);
   }
 
   /** The pods being managed (including those still terminating). */

@@ -70,6 +70,11 @@ export async function adoptPod(st: PodState, ctx: SyncContext, found?: Container
     }
     const spec = st.pod.spec.containers.find((c) => c.name === name);
     const t = st.containers.get(name) ?? newTrack(name, ctx);
+    if (spec && t.current && !t.previous && info.state === 'exited') {
+      // The newest is current; the one before it stays for `logs --previous`.
+      t.previous = info;
+      continue;
+    }
     if (!spec || t.current) {
       stale.push(info);
       continue;
@@ -84,7 +89,8 @@ export async function adoptPod(st: PodState, ctx: SyncContext, found?: Container
   if (st.sandbox === undefined)
     for (const t of st.containers.values())
       if (t.current) {
-        stale.push(t.current);
+        if (t.previous) stale.push(t.previous);
+        t.previous = t.current;
         t.current = undefined;
       }
   for (const info of stale) {
@@ -286,7 +292,9 @@ async function syncContainer(st: PodState, c: Container, ctx: SyncContext): Prom
   }
   if (t.current) {
     t.prevTerminated = terminatedOf(t.current, ctx.runtime.name);
-    await ctx.runtime.removeContainer(t.current.id);
+    // The exited instance becomes the previous one (kept for its logs); the one before it goes.
+    if (t.previous) await ctx.runtime.removeContainer(t.previous.id);
+    t.previous = t.current;
     delete t.current;
   }
   const s = spec;
@@ -394,6 +402,7 @@ export async function syncPod(st: PodState, ctx: SyncContext): Promise<void> {
     if (pod.spec.containers.some((c) => c.name === name)) continue;
     stopProbes(t);
     if (t.current) await ctx.runtime.removeContainer(t.current.id);
+    if (t.previous) await ctx.runtime.removeContainer(t.previous.id);
     st.containers.delete(name);
   }
 }

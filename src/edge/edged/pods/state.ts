@@ -9,6 +9,11 @@ export type ContainerTrack = {
   name: string;
   /** The current instance as last inspected; it may have exited. */
   current?: ContainerInfo | undefined;
+  /**
+   * The instance before `current`, kept (exited) in the engine as the kubelet keeps it, so `kubectl logs --previous`
+   * has something to read; removed when the next one replaces it.
+   */
+  previous?: ContainerInfo | undefined;
   /** Instance number of `current` (0 for the first); kept in a label so it survives edgecore restarts. */
   restartCount: number;
   /** How the previous instance ended. */

@@ -75,6 +75,54 @@ export type ContainerInfo = {
   ip?: string;
 };
 
+/** What `kubectl logs` asks for (the kubelet's containerLogs query), engine-neutral. */
+export type LogOptions = {
+  follow: boolean;
+  tailLines?: number;
+  /** Only lines written at or after this instant. */
+  since?: Date;
+  timestamps: boolean;
+};
+
+export type TerminalSize = { width: number; height: number };
+
+/**
+ * The client's side of an exec or attach: the streams it asked for, and terminal size changes (a 'resize' event
+ * with a TerminalSize). stderr is absent with a TTY (the engine merges it into stdout).
+ */
+export type StreamIO = {
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  tty: boolean;
+  resize?: NodeJS.EventEmitter;
+  /** Aborted when the client went away: the engine side is torn down. */
+  signal: AbortSignal;
+};
+
+export type StreamFlags = { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean };
+
+/**
+ * Streaming calls of the kubelet API. Docker serves them in-process (edged translates the client's protocol to
+ * the engine's hijacked connection); a CRI runtime hands out a URL on its own streaming server instead
+ * (`streamUrl`), which edged proxies the client's upgrade to unchanged.
+ */
+export type StreamingRuntime = {
+  /** Writes the container's log to `out` until done (or, following, until it stops or `signal` aborts). */
+  logs(id: string, o: LogOptions, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void>;
+  /** Runs `cmd` in the container attached to `io`; resolves with its exit code. */
+  execStream?(id: string, cmd: string[], io: StreamIO): Promise<number>;
+  /** Attaches `io` to the container's own stdio; resolves when either side ends. */
+  attachStream?(id: string, io: StreamIO): Promise<void>;
+  /** CRI Exec / Attach / PortForward: the runtime streaming server's URL for this one request. */
+  streamUrl?(
+    req:
+      | { kind: 'exec'; id: string; cmd: string[]; flags: StreamFlags }
+      | { kind: 'attach'; id: string; flags: StreamFlags }
+      | { kind: 'portforward'; sandboxId: string },
+  ): Promise<string>;
+};
+
 export type ExecResult = {
   exitCode: number;
   stdout: string;
@@ -110,4 +158,6 @@ export type ContainerRuntime = {
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
   /** Optional push notification when a container with the label changes state; polling still runs. */
   watch?(label: string, onChange: (id: string) => void): { close(): void };
+  /** The kubelet API's streaming calls (logs, exec, attach); absent on runtimes that have none. */
+  readonly streaming?: StreamingRuntime;
 };

@@ -12,6 +12,7 @@ import {
   type PodSandboxConfig,
   type PodSandboxStatus,
 } from '../../../../containers/cri/index.ts';
+import { CriStreaming } from './streams.ts';
 import { A_LOG_DIRECTORY, containerConfig, containerInfo, podLogDirectory, sandboxConfig, sandboxConfigFromStatus, sandboxInfo } from './mapping.ts';
 
 export type CriRuntimeOptions = {
@@ -36,12 +37,14 @@ export class CriRuntime implements ContainerRuntime {
   readonly name = 'containerd';
   readonly client: CriClient;
   readonly logRoot: string;
+  readonly streaming: CriStreaming;
   readonly #pullTimeoutMs: number;
   readonly #kinds = new Map<string, Kind>();
 
   constructor(client: CriClient, options: CriRuntimeOptions = {}) {
     this.client = client;
     this.logRoot = resolve(options.logRoot ?? '/var/log/pods');
+    this.streaming = new CriStreaming(client);
     this.#pullTimeoutMs = options.pullTimeoutMs ?? 15 * 60_000;
   }
 

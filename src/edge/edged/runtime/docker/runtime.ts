@@ -9,6 +9,7 @@ import {
   type PortBinding,
 } from '../../../../containers/index.ts';
 import type { ContainerInfo, ContainerRuntime, ContainerSpec, ExecResult, RuntimeVersion, SandboxSpec } from '../types.ts';
+import { DockerStreaming } from './streams.ts';
 
 /** ContainerRuntime over the Docker Engine API: a pod is a sandbox container whose namespaces the others join. */
 export class DockerRuntime implements ContainerRuntime {
@@ -16,10 +17,12 @@ export class DockerRuntime implements ContainerRuntime {
   readonly client: DockerClient;
   /** The Docker network sandboxes join (`modules.edged.dockerNetwork`); app containers share the sandbox's. */
   readonly #network: string;
+  readonly streaming: DockerStreaming;
 
   constructor(client: DockerClient, o: { network?: string } = {}) {
     this.client = client;
     this.#network = o.network ?? 'bridge';
+    this.streaming = new DockerStreaming(client);
   }
 
   get endpoint(): string {

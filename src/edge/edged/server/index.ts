@@ -1,0 +1,1 @@
+export { KubeletServer, parseRoute, streamFlags, logOptions, type KubeletServerOptions, type PodSource } from './server.ts';
