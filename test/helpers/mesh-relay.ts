@@ -1,52 +1,40 @@
 /**
- * A relay for EdgeMesh tests: a real tunnel server (WebSocket over mutual TLS on loopback, the shared tunnel
- * library's sessions) that does what CloudStream's relay does for `purpose=mesh` sessions: a stream opened by node
- * A with `{ kind: 'relay', node: 'B', target }` is opened on B's session as `{ kind: 'relay', from: 'A', target }`
- * and piped both ways; refused (reset) when B has no session. Only the relay logic is a stand-in.
+ * CloudStream's tunnel server and its EdgeMesh relay (the real ones, `src/cloud/cloudstream/`), started alone on
+ * a free port for EdgeMesh tests: mutual TLS against the test CA, mesh tunnels registered by node, relay streams
+ * forwarded between them. `relayed` counts the relay streams it forwarded.
  */
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import { HEADER_NODE, TUNNEL_PATH, TunnelSession, type TunnelStream } from '../../src/stream/index.ts';
+import { relayMeshStream } from '../../src/cloud/cloudstream/relay.ts';
+import { TunnelRegistry } from '../../src/cloud/cloudstream/registry.ts';
+import { TunnelServer } from '../../src/cloud/cloudstream/tunnel-server.ts';
+import { logger } from '../../src/core/log.ts';
+import { type KeyPairDer, certDerToPem, issueKeyPair, keyDerToPem } from '../../src/pki/x509.ts';
 
 export type TestRelay = { url: string; relayed: number; close(): Promise<void> };
 
-export async function startTestRelay(tls: { ca: Buffer | string; cert: Buffer | string; key: Buffer | string }, host = '127.0.0.1'): Promise<TestRelay> {
-  const server = https.createServer({ ...tls, requestCert: true, rejectUnauthorized: true });
-  const wss = new WebSocketServer({ server, path: TUNNEL_PATH });
-  const sessions = new Map<string, TunnelSession>();
-  const relay: TestRelay = {
-    url: '',
-    relayed: 0,
-    close: async () => {
-      for (const s of sessions.values()) s.close();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+export async function startTestRelay(ca: KeyPairDer, hosts: string[], address = '127.0.0.1'): Promise<TestRelay> {
+  const kp = await issueKeyPair(ca, { subject: 'CN=cloudstream', hosts, usages: ['serverAuth'], days: 1 });
+  const registry = new TunnelRegistry();
+  const log = logger('test-cloudstream');
+  const relay: TestRelay = { url: '', relayed: 0, close: async () => server.close() };
+  const server = new TunnelServer({
+    address,
+    port: 0,
+    caPem: certDerToPem(ca.certDer),
+    certPem: certDerToPem(kp.certDer),
+    keyPem: keyDerToPem(kp.keyDer),
+    ca,
+    registry,
+    tunnel: { idleTimeoutMs: 60_000, keepaliveMs: 30_000 },
+    log,
+    onTunnel: (node, purpose, session) => {
+      session.on('stream', (header, stream) => {
+        if (purpose !== 'mesh') return stream.reset('not a mesh tunnel');
+        if (registry.get(String(header['node'] ?? ''), 'mesh') !== undefined) relay.relayed++;
+        relayMeshStream(node, header, stream, registry, log);
+      });
     },
-  };
-  wss.on('connection', (ws, req) => {
-    const node = String(req.headers[HEADER_NODE.toLowerCase()] ?? '');
-    const session = new TunnelSession(ws);
-    sessions.set(node, session);
-    session.on('close', () => {
-      if (sessions.get(node) === session) sessions.delete(node);
-    });
-    session.on('stream', (h, s: TunnelStream) => {
-      const peer = sessions.get(String(h['node'] ?? ''));
-      if (h.kind !== 'relay' || peer === undefined) {
-        s.reset(`node ${String(h['node'])} has no mesh session`);
-        return;
-      }
-      relay.relayed++;
-      const t = peer.open({ kind: 'relay', from: node, target: h['target'], protocol: h['protocol'] });
-      s.pipe(t);
-      t.pipe(s);
-      s.on('error', () => t.destroy());
-      t.on('error', () => s.destroy());
-    });
   });
-  await new Promise<void>((r) => server.listen(0, host, r));
-  relay.url = `${host}:${(server.address() as AddressInfo).port}`;
+  const addr = await server.listen();
+  relay.url = `${address === '0.0.0.0' ? (hosts[0] ?? '127.0.0.1') : address}:${addr.port}`;
   return relay;
 }

@@ -1,6 +1,6 @@
 // Two EdgeMesh nodes, each its own process in its own network namespace with real iptables, a "pod" on edge-b
 // at a pod IP that edge-a cannot route to. From edge-a, a connection to the Service's mesh IP (DNATed by edge-a's
-// chain to its listener) reaches edge-b's pod: relayed through the cloud tunnel (on the host) when the nodes
+// chain to its listener) reaches edge-b's pod: relayed through CloudStream's tunnel server (on the host) when the nodes
 // cannot reach each other, and over the direct peer link when they can. Each node's rules go when it stops.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -82,8 +82,7 @@ before(async () => {
   for (const p of ['ke-mesh-a', 'ke-mesh-b']) namespaces.push(createNetns(p));
   // edge-b's pod address, on its loopback: routable inside edge-b only
   inNs(namespaces[1] as string, 'ip', ['addr', 'add', `${POD_IP}/32`, 'dev', 'lo']);
-  const cloudKp = await issueKeyPair(ca, { subject: 'CN=cloudcore', hosts: ['10.250.1.1', '10.250.2.1'], usages: ['serverAuth'], days: 1 });
-  relay = await startTestRelay({ ca: certDerToPem(ca.certDer), cert: certDerToPem(cloudKp.certDer), key: keyDerToPem(cloudKp.keyDer) }, '0.0.0.0');
+  relay = await startTestRelay(ca, ['10.250.1.1', '10.250.2.1'], '0.0.0.0');
 });
 
 after(async () => {

@@ -2,8 +2,7 @@
 // as the cloud issues them): a Service whose endpoint is on the other node is reached over the direct peer link;
 // with the direct link unreachable it goes through the cloud relay, and the node then learns the
 // peer address from the relay's answer. A peer never dials what is not one of its endpoints.
-// The relay runs on the real tunnel library (WebSocket over mutual TLS); only the relay's forwarding is a
-// test stand-in for CloudStream's (test/helpers/mesh-relay.ts).
+// The relay is CloudStream's tunnel server and relay, started alone (test/helpers/mesh-relay.ts).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
@@ -30,8 +29,7 @@ before(async () => {
     const kp = await issueKeyPair(ca, { subject: `CN=system:node:${n}, O=system:nodes`, usages: ['clientAuth'], days: 1 });
     creds[n] = { ca: Buffer.from(certDerToPem(ca.certDer)), cert: Buffer.from(certDerToPem(kp.certDer)), key: Buffer.from(keyDerToPem(kp.keyDer)) };
   }
-  const cloudKp = await issueKeyPair(ca, { subject: 'CN=cloudcore', hosts: ['127.0.0.1'], usages: ['serverAuth'], days: 1 });
-  relay = await startTestRelay({ ca: certDerToPem(ca.certDer), cert: certDerToPem(cloudKp.certDer), key: keyDerToPem(cloudKp.keyDer) });
+  relay = await startTestRelay(ca, ['127.0.0.1']);
   pod = await nameServer('web-on-b');
   // both nodes know the Service; its one endpoint is a pod on edge-b
   for (const s of [stores.a, stores.b]) s.set(webService({ meshIP: '9.251.0.7' }), [endpoint(LO, pod.port, 'edge-b')]);
