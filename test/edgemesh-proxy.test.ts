@@ -1,6 +1,6 @@
 // Issue 13, EdgeMesh proxy end to end: a cloudcore from the sources, two real edgecores on this host, each with its
 // own Docker bridge network for its pods (modules.edged.dockerNetwork, as `keadm up --edgemesh` gives them) that is
-// also its EdgeMesh listenInterface, and a free peer port each. A Deployment of 2 httpd pods (one per node)
+// also its EdgeMesh listenInterface, a free peer port each, and their mesh tunnels to CloudStream. A Deployment of 2 httpd pods (one per node)
 // answering their names behind a Service; from a third pod, a GET of http://web.default.svc.cluster.local:8080/
 // alternates between the two (RoundRobin). Scaled to 0: the name still resolves and the connection is refused;
 // scaled back it serves again. Cloud stopped: still served, also after a pod restarted offline. Edgecores stopped:
@@ -59,7 +59,9 @@ test('EdgeMesh proxies Service traffic across two edge nodes, RoundRobin, scaled
   }
   const rulesBefore = await natSave();
 
-  const tc = await startTestCloud(dir, ports);
+  // CloudStream on: each EdgeMesh dials its mesh tunnel there (the relay between nodes)
+  const tunnelPort = (await bindablePort(0)) as number;
+  const tc = await startTestCloud(dir, ports, `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}}\n`);
   cloud = tc.daemon;
   const k = (args: string[], timeoutMs?: number) => kubectl(tc.kubeconfig, args, timeoutMs);
   for (const [i, node] of nodes.entries()) {
@@ -75,6 +77,7 @@ test('EdgeMesh proxies Service traffic across two edge nodes, RoundRobin, scaled
       cfg,
       `  edgeMesh: {enable: true, listenInterface: ${bridges[i]}, listenPort: ${peerPort}, dnsPort: 53, upstreamResolvConf: ${resolvConf}}\n`,
     );
+    appendFileSync(cfg, `  edgeStream: {server: 127.0.0.1:${tunnelPort}}\n`);
     edges[i] = startDaemon('edgecore', ['--config', cfg], path.join(dir, `${node}.log`));
   }
   for (const node of nodes)
@@ -163,6 +166,8 @@ test('EdgeMesh proxies Service traffic across two edge nodes, RoundRobin, scaled
     return got ?? [];
   };
 
+  for (const node of nodes)
+    await waitFor(async () => readFileSync(path.join(dir, `${node}.log`), 'utf8').includes('EdgeMesh mesh tunnel to the cloud connected'), 30_000);
   const answers = await four();
   assert.equal(answers[0], answers[2], `RoundRobin alternates: ${answers.join(',')}`);
   assert.equal(answers[1], answers[3]);
