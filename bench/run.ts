@@ -11,6 +11,7 @@ import { clearPods, ensureDocker, ensureTestImages, footprintBench, measureIdle,
 import { deploymentBench } from './scenarios/deployment.ts';
 import { devicesBench } from './scenarios/devices.ts';
 import { edgemarkBench } from './scenarios/edgemark.ts';
+import { meshDnsBench } from './scenarios/edgemesh-dns.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
@@ -30,6 +31,7 @@ const ALL = [
   'deployment',
   'mesh',
   'streams',
+  'edgemesh-dns',
 ] as const;
 
 const { values: a } = parseArgs({
@@ -197,6 +199,11 @@ if (only.has('devices')) {
   } finally {
     await session?.stop().catch(() => undefined);
   }
+}
+
+if (only.has('edgemesh-dns')) {
+  const o = { services: 1000, clients: 4, inFlight: 16, warmupMs: 1000, windowMs: full ? 20_000 : 5000 };
+  say(await runBench('edgemesh-dns', 'EdgeMesh DNS: Service names answered from the edge store (UDP, loopback)', profile, m, (out) => meshDnsBench(o, out)));
 }
 
 if (only.has('deployment')) {

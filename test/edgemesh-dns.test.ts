@@ -28,6 +28,7 @@ const node = `edge-mesh-${tag}`;
 const ifname = `kem${tag}a`;
 // 10.250.0.0/16 /32s, one per process: the interface address EdgeMesh binds (and gives the pods as their resolver).
 const meshAddr = `10.250.${Math.floor((process.pid % 65000) / 250)}.${(process.pid % 250) + 1}`;
+const fillerLabel = `io.kubeedge-ts.test=edgemesh-${tag}`;
 let cloud: Daemon | undefined;
 let edge: Daemon | undefined;
 
@@ -36,6 +37,8 @@ after(async () => {
   await cloud?.stop();
   const left = await dockerPs([`label=io.kubeedge-ts.node=${node}`]).catch(() => []);
   if (left.length > 0) await run('docker', ['rm', '-f', ...left]).catch(() => undefined);
+  const fillers = await dockerPs([`label=${fillerLabel}`]).catch(() => []);
+  if (fillers.length > 0) await run('docker', ['rm', '-f', ...fillers]).catch(() => undefined);
   await run('ip', ['link', 'del', ifname]).catch(() => undefined);
 });
 
@@ -109,10 +112,43 @@ test('EdgeMesh answers Service names from the cloud, to pods through their resol
   assert.equal((await dns.resolve4('web-pods.default.svc.cluster.local')).sort().join(','), expected);
   assert.match(await lookup(), new RegExp(`Address:? ${meshIP.replaceAll('.', '\\.')}`));
 
+  // A pod whose sandbox dies meanwhile comes back at a new address; the edge learns it from edged's own report,
+  // with no cloud to update the endpoints. Docker's bridge hands out the lowest free address, so the old one is
+  // taken first (the sandbox leaves the network, a filler container gets its address) to make the move certain.
+  const sandboxes = await dockerPs([`label=io.kubeedge-ts.node=${node}`, 'label=io.kubernetes.container.name=POD', 'status=running']);
+  const { stdout: inspect } = await run('docker', ['inspect', ...sandboxes]);
+  type Inspected = { Id: string; Config: { Labels: Record<string, string> }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
+  const webSandbox = (JSON.parse(inspect) as Inspected[]).find((c) => c.Config.Labels['io.kubernetes.pod.name']?.startsWith('web-') === true);
+  assert.ok(webSandbox !== undefined, 'a web pod sandbox runs');
+  const oldIP = webSandbox.NetworkSettings.Networks['bridge']?.IPAddress ?? '';
+  assert.match(oldIP, /^\d+\.\d+\.\d+\.\d+$/);
+  await run('docker', ['network', 'disconnect', 'bridge', webSandbox.Id]);
+  await run('docker', ['run', '-d', '--label', fillerLabel, BUSYBOX_IMAGE, 'sleep', '600']);
+  await run('docker', ['rm', '-f', webSandbox.Id]);
+  let seen = '';
+  const moved = await waitFor(
+    async () => {
+      const got = (await dns.resolve4('web-pods.default.svc.cluster.local').catch(() => [])).sort();
+      seen = got.join(',');
+      return got.length === 2 && !got.includes(oldIP) ? got.join(',') : '';
+    },
+    60_000,
+    1000,
+  ).catch((err: unknown) => {
+    throw new Error(`headless answer stayed ${seen} (old sandbox address ${oldIP})`, { cause: err });
+  });
+  t.diagnostic(`headless answer moved from ${expected} to ${moved}`);
+
   // And after an edgecore restart with the cloud still away (loaded from the local store).
   await edge.stop();
   edge = startDaemon('edgecore', ['--config', cfg], edgeLog);
   const again = await waitFor(async () => (await dns.resolve4('web.default.svc.cluster.local').catch(() => [])).join(','), 60_000);
   assert.equal(again, meshIP);
+  // edged re-reports the pods it adopts at start: the address stays the one it learnt.
+  const afterRestart = await waitFor(async () => {
+    const got = (await dns.resolve4('web-pods.default.svc.cluster.local').catch(() => [])).sort().join(',');
+    return got === moved ? got : '';
+  }, 60_000);
+  assert.equal(afterRestart, moved);
   passed();
 });

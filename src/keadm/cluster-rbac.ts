@@ -21,6 +21,8 @@ export const CLOUDCORE_CLUSTER_RULES: Rule[] = [
   { apiGroups: [''], resources: ['pods'], verbs: [...READ, 'update', 'patch', 'delete'] },
   // What pods on the edge mount or look up, fetched on the edge's request.
   { apiGroups: [''], resources: ['configmaps', 'secrets', 'services', 'endpoints', 'persistentvolumes', 'persistentvolumeclaims'], verbs: READ },
+  // EdgeMesh nodes are sent the Services' EndpointSlices.
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
   { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
   { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'update', 'patch'] },

@@ -41,7 +41,7 @@ export async function edgeChecks(cfg: EdgeCoreConfig, o: EdgeCheckOptions = {}):
     out.push(iface);
     out.push(checkSubnetRoutes(mesh.subNet));
     const addr = os.networkInterfaces()[mesh.listenInterface]?.find((a) => a.family === 'IPv4')?.address;
-    if (iface.status === 'ok' && addr !== undefined) out.push(await checkDnsPort(addr, mesh.dnsPort));
+    if (iface.status === 'ok' && addr !== undefined) out.push(await checkDnsPort(addr, mesh.dnsPort, o.ourPorts));
   } else if (o.thorough === true) {
     out.push(checkIptables(false));
   }

@@ -57,9 +57,10 @@ export function checkSubnetRoutes(subNet: string, routes?: string): CheckResult 
 }
 
 /** EdgeMesh's DNS port on the listenInterface address, UDP and TCP, must be free. */
-export async function checkDnsPort(address: string, port: number): Promise<CheckResult> {
+export async function checkDnsPort(address: string, port: number, ours: ReadonlySet<number> = new Set()): Promise<CheckResult> {
   const NAME = 'edgemesh dns port';
   if (port === 0) return ok(NAME, 'modules.edgeMesh.dnsPort 0: any free port');
+  if (ours.has(port)) return ok(NAME, `${port} (modules.edgeMesh.dnsPort) is used by our own container`);
   const udp = await new Promise<string | true>((resolve) => {
     const s = dgram.createSocket('udp4');
     s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));

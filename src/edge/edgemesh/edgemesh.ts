@@ -156,9 +156,14 @@ export class EdgeMesh implements Module {
       return;
     }
     if (type === ResourceType.podPatch && op === Operation.patch) {
+      // edged's patch is `{metadata: {uid}, status}`; the resource names the pod.
       const patch = contentAsObject(m);
-      const s = localPodState({ metadata: { namespace, name }, ...(typeof patch === 'object' && patch !== null ? patch : {}) }, undefined);
-      if (s !== undefined) this.#store.setLocalPod(namespace, name, s.state);
+      const status = typeof patch === 'object' && patch !== null ? (patch as { status?: unknown }).status : undefined;
+      const s = localPodState({ metadata: { namespace, name }, status }, undefined);
+      if (s !== undefined) {
+        this.#log?.debug({ pod: `${namespace}/${name}`, ...s.state }, 'edgemesh: local pod reported');
+        this.#store.setLocalPod(namespace, name, s.state);
+      }
       return;
     }
     if (type === ResourceType.pod && op === Operation.delete && m.route.source === EdgeModules.edged) {

@@ -12,6 +12,8 @@ export type MeshService = {
   ports: MeshPort[];
   sessionAffinity: 'None' | 'ClientIP';
   affinityTimeoutSeconds?: number;
+  /** `type: ExternalName`: DNS answers a CNAME to this name; no address, no proxying. */
+  externalName?: string;
 };
 export type MeshEndpoint = {
   ip: string;
@@ -49,6 +51,8 @@ export class MeshStore extends EventEmitter {
   readonly #services = new Map<string, MeshService>();
   /** `<ns>/<slice name>` → the slice's service key and endpoints. */
   readonly #slices = new Map<string, { service: string; endpoints: MeshEndpoint[] }>();
+  /** Service key → its slices' keys: endpoints() is asked per connection and per DNS query. */
+  readonly #slicesOf = new Map<string, Set<string>>();
   /** Service key → endpoints from its Endpoints object. */
   readonly #legacy = new Map<string, MeshEndpoint[]>();
   /** `<ns>/<pod>` → what edged reported. */
@@ -76,14 +80,9 @@ export class MeshStore extends EventEmitter {
 
   endpoints(ns: string, name: string): MeshEndpoint[] {
     const key = `${ns}/${name}`;
-    const fromSlices: MeshEndpoint[] = [];
-    let anySlice = false;
-    for (const s of this.#slices.values()) {
-      if (s.service !== key) continue;
-      anySlice = true;
-      fromSlices.push(...s.endpoints);
-    }
-    const list = anySlice ? fromSlices : (this.#legacy.get(key) ?? []);
+    const sliceKeys = this.#slicesOf.get(key);
+    const list =
+      sliceKeys !== undefined && sliceKeys.size > 0 ? [...sliceKeys].flatMap((k) => this.#slices.get(k)?.endpoints ?? []) : (this.#legacy.get(key) ?? []);
     return list.map((e) => this.#withLocalState(e));
   }
 
@@ -119,7 +118,8 @@ export class MeshStore extends EventEmitter {
     }
     const spec = rec(o['spec']) ?? {};
     const md = rec(o['metadata']) ?? {};
-    const clusterIP = str(spec['clusterIP']);
+    const externalName = spec['type'] === 'ExternalName' ? str(spec['externalName']) : undefined;
+    const clusterIP = externalName === undefined ? str(spec['clusterIP']) : undefined;
     const headless = clusterIP === 'None';
     const ports: MeshPort[] = arr(spec['ports']).flatMap((p) => {
       const port = num(p['port']);
@@ -143,7 +143,8 @@ export class MeshStore extends EventEmitter {
       name,
       uid: str(md['uid']) ?? '',
       ...(clusterIP === undefined || headless ? {} : { clusterIP }),
-      ...(headless ? {} : { meshIP: this.#ipam.allocate(ns, name) }),
+      ...(headless || externalName !== undefined ? {} : { meshIP: this.#ipam.allocate(ns, name) }),
+      ...(externalName === undefined ? {} : { externalName }),
       headless,
       ports,
       sessionAffinity: affinity,
@@ -183,12 +184,14 @@ export class MeshStore extends EventEmitter {
     const key = `${ns}/${name}`;
     const prev = this.#slices.get(key);
     if (o === undefined) {
+      if (prev !== undefined) this.#slicesOf.get(prev.service)?.delete(key);
       this.#slices.delete(key);
       if (prev !== undefined) this.emit('change', ns, prev.service.slice(ns.length + 1));
       return true;
     }
     const svcName = str(rec(rec(o['metadata'])?.['labels'])?.[SERVICE_NAME_LABEL]);
     if (svcName === undefined) return false;
+    if (prev !== undefined) this.#slicesOf.get(prev.service)?.delete(key);
     const eps: MeshEndpoint[] = [];
     // IPv4 only: the mesh's addresses and the DNS answers it gives are A records.
     if (o['addressType'] === 'IPv4') {
@@ -203,6 +206,12 @@ export class MeshStore extends EventEmitter {
       }
     }
     this.#slices.set(key, { service: `${ns}/${svcName}`, endpoints: eps });
+    let set = this.#slicesOf.get(`${ns}/${svcName}`);
+    if (set === undefined) {
+      set = new Set();
+      this.#slicesOf.set(`${ns}/${svcName}`, set);
+    }
+    set.add(key);
     if (prev !== undefined && prev.service !== `${ns}/${svcName}`) this.emit('change', ns, prev.service.slice(ns.length + 1));
     this.emit('change', ns, svcName);
     return true;

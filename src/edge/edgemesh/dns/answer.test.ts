@@ -126,3 +126,15 @@ test('a deleted Service stops resolving; its endpoints leaving empties a headles
   assert.ok(h !== 'forward' && h.rcode === 'NOERROR');
   assert.deepEqual(h.answers, []);
 });
+
+test('an ExternalName Service is a CNAME to its name; other types are chased upstream', () => {
+  const s = store();
+  s.apply('service', 'insert', { metadata: { namespace: 'default', name: 'ext', uid: 'u3' }, spec: { type: 'ExternalName', externalName: 'Example.Test.' } });
+  assert.equal(s.service('default', 'ext')?.meshIP, undefined);
+  const c = run(s, 'ext.default.svc.cluster.local', 'CNAME');
+  assert.ok(c !== 'forward');
+  assert.deepEqual(data(c.answers), ['example.test']);
+  const r = resolve(ask('ext.default.svc.cluster.local'), s, 'cluster.local');
+  assert.equal(r.kind, 'chase');
+  assert.equal(r.kind === 'chase' ? r.target : '', 'example.test');
+});

@@ -16,7 +16,11 @@ const RA = 1 << 7;
 export const TTL = 5;
 
 /** `forward`: not a name of ours; the caller sends the query upstream. */
-export type Resolution = { kind: 'answer'; packet: Packet } | { kind: 'forward' };
+export type Resolution =
+  | { kind: 'answer'; packet: Packet }
+  | { kind: 'forward' }
+  /** An ExternalName Service: `packet` holds the CNAME; the caller adds what upstream says of `target`. */
+  | { kind: 'chase'; packet: Packet; target: string };
 
 /**
  * Answers a query for the cluster's names from the store, as a cluster DNS does: `<svc>.<ns>.svc.<domain>` (A =
@@ -38,6 +42,8 @@ export function resolve(query: DecodedPacket, dir: ServiceDirectory, clusterDoma
       return { kind: 'answer', packet: reply(query, name === domain ? RCODE.NOERROR : RCODE.NXDOMAIN, [], domain) };
     }
     const labels = name === zone ? [] : name.slice(0, -(zone.length + 1)).split('.');
+    const svcKey = labels.length === 2 ? dir.service(labels[1] ?? '', labels[0] ?? '') : undefined;
+    if (svcKey?.externalName !== undefined) return externalResolution(query, q, svcKey.externalName, domain);
     return { kind: 'answer', packet: zoneAnswer(query, q, labels, dir, domain) };
   }
   // `<svc>.<ns>`: answered only when it names a Service, else it may be a real host name and goes upstream.
@@ -45,6 +51,7 @@ export function resolve(query: DecodedPacket, dir: ServiceDirectory, clusterDoma
   if (short.length === 2) {
     const [svc = '', ns = ''] = short;
     const s = dir.service(ns, svc);
+    if (s?.externalName !== undefined) return externalResolution(query, q, s.externalName, undefined);
     if (s !== undefined) return { kind: 'answer', packet: reply(query, RCODE.NOERROR, serviceRecords(q, s, dir, q.name)) };
   }
   return { kind: 'forward' };
@@ -144,4 +151,15 @@ export function reply(query: DecodedPacket, rcode: number, answers: Answer[], au
 
 function normalise(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
+}
+
+/** CNAME to the external name; for other types than CNAME the target is looked up upstream by the caller. */
+function externalResolution(query: DecodedPacket, q: Question, target: string, domain: string | undefined): Resolution {
+  const packet = externalAnswer(query, q, target, domain);
+  return q.type === 'CNAME' ? { kind: 'answer', packet } : { kind: 'chase', packet, target: normalise(target) };
+}
+
+function externalAnswer(query: DecodedPacket, q: Question, target: string, domain: string | undefined): Packet {
+  const cname: StringAnswer = { type: 'CNAME', class: 'IN', name: q.name, ttl: TTL, data: normalise(target) };
+  return reply(query, RCODE.NOERROR, [cname], domain);
 }

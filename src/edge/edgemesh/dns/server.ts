@@ -19,9 +19,12 @@ export type MeshDnsOptions = {
   upstreamTimeoutMs?: number;
 };
 
-export type MeshDnsStats = { answered: number; forwarded: number; malformed: number; upstreamFailed: number };
+export type MeshDnsStats = { answered: number; forwarded: number; malformed: number; upstreamFailed: number; overloaded: number };
 
 const MAX_UDP = 512;
+/** Forwards in flight at once (each holds a socket): past it a query is answered SERVFAIL at once, not queued. */
+const MAX_FORWARDS = 256;
+const MAX_TCP_CONNECTIONS = 256;
 const MAX_TCP_IDLE_MS = 10_000;
 
 /**
@@ -31,7 +34,8 @@ const MAX_TCP_IDLE_MS = 10_000;
  */
 export class MeshDnsServer {
   readonly #o: MeshDnsOptions;
-  readonly #stats: MeshDnsStats = { answered: 0, forwarded: 0, malformed: 0, upstreamFailed: 0 };
+  readonly #stats: MeshDnsStats = { answered: 0, forwarded: 0, malformed: 0, upstreamFailed: 0, overloaded: 0 };
+  #forwarding = 0;
   #udp: dgram.Socket | undefined;
   #tcp: net.Server | undefined;
   readonly #conns = new Set<net.Socket>();
@@ -50,6 +54,19 @@ export class MeshDnsServer {
   }
 
   async start(): Promise<void> {
+    // Port 0: UDP picks a port, TCP takes the same one, which may be held by someone else; pick again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#listen();
+        return;
+      } catch (err) {
+        const inUse = (err as { cause?: { code?: string } }).cause?.code === 'EADDRINUSE';
+        if (this.#o.port !== 0 || !inUse || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async #listen(): Promise<void> {
     const { address } = this.#o;
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((ok, fail) => {
@@ -66,6 +83,7 @@ export class MeshDnsServer {
     udp.on('error', (err) => this.#o.log.warn({ err }, 'dns udp socket error'));
     udp.on('message', (msg, rinfo) => void this.#onUdp(udp, msg, rinfo));
     const tcp = net.createServer((s) => this.#onTcp(s));
+    tcp.maxConnections = MAX_TCP_CONNECTIONS;
     await new Promise<void>((ok, fail) => {
       tcp.once('error', fail);
       tcp.listen(this.#port, address, () => {
@@ -150,8 +168,34 @@ export class MeshDnsServer {
       this.#stats.answered++;
       return encodeFor(r.packet, query, via);
     }
+    if (r.kind === 'chase') return encodeFor(await this.#chase(r.packet, r.target, query, via), query, via);
+    if (this.#forwarding >= MAX_FORWARDS) {
+      this.#stats.overloaded++;
+      return encode(reply(query, RCODE.SERVFAIL, []));
+    }
     this.#stats.forwarded++;
-    return this.#forward(query, msg, via);
+    this.#forwarding++;
+    try {
+      return await this.#forward(query, msg, via);
+    } finally {
+      this.#forwarding--;
+    }
+  }
+
+  /** An ExternalName's CNAME followed by what upstream answers for its target (as a recursive resolver gives it). */
+  async #chase(cname: Packet, target: string, query: DecodedPacket, via: 'udp' | 'tcp'): Promise<Packet> {
+    this.#stats.answered++;
+    const type = query.questions?.[0]?.type ?? 'A';
+    const sub = encode({ type: 'query', id: (query.id ?? 0) ^ 0x5a5a, flags: 1 << 8, questions: [{ type, name: target, class: 'IN' }] });
+    const raw = await this.#forward(decode(sub), sub, via);
+    let upstream: DecodedPacket;
+    try {
+      upstream = decode(raw);
+    } catch {
+      return cname;
+    }
+    const rcode = upstream.flags === undefined ? 0 : upstream.flags & 0xf;
+    return { ...cname, flags: ((cname.flags ?? 0) & ~0xf) | rcode, answers: [...(cname.answers ?? []), ...(upstream.answers ?? [])], authorities: [] };
   }
 
   async #forward(query: DecodedPacket, raw: Buffer, via: 'udp' | 'tcp'): Promise<Buffer> {

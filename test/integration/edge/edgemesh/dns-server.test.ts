@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { decode, encode } from 'dns-packet';
-import { logger } from '../src/core/log.ts';
-import { MeshDnsServer } from '../src/edge/edgemesh/dns/server.ts';
-import { readResolvConf } from '../src/edge/edgemesh/dns/upstream.ts';
-import { MeshIpam } from '../src/edge/edgemesh/ipam.ts';
-import { MeshStore } from '../src/edge/edgemesh/store.ts';
+import { logger } from '../../../../src/core/log.ts';
+import { MeshDnsServer } from '../../../../src/edge/edgemesh/dns/server.ts';
+import { readResolvConf } from '../../../../src/edge/edgemesh/dns/upstream.ts';
+import { MeshIpam } from '../../../../src/edge/edgemesh/ipam.ts';
+import { MeshStore } from '../../../../src/edge/edgemesh/store.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-mesh-dns-srv-'));
 const closers: Array<() => Promise<void> | void> = [];
@@ -36,10 +36,28 @@ async function startUpstream(): Promise<number> {
       answers: hit ? [{ type: 'A', name, ttl: 30, data: '192.0.2.7' }] : [],
     });
   };
-  const udp = dgram.createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  udp.on('message', (m, rinfo) => udp.send(answer(m), rinfo.port, rinfo.address));
-  const port = udp.address().port;
+  // UDP picks the port; TCP must get the same one (picked again if something else holds it).
+  for (;;) {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    const port = udp.address().port;
+    const tcp = await listenTcp(port, answer);
+    if (tcp === undefined) {
+      udp.close();
+      continue;
+    }
+    udp.on('message', (m, rinfo) => udp.send(answer(m), rinfo.port, rinfo.address));
+    closers.push(
+      () => {
+        udp.close();
+      },
+      () => new Promise<void>((r) => tcp.close(() => r())),
+    );
+    return port;
+  }
+}
+
+function listenTcp(port: number, answer: (m: Buffer) => Buffer): Promise<net.Server | undefined> {
   const tcp = net.createServer((s) => {
     s.once('data', (d: Buffer) => {
       const out = answer(d.subarray(2, 2 + d.readUInt16BE(0)));
@@ -48,14 +66,10 @@ async function startUpstream(): Promise<number> {
       s.end(Buffer.concat([len, out]));
     });
   });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
-  closers.push(
-    () => {
-      udp.close();
-    },
-    () => new Promise<void>((r) => tcp.close(() => r())),
-  );
-  return port;
+  return new Promise((resolve) => {
+    tcp.once('error', () => resolve(undefined));
+    tcp.listen(port, '127.0.0.1', () => resolve(tcp));
+  });
 }
 
 async function startMesh(resolvConf: string): Promise<{ server: MeshDnsServer; store: MeshStore }> {
@@ -84,6 +98,13 @@ test('cluster names from the store; other names through the upstream of resolv.c
   r.setServers([`127.0.0.1:${server.port}`]);
   assert.deepEqual(await r.resolve4('web.default.svc.cluster.local'), [store.service('default', 'web')?.meshIP]);
   assert.deepEqual(await r.resolve4('example.test'), ['192.0.2.7']);
+  // ExternalName: the CNAME and, chased upstream, its target's address.
+  store.apply('service', 'insert', {
+    metadata: { namespace: 'default', name: 'ext', uid: 'u2' },
+    spec: { type: 'ExternalName', externalName: 'example.test' },
+  });
+  assert.deepEqual(await r.resolve4('ext.default.svc.cluster.local'), ['192.0.2.7']);
+  assert.deepEqual(await r.resolveCname('ext.default.svc.cluster.local'), ['example.test']);
   await assert.rejects(r.resolve4('other.test'), { code: 'ENOTFOUND' });
   await assert.rejects(r.resolve4('gone.default.svc.cluster.local'), { code: 'ENOTFOUND' });
 
