@@ -27,7 +27,8 @@ export type EdgeMeshOptions = {
   upstreamResolvConf: string;
   /** Seconds to wait for MetaManager's answer when loading the stored objects. */
   loadTimeoutSec?: number;
-  /** The proxy's settings beyond KubeEdge's keys (certificates, tunnel, peers); see proxy/wire.ts. */
+  /** The proxy's settings beyond KubeEdge's keys (certificates, tunnel, peers); see proxy/wire.ts. Absent: the
+   *  Service listeners run but no iptables rules, peer port or relay (an EdgeMesh for its DNS alone). */
   proxy?: MeshProxySettings;
 };
 

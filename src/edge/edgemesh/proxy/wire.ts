@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { MeshComponent, MeshComponentContext } from '../edgemesh.ts';
 import type { PeerAddresses } from '../peer/client.ts';
 import type { PeerCredentials } from '../peer/server.ts';
-import type { IptablesRunner } from '../iptables/run.ts';
+import { type IptablesRunner, commandRunner } from '../iptables/run.ts';
 import { type MeshTunnelSession, ProxyComponent } from './component.ts';
 
 export type MeshProxySettings = {
@@ -61,7 +61,8 @@ export function proxyComponent(ctx: MeshComponentContext): MeshComponent & { rea
     addresses: p?.peerAddresses ?? (() => undefined),
     ...(p?.peerBind !== undefined ? { peerBind: p.peerBind } : {}),
     ...(p?.advertiseIP !== undefined ? { advertiseIP: p.advertiseIP } : {}),
-    ...(p?.iptables !== undefined ? { iptables: p.iptables } : {}),
+    // Without proxy settings (an EdgeMesh built for its DNS alone, as in tests) no rules are written.
+    iptables: p === undefined ? false : (p.iptables ?? commandRunner()),
     ...(dial !== undefined && server !== ''
       ? {
           dialTunnel: () => {
