@@ -14,6 +14,7 @@ import { edgemarkBench } from './scenarios/edgemark.ts';
 import { edgeStatsBench } from './scenarios/edge-stats.ts';
 import { meshDnsBench } from './scenarios/edgemesh-dns.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
+import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
@@ -30,6 +31,7 @@ const ALL = [
   'scheduler',
   'deployment',
   'edge-stats',
+  'mesh',
   'streams',
   'edgemesh-dns',
 ] as const;
@@ -101,6 +103,11 @@ const say = (r: BenchResult) => {
 
 if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
+}
+
+if (only.has('mesh')) {
+  const o = full ? { seconds: 10, concurrency: 32, dnsInFlight: 64 } : { seconds: 3, concurrency: 16, dnsInFlight: 32 };
+  say(await runBench('mesh', 'EdgeMesh: HTTP through the Service proxy beside direct, and DNS from the store', profile, m, (out) => meshBench(o, out)));
 }
 
 if (only.has('streams')) {

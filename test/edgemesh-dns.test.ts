@@ -61,7 +61,9 @@ test('EdgeMesh answers Service names from the cloud, to pods through their resol
   const resolvConf = path.join(edgeDir, 'resolv.conf');
   writeFileSync(resolvConf, '# no upstream for this test\n');
   writeTestEdgeConfig(cfg, { dir: edgeDir, node, token: tc.token, ports, kubelet: { containerRuntimeEndpoint: 'unix:///var/run/docker.sock' } });
-  appendFileSync(cfg, `  edgeMesh: {enable: true, listenInterface: ${ifname}, dnsPort: 53, upstreamResolvConf: ${resolvConf}}\n`);
+  // a free peer port: never the fixed 40001 in a test
+  const peerPort = (await bindablePort(0)) as number;
+  appendFileSync(cfg, `  edgeMesh: {enable: true, listenInterface: ${ifname}, listenPort: ${peerPort}, dnsPort: 53, upstreamResolvConf: ${resolvConf}}\n`);
   edge = startDaemon('edgecore', ['--config', cfg], edgeLog);
   await waitFor(async () => (await k(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True', 60_000);
   assert.equal(await k(['get', 'node', node, '-o', 'jsonpath={.metadata.labels.kubeedge\\.io/edgemesh}']), 'enabled');

@@ -173,6 +173,8 @@ function edged(host: HostFacts) {
       ...Object.fromEntries(EDGED_KEYS_WITHOUT_DEFAULT.map((k) => [k, anyValue()])),
       // KubeEdge v1.19+
       reportEvent: z.boolean({ error: 'expected true or false' }).optional(),
+      // kubeedge-ts extension: the Docker network pod sandboxes join, unset = bridge (several edges on one host each get their own)
+      dockerNetwork: z.string({ error: 'expected a Docker network name' }).optional(),
     })
     .transform((e) => ({ ...e, tailoredKubeletConfig: { ...e.tailoredKubeletConfig, ...runtimeEndpoints(e) } }))
     .prefault({});

@@ -22,7 +22,7 @@ export type KeyEffect =
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
   cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'router', 'iptablesManager', 'taskManager'],
-  edgecore: ['serviceBus', 'dbTest', 'taskManager', 'edgeMesh'],
+  edgecore: ['serviceBus', 'dbTest', 'taskManager'],
 };
 
 /** v1.15.4 edged keys with no default (omitted from its `--defaultconfig`), accepted as written, no effect here. */
@@ -91,6 +91,8 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     [`${KUBELET}.containerRuntimeEndpoint`]: 'edged: the engine endpoint (KubeEdge v1.16+ key; wins when non-empty)',
     [`${KUBELET}.imageServiceEndpoint`]: 'edged: image endpoint (KubeEdge v1.16+ key); must equal the runtime endpoint (warned otherwise)',
     [`${KUBELET}.podLogsDir`]: 'edged on CRI: where container logs go (kubelet 1.29+ key; /var/log/pods when unset)',
+    'modules.edgeMesh': 'edgemesh: Service DNS, the Service proxy and its nat chain, the peer port (listenPort) and the cloud relay',
+    [`${EDGED}.dockerNetwork`]: 'edged on Docker: the network pod sandboxes join (unset: bridge)',
     [`${KUBELET}.readOnlyPort`]:
       "edged: its kubelet API (logs, exec, attach, port-forward, /pods, stats) on 127.0.0.1 at this port, advertised as the node's kubeletEndpoint; 0 = off",
     [`${KUBELET}.maxPods`]: 'edged: node capacity and allocatable pods',
@@ -325,7 +327,7 @@ export const EXTENSIONS: Readonly<Record<ConfigKind, readonly string[]>> = {
     'modules.edgeController.nodeMonitorGracePeriod',
     'modules.deviceController.statusUpdateIntervalMs',
   ],
-  edgecore: ['modules.edgeMesh', 'modules.metrics'],
+  edgecore: ['modules.edgeMesh', 'modules.metrics', 'modules.edged.dockerNetwork'],
 };
 
 const covers = (prefix: string, key: string): boolean => key === prefix || key.startsWith(`${prefix}.`);

@@ -19,6 +19,8 @@ import { DeviceTwin } from './devicetwin/devicetwin.ts';
 import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
 import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
 import { EdgeMesh, interfaceAddress } from './edgemesh/edgemesh.ts';
+import { detectNodeIP } from './edged/nodestatus/host-info.ts';
+import { dialTunnel } from '../stream/index.ts';
 import { EDGEMESH_ENABLED, EDGEMESH_LABEL } from '../kube/labels.ts';
 
 const log = logger('edgecore');
@@ -111,6 +113,14 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       listenPort: mesh.listenPort,
       dnsPort: mesh.dnsPort,
       upstreamResolvConf: mesh.upstreamResolvConf,
+      proxy: {
+        caFile: hub.tlsCaFile,
+        certFile: hub.tlsCertFile,
+        keyFile: hub.tlsPrivateKeyFile,
+        tunnelServer: cfg.modules.edgeStream.server,
+        advertiseIP: detectNodeIP(cfg.modules.edged.nodeIP),
+        dialTunnel: (o) => dialTunnel({ ...o, log: logger('edgemesh-tunnel') }),
+      },
     }),
   );
 
@@ -166,6 +176,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       clusterDns: { servers: clusterDnsServers(cfg), domain: kubelet.clusterDomain },
       rootDirectory: cfg.modules.edged.rootDirectory,
+      ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
       kubeletPort: kubelet.readOnlyPort,
     }),
   );

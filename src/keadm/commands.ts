@@ -9,6 +9,7 @@ import { defaultChartValues } from './chart.ts';
 import { keadmInitInCluster } from './incluster.ts';
 import { DEFAULT_EDGE_DIRS, defaultNodeName, keadmJoin, stateRootDirs } from './join.ts';
 import { keadmUp, type UpOptions } from './up.ts';
+import { DEFAULT_MESH_INTERFACE, DEFAULT_MESH_PORT, DEFAULT_TUNNEL_PORT } from './edgemesh.ts';
 import { DEFAULT_MQTT_PORT, parseMappers } from './mappers.ts';
 import { keadmReset } from './reset.ts';
 import { keadmDoctor } from './doctor.ts';
@@ -138,11 +139,17 @@ export function registerContainerCommands(program: Command): void {
     .option('--state-root <dir>', 'put config, data and pods under <dir>/{etc,data,pods} (several nodes on one host)')
     .option('--kube-config <file>', 'wait until the node is Ready in this cluster')
     .option('--image <image>', 'edgecore image (default: kubeedge-ts/edgecore:<version>)')
+    .option('--edgemesh', 'enable EdgeMesh (Service DNS and proxy; relay through cloudcore port 10004)')
+    .option('--edgemesh-interface <name>', "EdgeMesh's listenInterface, the bridge the pods are on", DEFAULT_MESH_INTERFACE)
+    .option('--edgemesh-port <port>', "EdgeMesh's node-to-node peer port (listenPort)", int('--edgemesh-port'), DEFAULT_MESH_PORT)
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
     .action(
       async (o: {
+        edgemesh?: boolean;
+        edgemeshInterface: string;
+        edgemeshPort: number;
         cloudcoreIpport: string;
         token: string;
         nodeName?: string;
@@ -172,6 +179,15 @@ export function registerContainerCommands(program: Command): void {
           dirs: o.stateRoot !== undefined ? stateRootDirs(o.stateRoot) : { configDir: o.configDir, dataDir: o.dataDir, podRoot: o.podRoot },
           ...(o.kubeConfig !== undefined ? { kubeConfig: o.kubeConfig } : {}),
           ...(o.image !== undefined ? { image: o.image } : {}),
+          ...(o.edgemesh === true
+            ? {
+                edgeMesh: {
+                  listenInterface: o.edgemeshInterface,
+                  listenPort: o.edgemeshPort,
+                  tunnelServer: `${o.cloudcoreIpport.replace(/:\d+$/, '')}:${DEFAULT_TUNNEL_PORT}`,
+                },
+              }
+            : {}),
           ...(o.tunnelServer !== undefined ? { stream: { server: o.tunnelServer, kubeletPort: o.kubeletPort } } : {}),
           log: stdoutLine,
         });
@@ -194,10 +210,11 @@ export function registerContainerCommands(program: Command): void {
     .option('--privileged', 'run edge containers privileged instead of adding NET_ADMIN and NET_RAW')
     .option('--with-mapper <list>', 'mappers to run beside every edge node, comma-separated: virtual, modbus (turns on DeviceTwin, DMI and MQTT there)')
     .option('--mqtt-port <port>', "edge node 1's embedded MQTT broker port (node i: this + i - 1)", int('--mqtt-port'), DEFAULT_MQTT_PORT)
+    .option('--edgemesh', 'enable EdgeMesh on every edge node, each with its own Docker network and peer port 40001 + i - 1')
     .addOption(instanceOption())
     .addOption(endpointOption())
     .addHelpText('after', EXIT_HELP)
-    .action(async (o: CliFlags<UpOptions, 'rebuild' | 'privileged'> & { withMapper?: string; mqttPort: number }) => {
+    .action(async (o: CliFlags<UpOptions, 'rebuild' | 'privileged'> & { withMapper?: string; mqttPort: number; edgemesh?: boolean }) => {
       await keadmUp({
         docker: docker(o.runtimeEndpoint),
         instance: validateInstance(o.instance),
@@ -214,6 +231,7 @@ export function registerContainerCommands(program: Command): void {
         privileged: o.privileged === true,
         withMappers: parseMappers(o.withMapper),
         mqttPort: o.mqttPort,
+        edgeMesh: o.edgemesh === true,
         log: stdoutLine,
       });
     });

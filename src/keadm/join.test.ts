@@ -22,6 +22,27 @@ test('the edgecore.yaml keadm join writes loads with no warning: every key it se
   assert.equal(config.modules.edgeHub.httpServer, 'https://192.0.2.10:10002');
 });
 
+test('join --edgemesh writes EdgeMesh on, the relay address and the node pod network, with no warning', () => {
+  const yaml = edgeCoreYaml({
+    cloudcoreIpPort: '192.0.2.10:10000',
+    certPort: 10002,
+    token: 'abc.def',
+    nodeName: 'edge-node-2',
+    runtimeEndpoint: 'unix:///var/run/docker.sock',
+    dirs: DEFAULT_EDGE_DIRS,
+    edgeMesh: { listenInterface: 'kem2-abcdef', listenPort: 40002, dockerNetwork: 'kubeedge-mesh-edge-node-2', tunnelServer: '192.0.2.10:10004' },
+  });
+  const { config, warnings } = parseEdgeCoreConfig(yaml, 'edgecore.yaml', { host: { ip: '192.0.2.20', hostname: 'edge-a' } });
+  assert.deepEqual(
+    warnings.filter((w) => !/hold KubeEdge v1\.15\.4's default/.test(w)),
+    [],
+  );
+  const m = config.modules;
+  assert.deepEqual([m.edgeMesh.enable, m.edgeMesh.listenInterface, m.edgeMesh.listenPort], [true, 'kem2-abcdef', 40002]);
+  assert.equal(m.edgeStream.server, '192.0.2.10:10004');
+  assert.equal(m.edged.dockerNetwork, 'kubeedge-mesh-edge-node-2');
+});
+
 test('with a tunnel server, keadm join turns EdgeStream on and puts the kubelet API on the given port, with no warning', () => {
   const yaml = edgeCoreYaml({
     cloudcoreIpPort: '192.0.2.10:10000',

@@ -30,6 +30,7 @@ import {
 import { ensureSandboxImage } from './image/busybox.ts';
 import { imageRef } from './image/build.ts';
 import type { EdgeDevices } from './mappers.ts';
+import { type EdgeMeshJoin, edgeMeshModules } from './edgemesh.ts';
 
 export type EdgeDirs = { configDir: string; dataDir: string; podRoot: string };
 
@@ -56,6 +57,8 @@ export type JoinOptions = {
   devices?: EdgeDevices;
   /** edgecore's /metrics port on loopback (several edges on one host need one each); default edgecore's. */
   metricsPort?: number;
+  /** EdgeMesh on (--edgemesh): modules.edgeMesh, the relay's tunnel address, the node's pod network. */
+  edgeMesh?: EdgeMeshJoin;
   /** EdgeStream on: CloudStream's tunnel address and this node's kubelet API port (default 10350). */
   stream?: { server: string; kubeletPort: number };
   image?: string;
@@ -74,9 +77,11 @@ export function edgeCoreYaml(o: {
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
   metricsPort?: number | undefined;
+  edgeMesh?: EdgeMeshJoin | undefined;
   /** CloudStream's tunnel (`<cloud>:<tunnelPort>`): turns EdgeStream on; the kubelet API listens on kubeletPort. */
   stream?: { server: string; kubeletPort: number } | undefined;
 }): string {
+  const mesh = o.edgeMesh === undefined ? undefined : edgeMeshModules(o.edgeMesh);
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
   const cfg = {
@@ -91,6 +96,7 @@ export function edgeCoreYaml(o: {
           containerRuntimeEndpoint: o.runtimeEndpoint,
           ...(o.stream !== undefined ? { readOnlyPort: o.stream.kubeletPort } : {}),
         },
+        ...(mesh?.dockerNetwork !== undefined ? { dockerNetwork: mesh.dockerNetwork } : {}),
       },
       edgeHub: {
         token: o.token,
@@ -100,7 +106,8 @@ export function edgeCoreYaml(o: {
         tlsCertFile: path.join(configDir, 'certs', 'server.crt'),
         tlsPrivateKeyFile: path.join(configDir, 'certs', 'server.key'),
       },
-      ...(o.stream !== undefined ? { edgeStream: { enable: true, server: o.stream.server } } : {}),
+      // EdgeStream (kubelet streams) and EdgeMesh's relay dial the same CloudStream address
+      ...(o.stream !== undefined ? { edgeStream: { enable: true, server: o.stream.server } } : mesh !== undefined ? { edgeStream: mesh.edgeStream } : {}),
       // mqttMode 0: the embedded broker only, on a port of its own so several edges on one host do not collide
       ...(o.devices !== undefined
         ? {
@@ -109,6 +116,7 @@ export function edgeCoreYaml(o: {
           }
         : {}),
       ...(o.metricsPort !== undefined ? { metrics: { bindAddress: `127.0.0.1:${o.metricsPort}` } } : {}),
+      ...(mesh !== undefined ? { edgeMesh: mesh.edgeMesh } : {}),
     },
   };
   return `# Written by keadm join: only keys kubeedge-ts honours; every path is the same inside the edgecore container and on the host.\n${stringify(cfg)}`;
@@ -181,7 +189,9 @@ export async function keadmJoin(o: JoinOptions): Promise<{ container: string; co
     const hint = /caps|capabilit/i.test(msg) && o.privileged ? ' (this host withholds a capability --privileged asks for: join without --privileged)' : '';
     throw new KeadmError(`edgecore container ${name} did not start: ${msg}${hint}`, EXIT.failed, { container: name }, err);
   }
-  log(`started container ${name} (${image}, host network, ${o.privileged ? 'privileged' : 'cap-add NET_ADMIN NET_RAW'})`);
+  log(
+    `started container ${name} (${image}, host network, ${o.privileged ? 'privileged' : 'cap-add NET_ADMIN NET_RAW'}${o.edgeMesh !== undefined ? `, EdgeMesh on ${o.edgeMesh.listenInterface}, peer port ${o.edgeMesh.listenPort}` : ''})`,
+  );
 
   // A start-up check failure ends the process at once: catch it here with its one-line reasons.
   await sleep(2000);

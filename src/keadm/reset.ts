@@ -12,13 +12,11 @@ import type { DockerClient } from '../containers/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { KubeRest, isNotFound } from '../kube/rest.ts';
 import { INSTALL_RECORD, type InstallRecord } from './init.ts';
+import { removeMeshChains, removeMeshNetworks } from './edgemesh.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
-/** Chains we would own in iptables (EdgeMesh's, as KubeEdge named them); removed if present. */
-export const OUR_CHAINS = [
-  ['nat', 'EDGE-MESH'],
-  ['nat', 'KUBEEDGE-TS'],
-] as const;
+/** Other chains of ours, removed if present; EdgeMesh's (KE-MESH-<node>, KubeEdge's EDGE-MESH) go by prefix. */
+export const OUR_CHAINS = [['nat', 'KUBEEDGE-TS']] as const;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 
 export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };
@@ -172,6 +170,7 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
   } else if (volumes.length > 0 || dirs.length > 0) {
     log(`kept data: ${[...volumes.map((v) => `volume ${v.Name}`), ...dirs].join(', ')}`);
   }
-  const chains = removeChains(log);
+  await removeMeshNetworks(c, o.instance, log);
+  const chains = [...removeChains(log), ...removeMeshChains(log)];
   return { containers: removed, volumes: removedVolumes, dirs: removedDirs, chains, clusterObjects };
 }

@@ -12,6 +12,9 @@ import { CONTENT_LABEL, IMAGE_KINDS, type ImageKind, type MapperProtocol, buildI
 import { keadmInit } from './init.ts';
 import { keadmJoin, stateRootDirs, waitNodeReady } from './join.ts';
 import { DEFAULT_MQTT_PORT, dmiSockOf, startMappers } from './mappers.ts';
+import { defaultEdgeCoreConfig } from '../config/index.ts';
+import { DEFAULT_MESH_PORT, DEFAULT_TUNNEL_PORT, type EdgeMeshJoin, ensureNodeNetwork } from './edgemesh.ts';
+import { ensureSandboxImage } from './image/busybox.ts';
 
 /** The kubelet API port of edge node 1 (KubeEdge's readOnlyPort default). */
 const DEFAULT_KUBELET_PORT = 10350;
@@ -36,6 +39,8 @@ export type UpOptions = {
   withMappers?: readonly MapperProtocol[];
   /** Edge node i's embedded MQTT broker listens on this port plus i - 1. */
   mqttPort?: number;
+  /** EdgeMesh on every node (--edgemesh): each node its own Docker network and peer port 40001 + i - 1. */
+  edgeMesh?: boolean;
   timeoutMs?: number;
   log: Out;
 };
@@ -111,8 +116,21 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
     throw new KeadmError(`--mqtt-port must leave room for ${o.edgeNodes} ports below 65536`, 2);
   const mqttBrokers: Record<string, string> = {};
   const metrics: Record<string, string> = {}; // cloudcore's was printed by init
+  const sandbox = defaultEdgeCoreConfig().modules.edged.podSandboxImage;
+  if (o.edgeMesh === true) await ensureSandboxImage(c, sandbox, log);
+  const cloudHost = init.advertiseAddress;
   for (let i = 1; i <= o.edgeNodes; i++) {
     const nodeName = edgeNodeName(i);
+    let edgeMesh: EdgeMeshJoin | undefined;
+    if (o.edgeMesh === true) {
+      const net = await ensureNodeNetwork(c, { instance: o.instance, node: nodeName, index: i, anchorImage: sandbox, log });
+      edgeMesh = {
+        listenInterface: net.bridge,
+        listenPort: DEFAULT_MESH_PORT + i - 1,
+        dockerNetwork: net.network,
+        tunnelServer: `${cloudHost}:${init.tunnelPort ?? DEFAULT_TUNNEL_PORT}`,
+      };
+    }
     const dirs = stateRootDirs(path.join(root, nodeName));
     const devices = mappers.length > 0 ? { dmiSockPath: dmiSockOf(dirs.configDir), mqttPort: mqttBase + i - 1 } : undefined;
     const j = await keadmJoin({
@@ -127,6 +145,7 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       dirs,
       ...(devices !== undefined ? { devices } : {}),
       metricsPort: await freeLoopbackPort(),
+      ...(edgeMesh !== undefined ? { edgeMesh } : {}),
       ...(init.tunnelPort !== undefined
         ? { stream: { server: `${init.advertiseAddress}:${init.tunnelPort}`, kubeletPort: (o.kubeletPort ?? DEFAULT_KUBELET_PORT) + i - 1 } }
         : {}),

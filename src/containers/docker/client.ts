@@ -45,6 +45,14 @@ export type BuildOptions = { tag: string; dockerfile: string; buildArgs?: Record
 export type ImageFacts = ImageInspect & { Size?: number; Created?: string };
 
 export type VolumeInfo = { Name: string; Mountpoint: string; Labels: Record<string, string> | null };
+export type NetworkInfo = {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Labels: Record<string, string> | null;
+  Options?: Record<string, string> | null;
+  IPAM?: { Config?: { Subnet?: string; Gateway?: string }[] | null };
+};
 
 /** Splits `repo[:tag]` / `repo@digest`; a colon before the last slash belongs to a registry port. */
 export function splitImageRef(ref: string): { name: string; tag: string } {
@@ -497,6 +505,34 @@ export class DockerClient {
   async removeVolume(name: string): Promise<void> {
     try {
       await this.#request('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: true } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  // --- networks
+
+  /** A bridge network; `bridgeName` names its host interface (what EdgeMesh's listenInterface points at). */
+  createNetwork(name: string, o: { labels: Record<string, string>; bridgeName?: string }): Promise<{ Id: string }> {
+    return this.#json('POST', '/networks/create', {
+      body: {
+        Name: name,
+        Driver: 'bridge',
+        Labels: o.labels,
+        CheckDuplicate: true,
+        ...(o.bridgeName !== undefined ? { Options: { 'com.docker.network.bridge.name': o.bridgeName } } : {}),
+      },
+    });
+  }
+
+  async listNetworks(labels: string[]): Promise<NetworkInfo[]> {
+    return this.#json<NetworkInfo[]>('GET', '/networks', { query: { filters: JSON.stringify({ label: labels }) } });
+  }
+
+  /** Removes a network; one that is already gone is not an error. */
+  async removeNetwork(idOrName: string): Promise<void> {
+    try {
+      await this.#request('DELETE', `/networks/${encodeURIComponent(idOrName)}`);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -34,6 +34,8 @@ export type EdgedOptions = {
   /** `clusterDNS` (or EdgeMesh's DNS address) and `clusterDomain`, for ClusterFirst pods. */
   clusterDns?: { servers: string[]; domain: string };
   rootDirectory?: string;
+  /** `modules.edged.dockerNetwork`: the Docker network pod sandboxes join (default bridge). */
+  dockerNetwork?: string;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
   kubeletVersion?: string;
   /** Timeout of each request to metamanager; default the loop's period, at least 5 s. */
@@ -79,7 +81,11 @@ export class Edged implements Module {
     const o = this.#o;
     this.#bus = ctx.bus;
     this.#log = ctx.log;
-    const runtime = await connectRuntime(o.containerRuntimeEndpoint, { log: ctx.log, ...(o.podLogsDir !== undefined ? { logRoot: o.podLogsDir } : {}) });
+    const runtime = await connectRuntime(o.containerRuntimeEndpoint, {
+      log: ctx.log,
+      ...(o.podLogsDir !== undefined ? { logRoot: o.podLogsDir } : {}),
+      ...(o.dockerNetwork !== undefined ? { dockerNetwork: o.dockerNetwork } : {}),
+    });
     const v = await runtime.version();
     const meta = new MetaClient(ctx.bus, o.requestTimeoutMs ?? 10_000);
     const reporter = new PodReporter(meta, ctx.log.child({ part: 'podstatus' }));

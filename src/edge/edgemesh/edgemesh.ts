@@ -8,6 +8,7 @@ import { EdgeGroups, EdgeModules } from '../common/modules.ts';
 import { MeshDnsServer } from './dns/server.ts';
 import { readResolvConf } from './dns/upstream.ts';
 import { MeshIpam } from './ipam.ts';
+import { type MeshProxySettings, proxyComponent } from './proxy/wire.ts';
 import { localPodState } from './local-pods.ts';
 import { MESH_RESOURCE_TYPES, MeshStore, type MeshResourceType } from './store.ts';
 
@@ -26,6 +27,9 @@ export type EdgeMeshOptions = {
   upstreamResolvConf: string;
   /** Seconds to wait for MetaManager's answer when loading the stored objects. */
   loadTimeoutSec?: number;
+  /** The proxy's settings beyond KubeEdge's keys (certificates, tunnel, peers); see proxy/wire.ts. Absent: the
+   *  Service listeners run but no iptables rules, peer port or relay (an EdgeMesh for its DNS alone). */
+  proxy?: MeshProxySettings;
 };
 
 /** A part of EdgeMesh with its own life (DNS here, the proxy beside it). */
@@ -97,7 +101,7 @@ export class EdgeMesh implements Module {
     this.#dns = dns;
     const cctx: MeshComponentContext = { store: this.#store, ipam: this.#ipam, options: this.#o, address: this.#address, bus: ctx.bus, log: ctx.log };
     // proxy component
-    void cctx;
+    this.#components.push(proxyComponent(cctx));
     try {
       for (const c of this.#components) await c.start();
     } catch (err) {

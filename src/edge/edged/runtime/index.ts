@@ -17,13 +17,14 @@ export type { CriRuntimeOptions } from './cri/runtime.ts';
  * Connects to the engine that answers at the endpoint (detectEngine: Docker Engine API or CRI; KubeEdge's containerd
  * default falls back to Docker when only Docker answers, said once in the log).
  */
-export async function connectRuntime(endpoint: string, options: CriRuntimeOptions & { log?: Logger } = {}): Promise<ContainerRuntime> {
-  const { log, ...criOptions } = options;
+export async function connectRuntime(endpoint: string, options: CriRuntimeOptions & { log?: Logger; dockerNetwork?: string } = {}): Promise<ContainerRuntime> {
+  const { log, dockerNetwork, ...criOptions } = options;
   const engine = await detectEngine(endpoint);
   if (engine.endpoint !== endpoint) {
     log?.info({ configured: endpoint, using: engine.endpoint }, 'containerRuntimeEndpoint is the containerd default, but Docker answers; using Docker');
   }
-  if (engine.kind === 'docker') return new DockerRuntime(new DockerClient({ endpoint: engine.endpoint }));
+  if (engine.kind === 'docker')
+    return new DockerRuntime(new DockerClient({ endpoint: engine.endpoint }), dockerNetwork !== undefined ? { network: dockerNetwork } : {});
   // gRPC and the CRI schema load only for a CRI endpoint: a Docker edge does not carry them.
   const [{ CriRuntime }, { CriClient }] = await Promise.all([import('./cri/runtime.ts'), import('../../../containers/cri/index.ts')]);
   return new CriRuntime(new CriClient({ endpoint: engine.endpoint }), criOptions);

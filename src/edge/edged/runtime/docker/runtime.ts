@@ -17,10 +17,13 @@ import { DockerStreaming } from './streams.ts';
 export class DockerRuntime implements ContainerRuntime {
   readonly name = 'docker';
   readonly client: DockerClient;
+  /** The Docker network sandboxes join (`modules.edged.dockerNetwork`); app containers share the sandbox's. */
+  readonly #network: string;
   readonly streaming: DockerStreaming;
 
-  constructor(client: DockerClient) {
+  constructor(client: DockerClient, o: { network?: string } = {}) {
     this.client = client;
+    this.#network = o.network ?? 'bridge';
     this.streaming = new DockerStreaming(client);
   }
 
@@ -68,7 +71,7 @@ export class DockerRuntime implements ContainerRuntime {
       HostConfig: {
         // 'shareable' so that app containers may join the IPC namespace (the daemon default may be private).
         IpcMode: 'shareable',
-        NetworkMode: spec.hostNetwork ? 'host' : 'bridge',
+        NetworkMode: spec.hostNetwork ? 'host' : this.#network,
         ...(spec.hostNetwork ? {} : { PortBindings: bindings }),
         // The app containers join this one's network namespace and so share the resolv.conf Docker writes here.
         ...(spec.dns === undefined ? {} : { Dns: spec.dns.servers, DnsSearch: spec.dns.searches, DnsOptions: spec.dns.options }),
