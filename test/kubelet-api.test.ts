@@ -212,8 +212,11 @@ describe('edged kubelet API on Docker', { skip, timeout: 240_000 }, () => {
     session.destroy();
   });
 
-  test('a pod this edge does not run is 404 for logs, exec and port-forward; GET /pods lists ours', async () => {
+  test('a pod this edge does not run is 404 for logs, exec and port-forward; a bad query is 400; GET /pods lists ours', async () => {
     assert.equal((await httpText(`${base}/containerLogs/default/nosuch/main`)).status, 404);
+    const bad = await httpText(`${base}/containerLogs/default/talker/main?tailLines=many`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /"tailLines" must be a non-negative integer/);
     await assert.rejects(openChannels(`${base.replace('http', 'ws')}/exec/default/nosuch/main?command=ls&output=1`), /HTTP 404/);
     await assert.rejects(spdyConnect(kubeletPort, '/portForward/kube-system/other', ['portforward.k8s.io']), /404/);
     const list = JSON.parse((await httpText(`${base}/pods`)).text) as { items: Array<{ metadata: { name: string } }> };

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { describeError } from '../../../core/errors.ts';
+import { KubeEdgeError, describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import type { PodRef } from '../pods/index.ts';
 import type { ContainerRuntime, LogOptions, StreamFlags } from '../runtime/types.ts';
@@ -66,13 +66,16 @@ export function streamFlags(q: URLSearchParams): StreamFlags {
   return { stdin: flag('input', 'stdin'), stdout: flag('output', 'stdout'), stderr: flag('error', 'stderr'), tty: truthy(q.get('tty')) };
 }
 
-class HttpError extends Error {
+/** A kubelet API request refused (unknown pod or container, bad query, no upgrade): answered with `status`. */
+export class KubeletRequestError extends KubeEdgeError {
   readonly status: number;
   constructor(status: number, message: string) {
-    super(message);
+    super('KE_KUBELET_API_REQUEST', message, { status });
     this.status = status;
   }
 }
+
+const HttpError = KubeletRequestError;
 
 /**
  * edged's kubelet API on loopback (C1): container logs, exec, attach and port-forward for the pods this edge
