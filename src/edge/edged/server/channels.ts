@@ -101,8 +101,13 @@ export function wsRemoteChannels(ws: WebSocket, flags: StreamFlags, log: Logger)
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     const m = decodeWsMessage(Buffer.isBuffer(data) ? data : Buffer.from(data), isBinary, base64);
     if (!m) return;
-    if (m.channel === CH.stdin) stdin?.write(m.payload);
-    else if (m.channel === CH.resize) onResize(m.payload);
+    if (m.channel === CH.stdin && stdin) {
+      // A client typing faster than the process reads waits on its socket, not in our memory.
+      if (!stdin.write(m.payload)) {
+        ws.pause();
+        stdin.once('drain', () => ws.resume());
+      }
+    } else if (m.channel === CH.resize) onResize(m.payload);
     else if (m.channel === CH.close && m.payload[0] === CH.stdin) stdin?.end();
   });
   ws.on('close', () => {
