@@ -48,7 +48,7 @@ async function copyOut(
   await new Promise<void>((resolve) => {
     src.once('end', resolve);
     src.once('close', resolve);
-    src.once('error', () => resolve());
+    src.on('error', () => resolve());
   });
 }
 
