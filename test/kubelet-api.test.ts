@@ -97,7 +97,7 @@ describe('edged kubelet API on Docker', { skip, timeout: 240_000 }, () => {
       node,
       token: tc.token,
       ports,
-      kubelet: { containerRuntimeEndpoint: 'unix:///var/run/docker.sock', readOnlyPort: String(kubeletPort) },
+      kubelet: { containerRuntimeEndpoint: 'unix:///var/run/docker.sock', readOnlyPort: String(kubeletPort), streamingConnectionIdleTimeout: '3s' },
     });
     edge = startDaemon('edgecore', ['--config', edgeConfig], path.join(dir, 'edgecore.log'), { CHECK_EDGECORE_ENVIRONMENT: 'false' });
     await waitFor(async () => (await httpText(`${base}/healthz`)).text === 'ok', 60_000);
@@ -221,6 +221,12 @@ describe('edged kubelet API on Docker', { skip, timeout: 240_000 }, () => {
     assert.match(page, /^HTTP\/1\.[01] 200[\s\S]*\r\n\r\ntalker\n$/);
     assert.equal(errText, '');
     session.destroy();
+  });
+
+  test('an exec connection with no traffic for streamingConnectionIdleTimeout (3s here) is closed by the edge', async () => {
+    const c = await openChannels(`${base.replace('http', 'ws')}/exec/default/talker/main?command=sleep&command=120&output=1`);
+    const status = await c.closed;
+    assert.equal(status, undefined, 'closed for idleness, not because the command ended');
   });
 
   test('a pod this edge does not run is 404 for logs, exec and port-forward; a bad query is 400; GET /pods lists ours', async () => {

@@ -143,6 +143,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
       kubeletPort: kubelet.readOnlyPort,
+      streamIdleTimeoutMs: parseDuration(kubelet.streamingConnectionIdleTimeout),
     }),
   );
 

@@ -35,6 +35,8 @@ export type EdgedOptions = {
   requestTimeoutMs?: number;
   /** `tailoredKubeletConfig.readOnlyPort`: edged's kubelet API on 127.0.0.1 (logs, exec, attach, port-forward); 0 = off. */
   kubeletPort?: number;
+  /** `tailoredKubeletConfig.streamingConnectionIdleTimeout`: idle exec/attach/port-forward connections close after it. */
+  streamIdleTimeoutMs?: number;
   /** Source of /metrics/resource and /stats/summary; those answer 503 without one. */
   stats?: StatsSource;
 };
@@ -121,6 +123,7 @@ export class Edged implements Module {
         pods: { lookup: (ns, name) => pods.lookup(ns, name), pods: () => pods.pods() },
         runtime,
         ...(o.stats ? { stats: o.stats } : {}),
+        ...(o.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: o.streamIdleTimeoutMs } : {}),
         log: ctx.log.child({ part: 'kubelet-api' }),
       });
       // A port taken by another process costs the kubelet API, not the node: pods keep running.

@@ -27,6 +27,8 @@ export type KubeletServerOptions = {
   pods: PodSource;
   runtime: ContainerRuntime;
   stats?: StatsSource;
+  /** `streamingConnectionIdleTimeout`: an exec/attach/port-forward connection with no bytes either way this long is closed. */
+  streamIdleTimeoutMs?: number;
   log: Logger;
 };
 
@@ -98,6 +100,7 @@ export class KubeletServer {
     this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
+      this.#armIdle(socket, req.url);
       socket.on('error', () => undefined);
       this.#onUpgrade(req, socket, head).catch((err: unknown) => {
         this.#o.log.warn({ err, url: req.url }, 'kubelet API upgrade failed');
@@ -314,7 +317,23 @@ export class KubeletServer {
   }
 
   #acceptWs(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
-    return new Promise((resolve) => this.#wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+    return new Promise((resolve) =>
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        // ws clears the socket's timeout when it takes the connection over: arm it again.
+        this.#armIdle(socket, req.url);
+        resolve(ws);
+      }),
+    );
+  }
+
+  /** Closes the connection after `streamIdleTimeoutMs` without a byte either way (the kubelet's idle timeout). */
+  #armIdle(socket: Duplex, url: string | undefined): void {
+    const idle = this.#o.streamIdleTimeoutMs ?? 4 * 3600_000;
+    if (idle <= 0 || !(socket instanceof net.Socket)) return;
+    socket.setTimeout(idle, () => {
+      this.#o.log.info({ url, idleMs: idle }, 'closing an idle streaming connection');
+      socket.destroy();
+    });
   }
 }
 
