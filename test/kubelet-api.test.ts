@@ -2,6 +2,8 @@
 // through the API server) reaches it: real cloudcore (embedded API server), edgecore, dockerd and kubectl; the
 // clients speak the real wire protocols (WebSocket v5/v4.channel.k8s.io, SPDY/3.1, chunked HTTP).
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -229,13 +231,25 @@ describe('edged kubelet API on Docker', { skip, timeout: 240_000 }, () => {
     assert.equal(status, undefined, 'closed for idleness, not because the command ended');
   });
 
-  test('a pod this edge does not run is 404 for logs, exec and port-forward; a bad query is 400; GET /pods lists ours', async () => {
+  test('a pod this edge does not run is 404 for logs, exec and port-forward; a bad query is 400; SPDY garbage drops only its connection; GET /pods lists ours', async () => {
     assert.equal((await httpText(`${base}/containerLogs/default/nosuch/main`)).status, 404);
     const bad = await httpText(`${base}/containerLogs/default/talker/main?tailLines=many`);
     assert.equal(bad.status, 400);
     assert.match(bad.text, /"tailLines" must be a non-negative integer/);
     await assert.rejects(openChannels(`${base.replace('http', 'ws')}/exec/default/nosuch/main?command=ls&output=1`), /HTTP 404/);
     await assert.rejects(spdyConnect(kubeletPort, '/portForward/kube-system/other', ['portforward.k8s.io']), /404/);
+    // garbage where SPDY frames belong (a frame of an unknown SPDY version): the edge drops that connection, serves on
+    const raw = net.connect(kubeletPort, '127.0.0.1');
+    await once(raw, 'connect');
+    raw.write(
+      'POST /portForward/default/talker HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n',
+    );
+    const [answer] = (await once(raw, 'data')) as [Buffer];
+    assert.match(answer.toString(), /^HTTP\/1\.1 101/);
+    raw.write(Buffer.from([0x80, 0x07, 0x00, 0x01, 0, 0, 0, 0]));
+    raw.resume();
+    await once(raw, 'close');
+    assert.equal((await httpText(`${base}/healthz`)).text, 'ok');
     const list = JSON.parse((await httpText(`${base}/pods`)).text) as { items: Array<{ metadata: { name: string } }> };
     assert.deepEqual(list.items.map((p) => p.metadata.name).sort(), ['catter', 'crasher', 'talker']);
     assert.equal((await httpText(`${base}/stats/summary`)).status, 503);

@@ -103,8 +103,12 @@ export class KubeletServer {
       this.#armIdle(socket, req.url);
       socket.on('error', () => undefined);
       this.#onUpgrade(req, socket, head).catch((err: unknown) => {
-        this.#o.log.warn({ err, url: req.url }, 'kubelet API upgrade failed');
-        refuseUpgrade(socket, err instanceof HttpError ? err.status : 500, describeError(err));
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status < 500) {
+          this.rejected++;
+          this.#o.log.info({ err, url: req.url }, 'kubelet API request refused');
+        } else this.#o.log.warn({ err, url: req.url }, 'kubelet API upgrade failed');
+        refuseUpgrade(socket, status, describeError(err));
       });
     });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
@@ -135,7 +139,10 @@ export class KubeletServer {
   #fail(res: http.ServerResponse, err: unknown): void {
     const status = err instanceof HttpError ? err.status : 500;
     if (status >= 500) this.#o.log.warn({ err }, 'kubelet API request failed');
-    else this.rejected++;
+    else {
+      this.rejected++;
+      this.#o.log.info({ err }, 'kubelet API request refused');
+    }
     if (res.headersSent) {
       res.destroy();
       return;
