@@ -147,20 +147,23 @@ describe('edged kubelet API on containerd (CRI)', { skip, timeout: 280_000 }, ()
     assert.equal(prev.text, 'instance-started\ngoing-down\n');
   });
 
-  test('exec over WebSocket (proxied to containerd): cat /etc/hostname; a failing command reports its exit code', async () => {
+  test("exec over WebSocket (v5 bridged to containerd's SPDY, v4 proxied): cat /etc/hostname; exit codes; stdin EOF", async () => {
     const r = await wsExec(base, '/exec/default/talker/main', ['cat', '/etc/hostname']);
-    assert.match(r.protocol, /^v[45]\.channel\.k8s\.io$/);
+    assert.equal(r.protocol, 'v5.channel.k8s.io');
     assert.equal(r.stdout.trim(), 'talker');
     assert.equal(r.status?.status, 'Success');
     const bad = await wsExec(base, '/exec/default/talker/main', ['sh', '-c', 'echo oops >&2; exit 3']);
     assert.equal(bad.stderr, 'oops\n');
     assert.equal(bad.status?.reason, 'NonZeroExitCode');
     assert.deepEqual(bad.status?.details?.causes, [{ reason: 'ExitCode', message: '3' }]);
-    // stdin that ends: only v5 can say so (v4 has no close signal), so only then does wc see EOF
-    if (r.protocol === 'v5.channel.k8s.io') {
-      const counted = await wsExec(base, '/exec/default/talker/main', ['wc', '-l'], 'a\nb\nc\n');
-      assert.equal(counted.stdout.trim(), '3');
-    }
+    // stdin that ends (v5's close signal, carried to containerd as the SPDY stdin stream's FIN): wc sees EOF
+    const counted = await wsExec(base, '/exec/default/talker/main', ['wc', '-l'], 'a\nb\nc\n');
+    assert.equal(counted.stdout.trim(), '3');
+    // a v4-only client is proxied to containerd's own WebSocket server as it came
+    const v4 = await openChannels(`${base.replace('http', 'ws')}/exec/default/talker/main?command=cat&command=/etc/hostname&output=1`, ['v4.channel.k8s.io']);
+    assert.equal(v4.protocol, 'v4.channel.k8s.io');
+    assert.equal((await v4.closed)?.status, 'Success');
+    assert.equal(v4.received.get(1)?.toString().trim(), 'talker');
   });
 
   test('exec -it: typing echo hi prints hi; a resize reaches the tty (stty size)', async () => {

@@ -10,6 +10,7 @@ import type { ContainerRuntime, LogOptions, StreamFlags } from '../runtime/types
 import type { StatsSource } from '../stats/types.ts';
 import { SPDY_REMOTECOMMAND, WS_REMOTECOMMAND, acceptSpdy, spdyRemoteChannels, wsRemoteChannels, type RemoteChannels } from './channels.ts';
 import { servePortForwardSpdy, servePortForwardWs } from './portforward.ts';
+import { bridgeToSpdy } from './spdy-upstream.ts';
 import { errorStatus, exitCodeStatus, successStatus } from './status.ts';
 
 /** What the server needs from edged: the pods it runs. */
@@ -287,6 +288,15 @@ export class KubeletServer {
     if (streaming?.streamUrl) {
       // CRI: the runtime's streaming server does the rest; the upgrade goes there as it came.
       const target = await streaming.streamUrl(route.kind === 'exec' ? { kind: 'exec', id, cmd, flags } : { kind: 'attach', id, flags });
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      if (!isSpdy && offered.includes('v5.channel.k8s.io')) {
+        // v5 (stdin close) is more than the runtime's WebSocket side speaks: bridge to its SPDY side instead.
+        const ws = await this.#acceptWs(req, socket, head);
+        await bridgeToSpdy(target, flags, wsRemoteChannels(ws, flags, this.#o.log));
+        return;
+      }
       proxyUpgrade(req, socket, head, target, this.#o.log);
       return;
     }
