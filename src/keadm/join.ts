@@ -53,8 +53,6 @@ export type JoinOptions = {
   dirs: EdgeDirs;
   /** Devices on this node (keadm up --with-mapper): DeviceTwin, DMI and the embedded MQTT broker on. */
   devices?: EdgeDevices;
-  /** edged's kubelet API port (readOnlyPort); edges sharing the host network each need their own. */
-  kubeletPort?: number;
   image?: string;
   /** When given, join waits until the node is Ready. */
   kubeConfig?: string;
@@ -70,7 +68,6 @@ export function edgeCoreYaml(o: {
   runtimeEndpoint: string;
   dirs: EdgeDirs;
   devices?: EdgeDevices | undefined;
-  kubeletPort?: number | undefined;
 }): string {
   const host = o.cloudcoreIpPort.replace(/:\d+$/, '');
   const { configDir, dataDir, podRoot } = o.dirs;
@@ -82,7 +79,7 @@ export function edgeCoreYaml(o: {
       edged: {
         hostnameOverride: o.nodeName,
         rootDirectory: podRoot,
-        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint, ...(o.kubeletPort !== undefined ? { readOnlyPort: o.kubeletPort } : {}) },
+        tailoredKubeletConfig: { containerRuntimeEndpoint: o.runtimeEndpoint },
       },
       edgeHub: {
         token: o.token,

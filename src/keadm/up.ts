@@ -116,8 +116,6 @@ export async function keadmUp(o: UpOptions): Promise<UpResult> {
       privileged: o.privileged,
       dirs,
       ...(devices !== undefined ? { devices } : {}),
-      // Edges share the host network: the kubelet API of edge i listens on 10350 + i - 1.
-      kubeletPort: 10350 + i - 1,
       log,
     });
     nodes.push(nodeName);
