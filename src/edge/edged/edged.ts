@@ -120,10 +120,10 @@ export class Edged implements Module {
       const pods = this.#pods;
       this.#server = new KubeletServer({
         port: kubeletPort,
+        ...(o.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: o.streamIdleTimeoutMs } : {}),
         pods: { lookup: (ns, name) => pods.lookup(ns, name), pods: () => pods.pods() },
         runtime,
         ...(o.stats ? { stats: o.stats } : {}),
-        ...(o.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: o.streamIdleTimeoutMs } : {}),
         log: ctx.log.child({ part: 'kubelet-api' }),
       });
       // A port taken by another process costs the kubelet API, not the node: pods keep running.
