@@ -14,10 +14,9 @@ import { edgemarkBench } from './scenarios/edgemark.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
-import { spdyStreamsBench } from './scenarios/spdy-streams.ts';
 import { startSession, type Session } from './scenarios/session.ts';
 
-const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment', 'spdy-streams'] as const;
+const ALL = ['apiserver', 'edgemark', 'fanout', 'reconnect', 'devices', 'edgecore-footprint', 'pod-start', 'scheduler', 'deployment'] as const;
 
 const { values: a } = parseArgs({
   options: {
@@ -88,14 +87,6 @@ if (only.has('apiserver')) {
   say(await runBench('apiserver', 'Embedded API server: kubectl-like requests', profile, m, (out) => apiServerBench({ workDir, ...P.api }, out)));
 }
 
-if (only.has('spdy-streams')) {
-  const o = { streams: 20, bytesPerStream: (full ? 50 : 10) * 1_000_000, pingEveryMs: 10 };
-  say(
-    await runBench('spdy-streams', `SPDY/3.1 (kubelet API hop): ${o.streams} log streams on one session, echo latency during it`, profile, m, (out) =>
-      spdyStreamsBench(o, out),
-    ),
-  );
-}
 if (only.has('scheduler')) {
   const o = P.scheduler;
   say(
