@@ -178,6 +178,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       rootDirectory: cfg.modules.edged.rootDirectory,
       ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
       kubeletPort: kubelet.readOnlyPort,
+      streamIdleTimeoutMs: parseDuration(kubelet.streamingConnectionIdleTimeout),
     }),
   );
 

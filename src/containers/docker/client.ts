@@ -479,6 +479,8 @@ export class DockerClient {
       const req = http.request({ socketPath: this.socketPath, method, path: `${this.prefix}${path}${queryString(opts.query)}`, headers });
       req.on('error', (err) => reject(new RuntimeUnavailableError(this.endpoint, err.message, { cause: err })));
       req.on('upgrade', (_res, socket, head) => {
+        // The caller watches 'close'; a write after the engine hung up must not become an uncaught error.
+        socket.on('error', () => undefined);
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
       });

@@ -42,6 +42,8 @@ export type EdgedOptions = {
   requestTimeoutMs?: number;
   /** `tailoredKubeletConfig.readOnlyPort`: edged's kubelet API on 127.0.0.1 (logs, exec, attach, port-forward); 0 = off. */
   kubeletPort?: number;
+  /** `tailoredKubeletConfig.streamingConnectionIdleTimeout`: idle exec/attach/port-forward connections close after it. */
+  streamIdleTimeoutMs?: number;
   /** Source of /metrics/resource and /stats/summary; those answer 503 without one. */
   stats?: StatsSource;
 };
@@ -146,6 +148,7 @@ export class Edged implements Module {
       const pods = this.#pods;
       this.#server = new KubeletServer({
         port: kubeletPort,
+        ...(o.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: o.streamIdleTimeoutMs } : {}),
         pods: { lookup: (ns, name) => pods.lookup(ns, name), pods: () => pods.pods() },
         runtime,
         stats: o.stats ?? this.#stats,

@@ -80,15 +80,16 @@ export class SpdyStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.localDone) {
-      cb(new Error('SPDY stream already closed for writing'));
+    if (this.localDone || this.#session.closed) {
+      // The peer is gone or we ended: bytes written now have nowhere to go (a late writer is not an error).
+      cb();
       return;
     }
     this.#session.sendData(this.id, chunk, false).then(() => cb(), cb);
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.localDone) {
+    if (this.localDone || this.#session.closed) {
       cb();
       return;
     }
@@ -176,7 +177,7 @@ export class SpdySession extends EventEmitter {
     this.#enqueueWrite(async () => {
       const block = await this.#codec.compress(headers);
       return encodeControl(FrameType.synStream, opts.fin ? FLAG_FIN : 0, synStreamPayload(id, 0, opts.priority ?? 0, block));
-    });
+    }).catch(() => undefined);
     return p;
   }
 
@@ -185,7 +186,7 @@ export class SpdySession extends EventEmitter {
     if (this.#closed) return;
     if (!this.#goneAway) {
       this.#goneAway = true;
-      this.#enqueueWrite(async () => encodeControl(FrameType.goAway, 0, u32Pair(this.#lastRemoteId, 0)));
+      this.#enqueueWrite(async () => encodeControl(FrameType.goAway, 0, u32Pair(this.#lastRemoteId, 0))).catch(() => undefined);
     }
     this.#outbound.finally(() => this.#socket.end()).catch(() => undefined);
   }
@@ -198,11 +199,11 @@ export class SpdySession extends EventEmitter {
   // --- used by SpdyStream
 
   sendReply(id: number, headers: SpdyHeaders): void {
-    this.#enqueueWrite(async () => encodeControl(FrameType.synReply, 0, streamIdPayload(id, await this.#codec.compress(headers))));
+    this.#enqueueWrite(async () => encodeControl(FrameType.synReply, 0, streamIdPayload(id, await this.#codec.compress(headers)))).catch(() => undefined);
   }
 
   sendReset(id: number, status: number): void {
-    this.#enqueueWrite(async () => encodeControl(FrameType.rstStream, 0, u32Pair(id, status)));
+    this.#enqueueWrite(async () => encodeControl(FrameType.rstStream, 0, u32Pair(id, status))).catch(() => undefined);
   }
 
   async sendData(id: number, data: Buffer, fin: boolean): Promise<void> {
@@ -354,10 +355,11 @@ export class SpdySession extends EventEmitter {
           pend.reject(new Error(`SPDY stream ${id} was reset (status ${status})`));
         }
         if (s) {
+          // Kubernetes closes a finished exec by resetting every stream (after the Status was written), so a reset
+          // ends the data as spdystream does: what arrived is kept and read to EOF, nothing more is sent.
           s.resetStatus = status;
           s.localDone = true;
-          s.remoteDone = true;
-          s.destroy();
+          s.remoteEnd();
         }
         return;
       }
@@ -393,10 +395,11 @@ export class SpdySession extends EventEmitter {
     this.#closed = true;
     for (const p of this.#pending.values()) p.reject(new Error('SPDY session closed'));
     this.#pending.clear();
+    // As spdystream does: a closed connection is the end of every stream's data (readers get EOF, not an
+    // error, and keep what was buffered); nothing more can be written.
     for (const s of this.#streams.values()) {
-      s.remoteDone = true;
       s.localDone = true;
-      s.destroy();
+      s.remoteEnd();
     }
     this.#streams.clear();
     this.#codec.close();

@@ -113,7 +113,7 @@ test('client and server sessions: streams with headers, data both ways, FIN, man
   done();
 });
 
-test('a reset reaches the peer; streams over the limit are refused; a garbage frame closes the session and is counted', async () => {
+test('a reset reaches the peer (its reader gets EOF and the status); streams over the limit are refused; a garbage frame closes the session and is counted', async () => {
   const { server, client, raw, done } = await pair({ maxStreams: 1 });
   const got: SpdyStream[] = [];
   server.on('stream', (s: SpdyStream) => {
@@ -122,9 +122,10 @@ test('a reset reaches the peer; streams over the limit are refused; a garbage fr
   });
   const first = await client.openStream({ streamType: 'a' });
   await assert.rejects(client.openStream({ streamType: 'b' }), /reset \(status 3\)/);
-  const closed = once(first, 'close');
+  const ended = once(first, 'end');
+  first.resume();
   got[0]?.reset();
-  await closed;
+  await ended;
   assert.equal(first.resetStatus, 5);
   const serverClosed = once(server, 'close');
   raw.write(Buffer.from([0x80, 0x07, 0x00, 0x01, 0, 0, 0, 0]));

@@ -97,7 +97,8 @@ export type StreamIO = {
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
   tty: boolean;
-  resize?: NodeJS.EventEmitter;
+  /** Emits 'resize'; `last` is a size that came before the runtime listened. */
+  resize?: NodeJS.EventEmitter & { last?: TerminalSize | undefined };
   /** Aborted when the client went away: the engine side is torn down. */
   signal: AbortSignal;
 };

@@ -16,10 +16,20 @@ export type RemoteChannels = {
   stdin?: NodeJS.ReadableStream;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  resize: EventEmitter;
+  resize: ResizeEvents;
   signal: AbortSignal;
   finish(status: KubeStatus): Promise<void>;
 };
+
+/** Terminal sizes from the client; `last` keeps one that came before anybody listened (the exec starts later). */
+export class ResizeEvents extends EventEmitter {
+  last: TerminalSize | undefined;
+
+  push(s: TerminalSize): void {
+    this.last = s;
+    this.emit('resize', s);
+  }
+}
 
 /** Channel numbers of the channel.k8s.io protocols. */
 export const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
@@ -85,14 +95,19 @@ export function wsRemoteChannels(ws: WebSocket, flags: StreamFlags, log: Logger)
   const protocol = ws.protocol;
   const base64 = protocol.includes('base64');
   const ac = new AbortController();
-  const resize = new EventEmitter();
+  const resize = new ResizeEvents();
   const stdin = flags.stdin ? new PassThrough() : undefined;
-  const onResize = resizeParser((s) => resize.emit('resize', s));
+  const onResize = resizeParser((s) => resize.push(s));
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     const m = decodeWsMessage(Buffer.isBuffer(data) ? data : Buffer.from(data), isBinary, base64);
     if (!m) return;
-    if (m.channel === CH.stdin) stdin?.write(m.payload);
-    else if (m.channel === CH.resize) onResize(m.payload);
+    if (m.channel === CH.stdin && stdin) {
+      // A client typing faster than the process reads waits on its socket, not in our memory.
+      if (!stdin.write(m.payload)) {
+        ws.pause();
+        stdin.once('drain', () => ws.resume());
+      }
+    } else if (m.channel === CH.resize) onResize(m.payload);
     else if (m.channel === CH.close && m.payload[0] === CH.stdin) stdin?.end();
   });
   ws.on('close', () => {
@@ -161,7 +176,7 @@ export function spdyRemoteChannels(session: SpdySession, protocol: string, flags
   if (flags.stderr && !flags.tty) expected.add('stderr');
   if (flags.tty && !v1 && protocol !== 'v2.channel.k8s.io') expected.add('resize');
   const ac = new AbortController();
-  const resize = new EventEmitter();
+  const resize = new ResizeEvents();
   const streams = new Map<string, SpdyStream>();
   session.on('close', () => ac.abort());
   return new Promise((resolve, reject) => {
@@ -176,7 +191,7 @@ export function spdyRemoteChannels(session: SpdySession, protocol: string, flags
       if (type === 'resize')
         s.on(
           'data',
-          resizeParser((sz) => resize.emit('resize', sz)),
+          resizeParser((sz) => resize.push(sz)),
         );
       streams.set(type, s);
       // v1 clients open stdout/stderr/stdin without an announced set: start once the error stream and the asked ones exist.

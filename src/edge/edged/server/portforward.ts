@@ -82,4 +82,5 @@ export function servePortForwardWs(ws: WebSocket, ports: number[], target: PortT
   ws.on('close', () => {
     for (const c of conns) c.destroy();
   });
+  ws.on('error', (err) => log.debug({ err }, 'port-forward websocket error'));
 }

@@ -3,13 +3,14 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { describeError } from '../../../core/errors.ts';
+import { KubeEdgeError, describeError } from '../../../core/errors.ts';
 import type { Logger } from '../../../core/log.ts';
 import type { PodRef } from '../pods/index.ts';
 import type { ContainerRuntime, LogOptions, StreamFlags } from '../runtime/types.ts';
 import type { StatsSource } from '../stats/types.ts';
 import { SPDY_REMOTECOMMAND, WS_REMOTECOMMAND, acceptSpdy, spdyRemoteChannels, wsRemoteChannels, type RemoteChannels } from './channels.ts';
 import { servePortForwardSpdy, servePortForwardWs } from './portforward.ts';
+import { bridgeToSpdy } from './spdy-upstream.ts';
 import { errorStatus, exitCodeStatus, successStatus } from './status.ts';
 
 /** What the server needs from edged: the pods it runs. */
@@ -27,6 +28,8 @@ export type KubeletServerOptions = {
   pods: PodSource;
   runtime: ContainerRuntime;
   stats?: StatsSource;
+  /** `streamingConnectionIdleTimeout`: an exec/attach/port-forward connection with no bytes either way this long is closed. */
+  streamIdleTimeoutMs?: number;
   log: Logger;
 };
 
@@ -66,13 +69,16 @@ export function streamFlags(q: URLSearchParams): StreamFlags {
   return { stdin: flag('input', 'stdin'), stdout: flag('output', 'stdout'), stderr: flag('error', 'stderr'), tty: truthy(q.get('tty')) };
 }
 
-class HttpError extends Error {
+/** A kubelet API request refused (unknown pod or container, bad query, no upgrade): answered with `status`. */
+export class KubeletRequestError extends KubeEdgeError {
   readonly status: number;
   constructor(status: number, message: string) {
-    super(message);
+    super('KE_KUBELET_API_REQUEST', message, { status });
     this.status = status;
   }
 }
+
+const HttpError = KubeletRequestError;
 
 /**
  * edged's kubelet API on loopback (C1): container logs, exec, attach and port-forward for the pods this edge
@@ -95,10 +101,15 @@ export class KubeletServer {
     this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
+      this.#armIdle(socket, req.url);
       socket.on('error', () => undefined);
       this.#onUpgrade(req, socket, head).catch((err: unknown) => {
-        this.#o.log.warn({ err, url: req.url }, 'kubelet API upgrade failed');
-        refuseUpgrade(socket, err instanceof HttpError ? err.status : 500, describeError(err));
+        const status = err instanceof HttpError ? err.status : 500;
+        if (status < 500) {
+          this.rejected++;
+          this.#o.log.info({ err, url: req.url }, 'kubelet API request refused');
+        } else this.#o.log.warn({ err, url: req.url }, 'kubelet API upgrade failed');
+        refuseUpgrade(socket, status, describeError(err));
       });
     });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
@@ -129,7 +140,10 @@ export class KubeletServer {
   #fail(res: http.ServerResponse, err: unknown): void {
     const status = err instanceof HttpError ? err.status : 500;
     if (status >= 500) this.#o.log.warn({ err }, 'kubelet API request failed');
-    else this.rejected++;
+    else {
+      this.rejected++;
+      this.#o.log.info({ err }, 'kubelet API request refused');
+    }
     if (res.headersSent) {
       res.destroy();
       return;
@@ -274,6 +288,15 @@ export class KubeletServer {
     if (streaming?.streamUrl) {
       // CRI: the runtime's streaming server does the rest; the upgrade goes there as it came.
       const target = await streaming.streamUrl(route.kind === 'exec' ? { kind: 'exec', id, cmd, flags } : { kind: 'attach', id, flags });
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      if (!isSpdy && offered.includes('v5.channel.k8s.io')) {
+        // v5 (stdin close) is more than the runtime's WebSocket side speaks: bridge to its SPDY side instead.
+        const ws = await this.#acceptWs(req, socket, head);
+        await bridgeToSpdy(target, flags, wsRemoteChannels(ws, flags, this.#o.log));
+        return;
+      }
       proxyUpgrade(req, socket, head, target, this.#o.log);
       return;
     }
@@ -311,7 +334,23 @@ export class KubeletServer {
   }
 
   #acceptWs(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
-    return new Promise((resolve) => this.#wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+    return new Promise((resolve) =>
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        // ws clears the socket's timeout when it takes the connection over: arm it again.
+        this.#armIdle(socket, req.url);
+        resolve(ws);
+      }),
+    );
+  }
+
+  /** Closes the connection after `streamIdleTimeoutMs` without a byte either way (the kubelet's idle timeout). */
+  #armIdle(socket: Duplex, url: string | undefined): void {
+    const idle = this.#o.streamIdleTimeoutMs ?? 4 * 3600_000;
+    if (idle <= 0 || !(socket instanceof net.Socket)) return;
+    socket.setTimeout(idle, () => {
+      this.#o.log.info({ url, idleMs: idle }, 'closing an idle streaming connection');
+      socket.destroy();
+    });
   }
 }
 

@@ -8,8 +8,8 @@ import { readCriLog } from './logs.ts';
  * The kubelet API's streaming calls over CRI. Logs are read from the container's CRI log file (the runtime
  * writes it; ContainerStatus names it). Exec, attach and port-forward ask the runtime for a URL on its own
  * streaming server: edged proxies the client's upgrade there unchanged, as the kubelet does, because that
- * server already speaks every protocol kubectl and the API server use (SPDY/3.1 and the WebSocket channel
- * protocols) and runs the process in the container's namespaces; translating in edged would add nothing.
+ * server already speaks the protocols the API server uses (SPDY/3.1, WebSocket channel protocols up to v4) and
+ * runs the process in the container's namespaces. Only a v5 WebSocket client is bridged (server/spdy-upstream.ts).
  */
 export class CriStreaming implements StreamingRuntime {
   readonly #client: CriClient;

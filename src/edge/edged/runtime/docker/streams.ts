@@ -48,22 +48,37 @@ async function copyOut(
   await new Promise<void>((resolve) => {
     src.once('end', resolve);
     src.once('close', resolve);
-    src.once('error', () => resolve());
+    src.on('error', () => resolve());
   });
 }
 
-/** Resize events to the engine; the latest size wins, and one arriving before the process started is applied at start. */
+/**
+ * Resize events to the engine; the latest size wins, and one arriving before the process started is applied at
+ * start. The engine refuses a resize until the exec's process runs (a moment after the hijack), so the first one
+ * is retried briefly, as the Docker CLI does.
+ */
 function resizer(io: StreamIO, apply: (s: TerminalSize) => Promise<void>): { start(): void } {
   let started = false;
-  let last: TerminalSize | undefined;
+  let last: TerminalSize | undefined = io.resize?.last;
+  const applyRetrying = async (s: TerminalSize): Promise<void> => {
+    for (let i = 0; i < 20; i++) {
+      try {
+        await apply(s);
+        return;
+      } catch {
+        if (io.signal.aborted || s !== last) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
   io.resize?.on('resize', (s: TerminalSize) => {
     last = s;
-    if (started) void apply(s).catch(() => undefined);
+    if (started) void applyRetrying(s);
   });
   return {
     start() {
       started = true;
-      if (last) void apply(last).catch(() => undefined);
+      if (last) void applyRetrying(last);
     },
   };
 }
