@@ -18,6 +18,7 @@ import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
 import { startSession, type Session } from './scenarios/session.ts';
+import { spdyStreamsBench } from './scenarios/spdy-streams.ts';
 import { streamsBench } from './scenarios/streams.ts';
 
 const ALL = [
@@ -34,6 +35,7 @@ const ALL = [
   'mesh',
   'streams',
   'edgemesh-dns',
+  'spdy-streams',
 ] as const;
 
 const { values: a } = parseArgs({
@@ -201,6 +203,15 @@ if (only.has('devices')) {
   } finally {
     await session?.stop().catch(() => undefined);
   }
+}
+
+if (only.has('spdy-streams')) {
+  const o = { streams: 20, bytesPerStream: (full ? 50 : 10) * 1_000_000, pingEveryMs: 10 };
+  say(
+    await runBench('spdy-streams', `SPDY/3.1 (kubelet API hop): ${o.streams} log streams on one session, echo latency during it`, profile, m, (out) =>
+      spdyStreamsBench(o, out),
+    ),
+  );
 }
 
 if (only.has('edgemesh-dns')) {
