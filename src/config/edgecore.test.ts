@@ -357,7 +357,7 @@ modules:
   assert.deepEqual(warnings, [
     'modules.edged.tailoredKubeletConfig.rotateCertificates (line 78): unknown key, ignored',
     "modules.edged.tailoredKubeletConfig.clusterDNS (line 56): has no effect in kubeedge-ts: pods get the engine's DNS settings; no cluster DNS is written into them",
-    "28 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
+    "26 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
   ]);
   assert.equal(config.modules.edgeHub.websocket.server, '192.168.1.10:10000');
   assert.equal(config.modules.edgeHub.token, '1f2e3d.eyJhbGciOiJIUzI1NiJ9');

@@ -142,6 +142,9 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
       rootDirectory: cfg.modules.edged.rootDirectory,
+      dataDirectory: path.dirname(cfg.database.dataSource),
+      evictionHard: kubelet.evictionHard,
+      evictionPressureTransitionPeriodMs: parseDuration(kubelet.evictionPressureTransitionPeriod),
     }),
   );
 

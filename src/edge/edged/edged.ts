@@ -5,6 +5,7 @@ import { Operation, parseResource, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { KUBE_VERSION, VERSION } from '../../version.ts';
 import { MetaClient } from './metaclient.ts';
+import { DiskPressureMonitor } from './nodestatus/disk-pressure.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
 import { PodReporter } from './pod-reporter.ts';
@@ -27,6 +28,12 @@ export type EdgedOptions = {
   podLogsDir?: string;
   podSandboxImage?: string;
   rootDirectory?: string;
+  /** The edge's own data directory (the database's): its filesystem counts for DiskPressure too. */
+  dataDirectory?: string;
+  /** `tailoredKubeletConfig.evictionHard`: its nodefs/imagefs thresholds decide DiskPressure. */
+  evictionHard?: Readonly<Record<string, string>>;
+  /** `tailoredKubeletConfig.evictionPressureTransitionPeriod`; default 5 min as the kubelet's. */
+  evictionPressureTransitionPeriodMs?: number;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
   kubeletVersion?: string;
   /** Timeout of each request to metamanager; default the loop's period, at least 5 s. */
@@ -88,6 +95,15 @@ export class Edged implements Module {
       onPodTerminated: (pod) => reporter.deleted(pod),
       log: ctx.log.child({ part: 'pods' }),
     });
+    const disk =
+      o.evictionHard !== undefined
+        ? new DiskPressureMonitor({
+            paths: [hostOpts.rootDirectory, ...(o.dataDirectory !== undefined ? [o.dataDirectory] : [])],
+            evictionHard: o.evictionHard,
+            transitionPeriodMs: o.evictionPressureTransitionPeriodMs ?? 5 * 60_000,
+            log: ctx.log.child({ part: 'diskpressure' }),
+          })
+        : undefined;
     this.#status = new NodeStatusManager(ctx.bus, ctx.log.child({ part: 'nodestatus' }), {
       nodeName: o.nodeName,
       registerNodeNamespace: o.registerNodeNamespace ?? 'default',
@@ -96,6 +112,7 @@ export class Edged implements Module {
       ...(o.nodeStatusReportFrequencyMs !== undefined ? { reportFrequencyMs: o.nodeStatusReportFrequencyMs } : {}),
       leaseDurationSeconds: o.nodeLeaseDurationSeconds ?? 40,
       hostInfo: () => collectHostInfo(hostOpts),
+      ...(disk !== undefined ? { diskPressure: () => disk.check().pressure } : {}),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     });
     ctx.bus.register(this.name, this.group, (m) => this.#dispatch(m));

@@ -1,0 +1,4 @@
+import type { AnyTarget } from '../lib/harness.ts';
+import { cloudcoreConfig, edgecoreConfig } from './config.ts';
+
+export const TARGETS: readonly AnyTarget[] = [edgecoreConfig, cloudcoreConfig];
