@@ -21,6 +21,7 @@ import { startSecurity } from './security.ts';
 import { ApiError, notFoundPath, unauthorized } from './status.ts';
 import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
+import { answerClientError, requestUrl } from './client-error.ts';
 
 export type ApiServerOptions = { address: string; port: number; dataDir: string; adminKubeConfig: string; log?: Logger };
 export type RunningApiServer = {
@@ -81,7 +82,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+    const url = requestUrl(req.url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (/^\/(healthz|livez|readyz)(\/|$)/.test(path)) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -172,7 +173,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   server.on('tlsClientError', (err) => log.debug({ err }, 'TLS handshake failed'));
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'bad HTTP request');
-    socket.destroy();
+    answerClientError(err, socket);
   });
   // events.once rejects if 'error' (e.g. EADDRINUSE) comes first.
   server.listen(o.port, o.address);
