@@ -39,6 +39,24 @@ const NAMES = ['fz-node', 'p1', 'cm1', 's1', 'kube-root-ca.crt', 'default', 'dev
 
 const json = fc.jsonValue({ maxDepth: 4 });
 
+/** What the cloud sends an edge: objects for MetaManager, twin and membership updates for DeviceTwin. */
+const handledDownstream = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom('insert', 'update', 'delete', 'response', 'query', 'patch'),
+      fc.constantFrom('pod', 'configmap', 'secret', 'node', 'lease', 'serviceaccounttoken', 'service', 'endpoints'),
+      fc.constantFrom('default', 'fz', 'kube-node-lease'),
+      fc.constantFrom(...NAMES),
+    )
+    .map(([operation, type, ns, name]) => ({ source: 'edgecontroller', group: 'resource', operation, resource: `${ns}/${type}/${name}` })),
+  fc
+    .tuple(
+      fc.constantFrom('update', 'delete', 'insert', 'get'),
+      fc.constantFrom('membership', 'membership/detail', 'device/dev1/twin/cloud_updated', 'device/dev1/updated', 'device/dev1/state'),
+    )
+    .map(([operation, r]) => ({ source: 'devicecontroller', group: 'twin', operation, resource: `fz-node/${r}` })),
+);
+
 /** The (type, operation) pairs EdgeController handles upstream: most cloud-bound messages hit one. */
 const UPSTREAM: [string, string][] = [
   ['configmap', 'query'],
@@ -160,7 +178,7 @@ const messageFor = (to: 'cloud' | 'edge') =>
       ),
       content,
     },
-    { requiredKeys: [] },
+    { requiredKeys: ['header', 'route'] },
   );
 
 export type Frame =

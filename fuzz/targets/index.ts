@@ -1,6 +1,8 @@
 import type { AnyTarget } from '../lib/harness.ts';
 import { apiserver } from './apiserver.ts';
+import { certs } from './certs.ts';
 import { cloudhub } from './cloudhub.ts';
 import { cloudcoreConfig, edgecoreConfig } from './config.ts';
+import { edgehub } from './edgehub.ts';
 
-export const TARGETS: readonly AnyTarget[] = [edgecoreConfig, cloudcoreConfig, apiserver, cloudhub];
+export const TARGETS: readonly AnyTarget[] = [edgecoreConfig, cloudcoreConfig, apiserver, cloudhub, edgehub, certs];
