@@ -82,7 +82,46 @@ const segment = fc.oneof(
   },
 );
 
+/** Paths that route: a known collection or object, often one that exists (so patches and deletes do work). */
+const REAL: [string, string | undefined, string, string[]][] = [
+  ['/api/v1', 'fz', 'pods', ['p1', 'p2']],
+  ['/api/v1', 'fz', 'configmaps', ['cm1', 'cm2']],
+  ['/api/v1', 'fz', 'secrets', ['s1']],
+  ['/api/v1', 'fz', 'services', ['svc1']],
+  ['/api/v1', 'fz', 'serviceaccounts', ['default', 'sa1']],
+  ['/api/v1', undefined, 'namespaces', ['fz', 'default', 'gone']],
+  ['/api/v1', undefined, 'nodes', ['n1']],
+  ['/apis/apps/v1', 'fz', 'deployments', ['d1']],
+  ['/apis/apps/v1', 'fz', 'replicasets', ['rs1']],
+  ['/apis/apps/v1', 'fz', 'statefulsets', ['ss1']],
+  ['/apis/apps/v1', 'fz', 'daemonsets', ['ds1']],
+  ['/apis/batch/v1', 'fz', 'jobs', ['j1']],
+  ['/apis/batch/v1', 'fz', 'cronjobs', ['cj1']],
+  ['/apis/coordination.k8s.io/v1', 'kube-node-lease', 'leases', ['n1']],
+  ['/apis/discovery.k8s.io/v1', 'fz', 'endpointslices', ['es1']],
+  ['/apis/policy/v1', 'fz', 'poddisruptionbudgets', ['pdb1']],
+  ['/apis/rbac.authorization.k8s.io/v1', 'fz', 'roles', ['r1']],
+  ['/apis/rbac.authorization.k8s.io/v1', undefined, 'clusterroles', ['cr1']],
+  ['/apis/apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions', ['widgets.fz.io']],
+  ['/apis/fz.io/v1', 'fz', 'widgets', ['w1']],
+  ['/apis/devices.kubeedge.io/v1beta1', 'fz', 'devices', ['dev1']],
+];
+const realPath = fc
+  .tuple(
+    fc.constantFrom(...REAL),
+    fc.nat(),
+    fc.boolean(),
+    fc.option(fc.constantFrom('status', 'scale', 'binding', 'eviction', 'token', 'approval', 'finalize'), { nil: undefined }),
+    fc.boolean(),
+  )
+  .map(([[g, ns, res, names], pick, named, sub, allNs]) => {
+    const prefix = ns !== undefined && !(allNs && !named) ? `${g}/namespaces/${ns}/${res}` : `${g}/${res}`;
+    if (!named) return prefix;
+    return `${prefix}/${names[pick % names.length]}${sub !== undefined ? `/${sub}` : ''}`;
+  });
+
 const apiPath = fc.oneof(
+  { weight: 10, arbitrary: realPath },
   {
     weight: 8,
     arbitrary: fc
@@ -232,7 +271,83 @@ const smpDirectives = fc.record(
   },
   { requiredKeys: [] },
 );
+/** An object close to valid for the collections above, with one field replaced by anything. */
+const nearValid = fc
+  .tuple(
+    fc.constantFrom(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p2', labels: { app: 'web' } },
+        spec: { containers: [{ name: 'c', image: 'busybox', ports: [{ containerPort: 80 }] }] },
+      },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm2' }, data: { k: 'v' } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1' }, type: 'Opaque', data: { k: 'dg==' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc1' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone' } },
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'd1' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+        },
+      },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'j1' },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+      },
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: 'cj1' },
+        spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'b' }] } } } } },
+      },
+      { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'p1', namespace: 'fz' } },
+      { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p1' }, target: { kind: 'Node', name: 'n1' } },
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['x'], expirationSeconds: 600 } },
+      { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'd1' }, spec: { replicas: 2 } },
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: { name: 'widgets.fz.io' },
+        spec: {
+          group: 'fz.io',
+          names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+          scope: 'Namespaced',
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 0 } } } } } },
+            },
+          ],
+        },
+      },
+      { apiVersion: 'fz.io/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
+    ),
+    fc.array(
+      fc.tuple(fc.constantFrom('metadata', 'spec', 'status', 'data', 'kind', 'apiVersion', 'type', 'target', 'replicas', 'containers', 'name', 'labels'), json),
+      { maxLength: 2 },
+    ),
+  )
+  .map(([obj, edits]) => {
+    const o = structuredClone(obj) as Record<string, unknown>;
+    for (const [k, v] of edits) {
+      const holder = k in o ? o : typeof o['spec'] === 'object' && o['spec'] !== null ? (o['spec'] as Record<string, unknown>) : o;
+      holder[k] = v;
+    }
+    return JSON.stringify(o);
+  });
+
 const body = fc.oneof(
+  { weight: 6, arbitrary: nearValid },
   { weight: 1, arbitrary: fc.constant(undefined) },
   { weight: 4, arbitrary: kubeObject.map((o) => JSON.stringify(o)) },
   { weight: 2, arbitrary: jsonPatch.map((o) => JSON.stringify(o)) },
@@ -291,7 +406,7 @@ export const apiserver: FuzzTarget<ApiInput, Ctx> = {
       query,
       type: fc.constantFrom(...TYPES),
       body,
-      auth: fc.constantFrom('admin', 'admin', 'admin', 'admin', 'none', 'bad'),
+      auth: fc.oneof({ weight: 12, arbitrary: fc.constant('admin' as const) }, { weight: 1, arbitrary: fc.constantFrom('none' as const, 'bad' as const) }),
     });
   },
   async check(ctx, i) {

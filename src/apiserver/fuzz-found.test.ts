@@ -1,5 +1,6 @@
-// Regression tests for what `npm run fuzz -- --target apiserver` found: a request target Node's parser refuses
-// got a bare connection reset, and `GET //` a 500 (the URL resolved as scheme-relative). Shrunk inputs below.
+// Regression tests for what `npm run fuzz -- --target apiserver` found, with the shrunk inputs: a request target
+// Node's parser refuses got a bare connection reset, `GET //` a 500 (the URL resolved as scheme-relative), and a
+// null in a list of objects (`ownerReferences: [null]`) a 500 from validation.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -49,4 +50,13 @@ test('GET // is a 4xx Status, not a 500 (fuzz: {"method":"GET","path":"//"})', a
   const status = Number(/^HTTP\/1\.1 (\d+)/.exec(reply)?.[1]);
   assert.ok(status >= 400 && status < 500, reply.slice(0, 200));
   assert.match(reply, /"kind":"Status"/);
+});
+
+test('ownerReferences: [null] is a 422 naming the empty fields, not a 500 (fuzz: POST pods {"metadata":{"ownerReferences":[null],"generateName":""}})', async () => {
+  const body = JSON.stringify({ metadata: { ownerReferences: [null], generateName: 'x' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+  const reply = await rawExchange(
+    `POST /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  assert.match(reply, /^HTTP\/1\.1 422 /);
+  assert.match(reply, /metadata\.ownerReferences\.apiVersion: Invalid value: \\"\\": version must not be empty/);
 });
