@@ -4,5 +4,6 @@ import { certs } from './certs.ts';
 import { cloudhub } from './cloudhub.ts';
 import { cloudcoreConfig, edgecoreConfig } from './config.ts';
 import { edgehub } from './edgehub.ts';
+import { patches } from './patches.ts';
 
-export const TARGETS: readonly AnyTarget[] = [edgecoreConfig, cloudcoreConfig, apiserver, cloudhub, edgehub, certs];
+export const TARGETS: readonly AnyTarget[] = [edgecoreConfig, cloudcoreConfig, apiserver, patches, cloudhub, edgehub, certs];
