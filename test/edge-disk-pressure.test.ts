@@ -1,5 +1,6 @@
 // A full edge disk (issue 14): the edge's data directory on a 16 MiB tmpfs is filled to 100 %. edgecore keeps
-// running and keeps its pod, the node reports DiskPressure True from the real filesystem, a cloud change that
+// running and keeps its pod, the node reports DiskPressure True from the real filesystem (and is tainted
+// disk-pressure:NoSchedule), a cloud change that
 // cannot be written to the full SQLite store is not acknowledged and arrives once space returns, and the
 // condition goes back to False. Real cloudcore, edgecore, dockerd and kubectl.
 import assert from 'node:assert/strict';
@@ -106,6 +107,8 @@ test('a full edge disk: DiskPressure True from the real filesystem, pod kept, un
   const filler = path.join(dataDir, 'filler');
   assert.ok(fillDisk(filler) > 0);
   await waitFor(async () => (await diskPressure()) === 'True', 30_000);
+  // Kubernetes' TaintNodesByCondition: no new pods for a node whose disk is full.
+  await waitFor(async () => (await tryGet(['get', 'node', node, '-o', 'jsonpath={.spec.taints[*].key}'])).includes('node.kubernetes.io/disk-pressure'), 30_000);
 
   // A change the edge cannot persist now: it must not be acknowledged, so it is not lost.
   await get(['label', 'pod', 'web', 'disk=full']);
@@ -121,6 +124,7 @@ test('a full edge disk: DiskPressure True from the real filesystem, pod kept, un
 
   rmSync(filler);
   await waitFor(async () => (await diskPressure()) === 'False', 30_000);
+  await waitFor(async () => !(await tryGet(['get', 'node', node, '-o', 'jsonpath={.spec.taints[*].key}'])).includes('disk-pressure'), 30_000);
   await waitFor(async () => storedPodLabels()?.['disk'] === 'full', 90_000, 1000);
   assert.deepEqual(await dockerPs(['label=io.kubernetes.pod.name=web', 'status=running', `label=io.kubeedge-ts.node=${node}`]), containers);
   assert.equal(edge.proc.exitCode, null);

@@ -10,12 +10,12 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 test('npm run fuzz, quick: every target, 0 crashes, 0 hangs, 0 wrong answers', { timeout: 120_000 }, async () => {
-  const r = await run(process.execPath, ['fuzz/run.ts', '--seconds', '24', '--seed', '20261202'], { cwd: ROOT, maxBuffer: 16 << 20 }).catch(
+  const r = await run(process.execPath, ['fuzz/run.ts', '--seconds', '28', '--seed', '20261202'], { cwd: ROOT, maxBuffer: 16 << 20 }).catch(
     (err: { code?: number; stdout?: string; stderr?: string }) => err,
   );
   const out = `${r.stdout ?? ''}`;
   assert.ok(!('code' in r) || r.code === undefined || r.code === 0, `fuzz failed:\n${out}\n${r.stderr ?? ''}`);
-  for (const t of ['config-edgecore', 'config-cloudcore', 'apiserver', 'cloudhub', 'edgehub', 'certs']) {
+  for (const t of ['config-edgecore', 'config-cloudcore', 'apiserver', 'patches', 'cloudhub', 'edgehub', 'certs']) {
     assert.match(out, new RegExp(`^${t} +[1-9]\\d* inputs +0 crashes +0 hangs +0 wrong answers +ok$`, 'm'), `${t} ran inputs and found nothing:\n${out}`);
   }
   assert.match(out, /fuzz: \d+ inputs, 0 crashes, 0 hangs, 0 wrong answers \(seed 20261202\)/);
