@@ -49,7 +49,10 @@ function setAt(tree: unknown, p: string[], v: unknown): unknown {
   return copy;
 }
 
-type Input = { kind: 'mutate'; edits: [number, unknown][] } | { kind: 'text'; text: string } | { kind: 'garble'; at: number; insert: string };
+type Input =
+  | { kind: 'mutate'; edits: [number, unknown][]; apiVersion: string | undefined; extra: [string, unknown] | undefined }
+  | { kind: 'text'; text: string }
+  | { kind: 'garble'; at: number; insert: string };
 
 function target(kind: 'edgecore' | 'cloudcore'): FuzzTarget<Input, Ctx> {
   return {
@@ -66,7 +69,16 @@ function target(kind: 'edgecore' | 'cloudcore'): FuzzTarget<Input, Ctx> {
       return fc.oneof(
         {
           weight: 6,
-          arbitrary: fc.record({ kind: fc.constant('mutate' as const), edits: fc.array(fc.tuple(fc.nat(), value), { minLength: 1, maxLength: 4 }) }),
+          arbitrary: fc.record({
+            kind: fc.constant('mutate' as const),
+            edits: fc.array(fc.tuple(fc.nat(), value), { minLength: 1, maxLength: 4 }),
+            // The old v1alpha1 layout goes through the converter first.
+            apiVersion: fc.option(
+              fc.constantFrom('edgecore.config.kubeedge.io/v1alpha1', 'edgecore.config.kubeedge.io/v1alpha2', 'cloudcore.config.kubeedge.io/v1alpha1', 'x'),
+              { nil: undefined },
+            ),
+            extra: fc.option(fc.tuple(fc.string({ maxLength: 10 }), value), { nil: undefined }),
+          }),
         },
         { weight: 2, arbitrary: fc.record({ kind: fc.constant('garble' as const), at: fc.nat(), insert: fc.string({ maxLength: 6, unit: 'binary' }) }) },
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('text' as const), text: fc.string({ maxLength: 200, unit: 'binary' }) }) },
@@ -83,6 +95,9 @@ function target(kind: 'edgecore' | 'cloudcore'): FuzzTarget<Input, Ctx> {
       } else {
         let tree = ctx.base;
         for (const [i, v] of input.edits) tree = setAt(tree, keys[i % keys.length] ?? ['x'], v);
+        if (input.apiVersion !== undefined) tree = setAt(tree, ['apiVersion'], input.apiVersion);
+        if (input.extra !== undefined)
+          tree = setAt(tree, [...(keys[(input.edits[0]?.[0] ?? 0) % keys.length] ?? []).slice(0, -1), input.extra[0]], input.extra[1]);
         text = stringify(tree);
       }
       try {
