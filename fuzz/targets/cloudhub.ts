@@ -3,6 +3,7 @@
 // node_id header, then frames (messages with any route and content, JSON that is no message, garbage text and
 // bytes, raw bytes beneath the WebSocket framing). Afterwards a well-behaved edge must still connect.
 import fc from 'fast-check';
+import { connect as tlsConnect } from 'node:tls';
 import type WebSocket from 'ws';
 import type { TestServer } from '../../test/helpers/apiserver.ts';
 import { makePki, rawClient, type LinkPki } from '../../test/helpers/cloudhub.ts';
@@ -11,7 +12,57 @@ import { FuzzFailure, type FuzzTarget } from '../lib/harness.ts';
 import { frameData, framesFor, type Frame } from '../lib/messages.ts';
 
 type Ctx = { api: TestServer; pki: LinkPki; stack: CloudStack };
-export type HubInput = { nodeId: string; frames: Frame[] };
+export type HubInput = { nodeId: string; frames: Frame[]; handshake: string | undefined };
+
+/** A hand-written upgrade request: headers missing, duplicated, malformed; or not an upgrade at all. */
+const handshake = fc
+  .record({
+    method: fc.constantFrom('GET', 'POST', 'GET', 'CONNECT', 'G\u0000T'),
+    path: fc.constantFrom('/p1/fz-node/events', '/', '/%', '//', '/p1/../x', `/${'a'.repeat(5000)}`),
+    headers: fc.array(
+      fc.tuple(
+        fc.constantFrom(
+          'Upgrade',
+          'Connection',
+          'Sec-WebSocket-Key',
+          'Sec-WebSocket-Version',
+          'node_id',
+          'project_id',
+          'ConnectionUse',
+          'Content-Length',
+          'Transfer-Encoding',
+          'Host',
+          'X',
+        ),
+        fc.oneof(
+          fc.constantFrom('websocket', 'Upgrade', 'dGhlIHNhbXBsZSBub25jZQ==', '13', '8', 'fz-node', '', 'msg', '-1', 'chunked', '99999999999'),
+          fc.string({ maxLength: 12 }),
+        ),
+      ),
+      { maxLength: 8 },
+    ),
+    trailer: fc.string({ maxLength: 30, unit: 'binary' }),
+  })
+  .map((h) => `${h.method} ${h.path} HTTP/1.1\r\n${h.headers.map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}\r\n`).join('')}\r\n${h.trailer}`);
+
+/** Sends a raw request over TLS (with the edge's certificate) and waits for the hub to answer or hang up. */
+function rawHandshake(port: number, pki: LinkPki, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.caPem, cert: pki.client.certPem, key: pki.client.keyPem, servername: 'localhost' }, () =>
+      s.write(text),
+    );
+    const done = (): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve();
+    };
+    // An upgrade left half-open is the hub's handshake timeout to close; the input does not wait for it.
+    const timer = setTimeout(done, 200);
+    s.on('data', () => {});
+    s.on('close', done);
+    s.on('error', done);
+  });
+}
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,10 +105,12 @@ export const cloudhub: FuzzTarget<HubInput, Ctx> = {
         { weight: 1, arbitrary: fc.constantFrom('other-node', 'UPPER', '', 'a'.repeat(300), 'x/../y') },
       ),
       frames: fc.array(framesFor('cloud'), { minLength: 1, maxLength: 6 }),
+      handshake: fc.option(handshake, { freq: 4, nil: undefined }),
     });
   },
   async check(ctx, i) {
     const tls = { caPem: ctx.pki.caPem, ...ctx.pki.client };
+    if (i.handshake !== undefined) await rawHandshake(ctx.stack.port, ctx.pki, i.handshake);
     let c: Awaited<ReturnType<typeof rawClient>> | undefined;
     try {
       c = await rawClient(ctx.stack.port, tls, { node_id: i.nodeId, project_id: 'p1', ConnectionUse: 'msg' });
