@@ -129,7 +129,52 @@ const kubeish = fc.record(
   { requiredKeys: [] },
 );
 
+/** DeviceTwin's payloads: membership lists and updates, twin syncs, with holes and wrong types. */
+const twinish = fc.oneof(
+  fc.record(
+    {
+      devices: fc.oneof(
+        fc.array(fc.record({ id: fc.oneof(fc.constantFrom('dev1', 'dev2'), json), name: json, twin: json, attributes: json }, { requiredKeys: [] }), {
+          maxLength: 3,
+        }),
+        json,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      added_devices: fc.oneof(
+        fc.array(fc.record({ id: fc.oneof(fc.constantFrom('dev1'), json), name: json, twin: json }, { requiredKeys: [] }), { maxLength: 2 }),
+        json,
+      ),
+      removed_devices: json,
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      event_id: json,
+      twin: fc.oneof(
+        fc.dictionary(
+          fc.constantFrom('temperature', 'setpoint', ''),
+          fc.oneof(
+            fc.record(
+              { expected: fc.oneof(fc.record({ value: json, metadata: json }, { requiredKeys: [] }), json), actual: json, optional: json, metadata: json },
+              { requiredKeys: [] },
+            ),
+            json,
+          ),
+        ),
+        json,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
 const content = fc.oneof(
+  { weight: 2, arbitrary: twinish },
   { weight: 4, arbitrary: kubeish },
   { weight: 2, arbitrary: json },
   { weight: 2, arbitrary: kubeish.map((o) => JSON.stringify(o)) },

@@ -13,12 +13,13 @@ import { ModuleRuntime } from '../../src/core/module.ts';
 import { DeviceTwin } from '../../src/edge/devicetwin/devicetwin.ts';
 import { EdgeHub } from '../../src/edge/edgehub/edgehub.ts';
 import { MetaManager } from '../../src/edge/metamanager/metamanager.ts';
-import { makePki, quietLog } from '../../test/helpers/cloudhub.ts';
+import { pino } from 'pino';
+import { makePki } from '../../test/helpers/cloudhub.ts';
 import { FuzzFailure, type FuzzTarget } from '../lib/harness.ts';
 import { framesFor, type Frame } from '../lib/messages.ts';
 import { sendFrame } from './cloudhub.ts';
 
-type Ctx = { dir: string; server: Server; wss: WebSocketServer; current: () => WebSocket | undefined; runtime: ModuleRuntime; hub: EdgeHub };
+type Ctx = { threw: string[]; dir: string; server: Server; wss: WebSocketServer; current: () => WebSocket | undefined; runtime: ModuleRuntime; hub: EdgeHub };
 export type EdgeInput = { frames: Frame[]; dropLink: boolean };
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +42,20 @@ export const edgehub: FuzzTarget<EdgeInput, Ctx> = {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const log = quietLog('fuzz-edge');
+    // A module handler that throws is caught and logged by the bus; for the fuzzer it is a crash of that module.
+    const threw: string[] = [];
+    const log = pino(
+      { level: process.env['TEST_LOG'] ?? 'error' },
+      {
+        write(line: string) {
+          const rec = JSON.parse(line) as { msg?: string; module?: string; err?: { message?: string; stack?: string } };
+          // DeviceTwin's catch-all for a message its checks let through (a TypeError, not a rejection).
+          if (rec.msg === 'module handler threw' || rec.msg === 'twin message failed')
+            threw.push(`${rec.module ?? ''}: ${rec.err?.stack ?? rec.err?.message ?? ''}`);
+          else if (process.env['TEST_LOG'] !== undefined) process.stderr.write(line);
+        },
+      },
+    );
     const bus = new Bus(log);
     const runtime = new ModuleRuntime(bus, log);
     const dataSource = path.join(dir, 'edgecore.db');
@@ -58,7 +72,7 @@ export const edgehub: FuzzTarget<EdgeInput, Ctx> = {
     runtime.add(new DeviceTwin({ nodeName: 'fz-node', dataSource, cloudTimeoutMs: 500 }));
     runtime.add(hub);
     await runtime.start();
-    const ctx: Ctx = { dir, server, wss, current: () => current, runtime, hub };
+    const ctx: Ctx = { threw, dir, server, wss, current: () => current, runtime, hub };
     await waitConnected(ctx, 10_000);
     return ctx;
   },
@@ -73,6 +87,7 @@ export const edgehub: FuzzTarget<EdgeInput, Ctx> = {
     await settle(20);
     if (i.dropLink) ws.terminate();
     await waitConnected(ctx, 5000);
+    if (ctx.threw.length > 0) throw new FuzzFailure('crash', `module handler threw: ${ctx.threw.splice(0).join('\n')}`);
   },
   async teardown(ctx) {
     await ctx.runtime.stop();
