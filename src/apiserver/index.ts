@@ -27,6 +27,7 @@ import { type KubeletProxy, kubeletTarget, POD_STREAM_SUBRESOURCES } from './pod
 import type { Route } from './router.ts';
 import { Store } from './store.ts';
 import { servingTls } from './tls.ts';
+import { answerClientError, requestUrl } from './client-error.ts';
 
 export type ApiServerOptions = {
   address: string;
@@ -98,7 +99,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+    const url = requestUrl(req.url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (/^\/(healthz|livez|readyz)(\/|$)/.test(path)) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -244,7 +245,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   });
   server.on('clientError', (err, socket) => {
     log.debug({ err }, 'bad HTTP request');
-    socket.destroy();
+    answerClientError(err, socket);
   });
   // events.once rejects if 'error' (e.g. EADDRINUSE) comes first.
   server.listen(o.port, o.address);

@@ -10,7 +10,12 @@ export function asObj(v: unknown): KObj {
   return isObj(v) ? v : {};
 }
 
-/** `v` when it is an array, else an empty one: for reading optional lists of objects. */
+/**
+ * `v` when it is an array, else an empty one: for reading optional lists of objects. An element that is not an
+ * object (`ownerReferences: [null]`) reads as an empty one, as Go decodes null into a zero struct, so validation
+ * names the missing fields instead of the server failing on it.
+ */
 export function asList(v: unknown): KObj[] {
-  return Array.isArray(v) ? (v as KObj[]) : [];
+  if (!Array.isArray(v)) return [];
+  return v.every(isObj) ? (v as KObj[]) : v.map((x) => (isObj(x) ? x : {}));
 }

@@ -364,7 +364,7 @@ modules:
   const { config, warnings } = parse(text);
   assert.deepEqual(warnings, [
     'modules.edged.tailoredKubeletConfig.rotateCertificates (line 78): unknown key, ignored',
-    "27 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
+    "25 keys of this file have no effect in kubeedge-ts and hold KubeEdge v1.15.4's default (docs/config.md lists them and why)",
   ]);
   assert.equal(config.modules.edgeHub.websocket.server, '192.168.1.10:10000');
   assert.equal(config.modules.edgeHub.token, '1f2e3d.eyJhbGciOiJIUzI1NiJ9');

@@ -21,7 +21,7 @@ test('docs/config.md names every key of the effect table, every module not built
 
 test('effectOf: the longest entry decides; modules not built cover all their keys', () => {
   assert.deepEqual(effectOf('edgecore', 'modules.serviceBus.port'), { kind: 'notBuilt', module: 'serviceBus' });
-  assert.equal(effectOf('edgecore', 'modules.edged.tailoredKubeletConfig.evictionHard.memory.available').kind, 'notApplicable');
+  assert.equal(effectOf('edgecore', 'modules.edged.tailoredKubeletConfig.evictionSoft.memory.available').kind, 'notApplicable');
   assert.equal(effectOf('edgecore', 'modules.edged.tailoredKubeletConfig.maxPods').kind, 'honoured');
   assert.equal(effectOf('cloudcore', 'modules.cloudHub.quic.enable').kind, 'honoured');
   assert.equal(effectOf('cloudcore', 'modules.cloudHub.quic.port').kind, 'notApplicable');

@@ -179,6 +179,9 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
       kubeletPort: kubelet.readOnlyPort,
       streamIdleTimeoutMs: parseDuration(kubelet.streamingConnectionIdleTimeout),
+      dataDirectory: path.dirname(cfg.database.dataSource),
+      evictionHard: kubelet.evictionHard,
+      evictionPressureTransitionPeriodMs: parseDuration(kubelet.evictionPressureTransitionPeriod),
     }),
   );
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { cloudDevices } from './cloud-device.ts';
 import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { contentAsObject, newMessage, newResponse, Operation, parseResource, ResourceType, type Message } from '../../core/message.ts';
@@ -241,13 +242,11 @@ export class DeviceTwin implements Module {
     const resource = m.route.resource ?? '';
     const content = contentAsObject(m);
     if (resource.includes('membership/detail')) {
-      const devices = (content as { devices?: unknown } | null)?.devices;
-      if (!Array.isArray(devices)) return this.#reject(m, 'membership detail without devices');
+      const raw = (content as { devices?: unknown } | null)?.devices;
+      const devices = raw === undefined || raw === null ? undefined : cloudDevices(raw);
+      if (devices === undefined) return this.#reject(m, 'membership detail without devices');
       const listed = new Set<string>();
-      for (const d of devices as TwinDevice[]) {
-        if (typeof d?.id !== 'string' && typeof d?.name !== 'string') continue;
-        listed.add(this.#addDevice(d));
-      }
+      for (const d of devices) listed.add(this.#addDevice(d));
       for (const id of [...this.#devices.keys()]) if (!listed.has(id)) this.#removeDevice(id);
       return;
     }
@@ -257,15 +256,18 @@ export class DeviceTwin implements Module {
       const rest = parts.slice(i + 1, parts.indexOf('twin'));
       const id = this.#idOf(rest.join('/'));
       const twin = (content as { twin?: Record<string, MsgTwin> } | null)?.twin;
-      if (twin === undefined || typeof twin !== 'object') return this.#reject(m, 'cloud_updated without twin');
+      if (twin === undefined || twin === null || typeof twin !== 'object' || Array.isArray(twin)) return this.#reject(m, 'cloud_updated without twin');
       this.#applyTwins(id, twin, 'sync', (content as { event_id?: string }).event_id ?? '');
       return;
     }
     if (resource.includes(ResourceType.membership)) {
-      const c = content as { added_devices?: TwinDevice[]; removed_devices?: TwinDevice[] } | null;
+      const c = content as { added_devices?: unknown; removed_devices?: unknown } | null;
       if (c === null || typeof c !== 'object') return this.#reject(m, 'membership update without content');
-      for (const d of c.added_devices ?? []) this.#addDevice(d);
-      for (const d of c.removed_devices ?? []) this.#removeDevice(this.#idOf(d.id ?? d.name));
+      const added = cloudDevices(c.added_devices);
+      const removed = cloudDevices(c.removed_devices);
+      if (added === undefined || removed === undefined) return this.#reject(m, 'membership update whose added_devices/removed_devices is not a list');
+      for (const d of added) this.#addDevice(d);
+      for (const d of removed) this.#removeDevice(this.#idOf(d.id));
       return;
     }
     if (m.route.operation === Operation.response) return; // an ack of our report, handled where it was sent

@@ -11,6 +11,7 @@ import { podPhaseCounts, sendStatsToCloud } from './stats/report.ts';
 import type { StatsSource } from './stats/types.ts';
 import { collectHostInfo } from './nodestatus/host-info.ts';
 import { NodeStatusManager } from './nodestatus/node-status.ts';
+import { DiskPressureMonitor } from './nodestatus/disk-pressure.ts';
 import { PodReporter } from './pod-reporter.ts';
 import { PodManager, type ConfigObject, type Pod } from './pods/index.ts';
 import { connectRuntime } from './runtime/index.ts';
@@ -36,6 +37,12 @@ export type EdgedOptions = {
   rootDirectory?: string;
   /** `modules.edged.dockerNetwork`: the Docker network pod sandboxes join (default bridge). */
   dockerNetwork?: string;
+  /** The edge's own data directory (the database's): its filesystem counts for DiskPressure too. */
+  dataDirectory?: string;
+  /** `tailoredKubeletConfig.evictionHard`: its nodefs/imagefs thresholds decide DiskPressure. */
+  evictionHard?: Readonly<Record<string, string>>;
+  /** `tailoredKubeletConfig.evictionPressureTransitionPeriod`; default 5 min as the kubelet's. */
+  evictionPressureTransitionPeriodMs?: number;
   /** Defaults to `v1.32.10-kubeedge-ts-<version>`. */
   kubeletVersion?: string;
   /** Timeout of each request to metamanager; default the loop's period, at least 5 s. */
@@ -116,6 +123,15 @@ export class Edged implements Module {
       onPodTerminated: (pod) => reporter.deleted(pod),
       log: ctx.log.child({ part: 'pods' }),
     });
+    const disk =
+      o.evictionHard !== undefined
+        ? new DiskPressureMonitor({
+            paths: [hostOpts.rootDirectory, ...(o.dataDirectory !== undefined ? [o.dataDirectory] : [])],
+            evictionHard: o.evictionHard,
+            transitionPeriodMs: o.evictionPressureTransitionPeriodMs ?? 5 * 60_000,
+            log: ctx.log.child({ part: 'diskpressure' }),
+          })
+        : undefined;
     this.#status = new NodeStatusManager(ctx.bus, ctx.log.child({ part: 'nodestatus' }), {
       nodeName: o.nodeName,
       registerNodeNamespace: o.registerNodeNamespace ?? 'default',
@@ -124,6 +140,7 @@ export class Edged implements Module {
       ...(o.nodeStatusReportFrequencyMs !== undefined ? { reportFrequencyMs: o.nodeStatusReportFrequencyMs } : {}),
       leaseDurationSeconds: o.nodeLeaseDurationSeconds ?? 40,
       hostInfo: () => collectHostInfo(hostOpts),
+      ...(disk !== undefined ? { diskPressure: () => disk.check().pressure } : {}),
       ...(o.requestTimeoutMs !== undefined ? { requestTimeoutMs: o.requestTimeoutMs } : {}),
     });
     const pods = this.#pods;

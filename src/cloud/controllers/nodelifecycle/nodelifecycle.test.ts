@@ -35,6 +35,22 @@ test('taints follow the Ready condition and cordon; other taints and timeAdded a
   assert.deepEqual(reconcileTaints(node('True', { unschedulable: true }), 'T'), [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]);
 });
 
+test('DiskPressure True taints the node NoSchedule (TaintNodesByCondition); the taint goes when it clears', () => {
+  const full: KubeObject = {
+    metadata: { name: 'n' },
+    spec: {},
+    status: {
+      conditions: [
+        { type: 'DiskPressure', status: 'True' },
+        { type: 'Ready', status: 'True' },
+      ],
+    },
+  };
+  assert.deepEqual(reconcileTaints(full, 'T'), [{ key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }]);
+  const recovered = node('True', { taints: [{ key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }] });
+  assert.deepEqual(reconcileTaints(recovered, 'T'), []);
+});
+
 test('edge nodes evict nothing for NotReady/unreachable unless opted in; tolerationSeconds count from timeAdded', () => {
   const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
   assert.equal(taintEvicts(unreachable, true, {}), false);

@@ -1,15 +1,25 @@
 import type { KubeObject } from '../../../kube/rest.ts';
-import { readyStatus, TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, taintsOf, type Taint } from '../scheduler/taints.ts';
+import {
+  hasDiskPressure,
+  readyStatus,
+  TAINT_DISK_PRESSURE,
+  TAINT_NOT_READY,
+  TAINT_UNREACHABLE,
+  TAINT_UNSCHEDULABLE,
+  taintsOf,
+  type Taint,
+} from '../scheduler/taints.ts';
 
-const MANAGED = new Set([TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE]);
+const MANAGED = new Set([TAINT_NOT_READY, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, TAINT_DISK_PRESSURE]);
 
-/** The taints Kubernetes' node lifecycle controller keeps on a node for its Ready condition and cordon. */
+/** The taints Kubernetes' node lifecycle controller keeps on a node for its Ready and DiskPressure conditions and cordon. */
 export function wantedTaints(node: KubeObject): Array<{ key: string; effect: string }> {
   const out: Array<{ key: string; effect: string }> = [];
   const ready = readyStatus(node);
   const cond = ready === 'False' ? TAINT_NOT_READY : ready === 'Unknown' ? TAINT_UNREACHABLE : undefined;
   if (cond !== undefined) out.push({ key: cond, effect: 'NoSchedule' }, { key: cond, effect: 'NoExecute' });
   if ((node['spec'] as { unschedulable?: boolean } | undefined)?.unschedulable === true) out.push({ key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' });
+  if (hasDiskPressure(node)) out.push({ key: TAINT_DISK_PRESSURE, effect: 'NoSchedule' });
   return out;
 }
 

@@ -6,6 +6,14 @@ export type Toleration = { key?: string; operator?: string; value?: string; effe
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
+/** Kubernetes' TaintNodesByCondition: a node reporting DiskPressure True takes no new pods. */
+export const TAINT_DISK_PRESSURE = 'node.kubernetes.io/disk-pressure';
+
+/** Whether the node reports DiskPressure True (edged measures it from its filesystems). */
+export function hasDiskPressure(node: KubeObject): boolean {
+  const conds = (node['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? [];
+  return conds.some((x) => x.type === 'DiskPressure' && x.status === 'True');
+}
 
 export function taintsOf(node: KubeObject): Taint[] {
   const t = (node['spec'] as { taints?: unknown } | undefined)?.taints;
@@ -57,5 +65,6 @@ export function effectiveTaints(node: KubeObject): Taint[] {
   const ready = readyStatus(node);
   const cond = ready === 'False' ? TAINT_NOT_READY : ready === 'Unknown' ? TAINT_UNREACHABLE : undefined;
   if (cond !== undefined && !has(cond, 'NoSchedule')) out.push({ key: cond, effect: 'NoSchedule' });
+  if (hasDiskPressure(node) && !has(TAINT_DISK_PRESSURE, 'NoSchedule')) out.push({ key: TAINT_DISK_PRESSURE, effect: 'NoSchedule' });
   return out;
 }

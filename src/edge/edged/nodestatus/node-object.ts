@@ -23,19 +23,25 @@ export type NodeCondition = {
   message: string;
 };
 
+/** Measured conditions; each carries its own lastTransitionTime (else the node's start). */
+export type MeasuredConditions = { diskPressure?: { status: boolean; since: string } };
+
 /** The four conditions an edge node reports, in the kubelet's order. */
-export function nodeConditions(heartbeat: string, transition: string): NodeCondition[] {
-  const c = (type: string, status: 'True' | 'False', reason: string, message: string): NodeCondition => ({
+export function nodeConditions(heartbeat: string, transition: string, measured: MeasuredConditions = {}): NodeCondition[] {
+  const c = (type: string, status: 'True' | 'False', reason: string, message: string, since = transition): NodeCondition => ({
     type,
     status,
     lastHeartbeatTime: heartbeat,
-    lastTransitionTime: transition,
+    lastTransitionTime: since,
     reason,
     message,
   });
+  const disk = measured.diskPressure;
   return [
     c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
-    c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+    disk?.status === true
+      ? c('DiskPressure', 'True', 'KubeletHasDiskPressure', 'kubelet has disk pressure', disk.since)
+      : c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure', disk?.since),
     c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
     c('Ready', 'True', 'EdgeReady', 'edge is posting ready status'),
   ];
@@ -57,7 +63,13 @@ export function nodeLabels(nodeName: string, info: HostInfo, extra: Record<strin
 }
 
 /** The Node that registration inserts (no kind/apiVersion, as KubeEdge's edged sends it). */
-export function registrationNode(nodeName: string, info: HostInfo, extraLabels: Record<string, string>, nowMs: number = Date.now()): Record<string, unknown> {
+export function registrationNode(
+  nodeName: string,
+  info: HostInfo,
+  extraLabels: Record<string, string>,
+  nowMs: number = Date.now(),
+  measured: MeasuredConditions = {},
+): Record<string, unknown> {
   const t = k8sTime(nowMs);
   return {
     metadata: {
@@ -70,7 +82,7 @@ export function registrationNode(nodeName: string, info: HostInfo, extraLabels: 
     status: {
       capacity: info.capacity,
       allocatable: info.allocatable,
-      conditions: nodeConditions(t, t),
+      conditions: nodeConditions(t, t, measured),
       addresses: info.addresses,
       daemonEndpoints: info.daemonEndpoints,
       nodeInfo: info.nodeInfo,
@@ -82,8 +94,8 @@ export function registrationNode(nodeName: string, info: HostInfo, extraLabels: 
  * Strategic-merge patch of `status`, serialised as KubeEdge sends nodepatch content (a JSON string).
  * Condition keys are alphabetical because the kubelet's patch is a marshalled map.
  */
-export function nodeStatusPatch(info: HostInfo, heartbeat: string, transition: string): string {
-  const conditions = nodeConditions(heartbeat, transition).map((c) => sortKeys(c as unknown as Record<string, string>));
+export function nodeStatusPatch(info: HostInfo, heartbeat: string, transition: string, measured: MeasuredConditions = {}): string {
+  const conditions = nodeConditions(heartbeat, transition, measured).map((c) => sortKeys(c as unknown as Record<string, string>));
   return JSON.stringify({
     status: {
       '$setElementOrder/conditions': conditions.map((c) => ({ type: c['type'] })),

@@ -5,7 +5,17 @@ import { buildResource, contentAsObject, newMessage, Operation, ResourceType, ty
 import { errorCode, unwrapReply } from '../../metamanager/replies.ts';
 import { EdgedRequestError } from './errors.ts';
 import type { HostInfo } from './host-info.ts';
-import { k8sMicroTime, k8sTime, LEASE_NAMESPACE, newLease, nodeStatusPatch, registrationNode, renewedLease, type Lease } from './node-object.ts';
+import {
+  k8sMicroTime,
+  k8sTime,
+  LEASE_NAMESPACE,
+  type MeasuredConditions,
+  newLease,
+  nodeStatusPatch,
+  registrationNode,
+  renewedLease,
+  type Lease,
+} from './node-object.ts';
 import { Periodic, type StillCurrent } from './periodic.ts';
 
 export type NodeStatusOptions = {
@@ -25,6 +35,8 @@ export type NodeStatusOptions = {
   requestTimeoutMs?: number;
   /** Collected afresh on every status tick. */
   hostInfo: () => HostInfo;
+  /** Whether the node's filesystems are under pressure now; absent = never (DiskPressure False). */
+  diskPressure?: () => boolean;
 };
 
 const META = EdgeModules.metaManager;
@@ -46,6 +58,7 @@ export class NodeStatusManager {
   #nodeUid: string | undefined;
   #leaseObj: Lease | undefined;
   #transition = k8sTime();
+  #disk: { status: boolean; since: string } | undefined;
   /** The last status the cloud accepted, timestamps left out, and when. */
   #lastReported: { fingerprint: string; at: number } | undefined;
 
@@ -97,14 +110,24 @@ export class NodeStatusManager {
     return buildResource(this.#o.registerNodeNamespace, ResourceType.node, this.#o.nodeName);
   }
 
+  /** Conditions measured now; a changed status moves that condition's lastTransitionTime. */
+  #measure(): MeasuredConditions {
+    if (this.#o.diskPressure === undefined) return {};
+    const status = this.#o.diskPressure();
+    if (this.#disk === undefined) this.#disk = { status, since: this.#transition };
+    else if (this.#disk.status !== status) this.#disk = { status, since: k8sTime() };
+    return { diskPressure: this.#disk };
+  }
+
   async #statusTick(current: StillCurrent): Promise<void> {
     const info = this.#o.hostInfo();
+    const measured = this.#measure();
     if (this.#nodeUid === undefined) {
-      await this.#ensureRegistered(info, current);
+      await this.#ensureRegistered(info, measured, current);
       if (!current() || this.#nodeUid === undefined) return;
     }
     const resource = buildResource(this.#o.registerNodeNamespace, ResourceType.nodePatch, this.#o.nodeName);
-    const patch = nodeStatusPatch(info, k8sTime(), this.#transition);
+    const patch = nodeStatusPatch(info, k8sTime(), this.#transition, measured);
     const fingerprint = withoutTimestamps(patch);
     const last = this.#lastReported;
     const reportEvery = this.#o.reportFrequencyMs ?? 5 * 60_000;
@@ -126,7 +149,7 @@ export class NodeStatusManager {
     throw new EdgedRequestError(Operation.patch, resource, 'cloud refused the status patch', { code: errorCode(err), err });
   }
 
-  async #ensureRegistered(info: HostInfo, current: StillCurrent): Promise<void> {
+  async #ensureRegistered(info: HostInfo, measured: MeasuredConditions, current: StillCurrent): Promise<void> {
     const resource = this.#nodeResource;
     const timeout = this.#timeout(this.#o.updateFrequencyMs);
     const q = await this.#request(Operation.query, resource, null, timeout);
@@ -139,7 +162,7 @@ export class NodeStatusManager {
     if (errorCode(found.err) !== 404) {
       throw new EdgedRequestError(Operation.query, resource, 'unexpected reply to node query', { code: errorCode(found.err) });
     }
-    const node = registrationNode(this.#o.nodeName, info, this.#o.nodeLabels);
+    const node = registrationNode(this.#o.nodeName, info, this.#o.nodeLabels, Date.now(), measured);
     const r = await this.#request(Operation.insert, resource, node, timeout);
     if (!current()) return;
     const ins = unwrapReply(r.content);
