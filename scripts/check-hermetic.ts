@@ -83,7 +83,7 @@ const MAX_LINES = 200;
 const GROUP = 3;
 
 type FsContext = { cwd: string };
-type Proc = { pid: number; parent: number | undefined; fs: FsContext; argv: string[] | undefined; inContainer: boolean };
+type Proc = { pid: number; parent: Proc | undefined; fs: FsContext; argv: string[] | undefined; inContainer: boolean };
 type Finding = { path: string; ops: Set<string>; why: string; who: string; count: number; within?: string };
 
 function uniq(xs: string[]): string[] {
@@ -315,24 +315,48 @@ async function check(tracePath: string): Promise<number> {
   const procs = new Map<number, Proc>();
   // Pass 1: who started whom, and sharing the working directory or not (a child's first line may come before
   // its parent's clone returns).
-  const parents = new Map<number, { parent: number; sharesFs: boolean }>();
+  // A long run starts more processes and threads than pid_max, so a pid is reused: every clone that returned it
+  // is kept with its place in the trace, and a call belongs to the latest of them (see `incarnation`).
+  type Link = { at: number; parent: number; sharesFs: boolean };
+  const parents = new Map<number, Link[]>();
   let rootPid: number | undefined;
+  let at = 0;
   for await (const [pid, call] of calls(tracePath)) {
+    at++;
     rootPid ??= pid;
     const m = /^(clone3?|v?fork)\(/.exec(call);
     if (m === null) continue;
     const child = /\)\s+=\s+(\d+)$/.exec(call)?.[1];
     if (child === undefined) continue;
-    parents.set(Number(child), { parent: pid, sharesFs: /CLONE_FS|CLONE_THREAD/.test(call) });
+    const list = parents.get(Number(child)) ?? [];
+    list.push({ at, parent: pid, sharesFs: /CLONE_FS|CLONE_THREAD/.test(call) });
+    parents.set(Number(child), list);
   }
-  const proc = (pid: number): Proc => {
+  // The clone that started the pid seen at trace position `pos`: the last one before it, allowing for a child's
+  // first calls printed a little before its parent's clone returns (a reuse is a whole pid_max of clones away).
+  const SLACK = 1000;
+  const incarnation = (pid: number, pos: number): Link | undefined => {
+    let found: Link | undefined;
+    for (const l of parents.get(pid) ?? []) if (l.at <= pos + SLACK) found = l;
+    return found;
+  };
+  const current = new Map<number, Link | undefined>();
+  let made = 0;
+  const procAt = (pid: number, pos: number): Proc => {
+    const link = incarnation(pid, pos);
+    if (procs.has(pid) && current.get(pid) !== link) procs.delete(pid);
+    current.set(pid, link);
+    return proc(pid, pos);
+  };
+  const proc = (pid: number, pos: number): Proc => {
     let p = procs.get(pid);
     if (p !== undefined) return p;
-    const link = parents.get(pid);
-    const parent = link !== undefined ? proc(link.parent) : undefined;
+    const link = incarnation(pid, pos);
+    current.set(pid, link);
+    const parent = link !== undefined ? procAt(link.parent, link.at) : undefined;
     p = {
       pid,
-      parent: link?.parent,
+      parent,
       fs: parent === undefined ? { cwd: startCwd } : link?.sharesFs ? parent.fs : { cwd: parent.fs.cwd },
       argv: parent?.argv,
       // clone returns the child's pid in the caller's PID namespace, which is the tracer's for every host
@@ -340,10 +364,11 @@ async function check(tracePath: string): Promise<number> {
       inContainer: parent?.inContainer ?? (link === undefined && pid !== rootPid),
     };
     procs.set(pid, p);
+    made++;
     return p;
   };
   const who = (p: Proc): string => {
-    for (let q: Proc | undefined = p; q !== undefined; q = q.parent !== undefined ? procs.get(q.parent) : undefined) {
+    for (let q: Proc | undefined = p; q !== undefined; q = q.parent) {
       const file = q.argv?.find((a) => a.endsWith('.test.ts'));
       if (file !== undefined) return relative(ROOT, resolve(q.fs.cwd, file));
     }
@@ -354,7 +379,9 @@ async function check(tracePath: string): Promise<number> {
   const findings = new Map<string, Finding>();
   const absent = new Map<string, Set<string>>();
   let seen = 0;
+  at = 0;
   for await (const [pid, call] of calls(tracePath)) {
+    at++;
     const open = call.indexOf('(');
     const name = call.slice(0, open);
     const pos = PATH_ARG[name];
@@ -363,7 +390,7 @@ async function check(tracePath: string): Promise<number> {
     const ret = /\s=\s(-?\d+|\?)[^=]*$/.exec(call)?.[1];
     if (ret === undefined) continue;
     const ok = ret !== '?' && !ret.startsWith('-');
-    const p = proc(pid);
+    const p = procAt(pid, at);
     const a = args(call, open + 1, pos + 2);
     const rawPath = a[pos] ?? '';
     const str = cString(rawPath, 0);
@@ -403,7 +430,7 @@ async function check(tracePath: string): Promise<number> {
     findings.set(key, f);
   }
 
-  if (procs.size === 0) {
+  if (made === 0) {
     console.error(`hermetic check: ${tracePath} holds no traced calls; was the run traced?`);
     return 1;
   }
@@ -412,7 +439,7 @@ async function check(tracePath: string): Promise<number> {
     for (const [path, by] of [...absent].sort((x, y) => x[0].localeCompare(y[0]))) console.error(`  ${path} by ${[...by].sort().join(', ')}`);
   }
   if (findings.size === 0) {
-    console.log(`hermetic check: ${seen} file accesses by ${procs.size} processes and threads, all inside the checkout, ../shared or system locations`);
+    console.log(`hermetic check: ${seen} file accesses by ${made} processes and threads, all inside the checkout, ../shared or system locations`);
     return 0;
   }
   const lines = report([...findings.values()]);
