@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
+import { startTestCloud, testCloudStream, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { type Daemon, startDaemon, tailLogsOnFailure } from './helpers/daemon.ts';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
@@ -61,7 +61,7 @@ test('EdgeMesh proxies Service traffic across two edge nodes, RoundRobin, scaled
 
   // CloudStream on: each EdgeMesh dials its mesh tunnel there (the relay between nodes)
   const tunnelPort = (await bindablePort(0)) as number;
-  const tc = await startTestCloud(dir, ports, `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}}\n`);
+  const tc = await startTestCloud(dir, ports, testCloudStream(dir, tunnelPort));
   cloud = tc.daemon;
   const k = (args: string[], timeoutMs?: number) => kubectl(tc.kubeconfig, args, timeoutMs);
   for (const [i, node] of nodes.entries()) {

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { writeTestEdgeConfig } from './helpers/cloud.ts';
+import { testCloudStream, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { type Daemon, runBin, spawnDaemon, startDaemon, tailLogsOnFailure } from './helpers/daemon.ts';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { bindablePort, kubectl, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
@@ -73,8 +73,7 @@ test('kubectl logs and exec reach a pod on an edge the cloud cannot dial (edge i
     websocket: {port: ${ports.ws}}
     https: {port: ${ports.https}}
   apiServer: {port: ${ports.api}, dataDir: ${dir}/apiserver, adminKubeConfig: ${kubeconfig}}
-  cloudStream: {enable: true, tunnelPort: ${ports.tunnel}}
-`,
+${testCloudStream(dir, ports.tunnel)}`,
   );
   cloud = startDaemon('cloudcore', ['--config', cloudConfig], path.join(dir, 'cloudcore.log'));
   const token = await waitFor(async () => {

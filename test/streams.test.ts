@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { dialTunnel } from '../src/stream/index.ts';
-import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
+import { startTestCloud, testCloudStream, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { startDaemon, tailLogsOnFailure, type Daemon } from './helpers/daemon.ts';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
 import { bindablePort, kubectl, kubectlEnv, kubectlPath, skipUnless, waitFor } from './helpers/tools.ts';
@@ -74,7 +74,7 @@ async function kubectlResult(args: string[]): Promise<{ code: number; stdout: st
 test('kubectl logs, logs -f, attach, exec, port-forward and cp reach an edge pod through the edge-dialled tunnel', { skip, timeout: 180_000 }, async (t) => {
   const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   await ensureTestImages();
-  const tc = await startTestCloud(dir, ports, `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}}\n`);
+  const tc = await startTestCloud(dir, ports, testCloudStream(dir, tunnelPort));
   cloud = tc.daemon;
   const edgeConfig = path.join(dir, 'edgecore.yaml');
   writeTestEdgeConfig(edgeConfig, {

@@ -42,6 +42,16 @@ ${extraModules}`,
   return { daemon, kubeconfig, token, configFile };
 }
 
+/**
+ * `modules.cloudStream` of a {@link startTestCloud} cloud: on, on `tunnelPort`, every certificate path under `dir`
+ * (the tunnel uses the cloud PKI, like cloudHub; no stream CA there, so no stream server), never KubeEdge's
+ * /etc/kubeedge defaults, which a machine with KubeEdge installed has.
+ */
+export function testCloudStream(dir: string, tunnelPort: number): string {
+  const c = path.join(dir, 'cloud');
+  return `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}, tlsTunnelCAFile: ${c}/rootCA.crt, tlsTunnelCertFile: ${c}/server.crt, tlsTunnelPrivateKeyFile: ${c}/server.key, tlsStreamCAFile: ${c}/streamCA.crt, tlsStreamCertFile: ${c}/stream.crt, tlsStreamPrivateKeyFile: ${c}/stream.key}\n`;
+}
+
 export type TestEdgeConfig = {
   dir: string;
   node: string;
