@@ -71,7 +71,8 @@ export function stackTraces(text: string, file: string): string[] {
   for (const [i, line] of lines.entries()) {
     if (line.startsWith('{')) {
       // undici reports a refused or cut connection as TypeError('fetch failed' / 'terminated'): an operational error.
-      const bug = /"stack":"(TypeError|ReferenceError|RangeError|SyntaxError)\b/.test(line) && !/"stack":"TypeError: (fetch failed|terminated)(\\n|")/.test(line);
+      const bug =
+        /"stack":"(TypeError|ReferenceError|RangeError|SyntaxError)\b/.test(line) && !/"stack":"TypeError: (fetch failed|terminated)(\\n|")/.test(line);
       if (/"level":60/.test(line) || bug) found.push(`${file}:${i + 1}: ${line.slice(0, 300)}`);
     } else if (/^\s+at .+:\d+:\d+\)?$/.test(line) && !/^\s+at .+:\d+:\d+\)?$/.test(lines[i - 1] ?? '')) {
       found.push(`${file}:${i + 1}: ${(lines[i - 1] ?? '').slice(0, 200)} / ${line.trim()}`);
