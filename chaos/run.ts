@@ -30,8 +30,10 @@ type Profile = {
   perKind: number;
   /** Pause before each fault, per stream. */
   gapMs: [number, number];
-  /** How long a cut link or a full disk lasts. */
+  /** How long a full disk lasts. */
   holdMs: [number, number];
+  /** How long a cut link lasts: some cuts outlast the edge's 5 s heartbeat, so both ends notice and redial. */
+  cutMs: [number, number];
   /** Share of the pods deleted during the chaos. */
   deleteShare: number;
   settleMs: number;
@@ -47,6 +49,7 @@ const PROFILES: Record<string, Profile> = {
     perKind: 50,
     gapMs: [300, 2000],
     holdMs: [500, 4000],
+    cutMs: [500, 10_000],
     deleteShare: 0.1,
     settleMs: 150_000,
   },
@@ -59,6 +62,7 @@ const PROFILES: Record<string, Profile> = {
     perKind: 100,
     gapMs: [500, 4000],
     holdMs: [1000, 10_000],
+    cutMs: [1000, 15_000],
     deleteShare: 0.1,
     settleMs: 300_000,
   },
@@ -265,7 +269,7 @@ async function main(): Promise<CheckResult & { deleted: number }> {
         profile.gapMs,
         async (_k, r) => {
           await e.net.cut();
-          const hold = r.int(...profile.holdMs);
+          const hold = r.int(...profile.cutMs);
           faults.add('cut-link', e.name, `${hold} ms`);
           await sleep(hold);
           await e.net.restore();

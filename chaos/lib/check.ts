@@ -122,8 +122,10 @@ export async function check(o: CheckInput): Promise<CheckResult> {
     } else {
       const w = o.simWrites.get(`${p.node}|${podKey}`);
       if (w === undefined || w.op === 'delete' || w.uid !== a.metadata.uid) res.staleObjects.push(`${p.node}: ${podKey} last ${w?.op ?? 'never sent'}`);
+      // A simulated edge never asks for its pods' ConfigMaps (a real one queries them to mount the volume), so the
+      // cloud sends one only when it changes after the pod arrived: what it was sent and acked must be the latest.
       const cw = o.simWrites.get(`${p.node}|${cmKey}`);
-      if (cw?.rv !== cmRv.get(p.cm)) res.staleObjects.push(`${p.node}: ${cmKey} at ${cw?.rv ?? 'never sent'}, API ${cmRv.get(p.cm)}`);
+      if (cw !== undefined && cw.rv !== cmRv.get(p.cm)) res.staleObjects.push(`${p.node}: ${cmKey} at ${cw.rv}, API ${cmRv.get(p.cm)}`);
     }
   }
   for (const p of o.deleted) {
@@ -137,6 +139,8 @@ export async function check(o: CheckInput): Promise<CheckResult> {
       if (!wanted.has(uid)) res.duplicated.push(`${node}: ${n} running container(s) ${k} of no wanted pod`);
     }
   }
+  // Several pods of one node share a ConfigMap: name each stale object once.
+  res.staleObjects = [...new Set(res.staleObjects)];
   for (const f of o.logs) {
     if (existsSync(f)) res.stackTraces.push(...stackTraces(readFileSync(f, 'utf8'), f));
   }
