@@ -99,6 +99,7 @@ const rng = new Rng(seed);
 console.log(`chaos: profile ${a.profile}, seed ${seed} (repeat with --seed ${seed})`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kechaos-'));
+// Names of this run (nodes, namespaces, interfaces, container labels): two runs on one host stay apart.
 const tag = `kc${process.pid % 100_000}`;
 const subnet = process.pid % 250;
 const faults = new FaultLog(a.verbose === true);
@@ -108,7 +109,7 @@ const edges: RealEdge[] = Array.from(
   { length: profile.realEdges },
   (_, i) =>
     new RealEdge({
-      name: `chaos-real-${i}`,
+      name: `chaos-${tag}-real-${i}`,
       index: i,
       tag,
       subnet,
@@ -149,7 +150,7 @@ async function main(): Promise<CheckResult & { deleted: number }> {
   console.log(`cloud up: API 127.0.0.1:${cloud.apiPort}, CloudHub ${cloud.hostIp}:${cloud.wsPort}`);
 
   // Simulated edges: edgemark's fleet (real protocol, no containers); remember the last write each one acked.
-  const simNames = Array.from({ length: profile.simEdges }, (_, i) => `chaos-sim-${i}`);
+  const simNames = Array.from({ length: profile.simEdges }, (_, i) => `chaos-${tag}-sim-${i}`);
   const simWrites = new Map<string, SimWrite>();
   fleet = new Fleet({
     workers: 1,
