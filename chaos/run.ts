@@ -125,15 +125,16 @@ let fleet: Fleet | undefined;
 let api: Api | undefined;
 let apiRetries = (): number => 0;
 
-async function teardown(): Promise<void> {
+/** `keep`: leave the run directory (logs, the API server's data, each edge's data) for a look afterwards. */
+async function teardown(keep = a.keep === true): Promise<void> {
   await fleet?.stop().catch(() => undefined);
   for (const e of edges) {
-    const keepTo = a.keep ? path.join(dir, `${e.name}-data`) : undefined;
+    const keepTo = keep ? path.join(dir, `${e.name}-data`) : undefined;
     await e.teardown(keepTo).catch((err) => console.error(`teardown ${e.name}: ${String(err)}`));
   }
   await cloud.stop().catch(() => undefined);
   api?.close();
-  if (a.keep) console.log(`run directory kept: ${dir}`);
+  if (keep) console.log(`run directory kept: ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
 process.once('SIGINT', () => void teardown().then(() => process.exit(130)));
@@ -393,6 +394,7 @@ try {
   console.error(`chaos: ${(err as Error).stack ?? String(err)}`);
   code = 1;
 } finally {
-  await teardown();
+  // A failed run keeps its directory: the logs and databases are what tell why.
+  await teardown(a.keep === true || code !== 0);
 }
 process.exit(code);
