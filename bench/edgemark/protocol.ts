@@ -18,7 +18,8 @@ export type WorkerEvent =
   | { e: 'enrolled'; name: string; ms: number; ok: boolean; at: number; err?: string }
   | { e: 'connected'; name: string; at: number; first: boolean }
   | { e: 'status'; name: string; at: number }
-  | { e: 'write'; name: string; op: string; resource: string; at: number };
+  /** `rv`/`uid`: the written object's resourceVersion and UID ('' when it carried none), for checks of what an edge holds. */
+  | { e: 'write'; name: string; op: string; resource: string; at: number; rv: string; uid: string };
 
 export type WorkerStats = {
   nodes: number;

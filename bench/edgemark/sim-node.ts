@@ -324,16 +324,30 @@ export class SimNode {
     const uid = pod?.metadata?.uid ?? '';
     if (pod?.metadata?.deletionTimestamp !== undefined) {
       // Graceful delete: no containers to stop, so confirm at once as the kubelet does when they are gone.
-      void this.#request('delete', resource, { gracePeriodSeconds: 0, preconditions: { uid } }).catch(() => undefined);
+      void this.#untilAccepted('delete', resource, () => ({ gracePeriodSeconds: 0, preconditions: { uid } }));
       return;
     }
     if (pod?.status?.phase === 'Running') return;
     this.counters.podPatches++;
-    void this.#request('patch', `${namespace}/podpatch/${name}`, podRunningPatch(pod, this.#info.addresses[0]?.address ?? '127.0.0.1'))
-      .then((r) => {
-        if (unwrapReply(r.content).err !== null) this.counters.errorReplies++;
-      })
-      .catch(() => undefined);
+    void this.#untilAccepted('patch', `${namespace}/podpatch/${name}`, () => podRunningPatch(pod, this.#info.addresses[0]?.address ?? '127.0.0.1'));
+  }
+
+  /**
+   * A pod status or delete confirmation, sent again every 5 s (up to 5 min) until the cloud accepts it, as the
+   * kubelet's status manager does: an error reply (the API server was restarting), a timeout or a lost link is
+   * not the end of it. A 404 is: the pod is gone.
+   */
+  async #untilAccepted(op: string, resource: string, content: () => unknown): Promise<void> {
+    for (let attempt = 0; attempt < 60 && !this.#stopped; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 5000));
+      try {
+        const err = unwrapReply((await this.#request(op, resource, content())).content).err;
+        if (err === null || errorCode(err) === 404) return;
+        this.counters.errorReplies++;
+      } catch {
+        /* timeout or no link: counted by #request; try again */
+      }
+    }
   }
 
   async #statusTick(): Promise<void> {

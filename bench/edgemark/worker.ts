@@ -27,8 +27,22 @@ setInterval(() => {
 const events: SimEvents = {
   connected: (n, at, first) => buffered.push({ e: 'connected', name: n.name, at, first }),
   statusAccepted: (n, at) => buffered.push({ e: 'status', name: n.name, at }),
-  cloudWrite: (n, op, resource, _content, at) => buffered.push({ e: 'write', name: n.name, op, resource, at }),
+  cloudWrite: (n, op, resource, content, at) => buffered.push({ e: 'write', name: n.name, op, resource, at, ...objectIds(content) }),
 };
+
+/** resourceVersion and UID of a written object (content may be the object or its JSON text). */
+function objectIds(content: unknown): { rv: string; uid: string } {
+  let o = content;
+  if (typeof o === 'string') {
+    try {
+      o = JSON.parse(o);
+    } catch {
+      return { rv: '', uid: '' };
+    }
+  }
+  const md = (o as { metadata?: { resourceVersion?: unknown; uid?: unknown } } | null)?.metadata;
+  return { rv: typeof md?.resourceVersion === 'string' ? md.resourceVersion : '', uid: typeof md?.uid === 'string' ? md.uid : '' };
+}
 
 async function add(names: string[], firstIndex: number, ratePerSec: number, maxInflight: number): Promise<void> {
   const c = cfg;

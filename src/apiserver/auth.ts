@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 
@@ -32,5 +32,9 @@ export async function writeKubeConfig(path: string, server: string, caPem: strin
     preferences: {},
   };
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, stringify(doc), { mode: 0o600 });
+  // Written beside and renamed over: a client (cloudcore) reading it while the server restarts sees the old file
+  // or the new one, never an empty one (the chaos suite saw cloudcore exit on "the input is empty").
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, stringify(doc), { mode: 0o600 });
+  await rename(tmp, path);
 }

@@ -5,6 +5,7 @@ import { ModuleRuntime } from '../core/module.ts';
 import { apiServerEnabled, embeddedControlPlaneEnabled, selectedControllers, type CloudCoreConfig } from '../config/index.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { installKubeEdgeCrds } from '../kube/crds.ts';
+import { isTransientApiError } from '../kube/transient.ts';
 import { isNotFound, KubeRest, paths } from '../kube/rest.ts';
 import { cloudRegistry } from '../metrics/cloud.ts';
 import { startMetricsServerOrWarn } from '../metrics/server.ts';
@@ -77,20 +78,27 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     const kube = new KubeRest(kc);
     stack.push(() => kube.close());
     await waitForApiServer(kube);
-    await installKubeEdgeCrds(kube);
+    // The API server can go away between these steps too (a restart of kube-apiserver while cloudcore starts):
+    // each step is retried while it cannot reach it, instead of cloudcore exiting half-started.
+    const deadline = Date.now() + 120_000;
+    await whileUnreachable('installing CRDs', deadline, () => installKubeEdgeCrds(kube));
 
     const hub = cfg.modules.cloudHub;
     const store = kubeSecretStore(kc);
-    const pki = await ensureCloudPki(store, {
-      caFile: hub.tlsCAFile,
-      caKeyFile: hub.tlsCAKeyFile,
-      certFile: hub.tlsCertFile,
-      keyFile: hub.tlsPrivateKeyFile,
-      advertiseAddress: hub.advertiseAddress,
-      dnsNames: hub.dnsNames.filter((d) => d !== ''),
-      log: logger('cloudhub-pki'),
-    });
-    const tokens: TokenManager = await startTokenManager({ store, ca: pki.ca, refreshHours: hub.tokenRefreshDuration, log: logger('cloudhub-token') });
+    const pki = await whileUnreachable('cloud certificates', deadline, () =>
+      ensureCloudPki(store, {
+        caFile: hub.tlsCAFile,
+        caKeyFile: hub.tlsCAKeyFile,
+        certFile: hub.tlsCertFile,
+        keyFile: hub.tlsPrivateKeyFile,
+        advertiseAddress: hub.advertiseAddress,
+        dnsNames: hub.dnsNames.filter((d) => d !== ''),
+        log: logger('cloudhub-pki'),
+      }),
+    );
+    const tokens: TokenManager = await whileUnreachable('join token', deadline, () =>
+      startTokenManager({ store, ca: pki.ca, refreshHours: hub.tokenRefreshDuration, log: logger('cloudhub-token') }),
+    );
     stack.push(() => tokens.stop());
 
     const authz = authorizationPolicy(hub.authorization);
@@ -198,6 +206,21 @@ async function waitForApiServer(kube: KubeRest): Promise<void> {
       log.warn({ err, retryInMs: delay }, 'API server not reachable yet');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
+/** Runs `step` again (with backoff) as long as it fails only because the API server cannot be reached. */
+async function whileUnreachable<T>(what: string, deadline: number, step: () => Promise<T>): Promise<T> {
+  let delay = 250;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTransientApiError(err) || Date.now() > deadline) throw err;
+      log.warn({ err, retryInMs: delay }, `${what}: API server not reachable, retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
     }
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -92,5 +92,28 @@ describe('MetaStore (real SQLite file)', () => {
       () => new MetaStore('/dev/null/sub/edgecore.db'),
       (e: Error & { code?: string }) => e.code === 'KE_META_STORE' && e.message.includes('/dev/null/sub/edgecore.db'),
     );
+  });
+
+  test('an acked write survives a crash followed by a corrupted WAL tail', () => {
+    const live = join(dir, 'wal-live');
+    const s = new MetaStore(join(live, 'edgecore.db'));
+    for (let i = 0; i < 5; i++) s.put(`ns/configmap/c${i}`, 'configmap', { metadata: { name: `c${i}`, resourceVersion: String(10 + i) } });
+    assert.equal(s.put('ns/configmap/c4', 'configmap', { metadata: { name: 'c4', resourceVersion: '99' } }), 'stored');
+    // kill -9: the files as they are on disk while the store is still open, then the last bytes of the WAL rot.
+    const crashed = join(dir, 'wal-crashed');
+    mkdirSync(crashed);
+    copyFileSync(join(live, 'edgecore.db'), join(crashed, 'edgecore.db'));
+    copyFileSync(join(live, 'edgecore.db-wal'), join(crashed, 'edgecore.db-wal'));
+    const wal = join(crashed, 'edgecore.db-wal');
+    const size = statSync(wal).size;
+    assert.ok(size > 200, 'the WAL has frames to corrupt');
+    const fd = openSync(wal, 'r+');
+    writeSync(fd, Buffer.alloc(200, 0xab), 0, 200, size - 200);
+    closeSync(fd);
+    s.close();
+    const reopened = new MetaStore(join(crashed, 'edgecore.db'));
+    assert.equal(reopened.get('ns/configmap/c4')?.resourceVersion, '99');
+    assert.equal(reopened.listByType('configmap').length, 5);
+    reopened.close();
   });
 });

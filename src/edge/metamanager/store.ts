@@ -139,19 +139,37 @@ export class MetaStore {
     this.#db.close();
   }
 
+  /**
+   * Copies the committed write from the WAL into the database file before the caller acks it. A commit alone sits
+   * in the WAL's tail until SQLite's auto-checkpoint (1000 pages later); a torn or rotten tail (a crash mid-sector,
+   * a bad block) makes SQLite drop those frames silently on the next open, so the edge would roll back to an
+   * older object that the cloud believes acked and never resends. After the checkpoint the tail holds only copies.
+   * A checkpoint that could not finish throws: the write is then not acked, and the cloud's resend repeats it.
+   */
+  #checkpoint(): void {
+    if (this.#path === ':memory:') return;
+    const r = this.#db.prepare('PRAGMA wal_checkpoint(FULL)').get() as { busy: number; log: number; checkpointed: number } | undefined;
+    if (r !== undefined && (r.busy !== 0 || r.checkpointed < r.log)) {
+      throw new Error(`WAL checkpoint incomplete (busy ${r.busy}, ${r.checkpointed} of ${r.log} frames)`);
+    }
+  }
+
   /** Read-compare-write in one immediate transaction so two writers cannot interleave between check and write. */
   #write<T>(operation: 'put' | 'delete', key: string, fn: () => T): T {
     const end = edgeMetrics.sqliteWrites.startTimer({ operation });
     try {
       this.#db.exec('BEGIN IMMEDIATE');
+      let r: T;
       try {
-        const r = fn();
+        r = fn();
         this.#db.exec('COMMIT');
-        return r;
       } catch (err) {
         this.#db.exec('ROLLBACK');
         throw err;
       }
+      // After the commit: a checkpoint that cannot finish fails the write (not acked), with nothing to roll back.
+      this.#checkpoint();
+      return r;
     } catch (err) {
       throw new MetaStoreError(`write of ${key} failed`, { key, dataSource: this.#path }, err);
     } finally {

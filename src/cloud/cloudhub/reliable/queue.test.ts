@@ -145,4 +145,27 @@ describe('reliable queue: what the edge holds', () => {
     assert.equal(l.sent[2]?.route.operation, 'insert');
     q.stop();
   });
+
+  test('an ObjectSync write that fails while the API server is down is written once it is back', async () => {
+    const store = memoryStore();
+    let down = true;
+    const flaky: AckRecordStore = {
+      ...store,
+      record: async (node, ref, acked) => {
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+        await store.record(node, ref, acked);
+      },
+    };
+    const q = new ReliableQueue({ store: flaky, link: link(), log: quiet, recordRetryMs: 5 });
+    const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conf', namespace: 'default', uid: 'c1', resourceVersion: '7' } };
+    const query = newMessage({ source: 'edged', group: 'meta', operation: 'query', resource: 'default/configmap/conf' });
+    q.send('edge-1', newResponse(query, cm, { source: 'edgecontroller', group: 'resource', resourceVersion: '7' }));
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(store.records.get('edge-1.c1'), undefined, 'nothing written while the API server is down');
+    down = false;
+    for (let i = 0; i < 100 && store.records.get('edge-1.c1') === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    // Without the record a restarted cloudcore's synccontroller would not know the edge holds this ConfigMap.
+    assert.deepEqual(store.records.get('edge-1.c1'), { rv: '7' });
+    q.stop();
+  });
 });

@@ -30,6 +30,8 @@ export type ReliableQueueOptions = {
   maxRetries?: number;
   /** Pause before a message that exhausted its resends is tried again. */
   requeueDelayMs?: number;
+  /** First pause before an ObjectSync write that failed is tried again (doubling up to 30 s). */
+  recordRetryMs?: number;
 };
 
 export type ReliableStats = {
@@ -97,6 +99,7 @@ export class ReliableQueue {
       retryIntervalMs: o.retryIntervalMs ?? 5000,
       maxRetries: o.maxRetries ?? 4,
       requeueDelayMs: o.requeueDelayMs ?? 30_000,
+      recordRetryMs: o.recordRetryMs ?? 1000,
     };
     setQueueDepthProvider(() => this.depth());
   }
@@ -201,8 +204,24 @@ export class ReliableQueue {
     if (slot.acked !== undefined && compareRv(e.rv, slot.acked.rv) <= 0) return false;
     const acked: Acked = { rv: e.rv, ...(e.fingerprint === undefined ? {} : { fingerprint: e.fingerprint }) };
     slot.acked = acked;
-    this.#store.record(nodeId, e.ref, acked).catch((err: unknown) => this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err }, 'recording ObjectSync failed'));
+    this.#record(nodeId, slot, e, acked, this.#o.recordRetryMs);
     return true;
+  }
+
+  /**
+   * Writes the ack to the ObjectSync, again (with backoff) while the API server cannot take it. A lost record is
+   * not harmless: a restarted cloudcore pushes no ConfigMap/Secret of its first list and leaves what changed while
+   * it was down to the synccontroller, which repairs only what has a record, so a node whose record was never
+   * written would keep an old copy for good. A newer ack of the same slot supersedes a retry.
+   */
+  #record(nodeId: string, slot: Slot, e: Entry, acked: Acked, retryMs: number): void {
+    this.#store.record(nodeId, e.ref, acked).catch((err: unknown) => {
+      this.#log.warn({ nodeId, uid: e.ref.uid, rv: e.rv, err, retryInMs: retryMs }, 'recording ObjectSync failed');
+      const t = setTimeout(() => {
+        if (!this.#stopped && slot.acked === acked) this.#record(nodeId, slot, e, acked, Math.min(retryMs * 2, 30_000));
+      }, retryMs);
+      t.unref();
+    });
   }
 
   onConnected(nodeId: string): void {

@@ -191,7 +191,9 @@ function ensureProbes(st: PodState, t: ContainerTrack, c: Container, ctx: SyncCo
 }
 
 export function gracePeriodSeconds(pod: Pod): number {
-  return pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  // A pod first heard of in a delete (the cloud's repair pass deleting one gone while the edge was away) may come
+  // with metadata only: the chaos suite found every kill of such a pod failing on the missing spec.
+  return pod.metadata.deletionGracePeriodSeconds ?? (pod.spec as Pod['spec'] | undefined)?.terminationGracePeriodSeconds ?? 30;
 }
 
 /** One container: observe, and if it is missing or dead, create/restart it as policy and back-off allow. */
