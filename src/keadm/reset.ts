@@ -18,6 +18,7 @@ import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_
 export const OUR_CHAINS = [
   ['nat', 'EDGE-MESH'],
   ['nat', 'KUBEEDGE-TS'],
+  ['nat', 'KE-STREAM'],
 ] as const;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 

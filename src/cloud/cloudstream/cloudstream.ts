@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/log.ts';
 import { logger } from '../../core/log.ts';
+import { newMessage, Operation } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import type { KeyPairDer } from '../../pki/x509.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../stream/index.ts';
@@ -23,6 +24,10 @@ export type CloudStreamOptions = {
   maxStreams?: number;
   log?: Logger;
 };
+
+/** Bus names shared with src/cloud/iptablesmanager (messages, not imports, join the two modules). */
+const IPTABLES_MANAGER = 'iptablesManager';
+export const TUNNEL_RESOURCE = 'cloudstream/tunnel';
 
 /**
  * KubeEdge's CloudStream: the tunnel server edges dial (one tunnel per node and purpose), the kubelet-API proxy
@@ -49,7 +54,7 @@ export class CloudStream implements Module {
     this.proxy = new KubeletTunnelProxy(this.registry, this.#log);
   }
 
-  async start(_ctx: ModuleContext): Promise<void> {
+  async start(ctx: ModuleContext): Promise<void> {
     const t = this.#o.tunnel;
     const log = this.#log;
     this.#tunnel = new TunnelServer({
@@ -61,7 +66,8 @@ export class CloudStream implements Module {
         ...(this.#o.windowBytes === undefined ? {} : { windowBytes: this.#o.windowBytes }),
         ...(this.#o.maxStreams === undefined ? {} : { maxStreams: this.#o.maxStreams }),
       },
-      onTunnel: (node, purpose, session) => {
+      onTunnel: (node, purpose, session, internalIP) => {
+        if (purpose === 'kubelet') this.#announce(ctx, node, internalIP, session);
         session.on('stream', (header, stream) => {
           if (purpose === 'mesh') return relayMeshStream(node, header, stream, this.registry, log);
           stream.on('error', () => {});
@@ -78,6 +84,21 @@ export class CloudStream implements Module {
       this.streamAddress = await this.#stream.listen();
       log.info({ address: `${this.streamAddress.address}:${this.streamAddress.port}` }, 'stream server listening');
     }
+  }
+
+  /**
+   * Tells iptablesManager (if it runs) that a node's kubelet tunnel came up, and that it went; a tunnel replaced
+   * by the same node's newer one is not reported gone.
+   */
+  #announce(ctx: ModuleContext, node: string, internalIP: string | undefined, session: { on(e: 'close', fn: () => void): unknown }): void {
+    const send = (operation: string): void => {
+      if (!ctx.bus.has(IPTABLES_MANAGER)) return;
+      ctx.bus.send(IPTABLES_MANAGER, newMessage({ source: this.name, group: this.group, operation, resource: TUNNEL_RESOURCE, content: { node, internalIP } }));
+    };
+    send(Operation.connect);
+    session.on('close', () => {
+      if (this.registry.get(node, 'kubelet') === undefined) send(Operation.delete);
+    });
   }
 
   async stop(): Promise<void> {

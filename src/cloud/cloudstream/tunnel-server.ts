@@ -21,7 +21,7 @@ export type TunnelServerOptions = {
   ca: KeyPairDer;
   registry: TunnelRegistry;
   /** Called for each new tunnel (CloudStream wires the mesh relay here). */
-  onTunnel: (node: string, purpose: TunnelPurpose, session: TunnelSession) => void;
+  onTunnel: (node: string, purpose: TunnelPurpose, session: TunnelSession, internalIP: string | undefined) => void;
   tunnel: { windowBytes?: number; maxStreams?: number; idleTimeoutMs: number; keepaliveMs: number };
   log: Logger;
 };
@@ -112,7 +112,7 @@ export class TunnelServer {
       this.#o.registry.add({ node, purpose, internalIP, session, since: Date.now() });
       this.#o.log.info({ node, purpose, internalIP, remote, sharedCert: check.legacy }, 'tunnel connected');
       session.on('close', () => this.#o.log.info({ node, purpose }, 'tunnel disconnected'));
-      this.#o.onTunnel(node, purpose, session);
+      this.#o.onTunnel(node, purpose, session, internalIP);
     });
   }
 }
