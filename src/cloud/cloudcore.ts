@@ -175,7 +175,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
           }),
         );
       }
-      cloudStream = new CloudStream({ enabled: true, ...tls, log: logger('cloudstream') });
+      cloudStream = new CloudStream({ enabled: true, ...tls, identity, log: logger('cloudstream') });
       runtime.add(cloudStream);
     }
     await runtime.start();

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import { logger } from '../../core/log.ts';
 import { newMessage, Operation } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
+import { EdgeIdentityPolicy, type EdgeIdentityOptions } from '../../pki/edge-identity.ts';
 import type { KeyPairDer } from '../../pki/x509.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS } from '../../stream/index.ts';
 import { KubeletTunnelProxy } from './kubelet-proxy.ts';
@@ -18,6 +19,8 @@ export type CloudStreamOptions = {
   tunnel: { address: string; port: number; caPem: string; certPem: string; keyPem: string; ca: KeyPairDer };
   /** The kubelet-facing server for a real cluster's kube-apiserver; undefined = not served (in-process path only). */
   stream?: { address: string; port: number; clientCaPem: string; certPem: string; keyPem: string } | undefined;
+  /** The identity rules CloudHub applies (allowSharedCerts from cloudHub.authorization, nodeExists); default: shared allowed. */
+  identity?: Omit<EdgeIdentityOptions, 'log'>;
   idleTimeoutMs?: number;
   keepaliveMs?: number;
   windowBytes?: number;
@@ -60,6 +63,7 @@ export class CloudStream implements Module {
     this.#tunnel = new TunnelServer({
       ...t,
       registry: this.registry,
+      identity: new EdgeIdentityPolicy({ allowSharedCerts: true, ...this.#o.identity, log: log.child({ part: 'identity' }) }),
       tunnel: {
         idleTimeoutMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         keepaliveMs: this.#o.keepaliveMs ?? 15_000,
@@ -92,7 +96,8 @@ export class CloudStream implements Module {
    */
   #announce(ctx: ModuleContext, node: string, internalIP: string | undefined, session: { on(e: 'close', fn: () => void): unknown }): void {
     const send = (operation: string): void => {
-      if (!ctx.bus.has(IPTABLES_MANAGER)) return;
+      // Unit tests start the module without a bus.
+      if (ctx.bus?.has(IPTABLES_MANAGER) !== true) return;
       ctx.bus.send(IPTABLES_MANAGER, newMessage({ source: this.name, group: this.group, operation, resource: TUNNEL_RESOURCE, content: { node, internalIP } }));
     };
     send(Operation.connect);
