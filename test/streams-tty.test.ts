@@ -22,24 +22,30 @@ const free = async (): Promise<number> => (await bindablePort(0)) as number;
 const cleanups: (() => Promise<void>)[] = [];
 
 after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  for (const c of cleanups.reverse()) {
+    const t0 = Date.now();
+    await c().catch(() => undefined);
+    if (process.env['KE_TTY_DEBUG'] !== undefined) console.error(`cleanup ${c.name || c.toString().slice(0, 60)} ${Date.now() - t0} ms`);
+  }
 });
 
 /** One tmux server of our own (its socket in the test dir), one detached session running `command`. */
 class Terminal {
   readonly #sock: string;
+  readonly #conf: string;
   readonly #name = 'kubectl';
   constructor(dir: string) {
     this.#sock = path.join(dir, 'tmux.sock');
+    this.#conf = path.join(dir, 'tmux.conf');
+    // No status line: the pane is the whole window, so the size we set is the tty's size from the first moment.
+    // remain-on-exit keeps the screen readable if kubectl exits.
+    writeFileSync(this.#conf, 'set -g status off\nset -g remain-on-exit on\n');
   }
   async #tmux(args: string[]): Promise<string> {
-    return (await run('tmux', ['-S', this.#sock, ...args], { env: kubectlEnv() })).stdout;
+    return (await run('tmux', ['-S', this.#sock, '-f', this.#conf, ...args], { env: kubectlEnv() })).stdout;
   }
   async start(command: string[], cols: number, rows: number): Promise<void> {
     await this.#tmux(['new-session', '-d', '-s', this.#name, '-x', String(cols), '-y', String(rows), ...command]);
-    // No status line: the pane is the whole window, so the size we set is the tty's size.
-    await this.#tmux(['set-option', '-t', this.#name, 'status', 'off']);
-    await this.#tmux(['set-option', '-t', this.#name, 'remain-on-exit', 'on']);
   }
   type(text: string): Promise<string> {
     return this.#tmux(['send-keys', '-t', this.#name, '-l', text]).then(() => this.#tmux(['send-keys', '-t', this.#name, 'Enter']));
@@ -56,6 +62,15 @@ class Terminal {
   }
 }
 
+/** Waits for a screen line equal to `line`; on failure shows the screen. */
+async function onScreen(term: Terminal, line: string, what: string, ms: number): Promise<void> {
+  try {
+    await waitFor(async () => (await term.screen()).includes(line), ms, 200);
+  } catch {
+    assert.fail(`${what}: no line "${line}" on the screen:\n${(await term.screen()).join('\n')}`);
+  }
+}
+
 /** `kubectl exec -it` under tmux: echo, then the size before and after a resize. */
 async function interactiveShell(dir: string, kubeconfig: string, pod: string): Promise<void> {
   const term = new Terminal(dir);
@@ -64,19 +79,12 @@ async function interactiveShell(dir: string, kubeconfig: string, pod: string): P
   try {
     // The shell is up once it answers; typed before that, keys would still arrive (they are buffered by the tty).
     await term.type('echo h""i');
-    const hi = await waitFor(async () => (await term.screen()).includes('hi'), 20_000, 200);
-    assert.ok(hi, `typing echo hi prints hi:\n${(await term.screen()).join('\n')}`);
+    await onScreen(term, 'hi', 'typing echo hi prints hi', 20_000);
     await term.type('stty size');
-    assert.ok(
-      await waitFor(async () => (await term.screen()).includes('30 100'), 10_000, 200),
-      `the tty starts at the window size:\n${(await term.screen()).join('\n')}`,
-    );
+    await onScreen(term, '30 100', 'the tty starts at the window size', 10_000);
     await term.resize(120, 40);
     await term.type('stty size');
-    assert.ok(
-      await waitFor(async () => (await term.screen()).includes('40 120'), 10_000, 200),
-      `the resize reaches the tty:\n${(await term.screen()).join('\n')}`,
-    );
+    await onScreen(term, '40 120', 'the resize reaches the tty', 10_000);
     await term.type('exit');
   } finally {
     await term.kill();
@@ -93,7 +101,7 @@ spec:
   - name: app
     image: ${BUSYBOX_IMAGE}
     imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "echo started-$(date +%s%N); if [ -e /tmp/crashed ]; then exec sleep 100000; fi; sleep 100000"]
+    command: ["sh", "-c", "echo started-$RANDOM; exec sleep 100000"]
 ---
 apiVersion: v1
 kind: Pod
@@ -106,7 +114,7 @@ spec:
   - name: app
     image: ${BUSYBOX_IMAGE}
     imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "echo run-$(date +%s%N); sleep 2; echo crashing; exit 1"]
+    command: ["sh", "-c", "echo run-$RANDOM$RANDOM; sleep 2; echo crashing; exit 1"]
 `;
 
 async function startCloudAndEdge(
