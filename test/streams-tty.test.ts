@@ -7,7 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { criSkip, startTestContainerd, type TestContainerd } from './helpers/containerd.ts';
@@ -19,15 +19,12 @@ const run = promisify(execFile);
 const tmuxOk = spawnSync('tmux', ['-V']).status === 0;
 const baseSkip = skipUnless(kubectlPath() !== undefined, 'kubectl') || skipUnless(tmuxOk, 'tmux');
 const free = async (): Promise<number> => (await bindablePort(0)) as number;
-const cleanups: (() => Promise<void>)[] = [];
+type Cleanups = (() => Promise<void>)[];
 
-after(async () => {
-  for (const c of cleanups.reverse()) {
-    const t0 = Date.now();
-    await c().catch(() => undefined);
-    if (process.env['KE_TTY_DEBUG'] !== undefined) console.error(`cleanup ${c.name || c.toString().slice(0, 60)} ${Date.now() - t0} ms`);
-  }
-});
+/** Runs a test's clean-ups, last added first, each even if another failed. */
+async function cleanUp(cleanups: Cleanups): Promise<void> {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+}
 
 /** One tmux server of our own (its socket in the test dir), one detached session running `command`. */
 class Terminal {
@@ -74,7 +71,6 @@ async function onScreen(term: Terminal, line: string, what: string, ms: number):
 /** `kubectl exec -it` under tmux: echo, then the size before and after a resize. */
 async function interactiveShell(dir: string, kubeconfig: string, pod: string): Promise<void> {
   const term = new Terminal(dir);
-  cleanups.push(() => term.kill());
   await term.start([kubectlPath() as string, '--kubeconfig', kubeconfig, 'exec', '-it', pod, '--', 'sh'], 100, 30);
   try {
     // The shell is up once it answers; typed before that, keys would still arrive (they are buffered by the tty).
@@ -83,8 +79,20 @@ async function interactiveShell(dir: string, kubeconfig: string, pod: string): P
     await term.type('stty size');
     await onScreen(term, '30 100', 'the tty starts at the window size', 10_000);
     await term.resize(120, 40);
-    await term.type('stty size');
-    await onScreen(term, '40 120', 'the resize reaches the tty', 10_000);
+    // The new size travels kubectl -> API server -> tunnel -> engine while the shell waits: ask until it is there.
+    try {
+      await waitFor(
+        async () => {
+          await term.type('clear; stty size');
+          await new Promise((r) => setTimeout(r, 300));
+          return (await term.screen()).includes('40 120');
+        },
+        15_000,
+        200,
+      );
+    } catch {
+      assert.fail(`the resize reaches the tty: no "40 120" on the screen:\n${(await term.screen()).join('\n')}`);
+    }
     await term.type('exit');
   } finally {
     await term.kill();
@@ -122,6 +130,7 @@ async function startCloudAndEdge(
   dir: string,
   node: string,
   kubelet: Record<string, string>,
+  cleanups: Cleanups,
 ): Promise<{ kubeconfig: string; cloud: Daemon; edge: Daemon }> {
   const ports = { ws: await free(), https: await free(), api: await free() };
   const tunnelPort = await free();
@@ -147,13 +156,15 @@ test('Docker edge: kubectl exec -it sh under tmux echoes and follows a window re
 }, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-streams-tty-docker-'));
   const node = 'edge-tty-docker';
+  const cleanups: Cleanups = [];
+  t.after(() => cleanUp(cleanups));
   cleanups.push(async () => {
     const left = await dockerPs([`label=io.kubeedge-ts.node=${node}`]).catch(() => []);
     if (left.length > 0) await run('docker', ['rm', '-f', ...left]);
   });
   const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   await ensureTestImages();
-  const { kubeconfig } = await startCloudAndEdge(t, dir, node, { containerRuntimeEndpoint: 'unix:///var/run/docker.sock' });
+  const { kubeconfig } = await startCloudAndEdge(t, dir, node, { containerRuntimeEndpoint: 'unix:///var/run/docker.sock' }, cleanups);
   writeFileSync(path.join(dir, 'pods.yaml'), podYaml(node));
   await kubectl(kubeconfig, ['apply', '-f', path.join(dir, 'pods.yaml')]);
   await waitFor(async () => (await kubectl(kubeconfig, ['get', 'pod', 'tty', '-o', 'jsonpath={.status.phase}'])) === 'Running', 60_000);
@@ -167,15 +178,23 @@ test('containerd edge: exec -it under tmux, logs, logs --previous after a crash,
 }, async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ke-streams-tty-ctrd-'));
   const node = 'edge-tty-ctrd';
+  const cleanups: Cleanups = [];
+  t.after(() => cleanUp(cleanups));
   const passed = tailLogsOnFailure(t, [path.join(dir, 'cloudcore.log'), path.join(dir, 'edgecore.log')]);
   const containerd: TestContainerd = await startTestContainerd();
   cleanups.push(() => containerd.stop());
   const endpoint = containerd.endpoint;
-  const { kubeconfig } = await startCloudAndEdge(t, dir, node, {
-    containerRuntimeEndpoint: endpoint,
-    imageServiceEndpoint: endpoint,
-    podLogsDir: `${dir}/pod-logs`,
-  });
+  const { kubeconfig } = await startCloudAndEdge(
+    t,
+    dir,
+    node,
+    {
+      containerRuntimeEndpoint: endpoint,
+      imageServiceEndpoint: endpoint,
+      podLogsDir: `${dir}/pod-logs`,
+    },
+    cleanups,
+  );
   const k = (args: string[]) => kubectl(kubeconfig, args);
   writeFileSync(path.join(dir, 'pods.yaml'), podYaml(node));
   await k(['apply', '-f', path.join(dir, 'pods.yaml')]);
