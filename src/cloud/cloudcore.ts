@@ -20,6 +20,7 @@ import { assembleCloudModules } from './modules.ts';
 import { authorizationPolicy } from './authorization.ts';
 import { EdgeIdentityPolicy } from '../pki/edge-identity.ts';
 import { CloudStream } from './cloudstream/cloudstream.ts';
+import { IptablesManager, type NodeAddress } from './iptablesmanager/iptablesmanager.ts';
 import { cloudStreamTls } from './cloudstream/tls.ts';
 import type { KubeletProxy } from '../apiserver/pod-streams.ts';
 
@@ -163,7 +164,26 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     if (embedded) runtime.add(new EdgeMetrics(usage));
     const cs = cfg.modules.cloudStream;
     if (cs.enable) {
-      cloudStream = new CloudStream({ enabled: true, ...(await cloudStreamTls(cs, hub, pki)), log: logger('cloudstream') });
+      const tls = await cloudStreamTls(cs, hub, pki);
+      const ipt = cfg.modules.iptablesManager;
+      // Added before CloudStream so it is on the bus when the first tunnel is announced, and stops after it.
+      if (ipt.enable) {
+        const ip = streamDnatIP(hub.advertiseAddress);
+        runtime.add(
+          new IptablesManager({
+            enabled: true,
+            mode: ipt.mode,
+            stream:
+              tls.stream === undefined
+                ? undefined
+                : () => (cloudStream?.streamAddress === undefined ? undefined : { ip, port: cloudStream.streamAddress.port }),
+            lookup: (name) => nodeAddress(kube, name),
+            defaultKubeletPort: cfg.commonConfig.tunnelPort,
+            log: logger('iptablesmanager'),
+          }),
+        );
+      }
+      cloudStream = new CloudStream({ enabled: true, ...tls, identity, log: logger('cloudstream') });
       runtime.add(cloudStream);
     }
     await runtime.start();
@@ -180,6 +200,26 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
     await stop();
     throw err;
   }
+}
+
+/** The InternalIP and kubelet port the kube-apiserver would dial for a node, from its Node object. */
+async function nodeAddress(kube: KubeRest, name: string): Promise<NodeAddress> {
+  const n = (await kube.get(paths.node(name))) as {
+    status?: { addresses?: { type?: string; address?: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
+  };
+  const port = n.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  return {
+    ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
+    kubeletPort: typeof port === 'number' && port > 0 ? port : undefined,
+  };
+}
+
+/**
+ * The stream server's address a DNAT can target: the first advertised non-loopback IPv4 address (a DNAT in
+ * PREROUTING to 127.0.0.1 is dropped unless route_localnet is set), else loopback, which serves OUTPUT only.
+ */
+export function streamDnatIP(advertise: string[]): string {
+  return advertise.find((a) => /^[0-9.]+$/.test(a) && !a.startsWith('127.')) ?? '127.0.0.1';
 }
 
 async function nodeExists(kube: KubeRest, name: string): Promise<boolean> {

@@ -45,7 +45,7 @@ test('a config that sets almost nothing gets KubeEdge v1.15.4 defaults at every 
   assert.equal(config.modules.cloudStream.streamPort, 10003);
   assert.equal(config.modules.cloudStream.tunnelPort, 10004);
   assert.deepEqual(config.modules.router, { enable: false, address: '0.0.0.0', port: 9443, restTimeout: 60 });
-  assert.deepEqual(config.modules.iptablesManager, { enable: false, mode: 'internal' }, 'not built: printed disabled');
+  assert.deepEqual(config.modules.iptablesManager, { enable: true, mode: 'internal' }, "KubeEdge's default");
   assert.equal(config.modules.deviceController.enable, true);
   assert.equal(config.modules.deviceController.statusUpdateIntervalMs, 1000);
   assert.equal(config.modules.nodeUpgradeJobController.enable, false);
@@ -121,10 +121,7 @@ modules:
     mode: internal
 `;
   const { config, warnings } = parse(text);
-  assert.deepEqual(warnings, [
-    'modules.iptablesManager.enable (line 37): module iptablesManager is not built in kubeedge-ts yet: it does not run (set modules.iptablesManager.enable: false to silence this)',
-    "1 key of this file has no effect in kubeedge-ts and holds KubeEdge v1.15.4's default (docs/config.md lists them and why)",
-  ]);
+  assert.deepEqual(warnings, ["1 key of this file has no effect in kubeedge-ts and holds KubeEdge v1.15.4's default (docs/config.md lists them and why)"]);
   assert.equal(config.apiVersion, 'cloudcore.config.kubeedge.io/v1alpha2');
   assert.deepEqual(config.modules.cloudHub.advertiseAddress, ['192.168.1.10']);
   assert.equal(config.modules.cloudHub.nodeLimit, 1000);

@@ -217,7 +217,7 @@ export function cloudCoreSchema(host: HostFacts) {
             restTimeout: posInt(60, 'number of seconds'),
           })
           .prefault({}),
-        iptablesManager: z.strictObject({ enable: bool(false), mode: oneOf(['internal', 'external'] as const, 'internal') }).prefault({}),
+        iptablesManager: z.strictObject({ enable: bool(true), mode: oneOf(['internal', 'external'] as const, 'internal') }).prefault({}),
         // kubeedge-ts extension: the embedded Kubernetes-compatible API server; `enable` unset means "auto" (apiServerEnabled)
         apiServer: z
           .strictObject({

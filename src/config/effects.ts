@@ -21,7 +21,7 @@ export type KeyEffect =
 
 /** Modules KubeEdge's config names that kubeedge-ts does not build yet; `enable: true` gives one warning line. */
 export const NOT_BUILT_MODULES: Readonly<Record<ConfigKind, readonly string[]>> = {
-  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'router', 'iptablesManager', 'taskManager'],
+  cloudcore: ['nodeUpgradeJobController', 'dynamicController', 'router', 'taskManager'],
   edgecore: ['serviceBus', 'dbTest', 'taskManager'],
 };
 
@@ -167,6 +167,11 @@ export const HONOURED: Readonly<Record<ConfigKind, Readonly<Record<string, strin
     'modules.edgeController.enable': 'cloudcore.ts',
     'modules.edgeController.nodeMonitorGracePeriod': 'kubeedge-ts extension: embedded API server marks a silent node Unknown after it',
     'modules.deviceController.enable': 'cloudcore.ts (src/cloud/devicecontroller)',
+    'commonConfig.tunnelPort':
+      'iptablesmanager: kubelet port DNATed for a node whose Node does not report daemonEndpoints.kubeletEndpoint yet (edges report their readOnlyPort)',
+    'modules.iptablesManager.enable':
+      'cloudcore.ts: iptablesManager (DNAT <node InternalIP>:<kubelet port> -> stream server while the tunnel is up; needs cloudStream and its stream server)',
+    'modules.iptablesManager.mode': 'iptablesmanager: internal = cloudcore programs nat/KE-STREAM itself; external = an operator does (nothing programmed)',
     'modules.cloudStream.enable': 'cloudcore.ts: CloudStream (tunnel server, kubelet proxy for pods/log|exec|attach|portforward)',
     'modules.cloudStream.tunnelPort': 'cloudstream: tunnel listener (0.0.0.0)',
     'modules.cloudStream.tlsTunnelCAFile': "cloudstream: tunnel TLS (cloudHub's PKI unless these name other existing files)",
@@ -300,7 +305,6 @@ export const NOT_APPLICABLE: Readonly<Record<ConfigKind, Readonly<Record<string,
   },
   cloudcore: {
     featureGates: 'kubeedge-ts has no feature gates',
-    'commonConfig.tunnelPort': 'the kubelet port is what each edge reports (readOnlyPort); no DNAT is programmed (iptablesManager not built)',
     'commonConfig.monitorServer.enableProfiling': 'Node.js has no pprof handlers: profile with node --cpu-prof or --inspect',
     'kubeAPIConfig.contentType': 'the API client speaks JSON',
     'kubeAPIConfig.qps': 'API requests are not rate limited on the client side',

@@ -66,9 +66,10 @@ test('edgecore --defaultconfig prints the v1.15 endpoint keys, not the resolved 
   for (const m of ['eventBus', 'deviceTwin']) assert.equal(edge.modules[m]?.['enable'], true, m);
   const cloud = parseYaml(defaultConfigYaml('cloudcore', host)) as { modules: Record<string, Record<string, unknown>> };
   assert.equal(cloud.modules['deviceController']?.['enable'], true, 'deviceController is built: enabled as in v1.15.4');
-  for (const m of ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router', 'iptablesManager']) {
+  for (const m of ['nodeUpgradeJobController', 'dynamicController', 'cloudStream', 'router']) {
     assert.equal(cloud.modules[m]?.['enable'], false, m);
   }
+  assert.equal(cloud.modules['iptablesManager']?.['enable'], true, 'iptablesManager is built: enabled as in v1.15.4');
 });
 
 test('the cloud min config loads to a nodeLimit of 1000, the rest defaults', () => {

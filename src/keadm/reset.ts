@@ -16,7 +16,10 @@ import { removeMeshChains, removeMeshNetworks } from './edgemesh.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
 /** Other chains of ours, removed if present; EdgeMesh's (KE-MESH-<node>, KubeEdge's EDGE-MESH) go by prefix. */
-export const OUR_CHAINS = [['nat', 'KUBEEDGE-TS']] as const;
+export const OUR_CHAINS = [
+  ['nat', 'KUBEEDGE-TS'],
+  ['nat', 'KE-STREAM'],
+] as const;
 const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 
 export type ResetOptions = { docker: DockerClient; instance: string; force: boolean; keepData: boolean; log: Out; confirm?: (q: string) => Promise<boolean> };

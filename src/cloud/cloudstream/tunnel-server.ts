@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -7,7 +8,8 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../core/log.ts';
 import type { KeyPairDer } from '../../pki/x509.ts';
 import { HEADER_INTERNAL_IP, HEADER_NODE, TUNNEL_MAX_PAYLOAD, TUNNEL_PATH, type TunnelPurpose, TunnelSession } from '../../stream/index.ts';
-import { checkClientCert } from '../cloudhub/certs/edge-auth.ts';
+import { OID_CLIENT_AUTH, certFacts } from '../../pki/cert-info.ts';
+import type { EdgeIdentityPolicy } from '../../pki/edge-identity.ts';
 import { CloudStreamError } from './errors.ts';
 import type { TunnelRegistry } from './registry.ts';
 
@@ -17,16 +19,20 @@ export type TunnelServerOptions = {
   caPem: string;
   certPem: string;
   keyPem: string;
-  /** The CA edge certificates chain to (the cloudHub CA); used for the node-name check on the certificate. */
+  /** The CA edge certificates chain to (the cloudHub CA); TLS checks the chain against caPem. */
   ca: KeyPairDer;
+  /** Ties SessionHostNameOverride to the certificate, as CloudHub does for node_id (same policy, same switches). */
+  identity: EdgeIdentityPolicy;
   registry: TunnelRegistry;
   /** Called for each new tunnel (CloudStream wires the mesh relay here). */
-  onTunnel: (node: string, purpose: TunnelPurpose, session: TunnelSession) => void;
+  onTunnel: (node: string, purpose: TunnelPurpose, session: TunnelSession, internalIP: string | undefined) => void;
   tunnel: { windowBytes?: number; maxStreams?: number; idleTimeoutMs: number; keepaliveMs: number };
   log: Logger;
 };
 
 export type TunnelServerStats = { accepted: number; refused: Record<string, number> };
+
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
 
 function header(req: IncomingMessage, name: string): string {
   const v = req.headers[name.toLowerCase()];
@@ -35,8 +41,9 @@ function header(req: IncomingMessage, name: string): string {
 
 /**
  * CloudStream's tunnel listener (KubeEdge's :10004 `/v1/kubeedge/connect`): mutual TLS against the cluster CA;
- * the node is the certificate's `system:node:<name>` (which must equal SessionHostNameOverride) or, for KubeEdge's
- * shared `CN=kubeedge.io` edge certificate, the header alone.
+ * the node is the certificate's `system:node:<name>` (which must equal SessionHostNameOverride) or, for a
+ * certificate naming no node (KubeEdge's shared `CN=kubeedge.io`), the header alone while
+ * cloudHub.authorization allows shared certificates; a deleted node's certificate is refused (EdgeIdentityPolicy).
  */
 export class TunnelServer {
   readonly #o: TunnelServerOptions;
@@ -77,9 +84,7 @@ export class TunnelServer {
   #refuse(socket: Duplex, status: number, why: string, detail: string, ctx: Record<string, unknown>): void {
     this.stats.refused[why] = (this.stats.refused[why] ?? 0) + 1;
     this.#o.log.warn({ ...ctx, why }, `tunnel refused: ${detail}`);
-    socket.end(
-      `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${detail}\n`,
-    );
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${detail}\n`);
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -96,8 +101,30 @@ export class TunnelServer {
     const peer = (socket as TLSSocket).getPeerCertificate?.(false);
     const der = peer?.raw instanceof Buffer ? peer.raw : undefined;
     if (der === undefined) return this.#refuse(socket, 401, 'no_cert', 'a client certificate is required', { remote, node });
-    const check = checkClientCert(der, this.#o.ca, node);
-    if ('reason' in check) return this.#refuse(socket, 401, 'cert', check.reason, { remote, node });
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(der);
+    } catch {
+      return this.#refuse(socket, 401, 'cert', 'client certificate is unreadable', { remote, node });
+    }
+    // Go's x509 treats a certificate without EKUs as good for any usage; one that lists some must list clientAuth.
+    const eku = certFacts(der)?.eku ?? [];
+    if (eku.length > 0 && !eku.includes(OID_CLIENT_AUTH))
+      return this.#refuse(socket, 401, 'cert', 'client certificate lacks the clientAuth usage', { remote, node });
+    this.#o.identity.check(node, cert).then(
+      (v) => {
+        if (!v.ok) return this.#refuse(socket, v.status, v.refusal, v.reason, { remote, node });
+        this.#accept(req, socket, head, node, purpose, remote, v.identity === 'shared');
+      },
+      (err: unknown) => {
+        this.#o.log.warn({ err, node }, 'tunnel identity check failed');
+        this.#refuse(socket, 401, 'cert', 'cannot check the client certificate', { remote, node });
+      },
+    );
+  }
+
+  #accept(req: IncomingMessage, socket: Duplex, head: Buffer, node: string, purpose: TunnelPurpose, remote: string, sharedCert: boolean): void {
+    if (socket.destroyed) return;
     const internalIP = header(req, HEADER_INTERNAL_IP) || undefined;
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const t = this.#o.tunnel;
@@ -110,9 +137,9 @@ export class TunnelServer {
       });
       this.stats.accepted++;
       this.#o.registry.add({ node, purpose, internalIP, session, since: Date.now() });
-      this.#o.log.info({ node, purpose, internalIP, remote, sharedCert: check.legacy }, 'tunnel connected');
+      this.#o.log.info({ node, purpose, internalIP, remote, sharedCert }, 'tunnel connected');
       session.on('close', () => this.#o.log.info({ node, purpose }, 'tunnel disconnected'));
-      this.#o.onTunnel(node, purpose, session);
+      this.#o.onTunnel(node, purpose, session, internalIP);
     });
   }
 }

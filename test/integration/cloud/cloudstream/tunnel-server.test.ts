@@ -57,7 +57,7 @@ after(async () => {
 test('a node with its own certificate gets a tunnel under its name; another name on that certificate is refused', async () => {
   const s = await dialAs('CN=system:node:edge-a, O=system:nodes', 'edge-a', 'kubelet');
   assert.ok(cloud.registry.get('edge-a', 'kubelet'));
-  await assert.rejects(dialAs('CN=system:node:edge-a, O=system:nodes', 'edge-b', 'kubelet'), /401/);
+  await assert.rejects(dialAs('CN=system:node:edge-a, O=system:nodes', 'edge-b', 'kubelet'), /403/);
   assert.equal(cloud.registry.get('edge-b', 'kubelet'), undefined);
   s.close();
 });
@@ -104,4 +104,38 @@ test('a second tunnel of the same node replaces the first', async () => {
   await closed;
   assert.equal(cloud.registry.get('edge-r', 'kubelet')?.session.closed, false);
   second.close();
+});
+
+test("with cloudHub.authorization enforced (allowSharedCerts off) a shared certificate gets no tunnel, nor a deleted node's certificate", async () => {
+  const server = await issueKeyPair(ca, { subject: 'CN=KubeEdge, O=KubeEdge', hosts: ['127.0.0.1'], usages: ['serverAuth'], days: 1 });
+  const strict = new CloudStream({
+    enabled: true,
+    tunnel: { address: '127.0.0.1', port: 0, caPem: certDerToPem(ca.certDer), certPem: certDerToPem(server.certDer), keyPem: keyDerToPem(server.keyDer), ca },
+    identity: { allowSharedCerts: false, nodeExists: async (name) => name !== 'edge-gone', enrolmentGraceMs: 0 },
+    log,
+  });
+  await strict.start({} as never);
+  const strictUrl = `127.0.0.1:${strict.tunnelAddress?.port}`;
+  const dialStrict = async (subject: string, nodeName: string): Promise<TunnelSession> => {
+    const c = certs.get(subject) ?? (await nodeCert(subject));
+    return dialTunnel({
+      url: strictUrl,
+      ca: Buffer.from(certDerToPem(ca.certDer)),
+      cert: Buffer.from(certDerToPem(c.certDer)),
+      key: Buffer.from(keyDerToPem(c.keyDer)),
+      nodeName,
+      purpose: 'kubelet',
+      log,
+    });
+  };
+  try {
+    await assert.rejects(dialStrict('CN=kubeedge.io, O=KubeEdge', 'edge-s'), /403/);
+    assert.equal(strict.registry.get('edge-s', 'kubelet'), undefined);
+    await assert.rejects(dialStrict('CN=system:node:edge-gone, O=system:nodes', 'edge-gone'), /403/);
+    const ok = await dialStrict('CN=system:node:edge-here, O=system:nodes', 'edge-here');
+    assert.ok(strict.registry.get('edge-here', 'kubelet'));
+    ok.close();
+  } finally {
+    await strict.stop();
+  }
 });
