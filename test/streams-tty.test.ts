@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { startTestCloud, writeTestEdgeConfig } from './helpers/cloud.ts';
+import { startTestCloud, testCloudStream, writeTestEdgeConfig } from './helpers/cloud.ts';
 import { criSkip, startTestContainerd, type TestContainerd } from './helpers/containerd.ts';
 import { type Daemon, startDaemon, tailLogsOnFailure } from './helpers/daemon.ts';
 import { BUSYBOX_IMAGE, dockerPs, dockerSkip, ensureTestImages } from './helpers/docker.ts';
@@ -135,7 +135,7 @@ async function startCloudAndEdge(
   const ports = { ws: await free(), https: await free(), api: await free() };
   const tunnelPort = await free();
   const kubeletPort = await free();
-  const tc = await startTestCloud(dir, ports, `  cloudStream: {enable: true, tunnelPort: ${tunnelPort}}\n`);
+  const tc = await startTestCloud(dir, ports, testCloudStream(dir, tunnelPort));
   cleanups.push(() => tc.daemon.stop().then(() => undefined));
   const edgeConfig = path.join(dir, 'edgecore.yaml');
   writeTestEdgeConfig(edgeConfig, { dir, node, token: tc.token, ports, kubelet: { ...kubelet, readOnlyPort: String(kubeletPort) } });

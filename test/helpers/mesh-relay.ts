@@ -7,6 +7,7 @@ import { relayMeshStream } from '../../src/cloud/cloudstream/relay.ts';
 import { TunnelRegistry } from '../../src/cloud/cloudstream/registry.ts';
 import { TunnelServer } from '../../src/cloud/cloudstream/tunnel-server.ts';
 import { logger } from '../../src/core/log.ts';
+import { EdgeIdentityPolicy } from '../../src/pki/edge-identity.ts';
 import { type KeyPairDer, certDerToPem, issueKeyPair, keyDerToPem } from '../../src/pki/x509.ts';
 
 export type TestRelay = { url: string; relayed: number; close(): Promise<void> };
@@ -24,6 +25,8 @@ export async function startTestRelay(ca: KeyPairDer, hosts: string[], address = 
     keyPem: keyDerToPem(kp.keyDer),
     ca,
     registry,
+    // the mesh tests' edges hold node-named certificates; every node they name exists
+    identity: new EdgeIdentityPolicy({ allowSharedCerts: true, nodeExists: async () => true, enrolmentGraceMs: 0, log }),
     tunnel: { idleTimeoutMs: 60_000, keepaliveMs: 30_000 },
     log,
     onTunnel: (node, purpose, session) => {
