@@ -8,21 +8,24 @@ test('bridge names fit Linux interface names and differ per node and instance', 
   assert.equal(new Set(names).size, 3);
 });
 
-test('reset removes every chain with our prefix and the jumps into it (fake iptables recording the calls)', () => {
+test("reset removes its nodes' chains and the jumps into them, not another instance's (fake iptables recording the calls)", () => {
   const calls: string[] = [];
   const saved = [
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
     ':OUTPUT ACCEPT [0:0]',
     ':KE-MESH-edge-node-1 - [0:0]',
+    ':KE-MESH-other-node - [0:0]',
     ':DOCKER - [0:0]',
     '-A PREROUTING -i kem1-abcdef -j KE-MESH-edge-node-1',
     '-A OUTPUT -j KE-MESH-edge-node-1',
+    '-A OUTPUT -j KE-MESH-other-node',
     '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
     'COMMIT',
   ].join('\n');
   const removed = removeMeshChains(
     () => {},
+    ['edge-node-1'],
     (cmd, args) => {
       calls.push(`${cmd} ${args.join(' ')}`);
       return { status: 0, stdout: cmd === 'iptables-save' ? saved : '', stderr: '' };
@@ -33,4 +36,5 @@ test('reset removes every chain with our prefix and the jumps into it (fake ipta
   assert.ok(calls.includes('iptables -w -t nat -D OUTPUT -j KE-MESH-edge-node-1'));
   assert.ok(calls.includes('iptables -w -t nat -X KE-MESH-edge-node-1'));
   assert.ok(!calls.some((c) => c.includes('DOCKER')), 'chains that are not ours are left alone');
+  assert.ok(!calls.some((c) => c.includes('other-node')), "another instance's node keeps its chain");
 });

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { DockerClient } from '../containers/index.ts';
 import { type IptablesRunner, commandRunner } from '../edge/edgemesh/iptables/run.ts';
-import { CHAIN_PREFIX, ourChains, removeChain } from '../edge/edgemesh/iptables/chain.ts';
+import { CHAIN_PREFIX, chainName, ourChains, removeChain } from '../edge/edgemesh/iptables/chain.ts';
 import { INSTANCE_LABEL, NODE_LABEL, ROLE_LABEL, type Out } from './common.ts';
 
 export const DEFAULT_MESH_PORT = 40001;
@@ -83,10 +83,14 @@ export async function removeMeshNetworks(c: DockerClient, instance: string, log:
   return removed;
 }
 
-/** keadm reset: every nat chain of ours (KE-MESH-<node>, and KubeEdge's old EDGE-MESH), with the jumps into it. */
-export function removeMeshChains(log: Out, run: IptablesRunner = commandRunner()): string[] {
+/**
+ * keadm reset: the nat chains of this instance's edge nodes (KE-MESH-<node>), with the jumps into them. Only those:
+ * another instance's edges (or another run's, on a shared host) keep theirs.
+ */
+export function removeMeshChains(log: Out, nodes: Iterable<string>, run: IptablesRunner = commandRunner()): string[] {
   const removed: string[] = [];
-  for (const chain of ourChains(run, [CHAIN_PREFIX, 'EDGE-MESH'])) {
+  const mine = new Set([...nodes].map((n) => chainName(n)));
+  for (const chain of ourChains(run, [CHAIN_PREFIX]).filter((c) => mine.has(c))) {
     const problems = removeChain(run, chain);
     for (const p of problems) log(`could not fully remove iptables chain nat/${chain}: ${p}`);
     if (problems.length === 0) {

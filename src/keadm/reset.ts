@@ -15,7 +15,7 @@ import { INSTALL_RECORD, type InstallRecord } from './init.ts';
 import { removeMeshChains, removeMeshNetworks } from './edgemesh.ts';
 import { EXIT, INSTANCE_LABEL, KeadmError, NODE_LABEL, POD_NODE_LABEL, POD_ROOT_LABEL, ROLE_LABEL, STATE_LABEL, requireEngine, type Out } from './common.ts';
 
-/** Other chains of ours, removed if present; EdgeMesh's (KE-MESH-<node>, KubeEdge's EDGE-MESH) go by prefix. */
+/** Other chains of ours, removed if present (KE-STREAM only with this instance's cloudcore); EdgeMesh's are per node (removeMeshChains). */
 export const OUR_CHAINS = [
   ['nat', 'KUBEEDGE-TS'],
   ['nat', 'KE-STREAM'],
@@ -84,9 +84,10 @@ async function askTty(question: string): Promise<boolean> {
   }
 }
 
-function removeChains(log: Out): string[] {
+function removeChains(log: Out, withCloud: boolean): string[] {
   const removed: string[] = [];
   for (const [table, chain] of OUR_CHAINS) {
+    if (chain === 'KE-STREAM' && !withCloud) continue;
     if (spawnSync('iptables', ['-t', table, '-n', '-L', chain], { stdio: 'ignore' }).status !== 0) continue;
     // Jumps into the chain first, then the chain itself.
     for (const parent of ['PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD', 'POSTROUTING']) {
@@ -174,6 +175,8 @@ export async function keadmReset(o: ResetOptions): Promise<ResetResult> {
     log(`kept data: ${[...volumes.map((v) => `volume ${v.Name}`), ...dirs].join(', ')}`);
   }
   await removeMeshNetworks(c, o.instance, log);
-  const chains = [...removeChains(log), ...removeMeshChains(log)];
+  // KE-STREAM is cloudcore's (iptablesManager): only when this instance has one; mesh chains: its edge nodes'.
+  const hasCloud = ours.some((x) => x.Labels[ROLE_LABEL] === 'cloudcore');
+  const chains = [...removeChains(log, hasCloud), ...removeMeshChains(log, nodes)];
   return { containers: removed, volumes: removedVolumes, dirs: removedDirs, chains, clusterObjects };
 }
