@@ -6,7 +6,7 @@ import { ResourceRegistry, presentAs } from './crd/registry.ts';
 import { RESOURCES, apiVersionOf, findResource, storageKey, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, invalid, invalidCauses, notFound, ApiError } from './status.ts';
 import type { KObj, Store } from './store.ts';
-import { asList, isObj } from './kobj.ts';
+import { asList, asStrings, isObj } from './kobj.ts';
 import { checkDeleteOptions, finalizersAfterDelete } from './deletion.ts';
 import { nameProblem } from './validation/names.ts';
 
@@ -351,8 +351,8 @@ function keepNamespaceFinalizers(cur: KObj, next: KObj, sub: string | undefined)
 /** An object being deleted may lose finalizers but not gain any (kube-apiserver's ValidateObjectMetaUpdate). */
 function refuseNewFinalizers(def: ResourceDef, cur: KObj, next: KObj): void {
   if (cur['metadata']?.['deletionTimestamp'] === undefined) return;
-  const old = new Set(asList(cur['metadata']?.['finalizers']).map(String));
-  const added = [...new Set(asList(next['metadata']?.['finalizers']).map(String))].filter((f) => !old.has(f)).sort();
+  const old = new Set(asStrings(cur['metadata']?.['finalizers']));
+  const added = [...new Set(asStrings(next['metadata']?.['finalizers']))].filter((f) => !old.has(f)).sort();
   if (added.length === 0) return;
   throw invalidCauses(def.kind, def.group, String(cur['metadata']?.['name'] ?? ''), [
     {

@@ -15,6 +15,11 @@ export function asObj(v: unknown): KObj {
  * object (`ownerReferences: [null]`) reads as an empty one, as Go decodes null into a zero struct, so validation
  * names the missing fields instead of the server failing on it.
  */
+/** A list of strings (finalizers, names): what is not a string is left out (validation reports it). */
+export function asStrings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
 export function asList(v: unknown): KObj[] {
   if (!Array.isArray(v)) return [];
   return v.every(isObj) ? (v as KObj[]) : v.map((x) => (isObj(x) ? x : {}));

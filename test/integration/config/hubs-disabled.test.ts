@@ -56,7 +56,8 @@ test("cloudcore from KubeEdge v1.15.4's --minconfig (cloudHub.enable: false) run
   await waitFor(async () => log().includes('cloudcore started'), 45_000);
   const lines = log().split('\n');
   assert.equal(lines.filter((l) => /modules\.cloudHub\.enable \(line \d+\): false: cloudcore serves no edge/.test(l)).length, 1, log());
-  assert.equal(lines.filter((l) => /module iptablesManager is not built in kubeedge-ts yet/.test(l)).length, 1);
+  // iptablesManager (on in KubeEdge's min config) is built: no not-built warning; it programs nothing without a stream server
+  assert.equal(lines.filter((l) => /module iptablesManager is not built/.test(l)).length, 0);
   assert.equal(await refused(ports.ws), true, 'no WebSocket listener');
   assert.equal(await refused(ports.https), true, 'no certificate service');
   assert.equal(cloud.proc.exitCode, null, 'cloudcore keeps running');
