@@ -108,7 +108,7 @@ test('iptablesManager: the kube-apiserver reaches an edge kubelet at <nodeIP>:<p
     websocket: {port: ${ports.ws}}
     https: {port: ${ports.https}}
   apiServer: {port: ${ports.api}, dataDir: ${dir}/apiserver, adminKubeConfig: ${kubeconfig}}
-  cloudStream: {enable: true, tunnelPort: ${ports.tunnel}, streamPort: ${streamPort}, tlsStreamCAFile: ${dir}/stream/streamCA.crt}
+  cloudStream: {enable: true, tunnelPort: ${ports.tunnel}, streamPort: ${streamPort}, tlsTunnelCAFile: ${dir}/cloud/rootCA.crt, tlsTunnelCertFile: ${dir}/cloud/server.crt, tlsTunnelPrivateKeyFile: ${dir}/cloud/server.key, tlsStreamCAFile: ${dir}/stream/streamCA.crt, tlsStreamCertFile: ${dir}/stream/stream.crt, tlsStreamPrivateKeyFile: ${dir}/stream/stream.key}
   iptablesManager: {enable: true, mode: internal}
 `,
   );
