@@ -125,7 +125,7 @@ export async function check(o: CheckInput): Promise<CheckResult> {
       // A simulated edge never asks for its pods' ConfigMaps (a real one queries them to mount the volume), so the
       // cloud sends one only when it changes after the pod arrived: what it was sent and acked must be the latest.
       const cw = o.simWrites.get(`${p.node}|${cmKey}`);
-      if (cw !== undefined && cw.rv !== cmRv.get(p.cm)) res.staleObjects.push(`${p.node}: ${cmKey} at ${cw.rv}, API ${cmRv.get(p.cm)}`);
+      if (cw !== undefined && cw.rv !== cmRv.get(p.cm)) res.staleObjects.push(`${p.node}: ${cmKey} at ${cw.rv} (last ${cw.op}), API ${cmRv.get(p.cm)}`);
     }
   }
   for (const p of o.deleted) {
