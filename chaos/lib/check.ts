@@ -122,10 +122,12 @@ export async function check(o: CheckInput): Promise<CheckResult> {
     } else {
       const w = o.simWrites.get(`${p.node}|${podKey}`);
       if (w === undefined || w.op === 'delete' || w.uid !== a.metadata.uid) res.staleObjects.push(`${p.node}: ${podKey} last ${w?.op ?? 'never sent'}`);
-      // A simulated edge never asks for its pods' ConfigMaps (a real one queries them to mount the volume), so the
-      // cloud sends one only when it changes after the pod arrived: what it was sent and acked must be the latest.
+      // A simulated edge never asks for its pods' ConfigMaps (a real one queries them to mount the volume); the
+      // cloud sends it each one its pods use (the synccontroller, for what the node has no ObjectSync of), and
+      // every change after: the last one it acked must be the latest.
       const cw = o.simWrites.get(`${p.node}|${cmKey}`);
-      if (cw !== undefined && cw.rv !== cmRv.get(p.cm)) res.staleObjects.push(`${p.node}: ${cmKey} at ${cw.rv}, API ${cmRv.get(p.cm)}`);
+      if (cw === undefined || cw.op === 'delete' || cw.rv !== cmRv.get(p.cm))
+        res.staleObjects.push(`${p.node}: ${cmKey} ${cw === undefined ? 'never sent' : `at ${cw.rv} (last ${cw.op})`}, API ${cmRv.get(p.cm)}`);
     }
   }
   for (const p of o.deleted) {

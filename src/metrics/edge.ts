@@ -53,6 +53,12 @@ export const edgeMetrics = {
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers,
   }),
+  podReports: new Counter({
+    name: 'kubeedge_edged_pod_reports_total',
+    help: 'Pod status (podpatch) and deletion reports to the cloud, by kind and outcome (ok, failed: refused or unanswered, retried with backoff; offline: waits for the link; dropped: the pod is gone).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers,
+  }),
   statsCollections: new Counter({
     name: 'kubeedge_edged_stats_collections_total',
     help: 'Resource usage samples taken from the engine and /proc, by outcome.',

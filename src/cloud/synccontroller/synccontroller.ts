@@ -8,6 +8,7 @@ import { compareRv } from '../cloudhub/reliable/rv.ts';
 import { nodeNameOf, type LiveObjects } from '../common/informers/informers.ts';
 import { CloudGroups, CloudModules } from '../common/modules.ts';
 import { edgeFingerprint } from '../common/pod-changes.ts';
+import { podReferences, type PodRefs } from '../common/pod-refs.ts';
 import { objectMessage, TYPE_OF_KIND } from '../edgecontroller/downstream/messages.ts';
 
 /** The ObjectSync operations the synccontroller needs. */
@@ -31,14 +32,28 @@ export type SyncPassResult = {
   collected: number;
   /** Pods whose live resourceVersion is newer than the acked one but whose metadata and spec are not (status only). */
   unchanged: number;
+  /** ConfigMaps/Secrets a pod on a node uses, sent to that node because it has no record of them (see the pass). */
+  refsWithoutRecord: number;
 };
+
+/** A pod's references, read once per pod object (the informer replaces the object when the pod changes). */
+const refsCache = new WeakMap<KubeObject, PodRefs>();
+function refsOf(pod: KubeObject): PodRefs {
+  let r = refsCache.get(pod);
+  if (r === undefined) {
+    r = podReferences(pod);
+    refsCache.set(pod, r);
+  }
+  return r;
+}
 
 /**
  * SyncController (`synccontroller`): repairs what the edge holds from the ObjectSync records. For each record
  * it compares the acked resourceVersion with the live object: newer → `update` with the current object (for a
  * pod, only if its metadata or spec differ from the acked ones: see the pass); gone
  * or replaced (other UID) → `delete`. Pods bound to a node with no record at all (created while cloudcore was
- * down) → `insert`. Records of nodes that are no longer edge nodes are deleted. Runs at start, on every edge
+ * down) → `insert`; ConfigMaps and Secrets such a pod uses that have no record for its node (the record was lost
+ * to a kill) → sent as they are. Records of nodes that are no longer edge nodes are deleted. Runs at start, on every edge
  * (re)connect (the `connected` event edgecontroller forwards) and periodically. Messages go through CloudHub's
  * reliable queue, which drops what is already queued, in flight or acked, so overlapping passes are harmless.
  */
@@ -134,7 +149,7 @@ export class SyncController implements Module {
 
   async #pass(only: ReadonlySet<string> | undefined): Promise<SyncPassResult> {
     const live = this.#o.live;
-    const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0, unchanged: 0 };
+    const result: SyncPassResult = { updates: 0, deletes: 0, inserts: 0, collected: 0, unchanged: 0, refsWithoutRecord: 0 };
     const records = (await this.#o.records.list()).filter((r) => only === undefined || only.has(r.nodeName));
     const tracked = new Set<string>();
     for (const r of records) {
@@ -171,14 +186,46 @@ export class SyncController implements Module {
     for (const pod of pods) {
       const node = nodeNameOf(pod);
       const uid = pod.metadata?.uid ?? '';
-      if (uid === '' || tracked.has(`${node}/${uid}`)) continue;
-      this.#send(objectMessage(node, 'insert', 'pod', pod));
-      result.inserts++;
+      if (uid === '') continue;
+      if (!tracked.has(`${node}/${uid}`)) {
+        this.#send(objectMessage(node, 'insert', 'pod', pod));
+        result.inserts++;
+      }
+      this.#referencedWithoutRecord(pod, node, tracked, result);
     }
-    if (result.updates + result.deletes + result.inserts + result.collected > 0) {
+    if (result.updates + result.deletes + result.inserts + result.collected + result.refsWithoutRecord > 0) {
       this.#log?.info({ nodes: only === undefined ? 'all' : only.size, ...result }, 'synccontroller pass');
     }
     return result;
+  }
+
+  /**
+   * The ConfigMaps and Secrets a pod on the node uses that have no ObjectSync for that node: sent as they are now.
+   * A record can be lost (cloudcore killed between the edge's ack and the record's write, or while the API server
+   * was down and the write was being retried); a restarted cloudcore pushes nothing of its first list, so without
+   * this a change made while it was down never reached that node, and every pass above skipped it for want of a
+   * record. KubeEdge's edge stores a pushed ConfigMap/Secret like a queried one; once acked, the record exists
+   * and the pass is back to comparing resourceVersions. Each pair is sent once per pass (`tracked` grows).
+   */
+  #referencedWithoutRecord(pod: KubeObject, node: string, tracked: Set<string>, result: SyncPassResult): void {
+    const live = this.#o.live;
+    const ns = pod.metadata?.namespace ?? '';
+    const refs = refsOf(pod);
+    for (const [kind, names] of [
+      ['ConfigMap', refs.configmaps],
+      ['Secret', refs.secrets],
+    ] as const) {
+      if (names.length === 0 || !live.knows(kind)) continue;
+      for (const name of names) {
+        const obj = live.get(kind, ns, name);
+        const uid = obj?.metadata?.uid ?? '';
+        if (obj === undefined || uid === '' || tracked.has(`${node}/${uid}`)) continue;
+        tracked.add(`${node}/${uid}`);
+        // KubeEdge's ops for a first push: a ConfigMap is inserted, a Secret updated.
+        this.#send(objectMessage(node, kind === 'ConfigMap' ? 'insert' : 'update', TYPE_OF_KIND[kind] ?? '', obj));
+        result.refsWithoutRecord++;
+      }
+    }
   }
 
   #send(msg: Message): void {

@@ -194,7 +194,7 @@ export class Edged implements Module {
     if (r.operation === Operation.connect && r.resource === 'node/connection') {
       if (m.content === 'cloud_connected') {
         this.#status?.cloudConnected();
-        void this.#reporter?.flush();
+        this.#reporter?.cloudConnected();
         // The last usage sample at once: `kubectl top` need not wait a round after a reconnect.
         const sample = this.#stats?.latest();
         if (sample !== undefined && this.#bus !== undefined) sendStatsToCloud(this.#bus, sample);

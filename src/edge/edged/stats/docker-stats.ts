@@ -17,8 +17,9 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
  * (`inactive_file` on cgroup v2, `total_inactive_file` on v1), never below zero. Docker's one-shot answer also
  * carries the previous reading (`precpu_stats`, about a second before), which gives a first CPU rate.
  */
-export function parseDockerStats(id: string, s: DockerStatsJson): ContainerReading | undefined {
-  if (s.read === undefined || s.cpu_stats === undefined) return undefined;
+export function parseDockerStats(id: string, s: DockerStatsJson | null | undefined): ContainerReading | undefined {
+  // A container removed while its stats were asked for can get an empty answer (seen under chaos: no body at all).
+  if (typeof s !== 'object' || s === null || typeof s.read !== 'string' || typeof s.cpu_stats !== 'object' || s.cpu_stats === null) return undefined;
   const at = Date.parse(s.read);
   if (!Number.isFinite(at)) return undefined;
   const usage = num(s.memory_stats?.usage);

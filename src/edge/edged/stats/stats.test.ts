@@ -47,6 +47,9 @@ test('Docker stats on cgroup v1 (total_inactive_file, rss); no precpu means no r
   // A stopped container's answer has no read time: no reading at all.
   assert.equal(parseDockerStats('c3', { read: 'garbage', cpu_stats: {} }), undefined);
   assert.equal(parseDockerStats('c3', {}), undefined);
+  // An empty answer from the engine (a container removed meanwhile): no reading, no TypeError.
+  assert.equal(parseDockerStats('c3', undefined), undefined);
+  assert.equal(parseDockerStats('c3', null), undefined);
 });
 
 test('CPU rate from two cumulative readings is ns of CPU per second; a counter that went back gives none', () => {
