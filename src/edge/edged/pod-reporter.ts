@@ -3,6 +3,9 @@ import { buildResource, Operation } from '../../core/message.ts';
 import type { Pod, PodStatus } from './pods/index.ts';
 import type { MetaClient } from './metaclient.ts';
 
+/** Reports in flight at once; metamanager forwards each to the cloud independently. */
+const SEND_CONCURRENCY = 8;
+
 type Pending = { kind: 'status'; pod: Pod; status: PodStatus } | { kind: 'deleted'; pod: Pod };
 
 /**
@@ -15,7 +18,11 @@ export class PodReporter {
   readonly #log: Logger;
   readonly #pending = new Map<string, Pending>();
   #timer: NodeJS.Timeout | undefined;
-  #flushing = false;
+  readonly #senders = new Set<Promise<void>>();
+  /** Pods with a send in flight. */
+  readonly #inFlight = new Set<string>();
+  /** Reports that failed since the last flush call; retried by the next one. */
+  readonly #failed = new Set<Pending>();
 
   constructor(meta: MetaClient, log: Logger, retryMs = 5000) {
     this.#meta = meta;
@@ -40,20 +47,42 @@ export class PodReporter {
     if (this.#timer !== undefined) clearInterval(this.#timer);
   }
 
-  async flush(): Promise<void> {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      for (const [uid, p] of [...this.#pending]) {
-        try {
-          await this.#send(p);
-          if (this.#pending.get(uid) === p) this.#pending.delete(uid);
-        } catch (err) {
-          this.#log.debug({ pod: p.pod.metadata.name, err: String(err) }, 'pod report not delivered; will retry');
-        }
+  /**
+   * Sends what is pending, a few pods at once: each send waits for the cloud's answer, and one at a time the 20th
+   * pod of a burst waited for the 19 before it. One send per pod in flight, so a pod's reports keep their order;
+   * a report made while others are in flight goes out as soon as a sender is free, not on the retry timer.
+   * Resolves when the senders running now are idle.
+   */
+  flush(): Promise<void> {
+    // A new flush (a report, the timer, a reconnect) retries what failed before.
+    this.#failed.clear();
+    while (this.#senders.size < SEND_CONCURRENCY && this.#senders.size < this.#pending.size - this.#inFlight.size) {
+      const s: Promise<void> = this.#sender().finally(() => this.#senders.delete(s));
+      this.#senders.add(s);
+    }
+    return Promise.all([...this.#senders]).then(() => undefined);
+  }
+
+  #next(): [string, Pending] | undefined {
+    for (const e of this.#pending) if (!this.#inFlight.has(e[0]) && !this.#failed.has(e[1])) return e;
+    return undefined;
+  }
+
+  async #sender(): Promise<void> {
+    // Yield first: reports made in the same tick (a burst of pods) are all pending before the senders pick.
+    await Promise.resolve();
+    for (let e = this.#next(); e !== undefined; e = this.#next()) {
+      const [uid, p] = e;
+      this.#inFlight.add(uid);
+      try {
+        await this.#send(p);
+        if (this.#pending.get(uid) === p) this.#pending.delete(uid);
+      } catch (err) {
+        this.#failed.add(p);
+        this.#log.debug({ pod: p.pod.metadata.name, err: String(err) }, 'pod report not delivered; will retry');
+      } finally {
+        this.#inFlight.delete(uid);
       }
-    } finally {
-      this.#flushing = false;
     }
   }
 
