@@ -69,7 +69,7 @@ test('keadm image build builds every image (cloudcore, edgecore, the two mappers
   const inspect = JSON.parse((await run('docker', ['image', 'inspect', 'kubeedge-ts/edgecore:0.1.0-dev'])).stdout) as Array<{
     Config: { Entrypoint: string[]; Cmd: string[] };
   }>;
-  assert.deepEqual(inspect[0]?.Config.Entrypoint, ['tini', '--', 'node', '/usr/local/lib/kubeedge/edgecore.mjs']);
+  assert.deepEqual(inspect[0]?.Config.Entrypoint, ['tini', '--', 'node', '--max-semi-space-size=1', '/usr/local/lib/kubeedge/edgecore.mjs']);
   assert.deepEqual(inspect[0]?.Config.Cmd, ['--config', '/etc/kubeedge/config/edgecore.yaml']);
   // each mapper image carries its own bundle and starts it
   const version = await run('docker', ['run', '--rm', 'kubeedge-ts/mapper-modbus:0.1.0-dev', '--version']);

@@ -4,15 +4,16 @@ import { DurationError } from './errors.ts';
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
   us: 1e-3,
-  µs: 1e-3, // U+00B5 micro sign
-  μs: 1e-3, // U+03BC Greek mu
+  // Escaped: one non-ASCII character makes V8 hold the whole bundle's source as two-byte (2.3 MB more).
+  '\u00b5s': 1e-3, // micro sign
+  '\u03bcs': 1e-3, // Greek mu
   ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
 };
 
-const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
+const PART = /^(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
 
 /**
  * Parses a Go duration string (`10s`, `1m`, `1h30m`, `1.5h`, `300ms`, `-2m`, `0`) into milliseconds, the way

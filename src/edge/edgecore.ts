@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Bus } from '../core/bus.ts';
 import { logger } from '../core/log.ts';
-import { ModuleRuntime } from '../core/module.ts';
+import { ModuleRuntime, type Module } from '../core/module.ts';
 import { edgeRegistry } from '../metrics/edge.ts';
 import { startMetricsServerOrWarn } from '../metrics/server.ts';
 import { parseDuration, type EdgeCoreConfig } from '../config/index.ts';
@@ -12,15 +12,10 @@ import { ensureEdgeCertificates } from './edgehub/certificate/bootstrap.ts';
 import { CLOUD_REJECTED, EdgeCertError, TOKEN_CA_MISMATCH, TOKEN_MALFORMED, TOKEN_MISSING, TOKEN_REFUSED } from './edgehub/certificate/errors.ts';
 import { rotateIfDue } from './edgehub/certificate/rotate.ts';
 import { EdgeHub, type TlsMaterial } from './edgehub/edgehub.ts';
-import { EdgeStream } from './edgestream/edgestream.ts';
-import { edgeStreamTls } from './edgestream/tls.ts';
 import { MetaManager } from './metamanager/metamanager.ts';
-import { DeviceTwin } from './devicetwin/devicetwin.ts';
-import { EventBus, type MqttMode } from './eventbus/eventbus.ts';
-import { DEFAULT_DMI_SOCK, DmiModule } from './dmi/dmi.ts';
-import { EdgeMesh, interfaceAddress } from './edgemesh/edgemesh.ts';
+import type { MqttMode } from './eventbus/eventbus.ts';
+import { EdgeGroups, EdgeModules } from './common/modules.ts';
 import { detectNodeIP } from './edged/nodestatus/host-info.ts';
-import { dialTunnel } from '../stream/index.ts';
 import { EDGEMESH_ENABLED, EDGEMESH_LABEL } from '../kube/labels.ts';
 
 const log = logger('edgecore');
@@ -33,6 +28,15 @@ const log = logger('edgecore');
  */
 export function bootstrapTokenFile(cfg: EdgeCoreConfig): string {
   return path.join(path.dirname(path.dirname(path.resolve(cfg.modules.edgeHub.tlsCaFile))), 'bootstrap-edgecore.conf');
+}
+
+/**
+ * A module that is off, under the real one's name (the runtime logs it as disabled), without its code: the
+ * optional modules are imported only when enabled, so an edge does not hold their libraries (gRPC, MQTT, DNS, the
+ * tunnel) in memory for nothing.
+ */
+function off(name: string, group: string): Module {
+  return { name, group, enabled: false, start: async () => {}, stop: async () => {} };
 }
 
 const FATAL_CERT_ERRORS = new Set([TOKEN_MISSING, TOKEN_MALFORMED, TOKEN_CA_MISMATCH, TOKEN_REFUSED, CLOUD_REJECTED]);
@@ -70,59 +74,73 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
   );
 
   // DMI is part of KubeEdge's DeviceTwin: on with it, and registered before it so no device it hands over is lost.
-  runtime.add(new DmiModule({ enable: cfg.modules.deviceTwin.enable, sockPath: cfg.modules.deviceTwin.dmiSockPath ?? DEFAULT_DMI_SOCK }));
+  const twinOn = cfg.modules.deviceTwin.enable;
+  if (twinOn) {
+    const { DEFAULT_DMI_SOCK, DmiModule } = await import('./dmi/dmi.ts');
+    runtime.add(new DmiModule({ enable: true, sockPath: cfg.modules.deviceTwin.dmiSockPath ?? DEFAULT_DMI_SOCK }));
+  } else runtime.add(off('dmi', 'dmi'));
 
   // EventBus and DeviceTwin open their own tables in the same SQLite file; both start before EdgeHub so that the
   // first cloud_connected (which triggers the twin's membership/detail request) reaches them.
   const eb = cfg.modules.eventBus;
   runtime.add(
-    new EventBus({
-      enable: eb.enable,
-      nodeName,
-      dataSource: cfg.database.dataSource,
-      mqttMode: eb.mqttMode as MqttMode,
-      mqttServerInternal: eb.mqttServerInternal,
-      mqttServerExternal: eb.mqttServerExternal,
-      mqttQOS: eb.mqttQOS as 0 | 1 | 2,
-      mqttRetain: eb.mqttRetain,
-      mqttSessionQueueSize: eb.mqttSessionQueueSize,
-      mqttSubClientID: eb.mqttSubClientID,
-      mqttPubClientID: eb.mqttPubClientID,
-      mqttUsername: eb.mqttUsername,
-      mqttPassword: eb.mqttPassword,
-      tls: {
-        enable: eb.eventBusTLS.enable,
-        caFile: eb.eventBusTLS.tlsMqttCAFile,
-        certFile: eb.eventBusTLS.tlsMqttCertFile,
-        keyFile: eb.eventBusTLS.tlsMqttPrivateKeyFile,
-      },
-    }),
+    !eb.enable
+      ? off(EdgeModules.eventBus, EdgeGroups.bus)
+      : new (await import('./eventbus/eventbus.ts')).EventBus({
+          enable: true,
+          nodeName,
+          dataSource: cfg.database.dataSource,
+          mqttMode: eb.mqttMode as MqttMode,
+          mqttServerInternal: eb.mqttServerInternal,
+          mqttServerExternal: eb.mqttServerExternal,
+          mqttQOS: eb.mqttQOS as 0 | 1 | 2,
+          mqttRetain: eb.mqttRetain,
+          mqttSessionQueueSize: eb.mqttSessionQueueSize,
+          mqttSubClientID: eb.mqttSubClientID,
+          mqttPubClientID: eb.mqttPubClientID,
+          mqttUsername: eb.mqttUsername,
+          mqttPassword: eb.mqttPassword,
+          tls: {
+            enable: eb.eventBusTLS.enable,
+            caFile: eb.eventBusTLS.tlsMqttCAFile,
+            certFile: eb.eventBusTLS.tlsMqttCertFile,
+            keyFile: eb.eventBusTLS.tlsMqttPrivateKeyFile,
+          },
+        }),
   );
-  runtime.add(new DeviceTwin({ enable: cfg.modules.deviceTwin.enable, nodeName, dataSource: cfg.database.dataSource }));
+  runtime.add(
+    twinOn
+      ? new (await import('./devicetwin/devicetwin.ts')).DeviceTwin({ enable: true, nodeName, dataSource: cfg.database.dataSource })
+      : off(EdgeModules.deviceTwin, EdgeGroups.twin),
+  );
 
   // After MetaManager (it loads what the store holds) and before EdgeHub (the cloud's Services reach it).
   const mesh = cfg.modules.edgeMesh;
-  runtime.add(
-    new EdgeMesh({
-      enable: mesh.enable,
-      nodeName,
-      clusterDomain: kubelet.clusterDomain,
-      lbStrategy: mesh.lbStrategy,
-      listenInterface: mesh.listenInterface,
-      subNet: mesh.subNet,
-      listenPort: mesh.listenPort,
-      dnsPort: mesh.dnsPort,
-      upstreamResolvConf: mesh.upstreamResolvConf,
-      proxy: {
-        caFile: hub.tlsCaFile,
-        certFile: hub.tlsCertFile,
-        keyFile: hub.tlsPrivateKeyFile,
-        tunnelServer: cfg.modules.edgeStream.server,
-        advertiseIP: detectNodeIP(cfg.modules.edged.nodeIP),
-        dialTunnel: (o) => dialTunnel({ ...o, log: logger('edgemesh-tunnel') }),
-      },
-    }),
-  );
+  if (!mesh.enable) runtime.add(off(EdgeModules.edgeMesh, EdgeGroups.edgeMesh));
+  else {
+    const [{ EdgeMesh }, { dialTunnel }] = await Promise.all([import('./edgemesh/edgemesh.ts'), import('../stream/index.ts')]);
+    runtime.add(
+      new EdgeMesh({
+        enable: true,
+        nodeName,
+        clusterDomain: kubelet.clusterDomain,
+        lbStrategy: mesh.lbStrategy,
+        listenInterface: mesh.listenInterface,
+        subNet: mesh.subNet,
+        listenPort: mesh.listenPort,
+        dnsPort: mesh.dnsPort,
+        upstreamResolvConf: mesh.upstreamResolvConf,
+        proxy: {
+          caFile: hub.tlsCaFile,
+          certFile: hub.tlsCertFile,
+          keyFile: hub.tlsPrivateKeyFile,
+          tunnelServer: cfg.modules.edgeStream.server,
+          advertiseIP: detectNodeIP(cfg.modules.edged.nodeIP),
+          dialTunnel: (o) => dialTunnel({ ...o, log: logger('edgemesh-tunnel') }),
+        },
+      }),
+    );
+  }
 
   const certPaths = { httpServer: hub.httpServer, nodeName, caFile: hub.tlsCaFile, certFile: hub.tlsCertFile, keyFile: hub.tlsPrivateKeyFile };
   const certLog = logger('edgehub-cert');
@@ -174,7 +192,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
       containerRuntimeEndpoint: kubelet.containerRuntimeEndpoint,
       ...(kubelet.podLogsDir !== undefined && kubelet.podLogsDir !== '' ? { podLogsDir: kubelet.podLogsDir } : {}),
       podSandboxImage: cfg.modules.edged.podSandboxImage,
-      clusterDns: { servers: clusterDnsServers(cfg), domain: kubelet.clusterDomain },
+      clusterDns: { servers: await clusterDnsServers(cfg), domain: kubelet.clusterDomain },
       rootDirectory: cfg.modules.edged.rootDirectory,
       ...(cfg.modules.edged.dockerNetwork !== undefined ? { dockerNetwork: cfg.modules.edged.dockerNetwork } : {}),
       kubeletPort: kubelet.readOnlyPort,
@@ -187,6 +205,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
 
   const es = cfg.modules.edgeStream;
   if (es.enable) {
+    const [{ EdgeStream }, { edgeStreamTls }] = await Promise.all([import('./edgestream/edgestream.ts'), import('./edgestream/tls.ts')]);
     runtime.add(
       new EdgeStream({
         enable: true,
@@ -217,7 +236,7 @@ export async function startEdgeCore(cfg: EdgeCoreConfig): Promise<RunningEdgeCor
  * The resolvers of ClusterFirst pods: `clusterDNS` when set (as the kubelet), else EdgeMesh's DNS on its interface
  * address when it runs on port 53 (an engine takes resolver addresses without a port), else none (the engine's).
  */
-function clusterDnsServers(cfg: EdgeCoreConfig): string[] {
+async function clusterDnsServers(cfg: EdgeCoreConfig): Promise<string[]> {
   const set = cfg.modules.edged.tailoredKubeletConfig.clusterDNS ?? [];
   if (set.length > 0) return set;
   const mesh = cfg.modules.edgeMesh;
@@ -226,5 +245,6 @@ function clusterDnsServers(cfg: EdgeCoreConfig): string[] {
     log.warn({ dnsPort: mesh.dnsPort }, 'modules.edgeMesh.dnsPort is not 53: pods keep the engine DNS settings');
     return [];
   }
+  const { interfaceAddress } = await import('./edgemesh/edgemesh.ts');
   return [interfaceAddress(mesh.listenInterface)];
 }

@@ -6,15 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Bus } from '../../core/bus.ts';
 import type { Logger } from '../../core/log.ts';
 import { contentAsObject, newMessage, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { EdgeModules } from '../common/modules.ts';
-import { call } from './api/grpc.ts';
-import { deviceManagerService } from './api/grpc.ts';
+import { loadGrpc, type GrpcLib, type LoadedGrpc } from './api/lazy.ts';
 import type { MapperRegisterRequest, MapperRegisterResponse, PbDevice, PbDeviceModel, ReportDeviceStatusRequest } from './api/types.ts';
 import {
   deviceKey,
@@ -50,7 +50,10 @@ export class DmiModule implements Module {
   readonly #o: DmiOptions;
   #bus: Bus | undefined;
   #log: Logger | undefined;
-  #server: grpc.Server | undefined;
+  #listener: net.Server | undefined;
+  readonly #sockets = new Set<net.Socket>();
+  #serving: Promise<{ server: grpc.Server; injector: grpc.ConnectionInjector }> | undefined;
+  #stopped = false;
   #registry: MapperRegistry | undefined;
   readonly #devices = new Map<string, Entry>();
   readonly #byName = new Map<string, string>();
@@ -70,26 +73,56 @@ export class DmiModule implements Module {
     this.#log = ctx.log;
     const sock = path.resolve(this.#o.sockPath);
     this.#registry = new MapperRegistry(`${sock}.mappers.json`, ctx.log);
-    this.#server = await listen(sock, this.#handlers());
+    this.#listener = await listen(sock, (socket) => this.#accept(socket));
     this.#registry.load();
     ctx.bus.register(DMI_MODULE, DMI_GROUP, (m) => this.#onMessage(m));
     ctx.log.info({ socket: sock, mappers: this.#registry.list().map((e) => e.name) }, 'DMI server listening');
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#bus?.unregister(DMI_MODULE);
-    const s = this.#server;
-    if (s !== undefined) await new Promise<void>((r) => s.tryShutdown(() => r()));
+    const s = await this.#serving?.catch(() => undefined);
+    if (s !== undefined) await new Promise<void>((r) => s.server.tryShutdown(() => r()));
+    for (const socket of this.#sockets) socket.destroy();
+    const l = this.#listener;
+    if (l !== undefined) await new Promise<void>((r) => l.close(() => r()));
     this.#registry?.close();
     rmSync(path.resolve(this.#o.sockPath), { force: true });
   }
 
-  #handlers(): grpc.UntypedServiceImplementation {
+  /** A mapper connected: gRPC is loaded (once) and takes the connection over; the socket stays paused until then. */
+  #accept(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    this.#serving ??= loadGrpc().then((g) => this.#grpcServer(g));
+    this.#serving.then(
+      ({ injector }) => {
+        if (this.#stopped) socket.destroy();
+        else {
+          injector.injectConnection(socket);
+          socket.resume(); // paused since accept (pauseOnConnect); HTTP/2 reads from here on
+        }
+      },
+      (err: unknown) => {
+        this.#log?.error({ err }, 'DMI gRPC server could not start; mapper connection closed');
+        socket.destroy();
+      },
+    );
+  }
+
+  #grpcServer({ api, grpc }: LoadedGrpc): { server: grpc.Server; injector: grpc.ConnectionInjector } {
+    const server = new grpc.Server();
+    server.addService(api.deviceManagerService(), this.#handlers(grpc));
+    return { server, injector: server.createConnectionInjector(grpc.ServerCredentials.createInsecure()) };
+  }
+
+  #handlers(grpc: GrpcLib): grpc.UntypedServiceImplementation {
     return {
       MapperRegister: (c: grpc.ServerUnaryCall<MapperRegisterRequest, MapperRegisterResponse>, cb: grpc.sendUnaryData<MapperRegisterResponse>) => {
         this.#mapperRegister(c.request).then(
           (r) => cb(null, r),
-          (err: unknown) => cb(grpcError(err)),
+          (err: unknown) => cb(grpcError(grpc, err)),
         );
       },
       ReportDeviceStatus: (c: grpc.ServerUnaryCall<ReportDeviceStatusRequest, object>, cb: grpc.sendUnaryData<object>) => {
@@ -97,7 +130,7 @@ export class DmiModule implements Module {
           this.#report(c.request);
           cb(null, {});
         } catch (err) {
-          cb(grpcError(err));
+          cb(grpcError(grpc, err));
         }
       },
     };
@@ -255,12 +288,12 @@ export class DmiModule implements Module {
     if (e === undefined || registry === undefined) return;
     const protocol = protocolOf(e.device);
     const mapper = registry.get(protocol);
-    const client = registry.client(protocol);
+    const client = await registry.client(protocol);
     const before = this.#pushed.get(key)?.address;
     if (before !== undefined && before !== mapper?.address) {
       // the device changed protocol: the mapper that had it lets it go
       const old = registry.protocolAt(before);
-      const oldClient = old === undefined ? undefined : registry.client(old);
+      const oldClient = old === undefined ? undefined : await registry.client(old);
       this.#pushed.delete(key);
       if (oldClient !== undefined) await call(oldClient, 'RemoveDevice', { deviceName: deviceKey(e.device).name }).catch(() => undefined);
     }
@@ -287,7 +320,7 @@ export class DmiModule implements Module {
 
   async #remove(key: string, e: Entry): Promise<void> {
     const protocol = protocolOf(e.device);
-    const client = this.#registry?.client(protocol);
+    const client = await this.#registry?.client(protocol);
     this.#pushed.delete(key);
     if (client === undefined) return;
     await call(client, 'RemoveDevice', { deviceName: deviceKey(e.device).name }).catch((err: unknown) => {
@@ -302,14 +335,19 @@ export class DmiModule implements Module {
   }
 }
 
-function grpcError(err: unknown): grpc.ServiceError {
+/** A unary call to a mapper; gRPC is loaded already (there is a client), so this only waits a resolved promise. */
+async function call<T>(client: grpc.Client, method: string, req: unknown): Promise<T> {
+  return (await loadGrpc()).api.call<T>(client, method, req);
+}
+
+function grpcError(grpc: GrpcLib, err: unknown): grpc.ServiceError {
   const e = err instanceof Error ? err : new Error(String(err));
   const code = e instanceof DmiError && e.code === DMI_BAD_REQUEST ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL;
   return Object.assign(e, { code, details: e.message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
 }
 
 /** Binds the DMI socket. A stale socket file is replaced; anything else in the way is a start-up error. */
-async function listen(sock: string, impl: grpc.UntypedServiceImplementation): Promise<grpc.Server> {
+async function listen(sock: string, onConnection: (s: net.Socket) => void): Promise<net.Server> {
   try {
     mkdirSync(path.dirname(sock), { recursive: true });
     let st: ReturnType<typeof lstatSync> | undefined;
@@ -330,16 +368,16 @@ async function listen(sock: string, impl: grpc.UntypedServiceImplementation): Pr
       { cause: err },
     );
   }
-  const server = new grpc.Server();
-  server.addService(deviceManagerService(), impl);
+  // pauseOnConnect: nothing is read before gRPC's HTTP/2 session takes the socket over
+  const server = net.createServer({ pauseOnConnect: true }, onConnection);
   await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix:${sock}`, grpc.ServerCredentials.createInsecure(), (err) => {
-      if (err === null) resolve();
-      else
-        reject(
-          new DmiError(DMI_SOCKET, `DMI server cannot listen on ${sock}: ${err.message} (modules.deviceTwin.dmiSockPath)`, { socket: sock }, { cause: err }),
-        );
-    });
+    server.once('error', (err) =>
+      reject(
+        new DmiError(DMI_SOCKET, `DMI server cannot listen on ${sock}: ${err.message} (modules.deviceTwin.dmiSockPath)`, { socket: sock }, { cause: err }),
+      ),
+    );
+    server.listen(sock, () => resolve());
   });
+  server.on('error', () => undefined);
   return server;
 }

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import type { Logger } from '../../core/log.ts';
-import { dmiClient } from './api/grpc.ts';
+import { loadGrpc } from './api/lazy.ts';
 
 export type MapperEntry = { name: string; protocol: string; address: string; version: string; apiVersion: string };
 
@@ -55,12 +55,17 @@ export class MapperRegistry {
     return [...this.#entries.values()];
   }
 
-  client(protocol: string): Client | undefined {
+  async client(protocol: string): Promise<Client | undefined> {
+    if (!this.#entries.has(protocol)) return undefined;
+    const cached = this.#clients.get(protocol);
+    if (cached !== undefined) return cached;
+    const { api } = await loadGrpc();
+    // read again after the await: the mapper may have moved or another call made the client meanwhile
     const e = this.#entries.get(protocol);
     if (e === undefined) return undefined;
     let c = this.#clients.get(protocol);
     if (c === undefined) {
-      c = dmiClient('DeviceMapperService', e.address);
+      c = api.dmiClient('DeviceMapperService', e.address);
       this.#clients.set(protocol, c);
     }
     return c;

@@ -3,8 +3,10 @@ import type { Logger } from '../../core/log.ts';
 import { newMessage, Operation, type Message } from '../../core/message.ts';
 import type { Module, ModuleContext } from '../../core/module.ts';
 import { EdgeGroups, EdgeModules } from '../common/modules.ts';
-import { EmbeddedBroker } from './broker.ts';
-import { ExternalBroker } from './external.ts';
+// Type-only: each broker's library (aedes, mqtt) is loaded by the mode that uses it, so the default mode 2
+// never holds aedes in memory and mode 0 never holds the mqtt client.
+import type { EmbeddedBroker } from './broker.ts';
+import type { ExternalBroker } from './external.ts';
 import { SubTopicStore } from './subtopics.ts';
 import { encodeTopic, isTwinTopic, isValidFilter, isValidTopic, SUBSCRIBED_TOPICS, topicMatches } from './topics.ts';
 
@@ -82,6 +84,7 @@ export class EventBus implements Module {
     this.#store = new SubTopicStore(o.dataSource);
     for (const t of this.#store.all()) this.#filters.add(t);
     if (o.mqttMode <= 1) {
+      const { EmbeddedBroker } = await import('./broker.ts');
       const broker = new EmbeddedBroker({
         url: o.mqttServerInternal,
         sessionQueueSize: o.mqttSessionQueueSize,
@@ -106,6 +109,7 @@ export class EventBus implements Module {
       ctx.log.info({ url: o.mqttServerInternal, port: this.#internalAddress.port }, 'embedded MQTT broker listening');
     }
     if (o.mqttMode >= 1) {
+      const { ExternalBroker } = await import('./external.ts');
       this.#external = new ExternalBroker({
         url: o.mqttServerExternal,
         nodeName: o.nodeName,
