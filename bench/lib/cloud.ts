@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { CLOUDCORE_NODE_FLAGS } from '../../src/cloud/node-flags.ts';
 import { getToken } from '../../src/keadm/gettoken.ts';
 import { Api } from './api.ts';
 
@@ -29,7 +30,9 @@ export type Daemon = { proc: ChildProcess; pid: number; exited: Promise<number |
 export function startBin(bin: 'cloudcore' | 'edgecore', config: string, logFile: string, logLevel = 'warn', cpuProfDir?: string): Daemon {
   const out = createWriteStream(logFile, { flags: 'a' });
   const prof = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-  const proc = spawn(process.execPath, [...prof, path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
+  // cloudcore with the V8 flags it ships with (its image's ENTRYPOINT).
+  const v8 = bin === 'cloudcore' ? [...(process.env['BENCH_CLOUDCORE_NODE_FLAGS']?.split(' ').filter(Boolean) ?? CLOUDCORE_NODE_FLAGS)] : [];
+  const proc = spawn(process.execPath, [...v8, ...prof, path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
