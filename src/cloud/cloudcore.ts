@@ -23,6 +23,7 @@ import { CloudStream } from './cloudstream/cloudstream.ts';
 import { IptablesManager, type NodeAddress } from './iptablesmanager/iptablesmanager.ts';
 import { cloudStreamTls } from './cloudstream/tls.ts';
 import type { KubeletProxy } from '../apiserver/pod-streams.ts';
+import { join } from 'node:path';
 
 const log = logger('cloudcore');
 
@@ -59,6 +60,7 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
       },
     };
     let kubeConfigPath = cfg.kubeAPIConfig.kubeConfig;
+    let localSocket: string | undefined;
     const usage = new NodeUsageStore();
     if (embedded) {
       const a = cfg.modules.apiServer;
@@ -69,14 +71,16 @@ export async function startCloudCore(cfg: CloudCoreConfig): Promise<RunningCloud
         adminKubeConfig: a.adminKubeConfig,
         log: logger('apiserver'),
         metrics: () => usage.samples(),
+        localSocket: join(a.dataDir, 'apiserver.sock'),
         ...(cfg.modules.cloudStream.enable ? { kubeletProxy } : {}),
       });
       stack.push(() => api.close());
+      localSocket = api.localSocketPath;
       kubeConfigPath = api.cloudcoreKubeConfigPath; // least privilege: ServiceAccount kubeedge/cloudcore, ClusterRole cloudcore
       log.info({ url: api.url, kubeconfig: api.kubeConfigPath }, `embedded API server ready; kubectl --kubeconfig ${api.kubeConfigPath} get nodes`);
     }
     const kc = loadKubeConfig({ kubeConfig: kubeConfigPath, master: cfg.kubeAPIConfig.master });
-    const kube = new KubeRest(kc);
+    const kube = new KubeRest(kc, localSocket === undefined ? {} : { socketPath: localSocket });
     stack.push(() => kube.close());
     await waitForApiServer(kube);
     // The API server can go away between these steps too (a restart of kube-apiserver while cloudcore starts):
