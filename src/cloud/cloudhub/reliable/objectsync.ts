@@ -67,6 +67,31 @@ function fingerprintOf(o: SyncObject): { ackedFingerprint?: string } {
   return typeof f === 'string' && f !== '' ? { ackedFingerprint: f } : {};
 }
 
+/** ObjectSync writes (create, patch, delete) in flight at once, whatever the number of acks waiting. */
+export const OBJECT_SYNC_WRITES_IN_FLIGHT = 8;
+
+/** Runs at most `limit` tasks at a time, the rest in arrival order. */
+class Lane {
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#running++;
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
 /** A watch-fed cache of one ObjectSync collection (a shared informer): `listed` once its first list is in. */
 export type ObjectSyncCache = { readonly listed: boolean; get(namespace: string, name: string): KubeObject | undefined; list(): KubeObject[] };
 
@@ -90,6 +115,12 @@ export class ObjectSyncStore {
   readonly #kube: KubeRest;
   readonly #caches: { namespaced: ObjectSyncCache; cluster: ObjectSyncCache } | undefined;
   readonly #chains = new Map<string, Promise<unknown>>();
+  /**
+   * ObjectSync writes are bookkeeping: a burst of acks (1,000 pods fanned out) queued 2,000 of them in the API
+   * client's connection pool ahead of the edges' own requests (their pod status), which then waited ~0.5 s for a
+   * connection although the API server answered each in under 2 ms. A few at a time keeps the pool free for them.
+   */
+  readonly #lane = new Lane(OBJECT_SYNC_WRITES_IN_FLIGHT);
 
   constructor(kube: KubeRest, caches?: { namespaced: ObjectSyncCache; cluster: ObjectSyncCache }) {
     this.#kube = kube;
@@ -217,7 +248,8 @@ export class ObjectSyncStore {
   #serial<T>(namespace: string, name: string, fn: () => Promise<T>): Promise<T> {
     const key = `${namespace}/${name}`;
     const prev = this.#chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    const limited = () => this.#lane.run(fn);
+    const next = prev.then(limited, limited);
     const settled = next.catch(() => undefined);
     this.#chains.set(key, settled);
     void settled.then(() => {
