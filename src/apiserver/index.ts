@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describeError } from '../core/errors.ts';
@@ -39,6 +39,12 @@ export type ApiServerOptions = {
   metrics?: MetricsProvider;
   /** Serves pods/log, exec, attach, portforward through the node's kubelet API; absent = those answer 503. */
   kubeletProxy?: KubeletProxy;
+  /**
+   * Also serve plain HTTP on a Unix socket at this path (mode 0600, the same authentication and authorization),
+   * for the process that embeds the server: its own requests then skip TLS on both ends. Not for watches or
+   * pod streams (those stay on HTTPS). Ignored when the path is too long for a socket address.
+   */
+  localSocket?: string;
 };
 export type RunningApiServer = {
   url: string;
@@ -46,6 +52,8 @@ export type RunningApiServer = {
   kubeConfigPath: string;
   /** A kubeconfig for cloudcore's least-privilege ServiceAccount (kubeedge/cloudcore, ClusterRole cloudcore), beside the admin one. */
   cloudcoreKubeConfigPath: string;
+  /** The Unix socket serving the same API (see `localSocket`), when it is listening. */
+  localSocketPath?: string;
   close(): Promise<void>;
 };
 
@@ -259,14 +267,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   await security.writeCloudcoreKubeConfig(cloudcoreKubeConfigPath, url, tls.caPem);
   log.info({ url, kubeconfig: o.adminKubeConfig, resourceVersion: store.currentRv }, 'embedded API server listening');
 
+  const local = o.localSocket === undefined ? undefined : await listenLocal(o.localSocket, handler, sockets, log);
+
   let closing: Promise<void> | undefined;
   return {
     url,
     caPem: tls.caPem,
     kubeConfigPath: o.adminKubeConfig,
     cloudcoreKubeConfigPath,
+    ...(local === undefined ? {} : { localSocketPath: o.localSocket }),
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        local?.close();
         server.close(() => {
           stopPdbStatus();
           store.close();
@@ -279,6 +291,44 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       return closing;
     },
   };
+}
+
+/** Longest Unix socket path Linux accepts (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** Plain HTTP on a Unix socket only the owner can open; undefined (and a debug line) when it cannot listen. */
+async function listenLocal(
+  path: string,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  sockets: Set<Socket>,
+  log: Logger,
+): Promise<HttpServer | undefined> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    log.debug({ path }, 'local API socket path too long; the embedding process uses HTTPS');
+    return undefined;
+  }
+  await rm(path, { force: true }); // a socket left by a process that did not exit cleanly
+  const local = createHttpServer({ requestTimeout: 0 }, handler);
+  local.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  local.on('clientError', (err, socket) => answerClientError(err, socket));
+  try {
+    const prev = process.umask(0o177); // created 0600: no window in which others could connect
+    try {
+      local.listen(path);
+    } finally {
+      process.umask(prev);
+    }
+    await once(local, 'listening');
+    await chmod(path, 0o600);
+  } catch (err) {
+    log.warn({ path, err }, 'cannot listen on the local API socket; the embedding process uses HTTPS');
+    local.close();
+    return undefined;
+  }
+  return local;
 }
 
 function isPodStream(r: Extract<Route, { type: 'resource' }>): boolean {

@@ -3,7 +3,7 @@ import type { Module } from '../core/module.ts';
 import type { k8s } from '../kube/client.ts';
 import type { KubeRest } from '../kube/rest.ts';
 import { CloudHub, type CloudHubOptions } from './cloudhub/cloudhub.ts';
-import { ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
+import { OBJECT_SYNC_INFORMERS, ObjectSyncStore } from './cloudhub/reliable/objectsync.ts';
 import { CloudInformers } from './common/informers/informers.ts';
 import { DeviceController, type DeviceControllerOptions } from './devicecontroller/devicecontroller.ts';
 import { assembleControlPlane, type ControlPlaneConfig } from './controllers/index.ts';
@@ -71,7 +71,11 @@ export function assembleCloudModules(cfg: CloudModulesConfig, deps: CloudModuleD
     allNodes: controlPlaneOn,
     ...(cfg.informerBackoff === undefined ? {} : { backoff: cfg.informerBackoff }),
   });
-  const objectSyncs = new ObjectSyncStore(deps.kube);
+  // Watch-fed caches of the ObjectSyncs: the reliable queue and the synccontroller read them instead of the API.
+  const objectSyncs = new ObjectSyncStore(deps.kube, {
+    namespaced: informers.informer(OBJECT_SYNC_INFORMERS.namespaced),
+    cluster: informers.informer(OBJECT_SYNC_INFORMERS.cluster),
+  });
   const modules: Module[] = [];
   const hub = cfg.cloudHub === undefined ? undefined : new CloudHub({ ...cfg.cloudHub, objectSyncs });
   if (hub !== undefined) modules.push(hub);

@@ -48,13 +48,19 @@ export type KubeObject = {
 export class KubeRest {
   readonly #kc: k8s.KubeConfig;
   readonly #base: URL;
+  readonly #socketPath: string | undefined;
   #agent: http.Agent | undefined;
 
-  constructor(kc: k8s.KubeConfig) {
+  /**
+   * `socketPath`: the embedded API server's Unix socket (same API, plain HTTP): cloudcore's own requests then
+   * skip TLS on both ends of what is a call within one process. The kubeconfig still supplies the credentials.
+   */
+  constructor(kc: k8s.KubeConfig, o: { socketPath?: string } = {}) {
     this.#kc = kc;
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new KubeEdgeError('KE_KUBECONFIG', 'kubeconfig has no current cluster');
     this.#base = new URL(cluster.server);
+    this.#socketPath = o.socketPath;
   }
 
   get<T = KubeObject>(path: string): Promise<T> {
@@ -84,7 +90,7 @@ export class KubeRest {
    */
   #agentFor(opts: https.RequestOptions): http.Agent {
     this.#agent ??=
-      this.#base.protocol === 'https:'
+      this.#base.protocol === 'https:' && this.#socketPath === undefined
         ? new https.Agent({
             keepAlive: true,
             maxSockets: MAX_SOCKETS,
@@ -108,12 +114,19 @@ export class KubeRest {
       headers: { Accept: 'application/json' },
     };
     await this.#kc.applyToHTTPSOptions(opts);
+    const local = this.#socketPath !== undefined;
+    if (local) {
+      // Only the credentials carry over: no host, port or TLS material on a Unix socket.
+      const { headers, method: m, path: p } = opts;
+      for (const k of Object.keys(opts)) delete (opts as Record<string, unknown>)[k];
+      Object.assign(opts, { headers, method: m, path: p, socketPath: this.#socketPath });
+    }
     opts.agent = this.#agentFor(opts);
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     if (payload !== undefined) {
       opts.headers = { ...opts.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
     }
-    const mod = this.#base.protocol === 'https:' ? https : http;
+    const mod = this.#base.protocol === 'https:' && !local ? https : http;
     const timer = cloudMetrics.kubeClientRequests.startTimer({ verb: method });
     return new Promise<T>((resolve, reject) => {
       const req = mod.request(opts, (res) => {

@@ -4,6 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CertificateError, privateKeyObject, type KeyPairDer } from './pem.ts';
+import { createCsrFast, issueFast, parseCsr, type ParsedCsr } from './fast-x509.ts';
 
 export * from './pem.ts';
 
@@ -132,8 +133,13 @@ export async function issueKeyPair(ca: KeyPairDer, o: IssueOptions): Promise<Key
 
 export type CsrInfo = { subject: string; hosts: string[] };
 
+/** A verified CSR: read by the fast path (`fast`) or by @peculiar/x509 (`csr`). */
+export type ReadCsr = CsrInfo & { fast?: ParsedCsr; csr?: x509.Pkcs10CertificateRequest };
+
 /** Verifies a PKCS#10 request's signature and returns its subject and SANs. */
-export async function readCsr(csrDer: Buffer): Promise<CsrInfo & { csr: x509.Pkcs10CertificateRequest }> {
+export async function readCsr(csrDer: Buffer): Promise<ReadCsr> {
+  const fast = parseCsr(csrDer);
+  if (fast !== undefined) return { subject: fast.subject, hosts: fast.hosts, fast };
   let csr: x509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrDer);
@@ -146,14 +152,27 @@ export async function readCsr(csrDer: Buffer): Promise<CsrInfo & { csr: x509.Pkc
   return { csr, subject: csr.subject, hosts };
 }
 
-/** Signs a CSR: SANs are copied from the request, and so is the subject unless the signer decides it (`subject`). */
-export async function signCsr(ca: KeyPairDer, csrDer: Buffer, usages: ExtKeyUsageName[], days: number, subject?: string): Promise<Buffer> {
-  const info = await readCsr(csrDer);
-  return issue(ca, info.csr.publicKey, { subject: subject ?? info.subject, hosts: info.hosts, usages, days });
+/**
+ * Signs a CSR: SANs are copied from the request, and so is the subject unless the signer decides it (`subject`).
+ * `read` is the request as readCsr returned it, when the caller looked at it already (not read twice).
+ */
+export async function signCsr(ca: KeyPairDer, csrDer: Buffer, usages: ExtKeyUsageName[], days: number, subject?: string, read?: ReadCsr): Promise<Buffer> {
+  const info = read ?? (await readCsr(csrDer));
+  const subj = subject ?? info.subject;
+  if (info.fast !== undefined) {
+    const der = issueFast(ca, info.fast, { subject: subj, usages, days });
+    if (der !== undefined) return der;
+  }
+  const publicKey = info.csr?.publicKey ?? new x509.Pkcs10CertificateRequest(csrDer).publicKey;
+  return issue(ca, publicKey, { subject: subj, hosts: info.hosts, usages, days });
 }
 
 /** A new key and a CSR for it. `subject` in RFC 4514 order, e.g. `CN=system:node:edge1, O=system:nodes`. */
 export async function createCsr(subject: string, hosts: string[] = []): Promise<{ csrDer: Buffer; keyDer: Buffer }> {
+  if (hosts.length === 0) {
+    const fast = await createCsrFast(subject);
+    if (fast !== undefined) return fast;
+  }
   const keys = await newKeys();
   const san = sanExtension(hosts);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({

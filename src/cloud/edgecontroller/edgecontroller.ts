@@ -64,7 +64,7 @@ export class EdgeController implements Module {
   constructor(o: EdgeControllerOptions) {
     this.#o = o;
     this.enabled = o.enabled;
-    this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers, ...podHandlers, ...eventHandlers, ...queryHandlers }));
+    this.#handlers = new Map(Object.entries({ ...nodeHandlers, ...leaseHandlers(), ...podHandlers, ...eventHandlers, ...queryHandlers }));
     const inf = o.informers;
     this.#authz = new NodeAuthorizer({
       mode: o.authorization ?? 'audit',

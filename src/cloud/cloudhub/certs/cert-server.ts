@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { describeError } from '../../../core/errors.ts';
 import { logger, type Logger } from '../../../core/log.ts';
-import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type KeyPairDer } from '../../../pki/x509.ts';
+import { GO_EXT_KEY_USAGE, certDerToPem, keyDerToPem, readCsr, signCsr, type ExtKeyUsageName, type ReadCsr, type KeyPairDer } from '../../../pki/x509.ts';
 import { X509Certificate } from 'node:crypto';
 import { NODE_CN_PREFIX, nodeCommonName, nodeSubject } from '../../../pki/node-identity.ts';
 import type { EdgeIdentityPolicy } from '../../../pki/edge-identity.ts';
@@ -147,8 +147,9 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     const body = await readBody(req, MAX_CSR_BYTES);
     let subjectCn: string | undefined;
     let csrSubject: string;
+    let info: ReadCsr;
     try {
-      const info = await readCsr(body);
+      info = await readCsr(body);
       csrSubject = info.subject;
       subjectCn = /(?:^|,\s*)CN=([^,]*)/.exec(info.subject)?.[1];
     } catch (err) {
@@ -162,7 +163,7 @@ export async function startCertServer(o: CertServerOptions): Promise<CertServer>
     // KubeEdge <= 1.16 edges ask for the shared CN=kubeedge.io; they get a named certificate all the same (they
     // do not look at the CN), so every certificate we issue speaks for exactly one node.
     const subject = subjectCn === wanted && /(?:^|,\s*)O=system:nodes(?:,|$)/.test(csrSubject) ? csrSubject : nodeSubject(nodeName);
-    const der = await signCsr(o.ca, body, usages, o.edgeCertSigningDuration, subject);
+    const der = await signCsr(o.ca, body, usages, o.edgeCertSigningDuration, subject, info);
     log.info({ nodeName, by: auth.by, usages, askedCn: subjectCn, subject }, 'signed edge certificate');
     reply(res, '/edge.crt', 200, der, 'application/octet-stream');
   }

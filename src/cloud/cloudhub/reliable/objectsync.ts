@@ -67,20 +67,81 @@ function fingerprintOf(o: SyncObject): { ackedFingerprint?: string } {
   return typeof f === 'string' && f !== '' ? { ackedFingerprint: f } : {};
 }
 
+/** ObjectSync writes (create, patch, delete) in flight at once, whatever the number of acks waiting. */
+export const OBJECT_SYNC_WRITES_IN_FLIGHT = 8;
+
+/** Runs at most `limit` tasks at a time, the rest in arrival order. */
+class Lane {
+  readonly #limit: number;
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#running++;
+    try {
+      return await fn();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/** A watch-fed cache of one ObjectSync collection (a shared informer): `listed` once its first list is in. */
+export type ObjectSyncCache = { readonly listed: boolean; get(namespace: string, name: string): KubeObject | undefined; list(): KubeObject[] };
+
+/** The informer specs of both collections, for {@link ObjectSyncStore}'s caches. */
+export const OBJECT_SYNC_INFORMERS = {
+  namespaced: { path: `${API}/objectsyncs`, kind: 'ObjectSync', apiVersion: `${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}` },
+  cluster: { path: `${API}/clusterobjectsyncs`, kind: 'ClusterObjectSync', apiVersion: `${RELIABLESYNCS_GROUP}/${RELIABLESYNCS_VERSION}` },
+} as const;
+
 /**
  * ObjectSync objects in the API server (`reliablesyncs.kubeedge.io/v1alpha1`). Writes for one object are
  * serialised, and the recorded resourceVersion only ever moves forward, so late acks cannot roll it back.
+ *
+ * With `caches` (watch-fed), reads come from memory once they are listed: the reliable queue looks up every new
+ * (node, object) before its first send, each ack is recorded, and the synccontroller reads every record on each
+ * pass (every 5 s and after edge reconnects). Without them each of those was an API call: with 1,000 pods a
+ * reconnect storm spent most of cloudcore's time listing and parsing ObjectSyncs. A cache that lags behind our
+ * own write is harmless: a missing record is created (AlreadyExists: read it), a record gone is created again.
  */
 export class ObjectSyncStore {
   readonly #kube: KubeRest;
+  readonly #caches: { namespaced: ObjectSyncCache; cluster: ObjectSyncCache } | undefined;
   readonly #chains = new Map<string, Promise<unknown>>();
+  /**
+   * ObjectSync writes are bookkeeping: a burst of acks (1,000 pods fanned out) queued 2,000 of them in the API
+   * client's connection pool ahead of the edges' own requests (their pod status), which then waited ~0.5 s for a
+   * connection although the API server answered each in under 2 ms. A few at a time keeps the pool free for them.
+   */
+  readonly #lane = new Lane(OBJECT_SYNC_WRITES_IN_FLIGHT);
 
-  constructor(kube: KubeRest) {
+  constructor(kube: KubeRest, caches?: { namespaced: ObjectSyncCache; cluster: ObjectSyncCache }) {
     this.#kube = kube;
+    this.#caches = caches;
+  }
+
+  /** The listed cache for this namespace's kind ('' = cluster-scoped), or undefined (ask the API server). */
+  #cache(namespace: string): ObjectSyncCache | undefined {
+    const c = namespace === '' ? this.#caches?.cluster : this.#caches?.namespaced;
+    return c?.listed === true ? c : undefined;
   }
 
   /** What the node acked, or undefined when there is no ObjectSync for (node, object). */
   async acked(nodeName: string, ref: Pick<ObjectRef, 'namespace' | 'uid'>): Promise<Acked | undefined> {
+    const cache = this.#cache(ref.namespace);
+    if (cache !== undefined) {
+      const o = cache.get(ref.namespace, objectSyncName(nodeName, ref.uid)) as SyncObject | undefined;
+      if (o === undefined) return undefined;
+      const f = fingerprintOf(o).ackedFingerprint;
+      return { rv: o.status?.objectResourceVersion ?? '0', ...(f === undefined ? {} : { fingerprint: f }) };
+    }
     try {
       const o = await this.#kube.get<SyncObject>(itemPath(ref.namespace, objectSyncName(nodeName, ref.uid)));
       const f = fingerprintOf(o).ackedFingerprint;
@@ -110,6 +171,16 @@ export class ObjectSyncStore {
 
   /** Every ObjectSync and ClusterObjectSync (all namespaces). */
   async list(): Promise<ObjectSyncRecord[]> {
+    const nsCache = this.#cache('x');
+    const clusterCache = this.#cache('');
+    if (nsCache !== undefined && clusterCache !== undefined) {
+      const out: ObjectSyncRecord[] = [];
+      for (const o of [...nsCache.list(), ...clusterCache.list()]) {
+        const r = decode(o as SyncObject);
+        if (r !== undefined) out.push(r);
+      }
+      return out;
+    }
     const [ns, cluster] = await Promise.all([
       this.#kube.get<{ items?: SyncObject[] }>(`${API}/objectsyncs`),
       this.#kube.get<{ items?: SyncObject[] }>(`${API}/clusterobjectsyncs`),
@@ -122,15 +193,19 @@ export class ObjectSyncStore {
     return out;
   }
 
-  async #record(nodeName: string, ref: ObjectRef, acked: Acked): Promise<void> {
+  async #record(nodeName: string, ref: ObjectRef, acked: Acked, retried = false, gone = false): Promise<void> {
     const { rv, fingerprint } = acked;
     const name = objectSyncName(nodeName, ref.uid);
     const path = itemPath(ref.namespace, name);
+    const cache = this.#cache(ref.namespace);
     let current: SyncObject | undefined;
-    try {
-      current = await this.#kube.get<SyncObject>(path);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    if (cache !== undefined) current = gone ? undefined : (cache.get(ref.namespace, name) as SyncObject | undefined);
+    else {
+      try {
+        current = await this.#kube.get<SyncObject>(path);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
     if (current === undefined) {
       const kind = ref.namespace === '' ? 'ClusterObjectSync' : 'ObjectSync';
@@ -158,16 +233,23 @@ export class ObjectSyncStore {
     // Two writes (a status subresource takes only status). The fingerprint first: a crash between them leaves
     // the old RV with the new fingerprint, which still matches the live object, so nothing is resent for it.
     const f = fingerprintOf(current).ackedFingerprint;
-    if (fingerprint !== f) {
-      await this.#kube.patch(path, { metadata: { annotations: { [ACKED_FINGERPRINT_ANNOTATION]: fingerprint ?? null } } }, 'merge');
+    try {
+      if (fingerprint !== f) {
+        await this.#kube.patch(path, { metadata: { annotations: { [ACKED_FINGERPRINT_ANNOTATION]: fingerprint ?? null } } }, 'merge');
+      }
+      await this.#kube.patch(`${path}/status`, { status: { objectResourceVersion: rv } }, 'merge');
+    } catch (err) {
+      // The cached record was deleted meanwhile (the synccontroller collected it, or someone else did): write it anew.
+      if (cache === undefined || !isNotFound(err) || retried) throw err;
+      await this.#record(nodeName, ref, acked, true, true);
     }
-    await this.#kube.patch(`${path}/status`, { status: { objectResourceVersion: rv } }, 'merge');
   }
 
   #serial<T>(namespace: string, name: string, fn: () => Promise<T>): Promise<T> {
     const key = `${namespace}/${name}`;
     const prev = this.#chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    const limited = () => this.#lane.run(fn);
+    const next = prev.then(limited, limited);
     const settled = next.catch(() => undefined);
     this.#chains.set(key, settled);
     void settled.then(() => {

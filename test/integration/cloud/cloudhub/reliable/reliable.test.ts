@@ -4,8 +4,10 @@ import { kubectlOk, type TestServer } from '../../../../helpers/apiserver.ts';
 import { newMessage } from '../../../../../src/core/message.ts';
 import { paths, type KubeObject, type KubeRest } from '../../../../../src/kube/rest.ts';
 import { createNode, FakeEdge, newApi, podManifest, sleep, startStack, type CloudStack } from '../../../../helpers/downstream.ts';
-import { makePki, waitFor, type LinkPki } from '../../../../helpers/cloudhub.ts';
-import { ObjectSyncStore } from '../../../../../src/cloud/cloudhub/reliable/objectsync.ts';
+import { makePki, quietLog, waitFor, type LinkPki } from '../../../../helpers/cloudhub.ts';
+import { OBJECT_SYNC_INFORMERS, ObjectSyncStore } from '../../../../../src/cloud/cloudhub/reliable/objectsync.ts';
+import { Informer } from '../../../../../src/cloud/common/informers/informer.ts';
+import { loadKubeConfig } from '../../../../../src/kube/client.ts';
 import { compareRv } from '../../../../../src/cloud/cloudhub/reliable/rv.ts';
 
 describe('rv comparison', () => {
@@ -112,5 +114,60 @@ describe('reliable delivery over a real cloudhub', () => {
     } finally {
       await edge.close();
     }
+  });
+});
+
+async function untilAsync(cond: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('ObjectSync records read from the watch-fed cache', () => {
+  let api: TestServer;
+  let kube: KubeRest;
+  const informers: Informer[] = [];
+
+  before(async () => {
+    ({ api, kube } = await newApi());
+  });
+  after(async () => {
+    for (const i of informers) i.stop();
+    kube?.close();
+    await api?.cleanup();
+  });
+
+  test('acks are recorded and read back through the cache, and a record deleted behind its back is written again', async () => {
+    const kc = loadKubeConfig({ kubeConfig: api.kubeConfigPath });
+    const log = quietLog('objectsync-cache');
+    const ns = new Informer({ kc, kube, log, ...OBJECT_SYNC_INFORMERS.namespaced });
+    const cluster = new Informer({ kc, kube, log, ...OBJECT_SYNC_INFORMERS.cluster });
+    informers.push(ns, cluster);
+    ns.start();
+    cluster.start();
+    await Promise.all([ns.synced, cluster.synced]);
+    const cached = new ObjectSyncStore(kube, { namespaced: ns, cluster });
+    const direct = new ObjectSyncStore(kube);
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'p1', uid: 'uid-cache-1' };
+    assert.equal(await cached.acked('edge-c', ref), undefined);
+
+    await cached.record('edge-c', ref, { rv: '5', fingerprint: 'f5' });
+    assert.deepEqual(await direct.acked('edge-c', ref), { rv: '5', fingerprint: 'f5' }, 'written to the API server');
+    await untilAsync(async () => (await cached.acked('edge-c', ref))?.rv === '5', 'the cache to see the record');
+    assert.deepEqual(await cached.list(), await direct.list(), 'the same records from the cache as from a list');
+
+    await cached.record('edge-c', ref, { rv: '6', fingerprint: 'f5' });
+    assert.equal((await direct.acked('edge-c', ref))?.rv, '6');
+
+    // Deleted by someone else while the cache may still hold it: the next ack writes it again.
+    await kube.delete(`/apis/reliablesyncs.kubeedge.io/v1alpha1/namespaces/default/objectsyncs/edge-c.${ref.uid}`);
+    await cached.record('edge-c', ref, { rv: '9', fingerprint: 'f9' });
+    assert.deepEqual(await direct.acked('edge-c', ref), { rv: '9', fingerprint: 'f9' });
+    await untilAsync(async () => (await cached.acked('edge-c', ref))?.rv === '9', 'the cache to see the new record');
+
+    await cached.remove('edge-c', ref);
+    assert.equal(await direct.acked('edge-c', ref), undefined);
   });
 });
