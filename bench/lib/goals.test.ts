@@ -1,5 +1,6 @@
-// The goals table's pure parts on recorded results (bench/lib/goals-fixtures/quick: result files of real quick
-// runs of this bench on the development VM, copied as written): figure extraction, pass/fail, not-run.
+// The goals table's pure parts on recorded results (bench/lib/goals-fixtures/quick: result files this bench wrote
+// on the development VM, copied as written: edgemark, fanout, reconnect, pod-start and edgecore-footprint from quick
+// runs, images from a trial with a 20 s window): figure extraction, pass/fail, not-run.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';

@@ -376,7 +376,7 @@ function cloudContainerRows(res: Results): GoalRow[] {
       'cloudcore idle in its container, one edge: RSS (max)',
       'MiB',
       numberAt(c, 'rssMiBMax'),
-      `over ${fmt((w ?? Number.NaN) / 1000)} s; docker stats max ${fmt(numberAt(c, 'dockerStatsMiBMax') ?? Number.NaN)} MiB; no goal`,
+      `over ${w === undefined ? '?' : Math.round(w / 1000)} s; docker stats max ${fmt(numberAt(c, 'dockerStatsMiBMax') ?? Number.NaN)} MiB; no goal`,
     ),
     infoRow(img, 'images', 'cloudcore idle in its container: CPU', '% of a core', numberAt(c, 'cpuPct'), 'same window; no goal'),
   ];
