@@ -2,13 +2,14 @@
 // ports published) and one edgecore container joined to it (host network, NET_ADMIN + NET_RAW, the engine socket),
 // no pods. Both idle; usage over a window from the host (/proc of the container's node process) and from the engine.
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DockerClient } from '../../src/containers/index.ts';
 import { cloudContainerName, edgeContainerName, INSTANCE_LABEL } from '../../src/keadm/common.ts';
 import { getToken } from '../../src/keadm/gettoken.ts';
 import { BASE_IMAGE, ensureBaseImage } from '../../src/keadm/image/base.ts';
-import { buildImages, contentDigest, imageRef, sourceRoot, type ImageKind } from '../../src/keadm/image/build.ts';
+import { buildImages, contentDigest, IMAGE_KINDS, imageRef, sourceRoot, type ImageKind } from '../../src/keadm/image/build.ts';
 import { keadmInit } from '../../src/keadm/init.ts';
 import { keadmJoin, stateRootDirs } from '../../src/keadm/join.ts';
 import { freePort, ROOT } from '../lib/cloud.ts';
@@ -22,12 +23,35 @@ export type ImagesOptions = { workDir: string; edgeWindowMs: number; cloudWindow
 
 const NODE = 'bench-image-edge';
 
-/** Tag of the bench's image of `kind`: from what it is built of, so a current image is reused and never confused
- *  with one another checkout built under keadm's default tag on the same engine. */
+/** Every JavaScript file in dist/ but the entry bundles: the chunks a split build shares between them (none without). */
+function sharedChunks(dist: string): string[] {
+  const entries = new Set(IMAGE_KINDS.map((k) => `${k}.mjs`).concat('keadm.mjs'));
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (/\.(m?js)$/.test(e.name) && !(d === dist && entries.has(e.name))) out.push(f);
+    }
+  };
+  walk(dist);
+  return out.sort();
+}
+
+/**
+ * Tag of the bench's image of `kind`: from what it is built of (keadm's content digest of the bundle and Dockerfile,
+ * plus any shared chunks beside the bundles), so a current image is reused and never confused with one another
+ * checkout built under keadm's default tag on the same engine.
+ */
 function benchTag(kind: ImageKind): string {
-  const d = contentDigest(sourceRoot(ROOT), kind);
+  const root = sourceRoot(ROOT);
+  const d = contentDigest(root, kind);
   if (d === undefined) throw new Error(`dist/${kind}.mjs is missing: run \`npm run build\` (npm run bench does)`);
-  return `bench-${d.slice(0, 12)}`;
+  const chunks = sharedChunks(path.join(root, 'dist'));
+  if (chunks.length === 0) return `bench-${d.slice(0, 12)}`;
+  const h = createHash('sha256').update(d);
+  for (const f of chunks) h.update(path.relative(root, f)).update(readFileSync(f));
+  return `bench-${h.digest('hex').slice(0, 12)}`;
 }
 
 type Built = { image: string; sizeMB: number; buildSec: number | null };
