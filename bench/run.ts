@@ -1,9 +1,14 @@
 // `npm run bench` (quick profile) and `npm run bench -- --full`. Each benchmark writes bench/results/<name>.json;
-// the table printed at the end carries the machine and the load average around every benchmark.
+// the table printed at the end carries the machine and the load average around every benchmark, and the goals table
+// after it (bench/lib/goals.ts) sets issue 15's figures beside their goals. The daemons run from the bundles
+// (dist/*.mjs, built once at the start), as the images and the npm package ship them; --from-sources runs src/cmd.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ROOT, imageNodeFlags, setBinSource } from './lib/cloud.ts';
+import { goalsReport, printGoals, writeGoals } from './lib/goals.ts';
 import { loadAverage, machine, machineLine } from './lib/machine.ts';
 import { runBench, table, type BenchResult } from './lib/report.ts';
 import { apiServerBench } from './scenarios/apiserver.ts';
@@ -14,6 +19,7 @@ import { edgemarkBench } from './scenarios/edgemark.ts';
 import { edgeStatsBench } from './scenarios/edge-stats.ts';
 import { meshDnsBench } from './scenarios/edgemesh-dns.ts';
 import { fanoutBench } from './scenarios/fanout.ts';
+import { imagesBench } from './scenarios/images.ts';
 import { meshBench } from './scenarios/mesh.ts';
 import { reconnectBench } from './scenarios/reconnect.ts';
 import { schedulerBench } from './scenarios/scheduler.ts';
@@ -36,7 +42,10 @@ const ALL = [
   'streams',
   'edgemesh-dns',
   'spdy-streams',
+  'images',
 ] as const;
+/** The benchmarks that start cloudcore or edgecore (they need the bundles unless --from-sources). */
+const STARTS_DAEMONS = new Set(['apiserver', 'scheduler', 'edgemark', 'fanout', 'reconnect', 'devices', 'deployment', 'edgecore-footprint', 'pod-start']);
 
 const { values: a } = parseArgs({
   options: {
@@ -50,6 +59,7 @@ const { values: a } = parseArgs({
     keep: { type: 'boolean', default: false },
     'status-every-tick': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'from-sources': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -65,7 +75,10 @@ if (a.help) {
   --keep            keep the temporary work directory (logs, data)
   --status-every-tick  simulated nodes send a nodepatch every 10 s (the old load) instead of as KubeEdge 1.15 does
                     (on change, after a reconnect or failed lease renewal, else every 5 min; the lease is the heartbeat)
-  --cpu-prof DIR    write V8 CPU profiles of the edgemark cloudcore into DIR (one per process, at its exit)
+  --cpu-prof DIR    write V8 CPU profiles of the edgemark cloudcore into DIR (one per process, at its exit;
+                    add --from-sources for readable function names: the bundles are minified)
+  --from-sources    run cloudcore/edgecore from src/cmd/*.ts instead of the bundles dist/*.mjs (no build step;
+                    the goals table then marks the daemon rows not-run: its goals are for the bundles)
 For a cloud that is not ours, run the fleet alone: node bench/edgemark/main.ts --help
 `);
   process.exit(0);
@@ -85,6 +98,8 @@ const P = {
     : { maxPods: 50, step: 10, idleWindowMs: 5000, stepWindowMs: 2000, podTimeoutMs: 60_000 },
   podStart: full ? 100 : 20,
   scheduler: full ? { nodes: 100, pods: 3000 } : { nodes: 50, pods: 500 },
+  // The issue's must-show: edgecore idle in its container over 3 minutes, in both profiles.
+  images: { edgeWindowMs: 180_000, cloudWindowMs: 30_000, settleMs: 5000 },
   devices: { nodes: 100, devices: 1000, reportEveryMs: 1000, statusUpdateIntervalMs: 1000, workers: 8, warmupMs: 3000, windowMs: full ? 30_000 : 10_000 },
 };
 
@@ -97,6 +112,20 @@ console.log(
     .join(' ')}`,
 );
 console.log(`work directory ${workDir}${a.keep ? ' (kept)' : ''}`);
+setBinSource(a['from-sources'] ? 'sources' : 'bundles');
+// One build per run: the bundles the daemons run from and the images are made of (started by path, never copied).
+if ((!a['from-sources'] && [...only].some((x) => STARTS_DAEMONS.has(x))) || only.has('images')) {
+  const t = Date.now();
+  const b = spawnSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (b.status !== 0) {
+    console.error(`npm run build failed (exit ${b.status}); --from-sources runs the daemons without it`);
+    process.exit(1);
+  }
+  const flags = (['cloudcore', 'edgecore'] as const).map((x) => `${x} ${imageNodeFlags(x).join(' ') || '(none)'}`).join(', ');
+  console.log(`built the bundles in ${((Date.now() - t) / 1000).toFixed(1)} s; daemons run from dist/*.mjs with their images' Node flags: ${flags}`);
+} else if (a['from-sources']) {
+  console.log('daemons run from the sources (src/cmd/*.ts, --from-sources)');
+}
 const results: BenchResult[] = [];
 const say = (r: BenchResult) => {
   results.push(r);
@@ -293,8 +322,24 @@ if (only.has('edgecore-footprint') || only.has('pod-start')) {
   }
 }
 
+if (only.has('images')) {
+  const o = P.images;
+  say(
+    await runBench(
+      'images',
+      `cloudcore and edgecore in their images, idle (edgecore ${o.edgeWindowMs / 1000} s, cloudcore ${o.cloudWindowMs / 1000} s)`,
+      profile,
+      m,
+      (out) => imagesBench({ workDir, ...o }, out),
+    ),
+  );
+}
+
 console.log(`\nkubeedge-ts bench results (${profile}), machine: ${machineLine(m)}`);
 console.log(table(results));
-console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in bench/results/<name>.json`);
+const goals = goalsReport(results, profile, m);
+console.log(printGoals(goals));
+writeGoals(goals);
+console.log(`\ntotal ${((Date.now() - started) / 1000).toFixed(0)} s; JSON in bench/results/<name>.json, goals in bench/results/goals.json`);
 if (!a.keep) rmSync(workDir, { recursive: true, force: true });
 process.exit(results.every((r) => r.status === 'ok') ? 0 : 1);

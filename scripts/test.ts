@@ -1,16 +1,16 @@
 // `npm test`: every test in one run of Node's test runner (it expands the globs): unit tests beside the code
-// (src/**) and the tests under test/: integration tests (test/integration/<src path>: sockets, servers,
-// processes, engines) and whole-daemon end-to-end tests (test/*.test.ts). `npm run test:integration` runs
-// `node scripts/test.ts integration`: only those under test/. Further arguments go to `node --test`
-// (e.g. `npm test -- --test-name-pattern=edgehub`). Builds dist/ first when it is missing, since some
-// end-to-end tests run the bundles.
+// (src/**, and bench/** for the benchmarks' pure parts: statistics, the goals table) and the tests under test/:
+// integration tests (test/integration/<src path>: sockets, servers, processes, engines) and whole-daemon end-to-end
+// tests (test/*.test.ts). `npm run test:integration` runs `node scripts/test.ts integration`: only those under
+// test/. Further arguments go to `node --test` (e.g. `npm test -- --test-name-pattern=edgehub`). Builds dist/ first
+// when it is missing, since some end-to-end tests run the bundles.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SUITES: Record<string, string[]> = {
-  all: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+  all: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'],
   integration: ['test/**/*.test.ts'],
 };
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CLOUDCORE_NODE_FLAGS } from '../../src/cloud/node-flags.ts';
@@ -23,16 +23,88 @@ export type CloudPorts = { api: number; websocket: number; https: number };
 
 export type Daemon = { proc: ChildProcess; pid: number; exited: Promise<number | null>; stop(graceMs?: number): Promise<number | null> };
 
+export type Bin = 'cloudcore' | 'edgecore';
+
 /**
- * Runs one of our binaries from the sources with this Node, output appended to `logFile`. With `cpuProfDir` Node
- * writes a V8 CPU profile there when the process exits (also after SIGTERM, as our daemons exit cleanly).
+ * Where startBin takes the daemons from. `bundles` (the default): dist/<bin>.mjs, the files the images and the npm
+ * package ship, so the figures are those of what users run; `sources`: src/cmd/<bin>.ts by type stripping (the bench's
+ * `--from-sources`, e.g. for CPU profiles with readable function names).
  */
-export function startBin(bin: 'cloudcore' | 'edgecore', config: string, logFile: string, logLevel = 'warn', cpuProfDir?: string): Daemon {
+export type BinSource = 'bundles' | 'sources';
+let binSource: BinSource = 'bundles';
+
+export function setBinSource(s: BinSource): void {
+  binSource = s;
+}
+
+export function getBinSource(): BinSource {
+  return binSource;
+}
+
+/**
+ * The file startBin runs for `bin`, relative to the checkout. The bundle is started by its path where the build put
+ * it (never copied), so chunks it may import beside it in dist/ resolve.
+ */
+export function binPath(bin: Bin, source: BinSource = binSource): string {
+  return source === 'bundles' ? path.join('dist', `${bin}.mjs`) : path.join('src/cmd', `${bin}.ts`);
+}
+
+const DOCKERFILE: Record<Bin, string> = { cloudcore: 'build/cloud/Dockerfile', edgecore: 'build/edge/Dockerfile' };
+
+/**
+ * Node's own flags in the image's ENTRYPOINT (between `node` and the bundle, e.g. V8 heap sizes), so the bundle on
+ * the host runs as it does in its image; none when the Dockerfile has no exec-form ENTRYPOINT with node.
+ */
+export function imageNodeFlags(bin: Bin, root: string = ROOT): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, DOCKERFILE[bin]), 'utf8');
+  } catch {
+    return [];
+  }
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(text)?.[1];
+  if (line === undefined) return [];
+  let argv: unknown;
+  try {
+    argv = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(argv)) return [];
+  const words = argv.map(String);
+  const node = words.indexOf('node');
+  const bundle = words.findIndex((w) => w.endsWith(`${bin}.mjs`));
+  return node >= 0 && bundle > node ? words.slice(node + 1, bundle) : [];
+}
+
+/** What startBin runs, for the results: the files and Node flags per daemon. */
+export type DaemonsInfo = { source: BinSource; cloudcore: string; edgecore: string; nodeFlags: Record<Bin, string[]> };
+
+export function daemonsInfo(): DaemonsInfo {
+  const flags = (b: Bin) => (binSource === 'bundles' ? imageNodeFlags(b) : []);
+  return {
+    source: binSource,
+    cloudcore: binPath('cloudcore'),
+    edgecore: binPath('edgecore'),
+    nodeFlags: { cloudcore: flags('cloudcore'), edgecore: flags('edgecore') },
+  };
+}
+
+/**
+ * Runs one of our binaries (the bundle with its image's Node flags, or the sources: see BinSource) with this Node, output appended to `logFile`.
+ * With `cpuProfDir` Node writes a V8 CPU profile there when the process exits (also after SIGTERM, as our daemons
+ * exit cleanly).
+ */
+export function startBin(bin: Bin, config: string, logFile: string, logLevel = 'warn', cpuProfDir?: string): Daemon {
+  const file = path.join(ROOT, binPath(bin));
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (npm run bench does) or pass --from-sources`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const prof = cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
-  // cloudcore with the V8 flags it ships with (its image's ENTRYPOINT).
-  const v8 = bin === 'cloudcore' ? [...(process.env['BENCH_CLOUDCORE_NODE_FLAGS']?.split(' ').filter(Boolean) ?? CLOUDCORE_NODE_FLAGS)] : [];
-  const proc = spawn(process.execPath, [...v8, ...prof, path.join(ROOT, 'src/cmd', `${bin}.ts`), '--config', config], {
+  // The bundle with its image's Node flags (cloudcore's come from src/cloud/node-flags.ts through its ENTRYPOINT);
+  // from the sources cloudcore still gets its V8 flags. BENCH_CLOUDCORE_NODE_FLAGS overrides them (" ": V8 defaults).
+  const override = bin === 'cloudcore' ? process.env['BENCH_CLOUDCORE_NODE_FLAGS']?.split(' ').filter(Boolean) : undefined;
+  const flags = override ?? (binSource === 'bundles' ? imageNodeFlags(bin) : bin === 'cloudcore' ? [...CLOUDCORE_NODE_FLAGS] : []);
+  const proc = spawn(process.execPath, [...flags, ...prof, file, '--config', config], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],

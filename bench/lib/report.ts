@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { daemonsInfo, type DaemonsInfo } from './cloud.ts';
 import { loadAverage, type Machine } from './machine.ts';
 
 /** One printed line: a figure, its unit, and what qualifies it (errors, method). */
@@ -19,6 +20,8 @@ export type BenchResult = BenchOutcome & {
   title: string;
   profile: 'quick' | 'full';
   machine: Machine;
+  /** What the benchmark's daemons ran from (the bundles unless --from-sources), with their Node flags. */
+  daemons: DaemonsInfo;
   loadBefore: [number, number, number];
   loadAfter: [number, number, number];
   startedAt: string;
@@ -56,6 +59,7 @@ export async function runBench(
     title,
     profile,
     machine: m,
+    daemons: daemonsInfo(),
     loadBefore,
     loadAfter: loadAverage(),
     startedAt: new Date(started).toISOString(),
